@@ -1,0 +1,1 @@
+"""Shipped models (installed as `magenta_style/checkpoints`)."""

@@ -1,0 +1,46 @@
+"""magenta_style: multi-style neural style transfer for TensorFlow 2 / Keras 3.
+
+A rebuild of Magenta's "A Learned Representation for Artistic Style"
+(Dumoulin, Shlens & Kudlur): one feed-forward network holds many styles, each
+style being the gamma/beta of conditional instance normalisation.
+
+Importing this package does no I/O and no network access; heavy submodules
+load on first use.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Loaded lazily (PEP 562) so that
+# `import magenta_style` stays cheap and a part can be used without the rest.
+_EXPORTS = {
+    "build_transformer": "transformer",
+    "build_loss_network": "vgg",
+    "save_model": "model_io",
+    "load_model": "model_io",
+    "load_magenta_checkpoint": "model_io",
+    "save_magenta_checkpoint": "model_io",
+    "TransformerConfig": "config",
+    "LossConfig": "config",
+    "UserError": "errors",
+    "stylize": "stylize",
+    "optimize": "optimize",
+    "train": "training",
+    "export_saved_model": "export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'magenta_style' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"magenta_style.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

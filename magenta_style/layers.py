@@ -1,0 +1,188 @@
+"""Keras layers of the pastiche generator, written with `keras.ops` only.
+
+They run unchanged under the TensorFlow and the JAX backends. Every layer is
+registered for serialisation under the package name `magenta_style`.
+"""
+
+import keras
+from keras import ops
+
+_PACKAGE = "magenta_style"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ReflectionPadding2D(keras.layers.Layer):
+    """Pads height and width by mirroring, as Magenta's `tf.pad(REFLECT)`.
+
+    Args:
+        padding: non-negative int, rows/columns added on every side.
+
+    Input `[B, H, W, C]` with H, W > padding; output
+    `[B, H + 2p, W + 2p, C]`, same dtype.
+    """
+
+    def __init__(self, padding, **kwargs):
+        super().__init__(**kwargs)
+        if int(padding) != padding or padding < 0:
+            raise ValueError(
+                "padding must be a non-negative integer. "
+                f"Received: padding={padding}"
+            )
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        if p == 0:
+            return inputs
+        return ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        grow = 2 * self.padding
+        return (
+            b,
+            None if h is None else h + grow,
+            None if w is None else w + grow,
+            c,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PadToMultiple(keras.layers.Layer):
+    """Reflection-pads bottom and right so H and W become multiples of `multiple`.
+
+    Magenta's network silently returns an image rounded up to a multiple of 4
+    (two stride-2 convolutions, then x2 upsampling twice). We pad by
+    reflection instead and crop back with `CropLike`, so any H x W comes out
+    at its own size.
+    """
+
+    def __init__(self, multiple=4, **kwargs):
+        super().__init__(**kwargs)
+        if int(multiple) != multiple or multiple < 1:
+            raise ValueError(
+                f"multiple must be a positive integer. Received: multiple={multiple}"
+            )
+        self.multiple = int(multiple)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        m = self.multiple
+        pad_h = (m - shape[1] % m) % m
+        pad_w = (m - shape[2] % m) % m
+        return ops.pad(
+            inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="reflect"
+        )
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        m = self.multiple
+
+        def up(n):
+            return None if n is None else -(-n // m) * m
+
+        return (b, up(h), up(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CropLike(keras.layers.Layer):
+    """Crops `x` (top-left anchored) to the height and width of `reference`.
+
+    Called on `[x, reference]`, both `[B, H, W, C]`-shaped with x at least as
+    large as reference; returns x's first rows and columns.
+    """
+
+    def call(self, inputs):
+        x, reference = inputs
+        shape = ops.shape(reference)
+        return x[:, : shape[1], : shape[2], :]
+
+    def compute_output_shape(self, input_shape):
+        x_shape, ref_shape = input_shape
+        return (x_shape[0], ref_shape[1], ref_shape[2], x_shape[3])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ConditionalInstanceNormalization(keras.layers.Layer):
+    """Instance normalisation whose scale and shift depend on the style.
+
+    Called on `[x, style_weights]`:
+      x: `[B, H, W, C]` float.
+      style_weights: `[B, num_styles]` float. A one-hot row selects one style
+        (Magenta's `conditional_instance_norm`); any other row mixes styles
+        (Magenta's `weighted_instance_norm`): gamma = sum_i w_i gamma_i and
+        beta = sum_i w_i beta_i. The weights are NOT normalised, as in Magenta.
+
+    Output: `[B, H, W, C]`, `(x - mean) / sqrt(var + epsilon) * gamma + beta`
+    with mean and variance taken over H and W of each example and channel.
+
+    Weights: `gamma` `[num_styles, C]` (ones) and `beta` `[num_styles, C]`
+    (zeros), the same layout as Magenta's `InstanceNorm/{gamma,beta}`.
+    """
+
+    def __init__(self, num_styles, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_styles) != num_styles or num_styles < 1:
+            raise ValueError(
+                "num_styles must be a positive integer. "
+                f"Received: num_styles={num_styles}"
+            )
+        if not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon}")
+        self.num_styles = int(num_styles)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        x_shape, w_shape = input_shape
+        channels = x_shape[-1]
+        if channels is None:
+            raise ValueError(
+                "The channel dimension of the input must be known. "
+                f"Received: input_shape={input_shape}"
+            )
+        if w_shape[-1] is not None and w_shape[-1] != self.num_styles:
+            raise ValueError(
+                f"Expected style weights of length num_styles={self.num_styles}. "
+                f"Received: style_weights shape={w_shape}"
+            )
+        self.gamma = self.add_weight(
+            shape=(self.num_styles, channels), initializer="ones", name="gamma"
+        )
+        self.beta = self.add_weight(
+            shape=(self.num_styles, channels), initializer="zeros", name="beta"
+        )
+
+    def call(self, inputs):
+        x, style_weights = inputs
+        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+        return self.normalize(x, style_weights, mean, variance)
+
+    def normalize(self, x, style_weights, mean, variance):
+        """Applies the style's scale and shift with given statistics.
+
+        Split out of `call` so that tiled inference can reuse statistics
+        measured on the whole image (`mean`, `variance`: `[B, 1, 1, C]`).
+        """
+        style_weights = ops.cast(style_weights, x.dtype)
+        gamma = ops.matmul(style_weights, ops.cast(self.gamma, x.dtype))  # (B, C)
+        beta = ops.matmul(style_weights, ops.cast(self.beta, x.dtype))
+        gamma = gamma[:, None, None, :]
+        beta = beta[:, None, None, :]
+        inv = ops.rsqrt(variance + self.epsilon)
+        return (x - mean) * inv * gamma + beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_styles": self.num_styles,
+            "epsilon": self.epsilon,
+        }

@@ -1,0 +1,157 @@
+"""Style-transfer losses (Magenta's `learning.py` numerics), in `keras.ops`.
+
+Every loss function returns `(total, parts)`: a scalar and a dict of named
+scalars for logging, named as Magenta names its summaries
+(`content_loss/vgg_16/conv3`, `weighted_style_loss/vgg_16/conv1`, ...).
+Feature dicts are what `vgg.build_loss_network` returns: {endpoint name:
+`[B, h, w, C]` float32}.
+"""
+
+from keras import ops
+
+
+def gram_matrix(features):
+    """Gram matrices normalised by the number of positions (Magenta's).
+
+    Args:
+        features: `[B, H, W, C]` float.
+
+    Returns:
+        `[B, C, C]` float, `F^T F / (H * W)` per example. Not divided by C
+        (Magenta; fast-neural-style divides by C*H*W, which rescales the
+        style weights by 1/C per layer).
+    """
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[3]))  # (B, H*W, C)
+    gram = ops.matmul(ops.transpose(flat, (0, 2, 1)), flat)  # (B, C, C)
+    return gram / ops.cast(shape[1] * shape[2], features.dtype)
+
+
+def _check_names(weights, features, kind):
+    missing = [name for name in weights if name not in features]
+    if missing:
+        raise ValueError(
+            f"{kind} weights name layers the loss network does not output: "
+            f"{missing}. Available: {sorted(features)}. Build the loss network "
+            "with these endpoints."
+        )
+
+
+def content_loss(content_features, pastiche_features, weights,
+                 sample_weights=None):
+    """Mean squared feature difference, per layer, weighted and summed.
+
+    Args:
+        content_features, pastiche_features: feature dicts, same shapes.
+        weights: {layer name: float}.
+        sample_weights: optional `[B]` per-example multipliers.
+
+    Returns:
+        (scalar total averaged over the batch, parts) with
+        `content_loss/<layer>` and `weighted_content_loss/<layer>`.
+    """
+    _check_names(weights, pastiche_features, "Content")
+    total = 0.0
+    parts = {}
+    for name, weight in weights.items():
+        diff = pastiche_features[name] - ops.stop_gradient(
+            content_features[name])
+        # Reduce over all but the batch axis before weighting, as Magenta.
+        per_example = ops.mean(ops.square(diff), axis=(1, 2, 3))
+        if sample_weights is not None:
+            per_example = per_example * sample_weights
+        loss = ops.mean(per_example)
+        parts[f"content_loss/{name}"] = loss
+        parts[f"weighted_content_loss/{name}"] = loss * weight
+        total = total + loss * weight
+    return total, parts
+
+
+def style_loss(style_grams, pastiche_features, weights, sample_weights=None):
+    """Mean squared Gram difference, per layer, weighted and summed.
+
+    Args:
+        style_grams: {layer: `[B, C, C]` or `[1, C, C]`} target Grams (from
+            `gram_matrix` on the style image's features).
+        pastiche_features: feature dicts of the generated images.
+        weights: {layer name: float}.
+        sample_weights: optional `[B]` multipliers (Magenta's per-style
+            `--style_coefficients`, gathered by each example's style).
+
+    Returns:
+        (scalar total averaged over the batch, parts) with
+        `style_loss/<layer>` and `weighted_style_loss/<layer>`.
+    """
+    _check_names(weights, pastiche_features, "Style")
+    total = 0.0
+    parts = {}
+    for name, weight in weights.items():
+        diff = gram_matrix(pastiche_features[name]) - ops.stop_gradient(
+            style_grams[name])
+        per_example = ops.mean(ops.square(diff), axis=(1, 2))
+        if sample_weights is not None:
+            per_example = per_example * sample_weights
+        loss = ops.mean(per_example)
+        parts[f"style_loss/{name}"] = loss
+        parts[f"weighted_style_loss/{name}"] = loss * weight
+        total = total + loss * weight
+    return total, parts
+
+
+def total_variation_loss(images, weight=1.0):
+    """Magenta's total variation: squared neighbour differences.
+
+    Args:
+        images: `[B, H, W, C]` float.
+        weight: float multiplier.
+
+    Returns:
+        (weight * tv, {"total_variation_loss": tv,
+        "weighted_total_variation_loss": weight * tv}) where
+        tv = (sum(dy^2)/2 / (H-1)WC + sum(dx^2)/2 / H(W-1)C) / B.
+    """
+    shape = ops.shape(images)
+    b, h, w, c = shape[0], shape[1], shape[2], shape[3]
+    dtype = images.dtype
+    dy = images[:, 1:, :, :] - images[:, :-1, :, :]
+    dx = images[:, :, 1:, :] - images[:, :, :-1, :]
+    y_loss = ops.sum(ops.square(dy)) / 2.0 / ops.cast((h - 1) * w * c, dtype)
+    x_loss = ops.sum(ops.square(dx)) / 2.0 / ops.cast(h * (w - 1) * c, dtype)
+    tv = (y_loss + x_loss) / ops.cast(b, dtype)
+    return tv * weight, {
+        "total_variation_loss": tv,
+        "weighted_total_variation_loss": tv * weight,
+    }
+
+
+def total_loss(pastiche_images, pastiche_features, content_features,
+               style_grams, loss_config, style_coefficients=None):
+    """Content + style (+ total variation) for a batch of pastiches.
+
+    Args:
+        pastiche_images: `[B, H, W, 3]` in [0, 1] (only for total variation).
+        pastiche_features, content_features: feature dicts.
+        style_grams: {layer: `[B or 1, C, C]`}.
+        loss_config: `config.LossConfig` (weights per layer, TV weight).
+        style_coefficients: optional `[B]` per-example style multipliers.
+
+    Returns:
+        (scalar total, parts) with every content/style/TV part and
+        `total_loss`.
+    """
+    c_total, parts = content_loss(content_features, pastiche_features,
+                                  loss_config.content_weights)
+    s_total, s_parts = style_loss(style_grams, pastiche_features,
+                                  loss_config.style_weights,
+                                  sample_weights=style_coefficients)
+    parts.update(s_parts)
+    total = c_total + s_total
+    if loss_config.total_variation_weight:
+        tv_total, tv_parts = total_variation_loss(
+            pastiche_images, loss_config.total_variation_weight)
+        parts.update(tv_parts)
+        total = total + tv_total
+    parts["total_content_loss"] = c_total
+    parts["total_style_loss"] = s_total
+    parts["total_loss"] = total
+    return total, parts

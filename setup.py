@@ -1,0 +1,65 @@
+"""magenta_style: multi-style neural style transfer for TensorFlow 2 / Keras 3."""
+
+import os
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Every bin/ script is also a console entry point that calls the same
+# function, so it works after `pip install` too.
+SCRIPTS = [
+    "stylize",
+    "export",
+    "optimize",
+    "train_from_scratch",
+    "finetune",
+    "create_style_dataset",
+    "evaluate",
+    "studio",
+    "style_distances",
+]
+
+
+def _readme():
+    with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+        return f.read()
+
+
+setup(
+    name="magenta_style",
+    version="0.1.0",
+    description=__doc__,
+    long_description=_readme(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    # checkpoints/ at the top of the repository is installed as
+    # magenta_style/checkpoints, so shipped models resolve by name.
+    packages=["magenta_style", "magenta_style.scripts", "magenta_style.checkpoints"],
+    package_dir={"magenta_style.checkpoints": "checkpoints"},
+    package_data={
+        "magenta_style.checkpoints": ["*/*.json", "*/*.h5", "*/NOTICE", "*/*.png"],
+        "magenta_style": ["static/*"],
+    },
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "tensorflow-datasets",
+        "numpy",
+        "pillow",
+        "absl-py",
+        "h5py",
+        "tqdm",
+    ],
+    extras_require={
+        "test": ["pytest", "ruff"],
+        "jax": ["jax[cpu]"],
+    },
+    entry_points={
+        "console_scripts": [
+            f"magenta_style_{name}=magenta_style.scripts.{name}:run"
+            for name in SCRIPTS
+        ]
+    },
+)
