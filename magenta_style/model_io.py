@@ -284,7 +284,7 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
             m.group(1) for m in (re.match(r"transformer/residual/residual(\d+)/", n)
                                  for n in shapes) if m})
     model = transformer_lib.build_transformer(found_styles, alpha, **arch)
-    for layer, var, name in _weight_items(model):
+    for _, var, name in _weight_items(model):
         if name not in shapes:
             raise UserError(f"Magenta checkpoint {path} lacks variable {name}.")
         value = reader.get_tensor(name)

