@@ -38,13 +38,15 @@ def _check_names(weights, features, kind):
 
 
 def content_loss(content_features, pastiche_features, weights,
-                 sample_weights=None):
+                 sample_weights=None, reduce_batch=True):
     """Mean squared feature difference, per layer, weighted and summed.
 
     Args:
         content_features, pastiche_features: feature dicts, same shapes.
         weights: {layer name: float}.
         sample_weights: optional `[B]` per-example multipliers.
+        reduce_batch: if False, the total and parts are `[B]` vectors (no
+            batch mean), e.g. for per-style learning curves.
 
     Returns:
         (scalar total averaged over the batch, parts) with
@@ -60,14 +62,15 @@ def content_loss(content_features, pastiche_features, weights,
         per_example = ops.mean(ops.square(diff), axis=(1, 2, 3))
         if sample_weights is not None:
             per_example = per_example * sample_weights
-        loss = ops.mean(per_example)
+        loss = ops.mean(per_example) if reduce_batch else per_example
         parts[f"content_loss/{name}"] = loss
         parts[f"weighted_content_loss/{name}"] = loss * weight
         total = total + loss * weight
     return total, parts
 
 
-def style_loss(style_grams, pastiche_features, weights, sample_weights=None):
+def style_loss(style_grams, pastiche_features, weights, sample_weights=None,
+               reduce_batch=True):
     """Mean squared Gram difference, per layer, weighted and summed.
 
     Args:
@@ -77,6 +80,7 @@ def style_loss(style_grams, pastiche_features, weights, sample_weights=None):
         weights: {layer name: float}.
         sample_weights: optional `[B]` multipliers (Magenta's per-style
             `--style_coefficients`, gathered by each example's style).
+        reduce_batch: if False, the total and parts are `[B]` vectors.
 
     Returns:
         (scalar total averaged over the batch, parts) with
@@ -91,7 +95,7 @@ def style_loss(style_grams, pastiche_features, weights, sample_weights=None):
         per_example = ops.mean(ops.square(diff), axis=(1, 2))
         if sample_weights is not None:
             per_example = per_example * sample_weights
-        loss = ops.mean(per_example)
+        loss = ops.mean(per_example) if reduce_batch else per_example
         parts[f"style_loss/{name}"] = loss
         parts[f"weighted_style_loss/{name}"] = loss * weight
         total = total + loss * weight
