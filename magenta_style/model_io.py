@@ -10,10 +10,12 @@ Magenta's checkpoints name variables by TF1 scope; `magenta_variable_name`
 and `KERAS_TO_MAGENTA` translate between those and our layer names.
 """
 
+import glob
 import json
 import os
 import re
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -217,7 +219,14 @@ def load_model(name_or_dir=None):
     model = transformer_lib.build_transformer_from_config(meta["architecture"])
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     try:
-        model.load_weights(weights)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(weights)
+        # Keras only warns when part of a file does not match and leaves
+        # those layers freshly initialised: a silently broken model.
+        skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+        if skipped:
+            raise ValueError(skipped[0])
     except FileNotFoundError:
         raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.") from None
     except (ValueError, OSError, KeyError) as e:
@@ -253,10 +262,7 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
 
     path = os.fspath(path)
     if os.path.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
-        if latest is None:
-            raise UserError(f"No TF checkpoint found in directory {path}.")
-        path = latest
+        path = _latest_checkpoint(path)
     try:
         reader = tf.train.load_checkpoint(path)
     except Exception as e:  # TF raises several types here.
@@ -300,6 +306,19 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
     return model
 
 
+def _latest_checkpoint(directory):
+    """The newest checkpoint prefix in `directory` (state file or *.index)."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        indexes = sorted(glob.glob(os.path.join(directory, "*.index")), key=os.path.getmtime)
+        if not indexes:
+            raise UserError(f"No TF checkpoint found in directory {directory}.")
+        latest = indexes[-1][: -len(".index")]
+    return latest
+
+
 def save_magenta_checkpoint(model, prefix):
     """Writes a transformer as a Magenta-layout TF1 checkpoint at `prefix`.
 
@@ -329,7 +348,8 @@ def load_any(model=None, num_styles=None):
     if path is not None and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
         is_tf_ckpt = (os.path.isfile(path + ".index")
                       or (os.path.isdir(path)
-                          and os.path.isfile(os.path.join(path, "checkpoint"))))
+                          and (os.path.isfile(os.path.join(path, "checkpoint"))
+                               or glob.glob(os.path.join(path, "*.index")))))
         if is_tf_ckpt:
             return load_magenta_checkpoint(path, num_styles=num_styles)
     loaded = load_model(path)

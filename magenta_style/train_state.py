@@ -1,0 +1,145 @@
+"""Training checkpoints and the run description kept in a `train_dir`.
+
+A checkpoint is one `.npz` file, `ckpt-<step>.npz`, holding every transformer
+variable (by Keras path), every optimizer variable (Adam's moments, its
+iteration counter, the loss scale under mixed precision) and a JSON header
+(`step`, the run fingerprint). NumPy arrays rather than `tf.train.Checkpoint`
+so that the same file resumes under the TensorFlow and the JAX backends: a run
+started on a GPU machine without TensorFlow continues on a CPU with it.
+
+Files are written to a temporary name in `train_dir` and renamed into place,
+so killing the process at any moment leaves either the previous checkpoint or
+the new one, never half of one. The label stream and the content order are
+functions of (seed, step), so the step is all the "RNG state" a resume needs.
+
+This module imports neither TensorFlow nor JAX.
+"""
+
+import glob
+import json
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from magenta_style.errors import UserError
+
+CONFIG_FILE = "config.json"
+_CKPT = re.compile(r"^ckpt-(\d+)\.npz$")
+_META = "__meta__"
+
+
+def _atomic_write_bytes(path, write_fn, suffix=""):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write_fn(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, obj):
+    """Writes `obj` as indented JSON to `path` atomically."""
+    data = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+    _atomic_write_bytes(path, lambda f: f.write(data), suffix=".json")
+
+
+def checkpoints(train_dir):
+    """[(step, path)] of the complete checkpoints in `train_dir`, by step."""
+    found = []
+    for path in glob.glob(os.path.join(glob.escape(train_dir), "ckpt-*.npz")):
+        m = _CKPT.match(os.path.basename(path))
+        if m:
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def latest_checkpoint(train_dir):
+    """Path of the newest checkpoint in `train_dir`, or None."""
+    found = checkpoints(train_dir)
+    return found[-1][1] if found else None
+
+
+def _model_key(variable):
+    return "model/" + variable.path
+
+
+def _optimizer_key(index, variable):
+    # Optimizer paths can repeat across optimizers; the index keeps keys unique.
+    return f"optimizer/{index:05d}/{variable.path}"
+
+
+def save_checkpoint(train_dir, step, model, optimizer, meta=None, keep=3):
+    """Writes `ckpt-<step>.npz` atomically and keeps the newest `keep`.
+
+    Args:
+        train_dir: existing folder.
+        step: int, training steps done.
+        model: the transformer (all its variables are saved, frozen too).
+        optimizer: a built Keras optimizer.
+        meta: JSON-able dict stored with the arrays (e.g. the fingerprint).
+        keep: how many checkpoints to keep (>= 1).
+
+    Returns:
+        The checkpoint path.
+    """
+    arrays = {_model_key(v): np.asarray(v) for v in model.variables}
+    for i, v in enumerate(optimizer.variables):
+        arrays[_optimizer_key(i, v)] = np.asarray(v)
+    header = dict(meta or {}, step=int(step))
+    arrays[_META] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    path = os.path.join(train_dir, f"ckpt-{int(step)}.npz")
+    _atomic_write_bytes(path, lambda f: np.savez(f, **arrays), suffix=".npz")
+    for _, old in checkpoints(train_dir)[:-max(1, keep)]:
+        try:
+            os.remove(old)
+        except FileNotFoundError:  # Another worker pruned it first.
+            pass
+    return path
+
+
+def read_meta(path):
+    """The JSON header of a checkpoint file."""
+    try:
+        with np.load(path) as f:
+            return json.loads(bytes(f[_META]).decode())
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"Broken training checkpoint {path}: {e}. Delete it to "
+                        "resume from the previous one.") from None
+
+
+def restore_checkpoint(path, model, optimizer):
+    """Loads a checkpoint into `model` and the built `optimizer`.
+
+    Returns:
+        The checkpoint's header dict (with `step`).
+
+    Raises:
+        UserError: the file does not hold this model's or this optimizer's
+            variables (another architecture, style count or mode).
+    """
+    meta = read_meta(path)
+    with np.load(path) as f:
+        stored = {k: f[k] for k in f.files if k != _META}
+    pairs = [(_model_key(v), v) for v in model.variables]
+    pairs += [(_optimizer_key(i, v), v) for i, v in enumerate(optimizer.variables)]
+    expected = {k for k, _ in pairs}
+    problems = sorted(expected.symmetric_difference(stored))
+    problems += [k for k, v in pairs
+                 if k in stored and tuple(stored[k].shape) != tuple(v.shape)]
+    if problems:
+        raise UserError(
+            f"Checkpoint {path} holds a different model or optimizer than this "
+            f"run builds (first mismatch: {problems[0]}). Use a new --train_dir "
+            "or the settings it was trained with."
+        )
+    for key, variable in pairs:
+        variable.assign(stored[key])
+    return meta

@@ -1,0 +1,111 @@
+"""The VGG loss network: structure, names, preprocessing, real weights."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from magenta_style import vgg
+from magenta_style.errors import UserError
+
+
+def test_magenta_endpoints_map_to_last_conv_of_each_block():
+    assert [vgg.resolve_layer(f"vgg_16/conv{b}") for b in range(1, 6)] == [
+        "block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"]
+    assert vgg.resolve_layer("vgg_19/conv4", "vgg19") == "block4_conv4"
+    assert vgg.resolve_layer("vgg_16/conv4/conv4_2") == "block4_conv2"
+    assert vgg.resolve_layer("vgg_16/pool2") == "block2_pool"
+    assert vgg.resolve_layer("block3_conv1") == "block3_conv1"
+
+
+def test_unknown_layer_lists_valid_names():
+    with pytest.raises(UserError, match="Valid names: vgg_16/conv1, "):
+        vgg.resolve_layer("vgg_16/conv6")
+    with pytest.raises(UserError, match="block4_conv4"):
+        vgg.resolve_layer("block4_conv4", "vgg16")
+
+
+def test_structure_and_pooling_without_weights():
+    model = vgg.build_loss_network("vgg19", pooling="max", weights=None,
+                                   endpoints=["vgg_19/conv3", "block1_conv1"])
+    names = [layer.name for layer in model.layers]
+    assert names[-1] == "block3_conv4"  # built only as deep as needed
+    assert isinstance(model.get_layer("block2_pool"), keras.layers.MaxPooling2D)
+    out = model(np.zeros((1, 32, 32, 3), "float32"))
+    assert out["vgg_19/conv3"].shape == (1, 8, 8, 256)
+    assert out["block1_conv1"].shape == (1, 32, 32, 64)
+    avg = vgg.build_loss_network(weights=None)
+    assert isinstance(avg.get_layer("block1_pool"), keras.layers.AveragePooling2D)
+    assert not avg.trainable_weights
+
+
+def test_preprocessing_is_keras_caffe_mode(rng):
+    x = rng.random((2, 4, 5, 3), dtype=np.float32)
+    got = np.asarray(vgg.VGGPreprocess()(x))
+    want = keras.applications.vgg16.preprocess_input(x * 255.0)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [dict(arch="vgg11"), dict(pooling="mean")])
+def test_bad_arch_or_pooling(bad):
+    with pytest.raises(UserError, match="Received"):
+        vgg.build_loss_network(weights=None, **bad)
+
+
+def test_missing_weights_file_is_one_clear_line(tmp_path):
+    missing = str(tmp_path / "nope.h5")
+    with pytest.raises(UserError, match="VGG weights file not found: .*nope.h5") as e:
+        vgg.build_loss_network(weights=missing)
+    assert "\n" not in str(e.value)
+
+
+def test_offline_imagenet_without_cache_explains_how_to_provide_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(vgg.WEIGHTS_ENV, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_network)
+    with pytest.raises(UserError) as e:
+        vgg.resolve_weights_file("imagenet")
+    message = str(e.value)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert vgg.WEIGHTS_ENV in message and "\n" not in message
+
+
+@pytest.mark.needs_weights
+def test_env_variable_names_the_weights(vgg16_file, monkeypatch):
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, vgg16_file)
+    assert vgg.resolve_weights_file("imagenet") == vgg16_file
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, vgg16_file + ".missing")
+    with pytest.raises(UserError, match=vgg.WEIGHTS_ENV):
+        vgg.resolve_weights_file("imagenet")
+
+
+@pytest.mark.needs_weights
+def test_matches_keras_vgg16_with_max_pooling(vgg16_file, rng):
+    ours = vgg.build_loss_network(pooling="max", weights=vgg16_file,
+                                  endpoints=["vgg_16/conv3", "vgg_16/conv5"])
+    base = keras.applications.VGG16(include_top=False, weights=vgg16_file)
+    ref = keras.Model(base.input, [base.get_layer("block3_conv3").output,
+                                   base.get_layer("block5_conv3").output])
+    x = rng.random((2, 48, 64, 3), dtype=np.float32)
+    want = ref(keras.applications.vgg16.preprocess_input(x * 255.0))
+    got = ours(x)
+    np.testing.assert_allclose(np.asarray(got["vgg_16/conv3"]), np.asarray(want[0]),
+                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(np.asarray(got["vgg_16/conv5"]), np.asarray(want[1]),
+                               rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.needs_weights
+def test_golden_features_of_the_shared_weights(vgg16_file):
+    # tests/testdata/generate_goldens.py wrote these with keras.applications.
+    goldens = np.load(os.path.join(os.path.dirname(__file__), "testdata", "goldens.npz"))
+    model = vgg.build_loss_network(pooling=str(goldens["pooling"]), weights=vgg16_file)
+    out = model(goldens["vgg_input"])
+    for b in range(1, 6):
+        got = np.asarray(out[f"vgg_16/conv{b}"])[0, :3, :3, :4]
+        np.testing.assert_allclose(got, goldens[f"vgg_16/conv{b}"], rtol=1e-4, atol=1e-3)
