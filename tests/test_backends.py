@@ -1,0 +1,54 @@
+"""The same model code gives the same numbers under TensorFlow and JAX."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from magenta_style import losses
+from magenta_style import model_io
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="JAX is not installed (pip install 'jax[cpu]'); CI installs it")
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from magenta_style import losses, model_io
+    data = np.load(sys.argv[1])
+    model = model_io.load_model("android-26")
+    out = np.asarray(model([data["x"], data["w"]]))
+    gram = np.asarray(losses.gram_matrix(data["x"]))
+    tv, _ = losses.total_variation_loss(data["x"], 2.0)
+    np.savez(sys.argv[2], out=out, gram=gram, tv=np.asarray(tv))
+    # The accelerator machines have no TensorFlow: the model must not need it.
+    assert "tensorflow" not in sys.modules, "model code imported tensorflow"
+""")
+
+
+def test_transformer_and_losses_match_under_jax(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 36, 44, 3), dtype=np.float32)
+    w = np.zeros((2, 26), np.float32)
+    w[0, 3] = 1.0
+    w[1, [5, 12]] = [0.7, 0.6]
+    np.savez(tmp_path / "in.npz", x=x, w=w)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jax_out = np.load(tmp_path / "out.npz")
+    model = model_io.load_model("android-26")
+    np.testing.assert_allclose(jax_out["out"], np.asarray(model([x, w])), atol=2e-5)
+    np.testing.assert_allclose(jax_out["gram"], np.asarray(losses.gram_matrix(x)), rtol=1e-5)
+    tv, _ = losses.total_variation_loss(x, 2.0)
+    np.testing.assert_allclose(jax_out["tv"], float(tv), rtol=1e-5)

@@ -1,0 +1,52 @@
+"""Packaging: a cheap import, and a wheel that carries the shipped models."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_import_is_cheap_and_offline():
+    # Importing the package must not load TensorFlow, touch the network or
+    # read weights; the public names resolve lazily.
+    code = ("import sys, socket\n"
+            "def no_net(*a, **k): raise RuntimeError('network used at import')\n"
+            "socket.socket.connect = no_net\n"
+            "import magenta_style\n"
+            "assert 'tensorflow' not in sys.modules\n"
+            "assert callable(magenta_style.build_transformer)\n"
+            "print(magenta_style.__version__)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_unknown_attribute():
+    import magenta_style
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        magenta_style.nope  # noqa: B018
+
+
+@pytest.mark.slow
+def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path), REPO],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = [f for f in os.listdir(tmp_path) if f.endswith(".whl")]
+    names = zipfile.ZipFile(tmp_path / wheel).namelist()
+    for expected in ["magenta_style/transformer.py",
+                     "magenta_style/scripts/flagutil.py",
+                     "magenta_style/checkpoints/android-26/config.json",
+                     "magenta_style/checkpoints/android-26/model.weights.h5",
+                     "magenta_style/checkpoints/android-26/NOTICE"]:
+        assert expected in names, f"{expected} missing from {wheel}"
+    entry_points = [n for n in names if n.endswith("entry_points.txt")]
+    text = zipfile.ZipFile(tmp_path / wheel).read(entry_points[0]).decode()
+    assert "magenta_style_stylize = magenta_style.scripts.stylize:run" in text
