@@ -1,0 +1,671 @@
+"""Training the multi-style network: from scratch, fine-tuning, appending.
+
+One module, three modes (nanoGPT's `init_from`), no copied scripts:
+
+- `init_from="scratch"`: a new transformer for the style set; everything
+  trains (Magenta's `image_stylization_train`).
+- `init_from=<model>` (a model directory, shipped name or Magenta TF1
+  checkpoint): the shared convolutions are restored and frozen, and only the
+  conditional-instance-norm gamma/beta train, starting at ones/zeros for the
+  new style set, which REPLACES the old one (Magenta's
+  `image_stylization_finetune`).
+- `init_from=<model>, append=True`: as above, but the model keeps the old
+  styles bit-identical and gains the new ones as extra CIN rows. Only those
+  rows train: their gradients are masked, so Adam's moments for the old rows
+  stay exactly zero and the old rows never move.
+
+Every example in a batch draws its own style (Magenta's queues did the same):
+labels come from `labels_for_step(seed, step, ...)`, a pure function of the
+step, so a resumed run draws what the killed run would have drawn.
+
+The step itself is backend-specific (`training_tf`: `tf.function` with XLA
+and `tf.distribute`; `training_jax`: `jax.jit` over Keras's stateless API)
+but both compute `compute_losses` below with `keras.ops`. Checkpoints
+(`train_state`) are NumPy files that either backend resumes.
+"""
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+from typing import Optional
+
+import keras
+import numpy as np
+from keras import ops
+
+from magenta_style import config as config_lib
+from magenta_style import losses
+from magenta_style import train_state
+from magenta_style import transformer as transformer_lib
+from magenta_style import vgg as vgg_lib
+from magenta_style.errors import UserError
+
+STYLE_SET_FILE = "style_set.npz"
+MODEL_SUBDIR = "model"
+GRID_SUBDIR = "grids"
+METRICS_FILE = "metrics.jsonl"
+# Settings that define what is being trained; a train_dir holding a run with
+# other values is refused (resuming would silently mix two models).
+_FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append")
+
+
+def _help(text):
+    return dataclasses.field(metadata={"help": text})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `train` needs. Defaults are Magenta's where it had one."""
+
+    train_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Folder for checkpoints, config.json, TensorBoard logs, grids and the "
+                "final model (<train_dir>/model). Rerunning resumes from it."})
+    style_images: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Glob of style images; style names are the file names."})
+    style_dataset_file: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "A style set written by create_style_dataset (instead of "
+                "--style_images)."})
+    style_image_size: Optional[int] = dataclasses.field(default=None, metadata={
+        "help": "Resolution (short side) styles are measured at; None = native "
+                "resolution (Magenta)."})
+    content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
+        "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
+    vgg_weights: str = dataclasses.field(default="imagenet", metadata={
+        "help": "VGG-16 weights: 'imagenet' (Keras cache / $MAGENTA_STYLE_VGG_WEIGHTS) "
+                "or an h5 path."})
+    init_from: str = dataclasses.field(default="scratch", metadata={
+        "help": "'scratch', or a model to fine-tune (model directory, shipped name or "
+                "Magenta checkpoint)."})
+    append: bool = dataclasses.field(default=False, metadata={
+        "help": "Fine-tuning: keep the checkpoint's styles bit-identical and add the "
+                "new ones (Magenta replaces them)."})
+    alpha: Optional[float] = dataclasses.field(default=None, metadata={
+        "help": "Width multiplier. None: 1.0 from scratch (Magenta), the checkpoint's "
+                "when fine-tuning."})
+    learning_rate: float = dataclasses.field(default=1e-3, metadata={
+        "help": "Adam learning rate."})
+    batch_size: int = dataclasses.field(default=16, metadata={
+        "help": "Global batch size (split across replicas)."})
+    image_size: int = dataclasses.field(default=256, metadata={
+        "help": "Side of the square content crops."})
+    train_steps: int = dataclasses.field(default=40000, metadata={
+        "help": "Total steps; a resumed run stops here too."})
+    content_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(config_lib.LossConfig().content_weights),
+        metadata={"help": "Content loss weight per VGG layer."})
+    style_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(config_lib.LossConfig().style_weights),
+        metadata={"help": "Style loss weight per VGG layer."})
+    total_variation_weight: float = dataclasses.field(
+        default=config_lib.LossConfig().total_variation_weight,
+        metadata={"help": "Total variation weight (Magenta: none)."})
+    style_coefficients: Optional[list] = dataclasses.field(default=None, metadata={
+        "help": "Per-style multipliers of the style loss, one per style (default 1)."})
+    clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
+        "help": "Clip each gradient to this norm (Magenta's per-variable clipping); "
+                "0 = off."})
+    save_every: int = dataclasses.field(default=500, metadata={
+        "help": "Steps between checkpoints."})
+    keep_checkpoints: int = dataclasses.field(default=3, metadata={
+        "help": "Checkpoints kept in train_dir."})
+    log_every: int = dataclasses.field(default=50, metadata={
+        "help": "Steps between TensorBoard / metrics.jsonl entries."})
+    grid_every: int = dataclasses.field(default=1000, metadata={
+        "help": "Steps between style grids (TensorBoard + PNG); 0 = only at the end."})
+    grid_images: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Photos for the style grid (glob); default: the first content batch."})
+    strategy: str = dataclasses.field(default="default", metadata={
+        "help": "tf.distribute strategy: default, mirrored or multi_worker (TF_CONFIG)."})
+    mixed_precision: bool = dataclasses.field(default=False, metadata={
+        "help": "mixed_float16 compute (accelerators); CIN statistics and losses stay "
+                "float32."})
+    jit_compile: bool = dataclasses.field(default=True, metadata={
+        "help": "Compile the step with XLA (TensorFlow) / jax.jit (JAX)."})
+    random_crop: bool = dataclasses.field(default=False, metadata={
+        "help": "Random instead of centre crops of the content photos."})
+    random_flip: bool = dataclasses.field(default=False, metadata={
+        "help": "Random horizontal flips of the content photos."})
+    seed: int = dataclasses.field(default=0, metadata={
+        "help": "Seed of the weights, the style labels and the content order."})
+    model_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Where the trained model is written (default <train_dir>/model)."})
+
+    def loss_config(self):
+        return config_lib.LossConfig(
+            content_weights=dict(self.content_weights),
+            style_weights=dict(self.style_weights),
+            total_variation_weight=float(self.total_variation_weight))
+
+
+@dataclasses.dataclass
+class Setup:
+    """What the modes differ in, resolved once by `build_model`.
+
+    Attributes:
+        model: the transformer, `num_styles = label_offset + len(new_names)`.
+        style_names: names of all its styles.
+        label_offset: first CIN row being trained (0 unless appending).
+        row_masks: {variable path: `[num_styles, 1]` float32 0/1} for CIN
+            variables whose old rows must not move (append), else {}.
+    """
+
+    model: object
+    style_names: list
+    label_offset: int
+    row_masks: dict
+
+
+def labels_for_step(seed, step, batch_size, num_styles, offset=0):
+    """The style label of every example of a step: `[batch_size]` int32.
+
+    A pure function of (seed, step) so a resumed or a distributed run draws
+    the same labels as an uninterrupted single-process one.
+    """
+    rng = np.random.default_rng([int(seed), int(step)])
+    return (rng.integers(0, num_styles, size=batch_size) + offset).astype("int32")
+
+
+def compute_losses(model_fn, style_net_fn, content_net_fn, images, labels,
+                   num_styles, label_offset, gram_table, coefficients,
+                   loss_config):
+    """Per-example losses of a batch where each example has its own style.
+
+    Args:
+        model_fn: `[images, style_weights] -> pastiches` (the transformer, or
+            its stateless call under JAX).
+        style_net_fn, content_net_fn: `[B, H, W, 3] -> {layer: features}`
+            (VGG up to the style resp. content layers).
+        images: `[B, H, W, 3]` float in [0, 1].
+        labels: `[B]` int, rows of the transformer's CIN tables.
+        num_styles: rows of the CIN tables.
+        label_offset: `labels - label_offset` indexes `gram_table`.
+        gram_table: {layer: `[num_new, C, C]` float32}.
+        coefficients: `[num_new]` float32 style coefficients.
+        loss_config: `config.LossConfig`.
+
+    Returns:
+        (scalar mean loss, {part name: `[B]` float32}) with Magenta's part
+        names plus `total_loss`.
+    """
+    weights = ops.one_hot(labels, num_styles)
+    pastiche = model_fn([images, weights])
+
+    def f32(feats):  # Losses in float32 under mixed precision.
+        return {k: ops.cast(v, "float32") for k, v in feats.items()}
+
+    pastiche_style = f32(style_net_fn(pastiche))
+    pastiche_content = f32(content_net_fn(pastiche))
+    content = f32(content_net_fn(images))
+    rows = labels - label_offset
+    grams = {k: ops.take(v, rows, axis=0) for k, v in gram_table.items()}
+    coeffs = ops.take(coefficients, rows, axis=0)
+    c_total, parts = losses.content_loss(
+        content, pastiche_content, loss_config.content_weights, reduce_batch=False)
+    s_total, s_parts = losses.style_loss(
+        grams, pastiche_style, loss_config.style_weights, sample_weights=coeffs,
+        reduce_batch=False)
+    parts.update(s_parts)
+    per_example = c_total + s_total
+    if loss_config.total_variation_weight:
+        tv, tv_parts = losses.total_variation_loss(
+            ops.cast(pastiche, "float32"), loss_config.total_variation_weight)
+        ones = ops.ones_like(per_example)
+        parts.update({k: v * ones for k, v in tv_parts.items()})
+        per_example = per_example + tv
+    parts["total_content_loss"] = c_total
+    parts["total_style_loss"] = s_total
+    parts["total_loss"] = per_example
+    return ops.mean(per_example), parts
+
+
+# --------------------------------------------------------------------------
+# Set-up shared by the backends.
+
+
+def _check_config(cfg):
+    if not cfg.train_dir:
+        raise UserError("--train_dir is required (checkpoints and the model go there).")
+    if bool(cfg.style_images) == bool(cfg.style_dataset_file):
+        raise UserError(
+            "Pass exactly one of --style_images (a glob) and --style_dataset_file. "
+            f"Received: style_images={cfg.style_images!r}, "
+            f"style_dataset_file={cfg.style_dataset_file!r}")
+    for name in ("batch_size", "image_size", "train_steps", "save_every",
+                 "log_every", "keep_checkpoints"):
+        if int(getattr(cfg, name)) < 1:
+            raise UserError(f"--{name} must be >= 1. Received: {getattr(cfg, name)}")
+    if cfg.image_size < 16:
+        raise UserError(f"--image_size must be >= 16. Received: {cfg.image_size}")
+    if cfg.append and cfg.init_from == "scratch":
+        raise UserError("--append needs a model to append to: pass --init_from / "
+                        "--checkpoint.")
+    if cfg.strategy not in ("default", "mirrored", "multi_worker"):
+        raise UserError("--strategy must be default, mirrored or multi_worker. "
+                        f"Received: {cfg.strategy!r}")
+    if not cfg.learning_rate > 0:
+        raise UserError(f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+
+
+def load_styles(cfg, is_chief=True):
+    """The style set (names, Grams, images) for `cfg`, computed once per train_dir."""
+    from magenta_style import style_set as style_set_lib
+
+    if cfg.style_dataset_file:
+        return style_set_lib.load_style_set(cfg.style_dataset_file)
+    path = os.path.join(cfg.train_dir, STYLE_SET_FILE)
+    if not os.path.isfile(path):
+        if not is_chief:
+            raise UserError(f"Worker started before the chief wrote {path}; "
+                            "pass --style_dataset_file to every worker.")
+        style_set_lib.create_style_set(
+            cfg.style_images, path, cfg.vgg_weights, cfg.style_image_size)
+    return style_set_lib.load_style_set(path)
+
+
+def _match_grams(grams, layer_names):
+    """{weight layer name: Grams} where keys may name layers differently."""
+    by_layer = {vgg_lib.resolve_layer(k): v for k, v in grams.items()}
+    out = {}
+    for name in layer_names:
+        target = vgg_lib.resolve_layer(name)
+        if target not in by_layer:
+            raise UserError(
+                f"The style set has no Gram matrices for {name!r} (it has "
+                f"{sorted(grams)}). Recreate it, or drop {name} from --style_weights.")
+        out[name] = np.asarray(by_layer[target], dtype="float32")
+    return out
+
+
+def _coefficients(cfg, num_new):
+    if cfg.style_coefficients is None:
+        return np.ones([num_new], "float32")
+    coeffs = np.asarray(cfg.style_coefficients, dtype="float32").reshape(-1)
+    if coeffs.shape[0] != num_new:
+        raise UserError(
+            f"--style_coefficients needs one value per style ({num_new}). "
+            f"Received: {cfg.style_coefficients}")
+    return coeffs
+
+
+@contextlib.contextmanager
+def _dtype_policy(mixed):
+    if not mixed:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_norms(model):
+    # Instance-norm statistics over 65k positions lose too much in float16;
+    # the layer autocasts its float16 input to float32.
+    for layer in transformer_lib.norm_layers(model):
+        layer.dtype_policy = "float32"
+
+
+def _load_base(init_from):
+    from magenta_style import model_io
+
+    try:
+        return model_io.load_any(init_from)
+    except UserError:
+        raise
+    except Exception as e:  # Anything else that is not a model we can read.
+        raise UserError(
+            f"Cannot load the model to fine-tune from {init_from!r}: "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def build_model(cfg, new_names):
+    """Builds the transformer for the mode `cfg` selects (see module doc).
+
+    Returns:
+        A `Setup`. Under fine-tuning the convolutions are frozen
+        (`trainable=False`), so `model.trainable_variables` are the CIN
+        tables only.
+    """
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.init_from == "scratch":
+        model = transformer_lib.build_transformer(
+            len(new_names), 1.0 if cfg.alpha is None else cfg.alpha)
+        return Setup(model, list(new_names), 0, {})
+    base = _load_base(cfg.init_from)
+    arch = base.transformer_config
+    if cfg.alpha is not None and not math.isclose(cfg.alpha, arch.alpha):
+        raise UserError(
+            f"The model to fine-tune ({cfg.init_from}) has alpha={arch.alpha}, but "
+            f"--alpha={cfg.alpha}. Omit --alpha to use the model's.")
+    old = list(getattr(base, "style_names", None)
+               or [f"style_{i}" for i in range(arch.num_styles)])
+    offset = len(old) if cfg.append else 0
+    model = transformer_lib.build_transformer_from_config(
+        dataclasses.replace(arch, num_styles=offset + len(new_names)))
+    for layer in transformer_lib.conv_layers(model):
+        layer.set_weights(base.get_layer(layer.name).get_weights())
+        layer.trainable = False
+    masks = {}
+    if cfg.append:
+        mask = np.zeros([offset + len(new_names), 1], "float32")
+        mask[offset:] = 1.0
+        for layer in transformer_lib.norm_layers(model):
+            old_layer = base.get_layer(layer.name)
+            for var, old_var in ((layer.gamma, old_layer.gamma),
+                                 (layer.beta, old_layer.beta)):
+                value = np.asarray(var).copy()
+                value[:offset] = np.asarray(old_var)
+                var.assign(value)
+                masks[var.path] = mask
+    names = old + list(new_names) if cfg.append else list(new_names)
+    if len(set(names)) != len(names):
+        # Duplicate names would make a model whose styles cannot be told apart.
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise UserError(f"Style names must be unique; {dupes} appear twice. Rename "
+                        "the new style files.")
+    return Setup(model, names, offset, masks)
+
+
+def make_optimizer(cfg):
+    """Adam (Magenta's), with optional per-variable norm clipping."""
+    kwargs = {}
+    if cfg.clip_gradient_norm:
+        kwargs["clipnorm"] = float(cfg.clip_gradient_norm)
+    optimizer = keras.optimizers.Adam(cfg.learning_rate, **kwargs)
+    if cfg.mixed_precision:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def loss_networks(cfg):
+    """(style network, content network): VGG-16 up to the deepest layer each needs.
+
+    The content network shares the style network's layers; it stops at the
+    content layers so the photos' forward pass skips block 4.
+    """
+    layers = list(dict.fromkeys(list(cfg.style_weights) + list(cfg.content_weights)))
+    full = vgg_lib.build_loss_network(weights=cfg.vgg_weights, endpoints=layers)
+    style_net = keras.Model(full.inputs, {k: full.output[k] for k in cfg.style_weights},
+                            name="vgg_style")
+    content_net = keras.Model(full.inputs,
+                              {k: full.output[k] for k in cfg.content_weights},
+                              name="vgg_content")
+    style_net.trainable = False
+    content_net.trainable = False
+    return style_net, content_net
+
+
+def resolved_config(cfg, setup):
+    """The JSON written to `<train_dir>/config.json`."""
+    out = dataclasses.asdict(cfg)
+    out.update(
+        architecture=setup.model.transformer_config.to_dict(),
+        style_names=list(setup.style_names),
+        backend=keras.backend.backend(),
+    )
+    return out
+
+
+def check_train_dir(cfg, resolved, is_chief=True):
+    """Refuses a train_dir that holds another run; writes config.json."""
+    path = os.path.join(cfg.train_dir, train_state.CONFIG_FILE)
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                previous = json.load(f)
+        except (OSError, ValueError) as e:
+            raise UserError(f"Broken {path}: {e}. Delete it or use a new --train_dir.") \
+                from None
+        diff = [k for k in _FINGERPRINT_KEYS if previous.get(k) != resolved.get(k)]
+        if diff:
+            k = diff[0]
+            raise UserError(
+                f"--train_dir {cfg.train_dir} holds a different training run "
+                f"({k}: {_short(previous.get(k))} there, {_short(resolved.get(k))} now). "
+                "Use a new --train_dir, or the settings it was started with.")
+    elif train_state.latest_checkpoint(cfg.train_dir):
+        raise UserError(f"--train_dir {cfg.train_dir} holds checkpoints but no "
+                        f"{train_state.CONFIG_FILE}; use a new --train_dir.")
+    if is_chief:
+        train_state.write_json(path, resolved)
+
+
+def _short(value, limit=80):
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _fingerprint(resolved):
+    return {k: resolved.get(k) for k in _FINGERPRINT_KEYS}
+
+
+# --------------------------------------------------------------------------
+# The loop.
+
+
+class _Curves:
+    """Running per-part, per-style sums between two log steps."""
+
+    def __init__(self, style_names):
+        self.names = list(style_names)
+        self.reset()
+
+    def reset(self):
+        self.sums = {}
+        self.counts = np.zeros(len(self.names))
+        self.steps = 0
+        self.images = 0
+        self.t0 = time.perf_counter()
+
+    def add(self, parts, labels):
+        n = len(self.names)
+        self.counts += np.bincount(labels, minlength=n)
+        for k, v in parts.items():
+            s = self.sums.setdefault(k, [0.0, np.zeros(n)])
+            s[0] += float(np.mean(v))
+            s[1] += np.bincount(labels, weights=v, minlength=n)
+        self.steps += 1
+        self.images += len(labels)
+
+    def scalars(self):
+        out = {}
+        for k, (total, per_style) in self.sums.items():
+            out[f"losses/{k}"] = total / max(1, self.steps)
+            for i in np.nonzero(self.counts)[0]:
+                out[f"styles/{self.names[i]}/{k}"] = per_style[i] / self.counts[i]
+        dt = max(1e-9, time.perf_counter() - self.t0)
+        out["speed/steps_per_sec"] = self.steps / dt
+        out["speed/images_per_sec"] = self.images / dt
+        return out
+
+
+def _grid_photos(cfg, first_batch):
+    from magenta_style import image_io
+
+    if cfg.grid_images:
+        import glob as glob_lib
+
+        files = sorted(glob_lib.glob(cfg.grid_images))[:4]
+        if not files:
+            raise UserError(f"--grid_images matched no files. Received: {cfg.grid_images!r}")
+        return [image_io.load_image(f, max_size=cfg.image_size) for f in files]
+    return [np.asarray(x, "float32") for x in first_batch[:3]]
+
+
+def _engine_for_backend(cfg, content):
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        from magenta_style import training_tf
+
+        return training_tf.Engine(cfg, content)
+    if backend == "jax":
+        from magenta_style import training_jax
+
+        return training_jax.Engine(cfg, content)
+    raise UserError(f"Training supports the tensorflow and jax Keras backends. "
+                    f"Received: KERAS_BACKEND={backend}")
+
+
+def train(config, content=None, style_set=None):
+    """Trains (or fine-tunes, or extends) a multi-style transformer.
+
+    Args:
+        config: a `TrainConfig`.
+        content: optional in-memory content instead of
+            `config.content_images`: a float32 array `[N, H, W, 3]` in [0, 1]
+            with H = W = `config.image_size`, cycled in order.
+        style_set: optional loaded style set (`style_set.load_style_set`)
+            instead of `config.style_images` / `style_dataset_file`.
+
+    Returns:
+        The trained `keras.Model` (with `style_names` and `provenance`), also
+        written to `config.model_dir` (default `<train_dir>/model`).
+
+    Raises:
+        UserError: bad settings or input, a train_dir holding another run, a
+            model to fine-tune that does not fit (one-line messages).
+    """
+    cfg = dataclasses.replace(config)
+    if style_set is not None and not (cfg.style_images or cfg.style_dataset_file):
+        cfg.style_dataset_file = "<in memory>"
+    _check_config(cfg)
+    os.makedirs(cfg.train_dir, exist_ok=True)
+    engine = _engine_for_backend(cfg, content)
+    styles = style_set if style_set is not None else load_styles(cfg, engine.is_chief)
+    new_names = list(styles.names)
+    loss_config = cfg.loss_config()
+    gram_table = _match_grams(styles.grams, loss_config.style_weights)
+    coefficients = _coefficients(cfg, len(new_names))
+
+    with engine.scope(), _dtype_policy(cfg.mixed_precision):
+        setup = build_model(cfg, new_names)
+        if cfg.mixed_precision:
+            _float32_norms(setup.model)
+        style_net, content_net = loss_networks(cfg)
+        optimizer = make_optimizer(cfg)
+        optimizer.build(setup.model.trainable_variables)
+    resolved = resolved_config(cfg, setup)
+    check_train_dir(cfg, resolved, engine.is_chief)
+
+    start = 0
+    latest = train_state.latest_checkpoint(cfg.train_dir)
+    if latest:
+        with engine.scope():
+            meta = train_state.restore_checkpoint(latest, setup.model, optimizer)
+        start = int(meta["step"])
+    model = setup.model
+    model.style_names = tuple(setup.style_names)
+
+    engine.compile(model, style_net, content_net, optimizer, loss_config,
+                   gram_table, coefficients, setup)
+    batches = engine.batches(start)
+    first = None
+    curves = _Curves(setup.style_names)
+    last = {}
+    writer = engine.summary_writer() if engine.is_chief else None
+    meta = _fingerprint(resolved)
+
+    def save(step):
+        engine.sync()
+        if engine.is_chief:
+            train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
+                                        meta, keep=cfg.keep_checkpoints)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
+               disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
+    step = start
+    try:
+        for step in range(start + 1, cfg.train_steps + 1):
+            labels = labels_for_step(cfg.seed, step, cfg.batch_size, len(new_names),
+                                     setup.label_offset)
+            images = next(batches)
+            if first is None:
+                first = engine.local_images(images)
+            loss, parts = engine.step(images, labels)
+            if not np.isfinite(loss):
+                raise UserError(
+                    f"The loss became {loss} at step {step}. Lower --learning_rate or set "
+                    "--clip_gradient_norm; training resumes from the last checkpoint.")
+            curves.add(parts, labels)  # Labels index setup.style_names.
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.train_steps:
+                scalars = curves.scalars()
+                last = {k[len("losses/"):]: v for k, v in scalars.items()
+                        if k.startswith("losses/")}
+                bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}",
+                                steps_s=f"{scalars['speed/steps_per_sec']:.3g}")
+                if engine.is_chief:
+                    _log_scalars(cfg, writer, step, scalars)
+                curves.reset()
+            if step % cfg.save_every == 0 and step != cfg.train_steps:
+                save(step)
+            if (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
+                    and step != cfg.train_steps):
+                engine.sync()
+                _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
+    except KeyboardInterrupt:
+        if step > start:
+            save(step)
+        raise
+    finally:
+        bar.close()
+    if step > start or not latest:
+        save(step)
+    engine.sync()
+    model.provenance = {
+        "trained_by": "magenta_style.training",
+        "mode": ("scratch" if cfg.init_from == "scratch"
+                 else "append" if cfg.append else "finetune"),
+        "init_from": cfg.init_from,
+        "steps": int(step),
+        "batch_size": cfg.batch_size,
+        "image_size": cfg.image_size,
+        "content_images": cfg.content_images if content is None else "<in memory>",
+        "final_losses": {k: float(v) for k, v in last.items()},
+        "backend": keras.backend.backend(),
+    }
+    if engine.is_chief:
+        from magenta_style import model_io
+
+        model_io.save_model(model, cfg.model_dir or os.path.join(cfg.train_dir, MODEL_SUBDIR),
+                            style_names=list(setup.style_names),
+                            provenance=model.provenance)
+        if first is not None or cfg.grid_images:
+            _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
+    if writer is not None:
+        writer.close()
+    return model
+
+
+def _log_scalars(cfg, writer, step, scalars):
+    record = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
+    with open(os.path.join(cfg.train_dir, METRICS_FILE), "a") as f:
+        f.write(json.dumps(record) + "\n")
+    if writer is not None:
+        writer.scalars(step, scalars)
+
+
+def _write_grid(cfg, model, styles, photos, step, writer):
+    from magenta_style import evaluation
+    from magenta_style import image_io
+
+    grid = evaluation.style_grid(model, photos, style_images=_style_thumbs(model, styles))
+    path = os.path.join(cfg.train_dir, GRID_SUBDIR, f"grid_{step:07d}.png")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    image_io.save_image(grid, path)
+    if writer is not None:
+        writer.image(step, "style_grid", grid)
+    return path
+
+
+def _style_thumbs(model, styles):
+    """Style images for the grid header, None for styles without one (old rows)."""
+    new = list(getattr(styles, "images", None) or [None] * len(styles.names))
+    return [None] * (len(model.style_names) - len(new)) + new
