@@ -1,0 +1,38 @@
+"""Stylize photos with a trained multi-style network (Magenta's `image_stylization_transform`).
+
+    bin/stylize --input_image=photo.jpg --output_dir=out --which_styles="[0,5,14]"
+    bin/stylize --input_image=photos/ --output_dir=out --which_styles="{0:0.5,3:0.5}"
+    bin/stylize --input_image="a.jpg,b/*.png" --output_dir=out --contact_sheet
+
+Writes `{basename}_{index}.png` per style, or `{basename}_0_500_3_500.png` for a
+mixture. Unreadable inputs are reported and skipped; the exit status is 1
+when any input failed. Existing outputs are kept unless --overwrite.
+"""
+
+import sys
+
+from absl import flags
+
+from magenta_style.scripts import flagutil
+from magenta_style.stylize import StylizeConfig
+from magenta_style.stylize import stylize_files
+
+flagutil.define_flags(StylizeConfig, required=("input_image", "output_dir"))
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise flags.Error(f"Unexpected arguments: {argv[1:]}")
+    config = flagutil.config_from_flags(StylizeConfig)
+    failures = stylize_files(config)
+    if failures:
+        sys.exit(1)
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()
