@@ -1,0 +1,26 @@
+r"""Prints the L2 distances between a model's style embeddings.
+
+A style's embedding is its conditional-instance-norm gamma and beta from every
+layer, concatenated (see magenta_style.style_space).
+
+    bin/style_distances --checkpoint=android-26 [--format=table|json]
+"""
+
+from magenta_style import style_space
+from magenta_style.scripts import flagutil
+
+flagutil.define_flags(style_space.StyleDistancesConfig)
+
+
+def main(argv):
+    del argv
+    print(style_space.distances_report(
+        flagutil.config_from_flags(style_space.StyleDistancesConfig)))
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()

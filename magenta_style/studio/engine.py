@@ -1,0 +1,244 @@
+"""The studio without HTTP: one loaded model, the uploaded photos, renders.
+
+Every picture the page shows comes from `magenta_style.stylize` with the
+page's weight vector, so the page, the Python API and `bin/stylize` agree:
+
+- a preview equals `stylize(photo, model, weights, max_size=working_size, ...)`;
+- a download equals `stylize(photo, model, weights, ...)` at full size, i.e.
+  the command the page's "copy command" button gives.
+
+Nothing is written to disk: photos live in memory (their uploaded bytes
+plus the small working copy), at most `max_photos` of them.
+"""
+
+import collections
+import dataclasses
+import importlib
+import io
+import threading
+import uuid
+
+import numpy as np
+from PIL import Image
+
+from magenta_style import image_io
+from magenta_style import style_space
+from magenta_style import styles_spec
+from magenta_style.errors import UserError
+from magenta_style.studio import thumbnails
+from magenta_style.studio import uploads
+from magenta_style.studio.config import StudioConfig
+
+# `magenta_style.stylize` the attribute is the function (lazy export); the
+# module is needed here for its helpers.
+stylize_lib = importlib.import_module("magenta_style.stylize")
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderOptions:
+    """One mixture as the page sets it.
+
+    Attributes:
+        weights: `[num_styles]` float64 slider values, >= 0, not all zero.
+        normalize: rescale the weights to sum to 1 (`--normalize_weights`).
+        preserve_colors: keep the photo's colours (`--preserve_colors`).
+        strength: float in [0, 1] (`--strength`).
+    """
+
+    weights: np.ndarray
+    normalize: bool = False
+    preserve_colors: bool = False
+    strength: float = 1.0
+
+    def stylize_kwargs(self):
+        return {"which_styles": self.weights, "normalize_weights": self.normalize,
+                "preserve_colors": self.preserve_colors, "strength": self.strength}
+
+
+def _as_bool(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def parse_options(params, num_styles):
+    """`RenderOptions` from JSON or query parameters.
+
+    Args:
+        params: mapping with `weights` (list of numbers, or a comma-separated
+            string), and optional `normalize`, `preserve_colors` (bools or
+            "0"/"1"), `strength` (number or string).
+        num_styles: the model's number of styles.
+
+    Raises:
+        UserError: missing or malformed values (ranges are checked by
+            `stylize` itself).
+    """
+    raw = params.get("weights")
+    if isinstance(raw, str):
+        raw = [w for w in raw.split(",") if w.strip()]
+    try:
+        weights = np.asarray(raw, np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"weights must be a list of numbers. Received: {raw!r}") from None
+    if weights.ndim != 1 or weights.shape[0] != num_styles:
+        raise UserError(
+            f"weights must hold one number per style ({num_styles}). Received: {raw!r}")
+    try:
+        strength = float(params.get("strength", 1.0))
+    except (TypeError, ValueError):
+        raise UserError(
+            f"strength must be a number in [0, 1]. Received: {params.get('strength')!r}"
+        ) from None
+    return RenderOptions(weights=weights,
+                         normalize=_as_bool(params.get("normalize", False)),
+                         preserve_colors=_as_bool(params.get("preserve_colors", False)),
+                         strength=strength)
+
+
+@dataclasses.dataclass
+class Photo:
+    """An uploaded photo: its file bytes and the working copy."""
+
+    id: str
+    name: str
+    data: bytes
+    width: int
+    height: int
+    working: np.ndarray  # [h, w, 3] float32 in [0, 1]
+
+    def info(self):
+        return {"id": self.id, "name": self.name, "width": self.width,
+                "height": self.height, "working_width": self.working.shape[1],
+                "working_height": self.working.shape[0]}
+
+
+def encode(image, fmt="PNG"):
+    """uint8 `[H, W, 3]` -> PNG (lossless, fast setting) or JPEG bytes."""
+    buf = io.BytesIO()
+    options = {"compress_level": 1} if fmt == "PNG" else {"quality": 90}
+    Image.fromarray(image).save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+class Studio:
+    """The loaded model and the photos of one studio server.
+
+    Thread-safe: renders take a lock (a 2-core CPU gains nothing from running
+    two networks at once; it would only make both late).
+    """
+
+    def __init__(self, config=None, model=None):
+        self.config = config or StudioConfig()
+        self.model = stylize_lib.get_model(
+            self.config.checkpoint if model is None else model, self.config.num_styles)
+        self.num_styles = stylize_lib.num_styles_of(self.model)
+        self.style_names = list(stylize_lib.style_names_of(self.model))
+        self._photos = collections.OrderedDict()
+        self._photos_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._thumbnails = None
+        self._style_map = None
+
+    # -- model facts -------------------------------------------------------
+
+    def info(self):
+        """What the page needs to build itself (JSON-ready)."""
+        cfg = self.config
+        return {
+            "checkpoint": cfg.checkpoint or "android-26",
+            "num_styles": self.num_styles,
+            "style_names": self.style_names,
+            "working_size": cfg.working_size,
+            "webcam_size": cfg.webcam_size,
+            "max_upload_mb": cfg.max_upload_mb,
+            "max_megapixels": cfg.max_megapixels,
+        }
+
+    def thumbnails(self):
+        """`(picture_png, [style_png, ...])`, rendered once then cached."""
+        if self._thumbnails is None:
+            with self._run_lock:
+                picture, thumbs = thumbnails.render_thumbnails(
+                    self.model, self.config.thumbnail_size)
+            self._thumbnails = (encode(picture), [encode(t) for t in thumbs])
+        return self._thumbnails
+
+    def style_map(self):
+        """PCA coordinates and pairwise distances (`style_space.style_map`)."""
+        if self._style_map is None:
+            self._style_map = style_space.style_map(self.model)
+            self._style_map["names"] = self.style_names
+        return self._style_map
+
+    # -- photos ------------------------------------------------------------
+
+    @property
+    def max_pixels(self):
+        return int(self.config.max_megapixels * 1e6)
+
+    def add_photo(self, data, name="photo"):
+        """Validates and keeps an uploaded photo.
+
+        Args:
+            data: the file's bytes.
+            name: the file name the user chose (shown, and used in commands).
+
+        Returns:
+            The `Photo`.
+
+        Raises:
+            uploads.UploadError: see `uploads.decode_image`.
+        """
+        image = uploads.decode_image(data, self.max_pixels, name=repr(name))
+        # Same resizing as stylize(..., max_size=working_size) does.
+        working = image_io.resize_max(image, self.config.working_size)
+        photo = Photo(uuid.uuid4().hex, name, bytes(data), image.shape[1], image.shape[0],
+                      working)
+        with self._photos_lock:
+            self._photos[photo.id] = photo
+            while len(self._photos) > self.config.max_photos:
+                self._photos.popitem(last=False)
+        return photo
+
+    def photo(self, photo_id):
+        with self._photos_lock:
+            photo = self._photos.get(photo_id)
+        if photo is None:
+            raise UserError(
+                f"Unknown photo {photo_id!r}: the studio keeps the last "
+                f"{self.config.max_photos} uploads; upload it again.")
+        return photo
+
+    # -- renders -----------------------------------------------------------
+
+    def _stylize(self, image, options, **kwargs):
+        with self._run_lock:
+            return stylize_lib.stylize(image, model=self.model,
+                                       jit_compile=self.config.jit_compile,
+                                       **options.stylize_kwargs(), **kwargs)
+
+    def render(self, photo_id, options):
+        """The preview: uint8 `[h, w, 3]` at the working size."""
+        return self._stylize(self.photo(photo_id).working, options)
+
+    def render_full(self, photo_id, options):
+        """The full-resolution result and its file name.
+
+        Returns:
+            `(uint8 [H, W, 3], name)` with Magenta's naming,
+            `{basename}_{suffix}.png`.
+        """
+        photo = self.photo(photo_id)
+        image = uploads.decode_image(photo.data, self.max_pixels, name=repr(photo.name))
+        out = self._stylize(image, options)
+        spec = styles_spec.parse_which_styles(options.weights, self.num_styles,
+                                              self.style_names, options.normalize)
+        base = photo.name.rsplit(".", 1)[0] or "photo"
+        base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]
+        return out, f"{base}_{spec.suffixes[0]}.png"
+
+    def render_frame(self, data, options):
+        """A webcam frame (image bytes) -> uint8 pastiche at `webcam_size`."""
+        frame = uploads.decode_image(data, self.max_pixels, name="the webcam frame")
+        return self._stylize(frame, options, max_size=self.config.webcam_size)

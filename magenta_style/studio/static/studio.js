@@ -1,0 +1,601 @@
+// Style studio page. Plain JavaScript, no build step. Every picture comes
+// from the server (magenta_style.stylize); this file only keeps the slider
+// state, sends it, and draws what comes back.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  info: null,          // /api/info
+  map: null,           // /api/style_map
+  weights: [],         // one slider value per style, rounded to 3 decimals
+  photo: null,         // /api/photo answer
+  mode: "photo",
+  selected: [],        // style indices picked on the map (0, 1 or 2)
+};
+
+// ---------------------------------------------------------------- helpers
+
+const round3 = (x) => Math.round(x * 1000) / 1000;
+const fmt = (x) => String(round3(x));
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    if (body && body.error) return body.error;
+  } catch (e) { /* not JSON */ }
+  return `The server answered ${response.status} ${response.statusText}.`;
+}
+
+function options() {
+  return {
+    weights: state.weights.slice(),
+    normalize: $("normalize").checked,
+    preserve_colors: $("preserve-colors").checked,
+    strength: Number($("strength").value),
+  };
+}
+
+function query(opts) {
+  const q = new URLSearchParams({
+    weights: opts.weights.map(fmt).join(","),
+    normalize: opts.normalize ? "1" : "0",
+    preserve_colors: opts.preserve_colors ? "1" : "0",
+    strength: String(opts.strength),
+  });
+  if (state.photo) q.set("photo", state.photo.id);
+  return q.toString();
+}
+
+// "{0:0.5,3:0.5}": Magenta's mixture syntax, which bin/stylize reads.
+function mixtureLiteral(weights) {
+  const parts = [];
+  weights.forEach((w, i) => { if (w > 0) parts.push(`${i}:${fmt(w)}`); });
+  return `{${parts.join(",")}}`;
+}
+
+function shellQuote(s) {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+// ---------------------------------------------------------------- mixture
+
+function setWeights(weights, { render = true } = {}) {
+  state.weights = weights.map(round3);
+  document.querySelectorAll(".style-card").forEach((card) => {
+    const i = Number(card.dataset.index);
+    const w = state.weights[i];
+    card.querySelector("input").value = String(w);
+    card.querySelector("output").textContent = w.toFixed(2);
+    card.classList.toggle("active", w > 0);
+  });
+  updateMixtureViews();
+  if (render) scheduleRender();
+}
+
+function updateMixtureViews() {
+  const total = state.weights.reduce((a, b) => a + b, 0);
+  const names = state.info.style_names;
+  const normalize = $("normalize").checked;
+  const parts = [];
+  state.weights.forEach((w, i) => {
+    if (w > 0) {
+      const shown = normalize ? `${Math.round((100 * w) / total)}%` : fmt(w);
+      parts.push(`${names[i]} ${shown}`);
+    }
+  });
+  const text = parts.length ? parts.join(" · ") : "no style: move a slider";
+  $("mixture").textContent = text;
+  $("webcam-mixture").textContent = `mixture: ${text}`;
+  const strength = Number($("strength").value);
+  $("strength-value").textContent = strength.toFixed(2);
+  let cmd = `bin/stylize --checkpoint=${shellQuote(state.info.checkpoint)}` +
+    ` --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
+    ` --output_dir=. --which_styles="${mixtureLiteral(state.weights)}"`;
+  if (normalize) cmd += " --normalize_weights";
+  if ($("preserve-colors").checked) cmd += " --preserve_colors";
+  if (strength !== 1) cmd += ` --strength=${strength}`;
+  $("command").textContent = cmd;
+  document.querySelectorAll("#style-map .point").forEach((p) => {
+    p.classList.toggle("weighted", state.weights[Number(p.dataset.index)] > 0);
+  });
+}
+
+// ---------------------------------------------------------------- rendering
+
+// At most one render in flight; slider moves during it mark the state dirty
+// and the latest state is sent when it returns (no queue of stale renders).
+let renderTimer = null;
+let inFlight = false;
+let dirty = false;
+let resultUrl = null;
+
+function scheduleRender() {
+  if (!state.photo || state.mode !== "photo") return;
+  dirty = true;
+  $("result").dataset.state = "rendering";
+  clearTimeout(renderTimer);
+  renderTimer = setTimeout(pump, 60);
+}
+
+async function pump() {
+  if (inFlight || !dirty) return;
+  dirty = false;
+  inFlight = true;
+  const req = { photo: state.photo.id, ...options() };
+  const started = performance.now();
+  const img = $("result");
+  try {
+    const response = await fetch("/api/render", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(req),
+    });
+    if (!response.ok) {
+      showError(await errorText(response));
+      img.dataset.state = dirty ? "rendering" : "error";
+      return;
+    }
+    const blob = await response.blob();
+    const url = URL.createObjectURL(blob);
+    img.src = url;
+    await img.decode();
+    if (resultUrl) URL.revokeObjectURL(resultUrl);
+    resultUrl = url;
+    clearError();
+    const server = response.headers.get("X-Render-Ms");
+    $("render-status").textContent =
+      `${img.naturalWidth}×${img.naturalHeight} preview · ${server} ms on the server, ` +
+      `${Math.round(performance.now() - started)} ms in all`;
+    img.dataset.request = JSON.stringify(req);
+    img.dataset.renders = String(Number(img.dataset.renders || 0) + 1);
+    if (!dirty) img.dataset.state = "done";
+  } catch (e) {
+    showError(`Render failed: ${e.message}`);
+  } finally {
+    inFlight = false;
+    if (dirty) pump();
+  }
+}
+
+// ---------------------------------------------------------------- photos
+
+async function uploadPhoto(file) {
+  clearError();
+  const limit = state.info.max_upload_mb * 1e6;
+  if (file.size > limit) {
+    showError(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB, more than the ` +
+              `studio's limit of ${state.info.max_upload_mb} MB.`);
+    return;
+  }
+  $("render-status").textContent = "uploading…";
+  const response = await fetch(`/api/photo?name=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  if (!response.ok) {
+    $("render-status").textContent = "";
+    showError(await errorText(response));
+    return;
+  }
+  state.photo = await response.json();
+  $("photo-name").textContent =
+    `${state.photo.name} (${state.photo.width}×${state.photo.height})`;
+  $("result-figure").hidden = false;
+  $("drop-zone").classList.add("compact");
+  $("download").disabled = false;
+  updateMixtureViews();
+  scheduleRender();
+}
+
+async function download() {
+  const button = $("download");
+  button.disabled = true;
+  const label = button.textContent;
+  button.textContent = `Rendering ${state.photo.width}×${state.photo.height}…`;
+  try {
+    const response = await fetch(`/api/download?${query(options())}`);
+    if (!response.ok) { showError(await errorText(response)); return; }
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="([^"]+)"/.exec(disposition);
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(await response.blob());
+    a.download = match ? match[1] : "stylized.png";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } finally {
+    button.textContent = label;
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- webcam
+
+const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null };
+
+async function startWebcam() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    showError("This browser gives no camera to this page (it must be opened as " +
+              "http://127.0.0.1 or http://localhost, or over HTTPS).");
+    return false;
+  }
+  try {
+    webcam.stream = await navigator.mediaDevices.getUserMedia(
+      { video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (e) {
+    showError(`No camera: ${e.message}`);
+    return false;
+  }
+  const video = $("webcam-video");
+  video.srcObject = webcam.stream;
+  await video.play();
+  webcam.on = true;
+  webcam.frames = 0;
+  webcam.last = performance.now();
+  webcamLoop();
+  return true;
+}
+
+function stopWebcam() {
+  webcam.on = false;
+  if (webcam.stream) webcam.stream.getTracks().forEach((t) => t.stop());
+  webcam.stream = null;
+}
+
+async function webcamLoop() {
+  const video = $("webcam-video");
+  const canvas = document.createElement("canvas");
+  const out = $("webcam-result");
+  while (webcam.on) {
+    if (!video.videoWidth) { await new Promise((r) => setTimeout(r, 50)); continue; }
+    const scale = Math.min(1, state.info.webcam_size / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    const frame = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.9));
+    let response;
+    try {
+      response = await fetch(`/api/frame?${query(options())}`, { method: "POST", body: frame });
+    } catch (e) {
+      showError(`Webcam frame failed: ${e.message}`);
+      break;
+    }
+    if (!response.ok) {
+      showError(await errorText(response));
+      await new Promise((r) => setTimeout(r, 500));  // e.g. all sliders at 0
+      continue;
+    }
+    clearError();
+    const url = URL.createObjectURL(await response.blob());
+    out.src = url;
+    await out.decode().catch(() => {});
+    if (webcam.url) URL.revokeObjectURL(webcam.url);
+    webcam.url = url;
+    const now = performance.now();
+    const instant = 1000 / Math.max(1, now - webcam.last);
+    webcam.last = now;
+    webcam.frames += 1;
+    webcam.fps = webcam.frames === 1 ? instant : 0.8 * webcam.fps + 0.2 * instant;
+    out.dataset.frames = String(webcam.frames);
+    $("webcam-fps").textContent =
+      `${webcam.fps.toFixed(1)} fps · ${canvas.width}×${canvas.height} · ` +
+      `${response.headers.get("X-Render-Ms")} ms on the server`;
+  }
+}
+
+async function setMode(mode) {
+  if (mode === state.mode) return;
+  state.mode = mode;
+  $("mode-photo").classList.toggle("active", mode === "photo");
+  $("mode-webcam").classList.toggle("active", mode === "webcam");
+  $("photo-stage").hidden = mode !== "photo";
+  $("webcam-stage").hidden = mode !== "webcam";
+  if (mode === "webcam") {
+    if (!(await startWebcam())) setMode("photo");
+  } else {
+    stopWebcam();
+    scheduleRender();
+  }
+}
+
+// ---------------------------------------------------------------- styles
+
+function buildStrip() {
+  const strip = $("style-strip");
+  state.info.style_names.forEach((name, i) => {
+    const card = document.createElement("div");
+    card.className = "style-card";
+    card.dataset.index = String(i);
+    card.innerHTML = `<img alt="" loading="lazy">
+      <div class="name"><span></span><output>0.00</output></div>
+      <input type="range" min="0" max="1" step="0.01" value="0">`;
+    const img = card.querySelector("img");
+    img.src = `/api/thumbnail/${i}`;
+    img.alt = `Style ${i}: ${name}`;
+    img.title = `${name}: click to use this style alone`;
+    card.querySelector(".name span").textContent = `${i} ${name}`;
+    const slider = card.querySelector("input");
+    slider.setAttribute("aria-label", `Weight of style ${i} (${name})`);
+    slider.addEventListener("input", () => {
+      const w = state.weights.slice();
+      w[i] = Number(slider.value);
+      setWeights(w);
+    });
+    img.addEventListener("click", () => solo(i));
+    strip.appendChild(card);
+  });
+}
+
+function solo(i) {
+  const w = new Array(state.info.num_styles).fill(0);
+  w[i] = 1;
+  setWeights(w);
+}
+
+// ---------------------------------------------------------------- map
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs, parent) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (parent) parent.appendChild(el);
+  return el;
+}
+
+function mapPositions() {
+  const W = 800, H = 600, pad = 50;
+  const xs = state.map.coords.map((c) => c[0]);
+  const ys = state.map.coords.map((c) => c[1]);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (W - 2 * pad) / Math.max(x1 - x0, 1e-9);
+  const sy = (H - 2 * pad) / Math.max(y1 - y0, 1e-9);
+  return state.map.coords.map(([x, y]) => [pad + (x - x0) * sx, H - pad - (y - y0) * sy]);
+}
+
+// Thumbnails are pushed apart until they no longer overlap; a dot marks each
+// style's true PCA position, with a thin line to its thumbnail when moved.
+function spread(points, tw, th, W, H) {
+  const p = points.map(([x, y]) => [x, y]);
+  for (let iter = 0; iter < 200; iter++) {
+    let moved = false;
+    for (let i = 0; i < p.length; i++) {
+      for (let j = i + 1; j < p.length; j++) {
+        const dx = p[j][0] - p[i][0], dy = p[j][1] - p[i][1];
+        const ox = tw + 4 - Math.abs(dx), oy = th + 16 - Math.abs(dy);
+        if (ox <= 0 || oy <= 0) continue;
+        moved = true;
+        if (ox / tw < oy / th) {
+          const s = (dx >= 0 ? 1 : -1) * ox / 2;
+          p[i][0] -= s; p[j][0] += s;
+        } else {
+          const s = (dy >= 0 ? 1 : -1) * oy / 2;
+          p[i][1] -= s; p[j][1] += s;
+        }
+      }
+    }
+    for (const q of p) {
+      q[0] = Math.min(W - tw / 2 - 2, Math.max(tw / 2 + 2, q[0]));
+      q[1] = Math.min(H - th / 2 - 14, Math.max(th / 2 + 2, q[1]));
+    }
+    if (!moved) break;
+  }
+  return p;
+}
+
+function drawMap() {
+  const svg = $("style-map");
+  svg.setAttribute("viewBox", "0 0 800 600");
+  svg.replaceChildren();
+  const truePos = mapPositions();
+  const tw = 56, th = 42;
+  const pos = spread(truePos, tw, th, 800, 600);
+  const [a, b] = state.selected;
+  const under = svgEl("g", {}, svg);
+  truePos.forEach(([x, y], i) => {
+    if (Math.hypot(x - pos[i][0], y - pos[i][1]) > 3) {
+      svgEl("line", { x1: x, y1: y, x2: pos[i][0], y2: pos[i][1], stroke: "#b9b3a6" }, under);
+    }
+    svgEl("circle", { cx: x, cy: y, r: 3, fill: "#6b6b6b" }, under);
+  });
+  if (state.selected.length === 2) {
+    svgEl("line", { class: "pair", x1: truePos[a][0], y1: truePos[a][1],
+                    x2: truePos[b][0], y2: truePos[b][1] }, under);
+  }
+  state.map.names.forEach((name, i) => {
+    const g = svgEl("g", { class: "point", "data-index": i,
+                           transform: `translate(${pos[i][0] - tw / 2},${pos[i][1] - th / 2})` }, svg);
+    if (state.selected.includes(i)) g.classList.add("selected");
+    if (state.weights[i] > 0) g.classList.add("weighted");
+    svgEl("image", { href: `/api/thumbnail/${i}`, width: tw, height: th }, g);
+    svgEl("rect", { width: tw, height: th, rx: 3 }, g);
+    const label = svgEl("text", { x: tw / 2, y: th + 11, "text-anchor": "middle" }, g);
+    label.textContent = String(i);
+    const title = svgEl("title", {}, g);
+    title.textContent = `${i} ${name}: click two styles to blend them`;
+    g.addEventListener("click", () => pick(i));
+  });
+  if (state.selected.length === 2) {
+    const d = state.map.distances[a][b];
+    const t = svgEl("text", { class: "pair-label", x: (truePos[a][0] + truePos[b][0]) / 2,
+                              y: (truePos[a][1] + truePos[b][1]) / 2, "text-anchor": "middle" }, svg);
+    t.textContent = `distance ${d.toFixed(1)}`;
+  }
+  const [e1, e2] = state.map.explained;
+  $("map-caption").textContent =
+    `${state.map.names.length} styles, embeddings of ${state.map.dimension} numbers; ` +
+    `the two axes hold ${(100 * e1).toFixed(0)}% and ${(100 * e2).toFixed(0)}% of their variance. ` +
+    "Dots are the exact positions; thumbnails are moved apart so none hides another.";
+}
+
+function pick(i) {
+  const sel = state.selected;
+  if (sel.length === 1 && sel[0] !== i) {
+    state.selected = [sel[0], i];
+    $("blend").value = "0.5";
+    applyBlend();
+  } else if (sel.length === 1 && sel[0] === i) {
+    state.selected = [];
+  } else {
+    state.selected = [i];
+  }
+  const [a, b] = state.selected;
+  $("blend-pair").hidden = state.selected.length !== 2;
+  if (state.selected.length === 2) {
+    $("blend-a").textContent = `${a} ${state.map.names[a]}`;
+    $("blend-b").textContent = `${b} ${state.map.names[b]}`;
+  }
+  drawMap();
+  highlightTable();
+}
+
+function applyBlend() {
+  const [a, b] = state.selected;
+  const t = Number($("blend").value);
+  const w = new Array(state.info.num_styles).fill(0);
+  w[a] = round3(1 - t);
+  w[b] = round3(t);
+  setWeights(w);
+}
+
+function buildTable() {
+  const d = state.map.distances;
+  const n = d.length;
+  const off = d.flatMap((row, i) => row.filter((_, j) => j !== i));
+  const lo = Math.min(...off), hi = Math.max(...off);
+  const table = $("distance-table");
+  const head = table.createTHead().insertRow();
+  head.appendChild(document.createElement("th"));
+  for (let j = 0; j < n; j++) {
+    const th = document.createElement("th");
+    th.textContent = String(j);
+    th.title = state.map.names[j];
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (let i = 0; i < n; i++) {
+    const row = body.insertRow();
+    const th = document.createElement("th");
+    th.textContent = `${i} ${state.map.names[i]}`;
+    row.appendChild(th);
+    for (let j = 0; j < n; j++) {
+      const cell = row.insertCell();
+      cell.textContent = d[i][j].toFixed(1);
+      cell.dataset.i = String(i);
+      cell.dataset.j = String(j);
+      if (i === j) {
+        cell.style.background = "#e5e2da";
+      } else {
+        const t = (d[i][j] - lo) / Math.max(hi - lo, 1e-9);  // 0 = nearest pair
+        cell.style.background = `hsl(22, 80%, ${52 + 45 * t}%)`;
+        cell.title = `${state.map.names[i]} – ${state.map.names[j]}: ${d[i][j].toFixed(2)}; click to blend`;
+        cell.addEventListener("click", () => { state.selected = [i]; pick(j); });
+      }
+    }
+  }
+}
+
+function highlightTable() {
+  const [a, b] = state.selected;
+  document.querySelectorAll("#distance-table td").forEach((c) => {
+    const i = Number(c.dataset.i), j = Number(c.dataset.j);
+    c.classList.toggle("hl", state.selected.length === 2 &&
+                       ((i === a && j === b) || (i === b && j === a)));
+  });
+}
+
+// ---------------------------------------------------------------- wiring
+
+function wire() {
+  const input = $("file-input");
+  input.addEventListener("change", () => { if (input.files[0]) uploadPhoto(input.files[0]); });
+  const zone = $("drop-zone");
+  const stage = $("stage");
+  stage.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("dragging"); });
+  stage.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  stage.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("dragging");
+    const file = e.dataTransfer.files[0];
+    if (file) { setMode("photo"); uploadPhoto(file); }
+  });
+  zone.addEventListener("keydown", (e) => { if (e.key === "Enter") input.click(); });
+  for (const id of ["normalize", "preserve-colors", "strength"]) {
+    $(id).addEventListener("input", () => { updateMixtureViews(); scheduleRender(); });
+  }
+  $("blend").addEventListener("input", applyBlend);
+  $("reset").addEventListener("click", () => solo(state.weights.findIndex((w) => w > 0) >= 0
+    ? state.weights.indexOf(Math.max(...state.weights)) : 0));
+  $("random").addEventListener("click", () => {
+    const w = new Array(state.info.num_styles).fill(0);
+    const picks = new Set();
+    while (picks.size < Math.min(3, w.length)) picks.add(Math.floor(Math.random() * w.length));
+    picks.forEach((i) => { w[i] = round3(0.2 + 0.8 * Math.random()); });
+    setWeights(w);
+  });
+  $("download").addEventListener("click", download);
+  $("copy-command").addEventListener("click", async () => {
+    const text = $("command").textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (e) {
+      const range = document.createRange();
+      range.selectNodeContents($("command"));
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      document.execCommand("copy");
+    }
+    $("copy-status").textContent = "copied";
+    setTimeout(() => { $("copy-status").textContent = ""; }, 1500);
+  });
+  $("mode-photo").addEventListener("click", () => setMode("photo"));
+  $("mode-webcam").addEventListener("click", () => setMode("webcam"));
+}
+
+async function init() {
+  wire();
+  try {
+    const response = await fetch("/api/info");
+    if (!response.ok) throw new Error(await errorText(response));
+    state.info = await response.json();
+  } catch (e) {
+    showError(`Cannot reach the studio server: ${e.message}`);
+    return;
+  }
+  const info = state.info;
+  $("model-info").textContent = `model ${info.checkpoint} · ${info.num_styles} styles`;
+  $("limits").textContent =
+    `JPEG, PNG, WebP, BMP, GIF or TIFF; up to ${info.max_upload_mb} MB and ` +
+    `${info.max_megapixels} megapixels. Sliders re-render a copy at most ` +
+    `${info.working_size} px wide; the download is full size.`;
+  buildStrip();
+  const w = new Array(info.num_styles).fill(0);
+  w[0] = 1;
+  setWeights(w, { render: false });
+  const response = await fetch("/api/style_map");
+  if (response.ok) {
+    state.map = await response.json();
+    drawMap();
+    buildTable();
+  } else {
+    showError(await errorText(response));
+  }
+  document.body.dataset.ready = "1";
+}
+
+init();
