@@ -1,0 +1,30 @@
+"""Measures style images once and writes a style set (Magenta's tool).
+
+    bin/create_style_dataset --style_files='styles/*.jpg' --output_file=styles.npz
+
+Training reads the file with `magenta_style.style_set.load_style_set`.
+"""
+
+import dataclasses
+
+from magenta_style import style_set
+from magenta_style.scripts import flagutil
+
+flagutil.define_flags(style_set.StyleSetConfig, required=("style_files", "output_file"))
+
+
+def main(argv):
+    del argv  # Unused.
+    config = flagutil.config_from_flags(style_set.StyleSetConfig)
+    result = style_set.create_style_set(**dataclasses.asdict(config))
+    size = config.style_image_size or "native"
+    print(f"Wrote {result.num_styles} styles measured at {size} px "
+          f"({', '.join(result.names)}) to {config.output_file}")
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()
