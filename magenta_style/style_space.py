@@ -158,13 +158,14 @@ def distances_report(config=None):
     Raises:
         UserError: unknown format, or a model that cannot be loaded.
     """
-    from magenta_style import model_io
     from magenta_style.errors import UserError
 
     config = config or StyleDistancesConfig()
     if config.format not in FORMATS:
         raise UserError(
             f"--format must be one of {', '.join(FORMATS)}. Received: {config.format!r}")
+    from magenta_style import model_io  # TensorFlow: only once the flags are good
+
     model = model_io.load_any(config.checkpoint, num_styles=config.num_styles)
     data = style_map(model)
     if config.format == "json":
