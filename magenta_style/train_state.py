@@ -72,8 +72,9 @@ def _model_key(variable):
 
 
 def _optimizer_key(index, variable):
-    # Optimizer paths can repeat across optimizers; the index keeps keys unique.
-    return f"optimizer/{index:05d}/{variable.path}"
+    # Drop the optimizer's own name ("adam_1/..." in a process that built two);
+    # the index keeps keys unique.
+    return f"optimizer/{index:05d}/{variable.path.split('/', 1)[-1]}"
 
 
 def save_checkpoint(train_dir, step, model, optimizer, meta=None, keep=3):

@@ -38,6 +38,7 @@ from keras import ops
 
 from magenta_style import config as config_lib
 from magenta_style import losses
+from magenta_style import style_set as style_set_lib
 from magenta_style import train_state
 from magenta_style import transformer as transformer_lib
 from magenta_style import vgg as vgg_lib
@@ -68,9 +69,9 @@ class TrainConfig:
     style_dataset_file: Optional[str] = dataclasses.field(default=None, metadata={
         "help": "A style set written by create_style_dataset (instead of "
                 "--style_images)."})
-    style_image_size: Optional[int] = dataclasses.field(default=None, metadata={
-        "help": "Resolution (short side) styles are measured at; None = native "
-                "resolution (Magenta)."})
+    style_image_size: int = dataclasses.field(
+        default=style_set_lib.StyleSetConfig.style_image_size,
+        metadata=style_set_lib.StyleSetConfig.__dataclass_fields__["style_image_size"].metadata)
     content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
         "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
     vgg_weights: str = dataclasses.field(default="imagenet", metadata={
@@ -190,6 +191,8 @@ def compute_losses(model_fn, style_net_fn, content_net_fn, images, labels,
         (scalar mean loss, {part name: `[B]` float32}) with Magenta's part
         names plus `total_loss`.
     """
+    images = ops.convert_to_tensor(images)
+    labels = ops.convert_to_tensor(labels)
     weights = ops.one_hot(labels, num_styles)
     pastiche = model_fn([images, weights])
 
@@ -250,19 +253,27 @@ def _check_config(cfg):
 
 
 def load_styles(cfg, is_chief=True):
-    """The style set (names, Grams, images) for `cfg`, computed once per train_dir."""
-    from magenta_style import style_set as style_set_lib
-
+    """The style set (names, Grams, images) for `cfg`, measured once per train_dir."""
     if cfg.style_dataset_file:
-        return style_set_lib.load_style_set(cfg.style_dataset_file)
-    path = os.path.join(cfg.train_dir, STYLE_SET_FILE)
-    if not os.path.isfile(path):
-        if not is_chief:
-            raise UserError(f"Worker started before the chief wrote {path}; "
-                            "pass --style_dataset_file to every worker.")
-        style_set_lib.create_style_set(
-            cfg.style_images, path, cfg.vgg_weights, cfg.style_image_size)
-    return style_set_lib.load_style_set(path)
+        path = cfg.style_dataset_file
+        if path.endswith(".tfrecord") and os.path.isfile(path + ".npz"):
+            path += ".npz"  # create_style_dataset writes our .npz beside Magenta's file.
+        styles = style_set_lib.load_style_set(path)
+    else:
+        path = os.path.join(cfg.train_dir, STYLE_SET_FILE)
+        if not os.path.isfile(path):
+            if not is_chief:
+                raise UserError(f"Worker started before the chief wrote {path}; "
+                                "pass --style_dataset_file to every worker.")
+            style_set_lib.create_style_set(
+                cfg.style_images, path, cfg.vgg_weights, cfg.style_image_size,
+                layers=tuple(cfg.style_weights))
+        styles = style_set_lib.load_style_set(path)
+    pooling = (getattr(styles, "meta", None) or {}).get("pooling", "avg")
+    if pooling != "avg":
+        raise UserError(f"The style set was measured with {pooling} pooling; training "
+                        "uses VGG-16 with avg pooling. Recreate it with pooling='avg'.")
+    return styles
 
 
 def _match_grams(grams, layer_names):
@@ -531,8 +542,8 @@ def train(config, content=None, style_set=None):
             model to fine-tune that does not fit (one-line messages).
     """
     cfg = dataclasses.replace(config)
-    if style_set is not None and not (cfg.style_images or cfg.style_dataset_file):
-        cfg.style_dataset_file = "<in memory>"
+    if style_set is not None:
+        cfg.style_images, cfg.style_dataset_file = None, "<in memory>"
     _check_config(cfg)
     os.makedirs(cfg.train_dir, exist_ok=True)
     engine = _engine_for_backend(cfg, content)

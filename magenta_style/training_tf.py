@@ -15,6 +15,7 @@ distributed test relies on it).
 
 import json
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -155,7 +156,16 @@ class Engine:
             ds = self._content_dataset(start_step, self.per_replica, ctx)
             return ds.prefetch(tf.data.AUTOTUNE)
 
-        return iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+        iterator = iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+        while True:
+            try:
+                yield next(iterator)
+            except tf.errors.OpError as e:
+                # A UserError raised inside the pipeline (no readable photos)
+                # arrives wrapped in a TF error with a traceback; unwrap it.
+                m = re.search(r"UserError: ([^\n]*)", e.message)
+                detail = m.group(1) if m else e.message.splitlines()[0]
+                raise UserError(f"Reading content images failed: {detail}") from None
 
     def local_images(self, images):
         return self.strategy.experimental_local_results(images)[0].numpy()

@@ -1,0 +1,212 @@
+"""Training: from scratch, resume, fine-tune, append, bad input (TensorFlow backend)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from magenta_style import model_io
+from magenta_style import train_state
+from magenta_style import training
+from magenta_style import transformer as transformer_lib
+from magenta_style.errors import UserError
+from tests import train_helpers as th
+
+pytestmark = pytest.mark.needs_weights
+
+
+@pytest.fixture(scope="module")
+def content():
+    return th.smooth_images(6, th.SIZE, seed=0)
+
+
+@pytest.fixture(scope="module")
+def styles_glob(tmp_path_factory):
+    return th.style_files(str(tmp_path_factory.mktemp("styles")), n=2)
+
+
+@pytest.fixture(scope="module")
+def scratch_run(tmp_path_factory, styles_glob, content, vgg16_file):
+    """An uninterrupted 4-step run from scratch, shared by several tests."""
+    train_dir = tmp_path_factory.mktemp("scratch")
+    cfg = th.tiny_config(train_dir, styles_glob, vgg16_file, train_steps=4)
+    model = training.train(cfg, content=content)
+    return cfg, model
+
+
+def _metrics(train_dir):
+    with open(os.path.join(train_dir, training.METRICS_FILE)) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_labels_mix_styles_within_a_batch_and_repeat_by_step():
+    a = training.labels_for_step(0, 7, 64, 5)
+    np.testing.assert_array_equal(a, training.labels_for_step(0, 7, 64, 5))
+    assert len(set(a.tolist())) == 5  # Every example draws its own style.
+    assert not np.array_equal(a, training.labels_for_step(0, 8, 64, 5))
+    b = training.labels_for_step(0, 7, 64, 5, offset=3)
+    np.testing.assert_array_equal(b, a + 3)
+
+
+def test_each_example_is_scored_against_its_own_style(vgg16_file):
+    """A mixed batch gives each example the loss it gets alone with its style."""
+    cfg = training.TrainConfig(vgg_weights=vgg16_file)
+    style_net, content_net = training.loss_networks(cfg)
+    model = transformer_lib.build_transformer(3, alpha=0.25)
+    images = th.smooth_images(2, 24, seed=3)
+    rng = np.random.default_rng(0)
+    grams = {k: rng.uniform(0, 500, size=(3, c, c)).astype("float32")
+             for k, c in zip(cfg.style_weights, (64, 128, 256, 512))}
+    coeffs = np.asarray([1.0, 2.0, 0.5], "float32")
+    labels = np.asarray([2, 0], "int32")
+    _, parts = training.compute_losses(model, style_net, content_net, images, labels, 3, 0,
+                                       grams, coeffs, cfg.loss_config())
+    for i, label in enumerate(labels):
+        _, alone = training.compute_losses(
+            model, style_net, content_net, images[i:i + 1], labels[i:i + 1], 3, int(label),
+            {k: v[label:label + 1] for k, v in grams.items()}, coeffs[label:label + 1],
+            cfg.loss_config())
+        for k in ("total_loss", "weighted_style_loss/vgg_16/conv2",
+                  "content_loss/vgg_16/conv3"):
+            np.testing.assert_allclose(np.asarray(parts[k])[i], np.asarray(alone[k])[0],
+                                       rtol=2e-4)
+
+
+def test_scratch_training_lowers_the_loss_and_writes_everything(scratch_run):
+    cfg, model = scratch_run
+    records = _metrics(cfg.train_dir)
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert records[-1]["losses/total_loss"] < records[0]["losses/total_loss"]
+    assert any(k.startswith("styles/style0/") for r in records for k in r)
+    loaded = model_io.load_model(os.path.join(cfg.train_dir, "model"))
+    assert loaded.style_names == ("style0", "style1")  # From the file names.
+    assert loaded.provenance["steps"] == 4
+    assert loaded.provenance["mode"] == "scratch"
+    for a, b in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with open(os.path.join(cfg.train_dir, "config.json")) as f:
+        resolved = json.load(f)
+    assert resolved["learning_rate"] == 1e-3 and resolved["architecture"]["alpha"] == 0.25
+    assert os.listdir(os.path.join(cfg.train_dir, "grids"))
+    assert os.listdir(os.path.join(cfg.train_dir, "logs"))  # TensorBoard events.
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(scratch_run, tmp_path, styles_glob,
+                                                        content, vgg16_file):
+    full_cfg, full_model = scratch_run
+    cfg = th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=2, save_every=2)
+    training.train(cfg, content=content)
+    # A kill in the middle of a save leaves only a temp file behind.
+    with open(os.path.join(tmp_path, ".tmp-garbage.npz"), "wb") as f:
+        f.write(b"partial")
+    path = train_state.latest_checkpoint(str(tmp_path))
+    assert path.endswith("ckpt-2.npz")
+    resumed = training.train(th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=4),
+                             content=content)
+    steps = [r["step"] for r in _metrics(str(tmp_path))]
+    assert steps == [1, 2, 3, 4]  # Continued at step 3, not from 1.
+    # Same labels, same photos, same Adam moments: same weights.
+    for a, b in zip(resumed.weights, full_model.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    with np.load(train_state.latest_checkpoint(str(tmp_path))) as f:
+        iterations = [f[k] for k in f.files if k.endswith("/iteration")]
+    assert int(iterations[0]) == 4
+
+
+def test_finetune_trains_only_instance_norm_and_replaces_styles(scratch_run, tmp_path,
+                                                                 content, vgg16_file):
+    base_cfg, base = scratch_run
+    new_glob = th.style_files(str(tmp_path / "new"), n=1, seed=5, names=["newstyle"])
+    cfg = th.tiny_config(tmp_path / "ft", new_glob, vgg16_file, train_steps=2,
+                         init_from=os.path.join(base_cfg.train_dir, "model"), alpha=None)
+    model = training.train(cfg, content=content)
+    assert model.style_names == ("newstyle",)
+    for layer in transformer_lib.conv_layers(model):
+        np.testing.assert_array_equal(layer.get_weights()[0],
+                                      base.get_layer(layer.name).get_weights()[0])
+    gammas = [np.asarray(n.gamma) for n in transformer_lib.norm_layers(model)]
+    assert all(g.shape[0] == 1 for g in gammas)
+    assert any(not np.allclose(g, 1.0) for g in gammas)  # Trained from ones.
+
+
+def test_append_keeps_old_styles_bit_identical(scratch_run, tmp_path, content, vgg16_file):
+    base_cfg, base = scratch_run
+    new_glob = th.style_files(str(tmp_path / "new"), n=1, seed=6, names=["extra"])
+    cfg = th.tiny_config(tmp_path / "ap", new_glob, vgg16_file, train_steps=2, append=True,
+                         init_from=os.path.join(base_cfg.train_dir, "model"))
+    model = training.train(cfg, content=content)
+    assert model.style_names == ("style0", "style1", "extra")
+    loaded = model_io.load_model(os.path.join(cfg.train_dir, "model"))
+    for layer in transformer_lib.norm_layers(loaded):
+        old = base.get_layer(layer.name)
+        for new_var, old_var in ((layer.gamma, old.gamma), (layer.beta, old.beta)):
+            new_value, old_value = np.asarray(new_var), np.asarray(old_var)
+            assert new_value.shape[0] == 3
+            assert new_value[:2].tobytes() == old_value.tobytes()  # Bit-identical.
+    moved = [np.abs(np.asarray(n.beta)[2]).max() for n in transformer_lib.norm_layers(loaded)]
+    assert max(moved) > 0  # The new style did train.
+    for layer in transformer_lib.conv_layers(loaded):
+        np.testing.assert_array_equal(layer.get_weights()[0],
+                                      base.get_layer(layer.name).get_weights()[0])
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _one_line(excinfo):
+    message = str(excinfo.value)
+    assert "\n" not in message
+    return message
+
+
+def test_style_glob_matching_nothing(tmp_path, content, vgg16_file):
+    cfg = th.tiny_config(tmp_path, str(tmp_path / "nope" / "*.jpg"), vgg16_file)
+    with pytest.raises(UserError) as e:
+        training.train(cfg, content=content)
+    assert "nope" in _one_line(e)
+
+
+def test_finetune_checkpoint_of_another_architecture(scratch_run, tmp_path, styles_glob,
+                                                     content, vgg16_file):
+    base_cfg, _ = scratch_run
+    cfg = th.tiny_config(tmp_path, styles_glob, vgg16_file, alpha=0.5,
+                         init_from=os.path.join(base_cfg.train_dir, "model"))
+    with pytest.raises(UserError) as e:
+        training.train(cfg, content=content)
+    assert "alpha=0.25" in _one_line(e)
+    not_a_model = tmp_path / "empty"
+    not_a_model.mkdir()
+    cfg = th.tiny_config(tmp_path / "b", styles_glob, vgg16_file, init_from=str(not_a_model))
+    with pytest.raises(UserError) as e:
+        training.train(cfg, content=content)
+    _one_line(e)
+
+
+def test_train_dir_holding_a_different_model(scratch_run, content, vgg16_file, styles_glob):
+    base_cfg, _ = scratch_run
+    cfg = th.tiny_config(base_cfg.train_dir, styles_glob, vgg16_file, alpha=0.5)
+    with pytest.raises(UserError) as e:
+        training.train(cfg, content=content)
+    assert "different training run" in _one_line(e)
+
+
+def test_unreadable_photos(tmp_path, styles_glob, vgg16_file):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        (photos / f"broken{i}.jpg").write_bytes(b"not a jpeg at all")
+    cfg = th.tiny_config(tmp_path / "run", styles_glob, vgg16_file, content_images=str(photos))
+    with pytest.raises(UserError) as e:
+        training.train(cfg)
+    assert "broken" in _one_line(e) or "photos" in _one_line(e)
+
+
+def test_bad_settings_are_one_line_errors(tmp_path, styles_glob, vgg16_file):
+    for overrides in ({"train_dir": ""}, {"strategy": "tpu"}, {"append": True},
+                      {"style_coefficients": [1.0, 2.0, 3.0]}):
+        overrides.setdefault("train_dir", str(tmp_path / "x"))
+        cfg = th.tiny_config(**overrides, style_glob=styles_glob, vgg_file=vgg16_file)
+        with pytest.raises(UserError) as e:
+            training.train(cfg, content=th.smooth_images(2, th.SIZE, 0))
+        _one_line(e)
