@@ -119,8 +119,13 @@ def _tflite_bytes(model, image_size, quantize):
     def stylize(image, style_weights):
         return model([image, style_weights[None]], training=False)
 
+    # The converter freezes only variables it finds on the trackable object;
+    # Keras 3 wraps them, so hand it the underlying tf.Variables (without
+    # this the .tflite keeps uninitialised READ_VARIABLE ops and gives NaN).
+    holder = tf.Module()
+    holder.tf_variables = [v.value for v in model.variables]
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [stylize.get_concrete_function()], model)
+        [stylize.get_concrete_function()], holder)
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     return converter.convert()

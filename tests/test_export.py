@@ -1,0 +1,105 @@
+"""SavedModel / TFLite export: reloaded signatures give the Keras model's pixels."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style import transformer
+from magenta_style.errors import UserError
+from magenta_style.export import export_saved_model
+
+NUM_STYLES = 3
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = transformer.build_transformer(NUM_STYLES, alpha=0.25)
+    rng = np.random.default_rng(1)
+    for layer in transformer.norm_layers(m):
+        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
+        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
+    m.style_names = ("starry", "wave", "scream")
+    return m
+
+
+@pytest.fixture(scope="module")
+def exported(model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("export") / "saved")
+    export_saved_model(model, path, tflite=True, tflite_image_size=32)
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    return tf.saved_model.load(exported)
+
+
+def keras_out(model, images, weights):
+    return np.asarray(model([images, np.asarray(weights, np.float32)]))
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 32), (2, 37, 50), (3, 21, 8)])
+def test_serving_default_matches_keras_for_any_batch_and_size(model, loaded, shape):
+    images = np.random.default_rng(0).random(shape + (3,), dtype=np.float32)
+    weights = np.array([0.2, 0.0, 0.9], np.float32)
+    serve = loaded.signatures["serving_default"]
+    out = serve(image=tf.constant(images), style_weights=tf.constant(weights))
+    expected = keras_out(model, images, np.tile(weights, (shape[0], 1)))
+    np.testing.assert_allclose(out["stylized_image"].numpy(), expected, atol=1e-5)
+    # [B, N]: one mixture per image.
+    per_image = np.eye(NUM_STYLES, dtype=np.float32)[np.arange(shape[0]) % NUM_STYLES]
+    out = serve(image=tf.constant(images), style_weights=tf.constant(per_image))
+    np.testing.assert_allclose(out["stylized_image"].numpy(),
+                               keras_out(model, images, per_image), atol=1e-5)
+
+
+def test_uint8_and_index_signatures(model, loaded):
+    images = np.random.default_rng(1).integers(0, 256, (2, 24, 30, 3), dtype=np.uint8)
+    floats = images.astype(np.float32) / 255.0
+    one_hot = np.eye(NUM_STYLES, dtype=np.float32)[[2, 2]]
+    expected = keras_out(model, floats, one_hot)
+    out = loaded.signatures["serving_uint8"](
+        image=tf.constant(images), style_weights=tf.constant(one_hot[0]))["stylized_image"]
+    assert out.dtype == tf.uint8
+    assert np.abs(out.numpy().astype(int) - np.round(expected * 255)).max() <= 1
+    out = loaded.signatures["stylize_index"](
+        image=tf.constant(floats), style_index=tf.constant(2))["stylized_image"]
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        loaded.signatures["stylize_index"](image=tf.constant(floats), style_index=tf.constant(3))
+
+
+def test_export_writes_metadata_and_style_names(exported, loaded):
+    with open(os.path.join(exported, "assets.extra", "model_config.json")) as f:
+        meta = json.load(f)
+    assert meta["num_styles"] == NUM_STYLES
+    assert meta["style_names"] == ["starry", "wave", "scream"]
+    assert set(meta["signatures"]) == {"serving_default", "serving_uint8", "stylize_index"}
+    assert [s.decode() for s in loaded.style_names.numpy()] == meta["style_names"]
+    # Atomic write: no temporary folders left beside the export.
+    assert not [n for n in os.listdir(os.path.dirname(exported)) if n.startswith(".tmp-")]
+
+
+def test_tflite_model_runs_in_the_interpreter(model, exported):
+    interpreter = tf.lite.Interpreter(model_path=os.path.join(exported, "stylize.tflite"))
+    interpreter.allocate_tensors()
+    inputs = {d["name"]: d for d in interpreter.get_input_details()}
+    image_in = next(d for n, d in inputs.items() if "image" in n)
+    weights_in = next(d for n, d in inputs.items() if "style_weights" in n)
+    assert list(image_in["shape"]) == [1, 32, 32, 3]  # fixed square, as Magenta's
+    assert list(weights_in["shape"]) == [NUM_STYLES]
+    image = np.random.default_rng(2).random((1, 32, 32, 3), dtype=np.float32)
+    weights = np.array([0.0, 0.5, 0.5], np.float32)
+    interpreter.set_tensor(image_in["index"], image)
+    interpreter.set_tensor(weights_in["index"], weights)
+    interpreter.invoke()
+    out = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(out, keras_out(model, image, weights[None]), atol=1e-4)
+
+
+def test_export_needs_a_folder(model):
+    with pytest.raises(UserError, match="export_dir"):
+        export_saved_model(model, "")
