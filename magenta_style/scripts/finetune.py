@@ -1,0 +1,38 @@
+"""Fine-tunes a trained network on new styles (Magenta's image_stylization_finetune).
+
+    bin/finetune --checkpoint=models/varied --style_images='new/*.jpg' --train_dir=/tmp/ft
+    bin/finetune --checkpoint=models/varied --style_images='new/*.jpg' --train_dir=/tmp/ft \
+        --append
+
+Only the conditional-instance-norm gamma/beta train; the convolutions stay
+frozen. Without --append the new styles replace the old ones (Magenta); with
+it the old styles are kept bit-identical and the new ones are added.
+"""
+
+from absl import flags
+
+from magenta_style import training
+from magenta_style.scripts import flagutil
+
+flagutil.define_flags(training.TrainConfig, exclude=("init_from",), required=("train_dir",))
+if "checkpoint" not in flags.FLAGS:
+    flags.DEFINE_string("checkpoint", None, "Model to fine-tune: a model directory, a "
+                        "shipped model name, or a Magenta checkpoint.")
+flags.mark_flag_as_required("checkpoint")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv  # Unused.
+    config = flagutil.config_from_flags(training.TrainConfig, init_from=FLAGS.checkpoint)
+    model = training.train(config)
+    print(f"Model with {len(model.style_names)} styles ({', '.join(model.style_names)}) "
+          f"written to {config.model_dir or config.train_dir + '/model'}")
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()

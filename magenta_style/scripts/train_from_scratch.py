@@ -1,0 +1,31 @@
+"""Trains a multi-style network from scratch (Magenta's image_stylization_train).
+
+    bin/train_from_scratch --style_images='styles/*.jpg' --train_dir=/tmp/run \
+        --content_images=tfds:coco/2017
+
+Rerunning the same command resumes from the last checkpoint in --train_dir.
+The trained model is written to <train_dir>/model.
+"""
+
+from magenta_style import training
+from magenta_style.scripts import flagutil
+
+flagutil.define_flags(training.TrainConfig, exclude=("init_from", "append"),
+                      required=("train_dir",))
+
+
+def main(argv):
+    del argv  # Unused.
+    config = flagutil.config_from_flags(training.TrainConfig, init_from="scratch",
+                                        append=False)
+    model = training.train(config)
+    print(f"Trained {len(model.style_names)} styles for {model.provenance['steps']} steps; "
+          f"model written to {config.model_dir or config.train_dir + '/model'}")
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()
