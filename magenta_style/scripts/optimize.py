@@ -1,0 +1,71 @@
+"""Optimisation-based style transfer (Gatys et al.; neural-style's knobs).
+
+    bin/optimize --content_image=photo.jpg --style_images=starry.jpg --output=out.png
+    bin/optimize --content_image=photo.jpg --style_images=a.jpg,b.jpg \
+        --style_blend_weights=0.75,0.25 --style_scales=1,0.5 --output=out.png \
+        --image_size=512 --style_layers=relu1_1,relu2_1,relu3_1 --num_scales=2
+
+Every option of `magenta_style.optimize.OptimizeConfig` is a flag; only the
+flags given on the command line override its defaults.
+"""
+
+import dataclasses
+import glob
+
+from absl import flags
+
+from magenta_style import image_io
+from magenta_style.errors import UserError
+from magenta_style.optimize import OptimizeConfig
+from magenta_style.optimize import optimize
+from magenta_style.scripts import flagutil
+
+flagutil.define_flags(OptimizeConfig)
+if "content_image" not in flags.FLAGS:
+    flags.DEFINE_string("content_image", None, "The photo.")
+if "style_images" not in flags.FLAGS:
+    flags.DEFINE_list("style_images", None, "Comma-separated style images (globs allowed).")
+if "output" not in flags.FLAGS:
+    flags.DEFINE_string("output", None, "Output image path (.png, .jpg, ...).")
+FLAGS = flags.FLAGS
+# Given as names ("relu1_1,relu2_1") or a dict literal; optimize() parses them.
+_RAW = ("content_layers", "style_layers")
+
+
+def _style_paths(value):
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    paths = []
+    for item in (i.strip() for i in items if i.strip()):
+        paths += sorted(glob.glob(item)) if any(c in item for c in "*?[") else [item]
+    return paths
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise flags.Error(f"Unexpected arguments: {argv[1:]}")
+    for name in ("content_image", "style_images", "output"):
+        if not FLAGS[name].value:
+            raise UserError(f"--{name} is required.")
+    styles = _style_paths(FLAGS.style_images)
+    if not styles:
+        raise UserError(f"--style_images matched no file. Received: {FLAGS.style_images!r}")
+    # Flags not given keep OptimizeConfig's defaults, even when another script
+    # in this process defined a flag of the same name with its own default.
+    defaults = OptimizeConfig()
+    overrides = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(OptimizeConfig)
+                 if not FLAGS[f.name].present}
+    overrides.update({n: FLAGS[n].value for n in _RAW if FLAGS[n].present})
+    config = flagutil.config_from_flags(OptimizeConfig, **overrides)
+    result = optimize(FLAGS.content_image, styles, config)
+    image_io.save_image(result.image, FLAGS.output)
+    last = result.history[-1] if result.history else {}
+    print(f"Wrote {FLAGS.output} after {len(result.history)} iterations "
+          f"(loss {last.get('total_loss', float('nan')):.5g}, {last.get('stop', 'no iterations')})")
+
+
+def run():
+    flagutil.run(main)
+
+
+if __name__ == "__main__":
+    run()
