@@ -18,12 +18,14 @@ class StudioConfig:
                 "0.0.0.0 shows the studio to your whole network."})
     port: int = dataclasses.field(default=8000, metadata={
         "help": "TCP port (0 = any free port)."})
-    # One slider move re-renders the photo at this size; 320 px keeps one
-    # update of android-26 near 0.1-0.25 s on a 2-core CPU (bench/studio.py).
-    working_size: int = dataclasses.field(default=320, metadata={
+    # One slider move re-renders the photo at this size. bench/studio.py on the
+    # 2-core CPU, android-26, 4:3 photo, one update over HTTP: 256 px takes
+    # ~0.1 s idle and stays under 0.3 s even with the CPU 3x oversubscribed;
+    # 320 px reached 0.42 s there.
+    working_size: int = dataclasses.field(default=256, metadata={
         "help": "Longer side, in pixels, of the photo re-rendered as sliders move "
                 "(the download is always full resolution)."})
-    webcam_size: int = dataclasses.field(default=256, metadata={
+    webcam_size: int = dataclasses.field(default=192, metadata={
         "help": "Longer side, in pixels, of the webcam frames stylized."})
     max_upload_mb: float = dataclasses.field(default=30.0, metadata={
         "help": "Largest upload accepted, in megabytes."})
