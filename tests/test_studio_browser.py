@@ -29,6 +29,7 @@ if CHROMIUM is None:
     pytest.skip("Chromium is not installed (apt-get install chromium; see "
                 ".ci/install_studio.sh)", allow_module_level=True)
 
+from magenta_style import image_io  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
 from magenta_style.studio.config import StudioConfig  # noqa: E402
@@ -179,6 +180,17 @@ def test_upload_and_slider_render_what_stylize_gives(page, studio_server, photo_
     assert page.is_visible("#blend-pair")
     screenshot(page, tmp_path, "studio.png")
 
+    # Press and hold "compare": the unstyled photo replaces the pastiche.
+    page.hover("#compare")
+    page.mouse.down()
+    page.wait_for_selector("#original", state="visible")
+    assert page.is_hidden("#result")
+    original = shown_image(page, "#original")
+    page.mouse.up()
+    page.wait_for_selector("#result", state="visible")
+    expected = image_io.to_uint8(image_io.load_image(photo_file, max_size=WORKING))
+    np.testing.assert_array_equal(original, expected)
+
 
 def test_download_gives_the_full_resolution_result(page, studio_server, photo_file):
     studio, _ = studio_server
@@ -204,6 +216,10 @@ def test_webcam_mode_shows_stylized_frames(page, tmp_path):
     assert frame.shape[1] == 128 and frame.std() > 5  # a real picture, not blank
     assert page.is_hidden("#error")
     screenshot(page, tmp_path, "studio_webcam.png")
+    with page.expect_download() as info:
+        page.click("#snapshot")
+    assert info.value.suggested_filename == "webcam_0_1.jpg"
+    assert Image.open(info.value.path()).size[0] == 128
     page.click("#mode-photo")
 
 

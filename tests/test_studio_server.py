@@ -17,6 +17,7 @@ from PIL import Image
 pytest.importorskip("starlette", reason="the studio extra (starlette) is not installed")
 pytest.importorskip("uvicorn", reason="the studio extra (uvicorn) is not installed")
 
+from magenta_style import image_io  # noqa: E402
 from magenta_style.scripts import flagutil  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
@@ -134,6 +135,11 @@ def test_upload_bounds_the_working_photo(studio_server, photo_file):
     assert (info["width"], info["height"]) == (100, 75)
     assert (info["working_width"], info["working_height"]) == (WORKING, 48)
     assert info["name"] == "lake house.png"
+    status, headers, body = request(background, "GET", f"/api/photo/{info['id']}")
+    assert status == 200 and headers["content-type"] == "image/png"
+    expected = image_io.to_uint8(image_io.load_image(photo_file, max_size=WORKING))
+    np.testing.assert_array_equal(decode(body), expected)
+    assert request(background, "GET", "/api/photo/0123abc")[0] == 404
 
 
 def test_render_is_stylize_of_the_mixture(studio_server, photo_file):

@@ -8,6 +8,7 @@
 | GET /api/thumbnail/<i>, /source  |                                   | PNG             |
 | GET /api/style_map               |                                   | PCA, distances  |
 | POST /api/photo?name=<file name> | the image file's bytes            | photo id, sizes |
+| GET /api/photo/<id>              |                                   | working copy    |
 | POST /api/render                 | JSON: photo, weights, normalize,  | PNG (preview)   |
 |                                  | preserve_colors, strength         |                 |
 | GET /api/download                | query: the same fields, weights   | PNG, full size  |
@@ -34,6 +35,7 @@ from starlette.routing import Mount
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
+from magenta_style import image_io
 from magenta_style.errors import UserError
 from magenta_style.studio import engine
 from magenta_style.studio import uploads
@@ -93,6 +95,10 @@ def create_app(studio):
         photo = await run_in_threadpool(studio.add_photo, data, name)
         return JSONResponse(photo.info())
 
+    async def photo(request):
+        working = studio.photo(request.path_params["photo_id"]).working
+        return Response(engine.encode(image_io.to_uint8(working)), media_type="image/png")
+
     async def render(request):
         started = time.perf_counter()
         try:
@@ -122,7 +128,7 @@ def create_app(studio):
         return _image_response(image, "JPEG", started)
 
     async def user_error(request, exc):
-        status = getattr(exc, "status", 404 if "Unknown photo" in str(exc) else 400)
+        status = getattr(exc, "status", 400)
         return JSONResponse({"error": str(exc)}, status_code=status)
 
     routes = [
@@ -131,6 +137,7 @@ def create_app(studio):
         Route("/api/thumbnail/{key}", thumbnail),
         Route("/api/style_map", style_map),
         Route("/api/photo", upload, methods=["POST"]),
+        Route("/api/photo/{photo_id}", photo),
         Route("/api/render", render, methods=["POST"]),
         Route("/api/download", download),
         Route("/api/frame", frame, methods=["POST"]),

@@ -34,6 +34,12 @@ from magenta_style.studio.config import StudioConfig
 stylize_lib = importlib.import_module("magenta_style.stylize")
 
 
+class UnknownPhoto(UserError):
+    """A photo id the studio does not hold (any more): HTTP 404."""
+
+    status = 404
+
+
 @dataclasses.dataclass(frozen=True)
 class RenderOptions:
     """One mixture as the page sets it.
@@ -205,7 +211,7 @@ class Studio:
         with self._photos_lock:
             photo = self._photos.get(photo_id)
         if photo is None:
-            raise UserError(
+            raise UnknownPhoto(
                 f"Unknown photo {photo_id!r}: the studio keeps the last "
                 f"{self.config.max_photos} uploads; upload it again.")
         return photo

@@ -58,9 +58,9 @@ def serve(config=None, model=None):
     import uvicorn
 
     config = config or StudioConfig()
+    sock = _bind(config.host, config.port)  # first: a taken port fails at once
     print("Loading the model and rendering style thumbnails ...", flush=True)
     studio, app = build(config, model)
-    sock = _bind(config.host, config.port)
     print(f"Style studio ({studio.info()['checkpoint']}, {studio.num_styles} styles): "
           f"open {_url(sock)} in a browser. Ctrl+C stops it.", flush=True)
     if config.host not in ("127.0.0.1", "localhost", "::1"):
@@ -98,7 +98,7 @@ def run_in_thread(config=None, model=None):
     """Starts a studio in a background thread (for tests and notebooks).
 
     Args:
-        config: a `StudioConfig`; its port is ignored for a free one when 0.
+        config: a `StudioConfig` (default: 127.0.0.1 and a free port).
         model: optional loaded model (else `config.checkpoint` is loaded).
 
     Returns:

@@ -191,6 +191,7 @@ async function uploadPhoto(file) {
     return;
   }
   state.photo = await response.json();
+  $("original").src = `/api/photo/${state.photo.id}`;
   $("photo-name").textContent =
     `${state.photo.name} (${state.photo.width}×${state.photo.height})`;
   $("result-figure").hidden = false;
@@ -225,7 +226,7 @@ async function download() {
 
 // ---------------------------------------------------------------- webcam
 
-const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null };
+const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null, blob: null };
 
 async function startWebcam() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -280,7 +281,8 @@ async function webcamLoop() {
       continue;
     }
     clearError();
-    const url = URL.createObjectURL(await response.blob());
+    webcam.blob = await response.blob();
+    const url = URL.createObjectURL(webcam.blob);
     out.src = url;
     await out.decode().catch(() => {});
     if (webcam.url) URL.revokeObjectURL(webcam.url);
@@ -549,6 +551,26 @@ function wire() {
     setWeights(w);
   });
   $("download").addEventListener("click", download);
+  // Press and hold: the photo without style, in place of the pastiche.
+  const compare = (on) => {
+    $("original").hidden = !on;
+    $("result").hidden = on;
+  };
+  $("compare").addEventListener("pointerdown", () => compare(true));
+  for (const ev of ["pointerup", "pointerleave", "pointercancel"]) {
+    $("compare").addEventListener(ev, () => compare(false));
+  }
+  $("snapshot").addEventListener("click", () => {
+    if (!webcam.blob) return;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(webcam.blob);  // its own URL: frames revoke theirs
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    a.download = `webcam_${mixtureLiteral(state.weights).replace(/[{}]/g, "")
+      .replace(/[:,.]/g, "_")}.jpg`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  });
   $("copy-command").addEventListener("click", async () => {
     const text = $("command").textContent;
     try {
