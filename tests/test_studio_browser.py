@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     # The machine's network is closed: without these Chromium keeps retrying
     # its background services.
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Containers often have a tiny /dev/shm, where Chromium would crash.
+    "--disable-dev-shm-usage",
     # A fake camera (a moving test pattern) that needs no permission prompt.
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]

@@ -84,7 +84,7 @@ def create_app(studio):
             data = thumbs[int(key)]
         else:
             return JSONResponse({"error": f"No style {key!r} in this model."}, 404)
-        return Response(data, media_type="image/png")
+        return Response(data, media_type="image/png", headers=NO_STORE)
 
     async def style_map(request):
         return JSONResponse(await run_in_threadpool(studio.style_map))

@@ -29,8 +29,8 @@ from magenta_style.studio import thumbnails
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
 
-# `magenta_style.stylize` the attribute is the function (lazy export); the
-# module is needed here for its helpers.
+# By its full name: `from magenta_style import stylize` can give the function
+# (the package's lazy export) where the module's helpers are needed.
 stylize_lib = importlib.import_module("magenta_style.stylize")
 
 
