@@ -1,0 +1,162 @@
+"""Benchmark of stylization speed and memory (run by hand; not a test).
+
+    .venv/bin/python bench/stylize.py                      # everything (~10 min on 2 cores)
+    .venv/bin/python bench/stylize.py --sizes=512 --modes=graph,xla --no-tiled
+
+Prints milliseconds per image for each shipped model (checkpoints/) and for
+Magenta's full-size network (`build_transformer(26)`, alpha=1, random
+weights: the same architecture as PyTorch's fast_neural_style TransformerNet),
+at 512x512 and 1024x1024, in three modes:
+
+- eager: `model([x, w])` op by op;
+- graph: the `tf.function` that `magenta_style.stylize` uses (dynamic shapes);
+- xla:   the same with `jit_compile=True` (compiles once per image size).
+
+Each measurement runs in a fresh process so that its peak memory (max RSS,
+including the ~0.5 GB TensorFlow runtime) is its own. Also times a
+6000x4000 (24 MP) photo through `stylize()`, which switches to tiled
+inference, and reports its peak memory. The machine's matmul throughput is
+printed first: on a shared machine, compare numbers only within one run.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+ALPHA1 = "magenta-alpha1"
+
+
+def _load(name):
+    from magenta_style import model_io
+    from magenta_style import transformer
+
+    if name == ALPHA1:
+        return transformer.build_transformer(26, alpha=1.0)
+    return model_io.load_model(name)
+
+
+def _photo(height, width):
+    """A smooth, photo-like test image (deterministic), `[H, W, 3]` float32."""
+    import numpy as np
+
+    yy = np.linspace(0, 6, height, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 9, width, dtype=np.float32)[None, :]
+    channels = [np.sin(xx + yy) * 0.4 + 0.5, np.cos(0.7 * xx - yy) * 0.4 + 0.5,
+                (np.sin(3 * xx) * np.cos(2 * yy)) * 0.3 + 0.5]
+    return np.stack(channels, -1).astype(np.float32)
+
+
+def _worker(name, size, mode, reps):
+    """Times one (model, size, mode); prints one JSON line."""
+    import numpy as np
+    import tensorflow as tf
+
+    model = _load(name)
+    n = model.transformer_config.num_styles
+    w = np.eye(n, dtype=np.float32)[:1]
+    if mode == "tiled":
+        from magenta_style.stylize import stylize
+
+        h, wd = size
+        image = (_photo(h, wd) * 255).astype(np.uint8)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        out = stylize(image, model, 0)
+        seconds = time.perf_counter() - start
+        assert out.shape == image.shape
+        print(json.dumps({"ms": seconds * 1000, "rss_before_kb": rss_before,
+                          "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+        return
+    x = _photo(size, size)[None]
+    if mode == "eager":
+        def fn(a, b):
+            return model([a, b], training=False)
+    else:
+        fn = tf.function(lambda a, b: model([a, b], training=False),
+                         jit_compile=(mode == "xla"))
+    x, w = tf.constant(x), tf.constant(w)
+    start = time.perf_counter()
+    np.asarray(fn(x, w))  # trace / compile / warm up
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.asarray(fn(x, w))
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"ms": 1000 * min(times), "median_ms": 1000 * sorted(times)[len(times) // 2],
+                      "first_ms": first * 1000,
+                      "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def _matmul_gflops():
+    import numpy as np
+
+    a = np.random.rand(2048, 2048).astype(np.float32)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(5):
+        a @ a
+    return 5 * 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
+
+
+def _run(args_list):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, __file__, "--worker", *args_list],
+                            capture_output=True, text=True, env=env)
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"worker {args_list} failed:\n{result.stderr[-2000:]}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=None,
+                        help=f"comma list (default: shipped models + {ALPHA1})")
+    parser.add_argument("--sizes", default="512,1024")
+    parser.add_argument("--modes", default="eager,graph,xla")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--tiled", default="6000x4000", help="WxH for the tiled run")
+    parser.add_argument("--no-tiled", action="store_true")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        name, size, mode, reps = args.worker
+        size = tuple(int(v) for v in size.split("x")) if "x" in size else int(size)
+        _worker(name, size, mode, int(reps))
+        return
+
+    from magenta_style import model_io
+
+    models = (args.models.split(",") if args.models
+              else model_io.shipped_models() + [ALPHA1])
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+          f"numpy matmul {_matmul_gflops():.0f} GFLOP/s")
+    print(f"{'model':<16} {'size':>9} {'mode':>6} {'ms/image':>9} {'median':>8} "
+          f"{'1st call':>9} {'peak RSS':>9}")
+    for name in models:
+        for size in (int(s) for s in args.sizes.split(",")):
+            for mode in args.modes.split(","):
+                r = _run([name, str(size), mode, str(args.reps)])
+                print(f"{name:<16} {f'{size}x{size}':>9} {mode:>6} {r['ms']:9.0f} "
+                      f"{r['median_ms']:8.0f} {r['first_ms']:9.0f} "
+                      f"{r['peak_kb'] / 1e6:8.2f}G", flush=True)
+    if not args.no_tiled:
+        width, height = (int(v) for v in args.tiled.split("x"))
+        for name in models[:1]:
+            r = _run([name, f"{height}x{width}", "tiled", "1"])
+            print(f"{name:<16} {args.tiled:>9} {'tiled':>6} {r['ms']:9.0f} {'':>8} {'':>9} "
+                  f"{r['peak_kb'] / 1e6:8.2f}G  (stylize(); RSS after model load "
+                  f"{r['rss_before_kb'] / 1e6:.2f}G)", flush=True)
+    print("reference (issue 3): PyTorch TransformerNet alpha=1: 1000 ms @512, 4800 ms @1024")
+
+
+if __name__ == "__main__":
+    main()
