@@ -427,7 +427,7 @@ def stylize_files(config, progress=True, log=None):
         except UserError as e:
             failures.append(path)
             log(f"skipped {path}: {e}")
-        except (MemoryError, OSError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 -- one bad photo must not stop a batch
             failures.append(path)
             log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
     if config.contact_sheet:
