@@ -36,11 +36,16 @@ setup(
     python_requires=">=3.10",
     # checkpoints/ at the top of the repository is installed as
     # magenta_style/checkpoints, so shipped models resolve by name.
-    packages=["magenta_style", "magenta_style.scripts", "magenta_style.checkpoints"],
+    packages=[
+        "magenta_style",
+        "magenta_style.scripts",
+        "magenta_style.studio",
+        "magenta_style.checkpoints",
+    ],
     package_dir={"magenta_style.checkpoints": "checkpoints"},
     package_data={
         "magenta_style.checkpoints": ["*/*.json", "*/*.h5", "*/NOTICE", "*/*.png"],
-        "magenta_style": ["static/*"],
+        "magenta_style.studio": ["static/*"],
     },
     install_requires=[
         "tensorflow>=2.16",
@@ -53,8 +58,10 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest", "ruff"],
+        "test": ["pytest", "ruff", "playwright>=1.40"],
         "jax": ["jax[cpu]"],
+        # The style studio's web server (see README: why Starlette).
+        "studio": ["starlette>=0.36", "uvicorn>=0.27"],
     },
     entry_points={
         "console_scripts": [
