@@ -8,7 +8,9 @@ Prints, for each working size, the median and 90th-percentile time of one
 POST /api/render (what a slider move costs: upload excluded, PNG encoding and
 HTTP included), next to the bare `stylize` call on the same photo, and the
 webcam frame round trip. Also prints the load average, since other work on a
-shared 2-core machine changes every number.
+shared 2-core machine changes every wall-clock number, and the CPU time one
+update uses (this process, all threads), which other work does not change:
+on an idle machine with C cores an update takes at least CPU time / C.
 """
 
 import argparse
@@ -62,26 +64,29 @@ def main():
     rng = np.random.default_rng(0)
     print(f"model {config.checkpoint or 'android-26'}, {n} styles; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"{'working size':>12} {'render median':>14} {'p90':>6} {'stylize median':>15}")
+    print(f"{'working size':>12} {'render median':>14} {'p90':>6} {'stylize median':>15} "
+          f"{'CPU time per update':>20}")
     for size in sizes:
         studio.config = dataclasses.replace(studio.config, working_size=size)
         info = json.loads(post(background.url, "/api/photo?name=p.jpg", photo_bytes))
-        times, bare = [], []
+        times, bare, cpu = [], [], []
         for r in range(args.repeats + 1):
             w = np.zeros(n)
             w[rng.choice(n, 3, replace=False)] = rng.random(3) + 0.1
             body = json.dumps({"photo": info["id"], "weights": w.tolist(), "normalize": True})
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             post(background.url, "/api/render", body)
             if r:  # the first call of a size may trace
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
             t = time.perf_counter()
             stylize(studio.photo(info["id"]).working, studio.model, w, normalize_weights=True)
             if r:
                 bare.append(time.perf_counter() - t)
         shape = studio.photo(info["id"]).working.shape
         print(f"{shape[1]:>5}x{shape[0]:<6} {1000 * np.median(times):>11.0f} ms "
-              f"{1000 * np.percentile(times, 90):>4.0f} {1000 * np.median(bare):>12.0f} ms")
+              f"{1000 * np.percentile(times, 90):>4.0f} {1000 * np.median(bare):>12.0f} ms "
+              f"{1000 * np.median(cpu):>17.0f} ms")
     weights = ",".join(["1"] + ["0"] * (n - 1))
     times = []
     for r in range(args.repeats + 1):

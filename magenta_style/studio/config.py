@@ -19,9 +19,9 @@ class StudioConfig:
     port: int = dataclasses.field(default=8000, metadata={
         "help": "TCP port (0 = any free port)."})
     # One slider move re-renders the photo at this size. bench/studio.py on the
-    # 2-core CPU, android-26, 4:3 photo, one update over HTTP: 256 px takes
-    # ~0.1 s idle and stays under 0.3 s even with the CPU 3x oversubscribed;
-    # 320 px reached 0.42 s there.
+    # 2-core CPU, android-26, 4:3 photo, one update over HTTP: 256 px uses
+    # 0.18 s of CPU (so <= 0.18 s idle) and took 0.30 s median with the CPU
+    # shared ~5 ways; 320 px took 0.52 s there.
     working_size: int = dataclasses.field(default=256, metadata={
         "help": "Longer side, in pixels, of the photo re-rendered as sliders move "
                 "(the download is always full resolution)."})
