@@ -10,6 +10,7 @@ Importing this module must not import TensorFlow (a test checks it); keep it
 to the standard library, NumPy and Pillow.
 """
 
+import collections
 import concurrent.futures
 import dataclasses
 import glob
@@ -150,6 +151,20 @@ def _check_sizes(image_size, resize_side):
         )
 
 
+def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
+    """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+    img = img.convert("RGB")
+    h, w = img.height, img.width
+    nh, nw = resized_shape(h, w, resize_side)
+    if (nh, nw) != (h, w):
+        img = img.resize((nw, nh), Image.BILINEAR)
+    top, left = crop_offsets(nh, nw, image_size, random_crop, rng)
+    arr = np.asarray(img, dtype=np.uint8)[top:top + image_size, left:left + image_size]
+    if random_flip and (rng or np.random.default_rng()).random() < 0.5:
+        arr = arr[:, ::-1]
+    return np.ascontiguousarray(arr)
+
+
 def preprocess_pil(img, image_size=256, resize_side=258, random_crop=False,
                    random_flip=False, rng=None):
     """A PIL image -> `[image_size, image_size, 3]` float32 in [0, 1].
@@ -160,16 +175,8 @@ def preprocess_pil(img, image_size=256, resize_side=258, random_crop=False,
     applied, as in the tf.data path (TensorFlow's decoders ignore it).
     """
     _check_sizes(image_size, resize_side)
-    img = img.convert("RGB")
-    h, w = img.height, img.width
-    nh, nw = resized_shape(h, w, resize_side)
-    if (nh, nw) != (h, w):
-        img = img.resize((nw, nh), Image.BILINEAR)
-    top, left = crop_offsets(nh, nw, image_size, random_crop, rng)
-    arr = np.asarray(img, dtype=np.uint8)[top:top + image_size, left:left + image_size]
-    if random_flip and (rng or np.random.default_rng()).random() < 0.5:
-        arr = arr[:, ::-1]
-    return arr.astype(np.float32) / 255.0
+    crop = _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
+    return crop.astype(np.float32) / 255.0
 
 
 def preprocess_array(image_uint8, image_size=256, resize_side=258, random_crop=False,
@@ -188,18 +195,7 @@ def preprocess_array(image_uint8, image_size=256, resize_side=258, random_crop=F
                           random_flip, rng)
 
 
-def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False,
-                        random_flip=False, rng=None):
-    """Reads one photo and preprocesses it (see `preprocess_pil`).
-
-    Large JPEGs are decoded at a reduced DCT scale that still leaves the short
-    side at least `resize_side` (Pillow's `draft`), which is several times
-    faster for 12 MP photos and changes values by a few 1/255 at most.
-
-    Raises:
-        OSError, ValueError, SyntaxError, Image.DecompressionBombError: the
-        file cannot be read as an image (the loader counts and skips these).
-    """
+def _open_crop(path, image_size, resize_side, random_crop, random_flip, rng):
     with Image.open(path) as img:
         if img.format == "JPEG":
             h, w = img.height, img.width
@@ -208,14 +204,49 @@ def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False
                 factor = short // resize_side
                 img.draft("RGB", (w // factor, h // factor))
         img.load()
-        return preprocess_pil(img, image_size, resize_side, random_crop, random_flip, rng)
+        return _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
+
+
+def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False,
+                        random_flip=False, rng=None):
+    """Reads one photo and preprocesses it (see `preprocess_pil`).
+
+    Large JPEGs are decoded at a reduced DCT scale that still leaves the short
+    side at least `resize_side` (Pillow's `draft`), which is several times
+    faster for 12 MP photos and changes values by a few 1/255 at most.
+
+    Returns:
+        `[image_size, image_size, 3]` float32 in [0, 1].
+
+    Raises:
+        OSError, ValueError, SyntaxError, Image.DecompressionBombError: the
+        file cannot be read as an image (the loader counts and skips these).
+    """
+    _check_sizes(image_size, resize_side)
+    crop = _open_crop(path, image_size, resize_side, random_crop, random_flip, rng)
+    return crop.astype(np.float32) / 255.0
+
+
+def _load_task(path, image_size, resize_side, random_crop, random_flip, seed):
+    """One loader task: uint8 crop, or None when the file is unreadable.
+
+    Module-level (not a method) so a process pool pickles only its arguments.
+    """
+    try:
+        return _open_crop(path, image_size, resize_side, random_crop, random_flip,
+                          np.random.default_rng(seed))
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError,
+            Image.DecompressionBombError):
+        return None
 
 
 class NumpyContentLoader:
-    """Batches of preprocessed content photos, decoded by a thread pool.
+    """Batches of preprocessed content photos, decoded by a worker pool.
 
-    Pillow releases the GIL while it decodes and resizes, so threads scale
-    across cores without process start-up or pickling costs.
+    Pillow releases the GIL while it decodes and resizes, so the default
+    thread pool scales across cores without process start-up or pickling
+    costs; `processes=True` uses a process pool (started with "spawn", which
+    is safe beside JAX's threads) for when Python overhead dominates.
 
     Iterating yields `[batch_size, image_size, image_size, 3]` float32 arrays
     in [0, 1], forever when `repeat` (reshuffled every epoch), else one
@@ -223,7 +254,7 @@ class NumpyContentLoader:
     (`SkipStats`) and logged once; they never stop iteration.
 
     With a `seed`, the file order and every random crop and flip depend only
-    on (seed, epoch, position), not on thread timing, so runs are repeatable.
+    on (seed, epoch, position), not on worker timing, so runs are repeatable.
 
     Args:
         files: a folder, glob, comma-separated string or list (see
@@ -232,24 +263,34 @@ class NumpyContentLoader:
             dropped, so every batch has this size).
         image_size: side of the square crops.
         resize_side: the short side after the aspect-preserving resize
-            (Magenta: image_size + 2).
+            (default image_size + 2, Magenta's).
         shuffle: shuffle the files every epoch.
         seed: int or None (fresh randomness).
         random_crop, random_flip: augmentations (off in Magenta).
-        workers: decoding threads (default: number of CPUs).
+        workers: pool size (default: number of CPUs).
         repeat: iterate forever.
         prefetch_batches: batches decoded ahead of the consumer.
         num_shards, shard_index: keep only every `num_shards`-th file starting
             at `shard_index` (one shard per host in multi-host training).
+        processes: a process pool instead of threads.
+        start_epoch: the epoch to start at (to continue a shuffle order when
+            resuming: pass `step * batch_size // len(files)`).
     """
 
     def __init__(self, files, batch_size, image_size=256, resize_side=None, shuffle=True,
                  seed=None, random_crop=False, random_flip=False, workers=None,
-                 repeat=True, prefetch_batches=2, num_shards=1, shard_index=0):
+                 repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
+                 processes=False, start_epoch=0):
         resize_side = image_size + 2 if resize_side is None else resize_side
         _check_sizes(image_size, resize_side)
         if batch_size < 1:
             raise UserError(f"batch_size must be positive. Received: batch_size={batch_size}")
+        if isinstance(files, str) and (files.startswith(("tfds:", "tfrecord:"))
+                                       or ".tfrec" in files.lower()):
+            raise UserError(
+                "The NumPy loader reads image files only (no TensorFlow); TFDS and TFRecord "
+                f"sources need the tf.data path. Received: files={files!r}"
+            )
         self.files = list_image_files(files)[shard_index::num_shards]
         if len(self.files) < batch_size:
             raise UserError(
@@ -266,6 +307,8 @@ class NumpyContentLoader:
         self.workers = workers or os.cpu_count() or 1
         self.repeat = repeat
         self.prefetch_batches = max(1, prefetch_batches)
+        self.processes = processes
+        self.start_epoch = start_epoch
         self.stats = SkipStats()
 
     @property
@@ -283,51 +326,53 @@ class NumpyContentLoader:
         rng = np.random.default_rng([self.seed, epoch])
         return rng.permutation(len(self.files)).tolist()
 
-    def _load(self, epoch, position, index):
-        rng = np.random.default_rng([self.seed, epoch, position, 1])
-        path = self.files[index]
-        try:
-            return load_and_preprocess(path, self.image_size, self.resize_side,
-                                       self.random_crop, self.random_flip, rng)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-                EOFError, MemoryError):
-            return None
-
-    def _items(self):
-        epoch = 0
+    def _tasks(self):
+        """(file index, task arguments) in order, epoch after epoch."""
+        epoch = self.start_epoch
         while True:
             for position, index in enumerate(self._epoch_order(epoch)):
-                yield epoch, position, index
+                yield index, (self.files[index], self.image_size, self.resize_side,
+                              self.random_crop, self.random_flip,
+                              [self.seed, epoch, position, 1])
             epoch += 1
             if not self.repeat:
                 return
+
+    def _pool(self):
+        if self.processes:
+            import multiprocessing
+
+            return concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return concurrent.futures.ThreadPoolExecutor(self.workers)
 
     def __iter__(self):
         """Yields `[B, S, S, 3]` float32 batches; see the class docstring."""
         window = self.batch_size * (self.prefetch_batches + 1)
         # Two full epochs without one readable file means none is readable.
         limit = 2 * len(self.files) + 1
-        items = self._items()
+        tasks = self._tasks()
+        pending = collections.deque()
         batch = []
-        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
-            pending = []
+        with self._pool() as pool:
 
             def refill():
                 while len(pending) < window:
-                    item = next(items, None)
-                    if item is None:
+                    task = next(tasks, None)
+                    if task is None:
                         return
-                    pending.append((item[2], pool.submit(self._load, *item)))
+                    pending.append((task[0], pool.submit(_load_task, *task[1])))
 
             refill()
             while pending:
-                index, future = pending.pop(0)
-                image = future.result()
-                self.stats.record(image is not None, self.files[index], limit)
+                index, future = pending.popleft()
+                crop = future.result()
+                self.stats.record(crop is not None, self.files[index], limit)
                 refill()
-                if image is None:
+                if crop is None:
                     continue
-                batch.append(image)
+                batch.append(crop)
                 if len(batch) == self.batch_size:
-                    yield np.stack(batch)
+                    # Workers return uint8 (4x less to move); convert once.
+                    yield np.stack(batch).astype(np.float32) / np.float32(255.0)
                     batch = []

@@ -221,12 +221,13 @@ def compute_style_set(style_files, vgg_weights="imagenet", style_image_size=256,
 
 
 def _atomic_write(path, write):
+    """Calls `write(temp_path)` beside `path`, then renames it to `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
+        write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -245,7 +246,11 @@ def save_style_set(style_set, path):
         arrays[f"gram_{i}"] = np.asarray(style_set.grams[layer], np.float32)
     for i, image in enumerate(style_set.images):
         arrays[f"image_{i}"] = np.asarray(image, np.uint8)
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
+    def write(tmp):
+        with open(tmp, "wb") as f:  # A file object: np.savez would append .npz to a name.
+            np.savez(f, **arrays)
+
+    _atomic_write(path, write)
     return path
 
 
@@ -261,10 +266,8 @@ def write_magenta_tfrecord(style_set, path):
     import tensorflow as tf
     from PIL import Image
 
-    def write(f):
-        name = f.name
-        f.close()
-        with tf.io.TFRecordWriter(name) as writer:
+    def write(tmp):
+        with tf.io.TFRecordWriter(tmp) as writer:
             for label, image in enumerate(style_set.images):
                 buf = io.BytesIO()
                 Image.fromarray(image).save(buf, format="JPEG", quality=95)

@@ -153,3 +153,32 @@ def test_loader_too_few_files(tmp_path, rng):
     make_folder(str(tmp_path), rng, n=2, bad=False)
     with pytest.raises(UserError, match="fewer than one batch"):
         data_numpy.NumpyContentLoader(str(tmp_path), 16, image_size=32)
+
+
+def test_process_pool_gives_the_same_batches(tmp_path, rng):
+    make_folder(str(tmp_path), rng, n=4)
+
+    def batches(processes):
+        loader = data_numpy.NumpyContentLoader(str(tmp_path), 2, image_size=32, seed=7,
+                                               random_crop=True, resize_side=40,
+                                               repeat=False, workers=2, processes=processes)
+        return np.stack(list(loader)), loader.skipped
+
+    (threads, skipped_t), (procs, skipped_p) = batches(False), batches(True)
+    np.testing.assert_array_equal(threads, procs)
+    assert skipped_t == skipped_p == 2
+
+
+def test_start_epoch_continues_the_order(tmp_path, rng):
+    make_folder(str(tmp_path), rng, n=4, bad=False)
+    kwargs = dict(batch_size=4, image_size=32, seed=5, random_flip=True, workers=2)
+    it = iter(data_numpy.NumpyContentLoader(str(tmp_path), **kwargs))
+    epochs = [next(it) for _ in range(3)]
+    resumed = iter(data_numpy.NumpyContentLoader(str(tmp_path), start_epoch=2, **kwargs))
+    np.testing.assert_array_equal(next(resumed), epochs[2])
+
+
+def test_loader_rejects_tensorflow_sources():
+    for source in ("tfds:coco/2017", "tfrecord:/data/train-*", "/data/x.tfrecord"):
+        with pytest.raises(UserError, match="image files only"):
+            data_numpy.NumpyContentLoader(source, 2)

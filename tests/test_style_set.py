@@ -131,3 +131,22 @@ def test_load_errors(tmp_path):
     np.savez(str(tmp_path / "other.npz"), x=np.zeros(3))
     with pytest.raises(UserError, match="not a style set"):
         style_set.load_style_set(str(tmp_path / "other.npz"))
+
+
+def test_magenta_tfrecord_layout(tmp_path, rng):
+    tf = pytest.importorskip("tensorflow")
+    grams = {"vgg_16/conv1": rng.random((2, 64, 64), dtype=np.float32)}
+    images = [rng.integers(0, 256, size=(8, 12, 3), dtype=np.uint8) for _ in range(2)]
+    s = style_set.StyleSet(["a", "b"], grams, images, {"arch": "vgg16"})
+    path = str(tmp_path / "styles.tfrecord")
+    style_set.write_magenta_tfrecord(s, path)
+    spec = {"label": tf.io.FixedLenFeature([], tf.int64),
+            "image_raw": tf.io.FixedLenFeature([], tf.string),
+            "vgg_16/conv1": tf.io.FixedLenFeature([64 * 64], tf.float32)}
+    records = [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path)]
+    assert [int(r["label"]) for r in records] == [0, 1]
+    for label, r in enumerate(records):
+        np.testing.assert_array_equal(r["vgg_16/conv1"].numpy().reshape(64, 64),
+                                      grams["vgg_16/conv1"][label])
+        assert tf.io.decode_jpeg(r["image_raw"]).shape == (8, 12, 3)
+    assert os.listdir(tmp_path) == ["styles.tfrecord"]

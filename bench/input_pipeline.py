@@ -1,0 +1,79 @@
+"""How fast the content input paths deliver batches (not a test; run by hand).
+
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/input_pipeline.py \
+        --source=../shared/images/train --batch_size=16 --image_size=256
+
+Prints batches/s and images/s for the tf.data path (`data.content_dataset`)
+and the TensorFlow-free NumPy path (`data_numpy.NumpyContentLoader`), after
+a warm-up. Training must be many times slower than either, or the input
+pipeline is the bottleneck.
+"""
+
+import argparse
+import os
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def measure(iterator, batches, warmup):
+    """Seconds per batch over `batches` batches, after `warmup` batches."""
+    for _ in range(warmup):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return (time.perf_counter() - start) / batches
+
+
+def bench_tf(args):
+    from magenta_style import data
+
+    stats = data.SkipStats()
+    ds = data.content_dataset(args.source, args.batch_size, image_size=args.image_size,
+                              seed=0, stats=stats, random_crop=args.random_crop,
+                              random_flip=args.random_flip)
+    seconds = measure(iter(ds.as_numpy_iterator()), args.batches, args.warmup)
+    return seconds, stats.skipped
+
+
+def bench_numpy(args):
+    from magenta_style import data_numpy
+
+    loader = data_numpy.NumpyContentLoader(args.source, args.batch_size,
+                                           image_size=args.image_size, seed=0,
+                                           random_crop=args.random_crop,
+                                           random_flip=args.random_flip,
+                                           workers=args.workers, processes=args.processes)
+    seconds = measure(iter(loader), args.batches, args.warmup)
+    return seconds, loader.skipped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default=os.path.join(REPO, "..", "shared", "images",
+                                                         "train"))
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--image_size", type=int, default=256)
+    parser.add_argument("--batches", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="NumPy path threads (default: CPU count)")
+    parser.add_argument("--processes", action="store_true",
+                        help="NumPy path: a process pool instead of threads")
+    parser.add_argument("--random_crop", action="store_true")
+    parser.add_argument("--random_flip", action="store_true")
+    parser.add_argument("--paths", default="tf,numpy", help="comma-separated: tf, numpy")
+    args = parser.parse_args()
+    print(f"source={args.source} batch={args.batch_size} size={args.image_size} "
+          f"batches={args.batches} (+{args.warmup} warm-up) cpus={os.cpu_count()}")
+    benches = {"tf": ("tf.data", bench_tf), "numpy": ("numpy+Pillow", bench_numpy)}
+    for key in args.paths.split(","):
+        name, fn = benches[key.strip()]
+        seconds, skipped = fn(args)
+        print(f"{name:>13}: {1 / seconds:7.2f} batches/s  {args.batch_size / seconds:8.1f} "
+              f"images/s  ({seconds * 1000:.0f} ms/batch, {skipped} skipped)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
