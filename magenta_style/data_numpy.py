@@ -153,6 +153,11 @@ def _check_sizes(image_size, resize_side):
 
 def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
     """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+    if img.mode.startswith("I"):
+        # 16-bit grayscale: Pillow's convert("RGB") would clip it to white;
+        # keep the top 8 bits, as TensorFlow's PNG decoder does.
+        wide = np.asarray(img, dtype=np.uint32)
+        img = Image.fromarray((wide >> 8 if wide.max() > 255 else wide).astype(np.uint8))
     img = img.convert("RGB")
     h, w = img.height, img.width
     nh, nw = resized_shape(h, w, resize_side)

@@ -161,3 +161,28 @@ def test_tfds_mock_data():
 def test_tfds_unknown_names():
     with pytest.raises(UserError, match="no_such_dataset"):
         data.content_dataset("tfds:no_such_dataset", 2, image_size=32)
+
+
+def _format_cases(rng):
+    base = Image.fromarray(_photo(rng, 40, 60))
+    gray16 = Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)
+    return {
+        "gray.jpg": (base.convert("L"), "JPEG"),
+        "cmyk.jpg": (base.convert("CMYK"), "JPEG"),
+        "rgba.png": (base.convert("RGBA"), "PNG"),
+        "palette.png": (base.convert("P"), "PNG"),
+        "gray16.png": (gray16, "PNG"),
+        "anim.gif": (base.convert("P"), "GIF"),
+        "rgb.bmp": (base, "BMP"),
+        "rgb.webp": (base, "WEBP"),
+    }
+
+
+def test_image_formats_decode_alike_in_both_paths(tmp_path, rng):
+    for name, (img, fmt) in _format_cases(rng).items():
+        path = str(tmp_path / name)
+        extra = {"save_all": True, "append_images": [img.rotate(90)]} if fmt == "GIF" else {}
+        img.save(path, format=fmt, **extra)
+        tf_out = data.preprocess_image(data.decode_image(tf.io.read_file(path)), 32, 34)
+        np_out = data_numpy.load_and_preprocess(path, 32, 34)
+        np.testing.assert_allclose(tf_out.numpy(), np_out, atol=1.01 / 255, err_msg=name)
