@@ -67,7 +67,12 @@ def serve(config=None, model=None):
         print(f"Warning: listening on {config.host}, so other computers can use the "
               "studio.", file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down cleanly, then re-raises Ctrl+C: no traceback for it.
+        pass
+    print("Style studio stopped.", flush=True)
 
 
 class BackgroundServer:
