@@ -112,10 +112,12 @@ class OptimizeConfig:
     coarse_iterations: Optional[int] = _default(
         None, "Maximum iterations at each coarser scale; default: iterations.")
     convergence_window: int = _default(
-        50, "Convergence stop: iterations over which the best loss must improve...")
-    convergence_tolerance: float = _default(
-        1e-3, "...by at least this fraction, else stop (0 disables; ours, the classic "
+        50, "Convergence stop: stop when the best loss improved by less than "
+        "convergence_tolerance (relative) over this many iterations (ours; the classic "
         "tools run a fixed count).")
+    convergence_tolerance: float = _default(
+        1e-3, "Relative improvement of the best loss per convergence_window below "
+        "which the optimisation stops; 0 disables the stop.")
     num_scales: int = _default(
         1, "Coarse-to-fine: optimise at num_scales sizes, each scale_factor x the "
         "previous, upsampling the result in between. 1 = off.")
@@ -369,28 +371,26 @@ def _converged(best, window, tolerance):
     return (old - new) <= tolerance * abs(old)
 
 
-def optimize(content, styles, config=None, *, callback=None, **options):
-    """Optimises an image to have `content`'s features and `styles`' Grams.
+class _Problem(NamedTuple):
+    cfg: OptimizeConfig
+    net: object
+    layer_map: dict
+    content_w: dict
+    style_w: dict
+    content_img: np.ndarray
+    style_imgs: list
+    blend: list
+    scales: list
 
-    Args:
-        content: the photo, a path, PIL image or array (see
-            `image_io.load_image`).
-        styles: one style image or a list of them (paths, PIL images, arrays).
-        config: an `OptimizeConfig`; `options` override its fields
-            (`optimize(c, s, iterations=200, arch="vgg16")`).
-        callback: optional `callback(iteration, image, parts)` called after
-            each iteration with the current `[H, W, 3]` float32 image (not
-            clipped) and the dict of float losses; return True to stop.
+    def scale(self, hw, x0):
+        """The compiled step for output size `hw` starting from `x0` in [0, 1]."""
+        return _Scale(self.net, self.layer_map, self.content_w, self.style_w,
+                      self.cfg.tv_weight, _resize_to(self.content_img, hw), self.style_imgs,
+                      self.blend, self.scales, x0, self.cfg)
 
-    Returns:
-        `OptimizeResult(image, history)`: the image `[H, W, 3]` float32 RGB in
-        [0, 1] whose longer side is `image_size`, and one dict of losses per
-        iteration.
 
-    Raises:
-        UserError: unreadable images, mismatched per-style lists, negative
-            weights, unknown layers or options.
-    """
+def _setup(content, styles, config, options):
+    """Validates everything, loads the images, builds the loss network."""
     cfg = config or OptimizeConfig()
     names = {f.name for f in dataclasses.fields(OptimizeConfig)}
     unknown = sorted(set(options) - names)
@@ -421,6 +421,53 @@ def optimize(content, styles, config=None, *, callback=None, **options):
                                  endpoints=sorted(set(layer_map.values())))
     content_w = {n: cfg.content_weight * w for n, w in content_w.items()}
     style_w = {n: cfg.style_weight * w for n, w in style_w.items()}
+    return _Problem(cfg, net, layer_map, content_w, style_w, content_img, style_imgs,
+                    blend, scales)
+
+
+def build_step(content, styles, config=None, **options):
+    """One compiled iteration at the output size, for benchmarks and custom loops.
+
+    Same arguments as `optimize` (coarse-to-fine, saving and logging options
+    are ignored). Returns `step`: calling `step()` runs one iteration (loss,
+    gradient, update) and returns the dict of loss tensors; `step.image()`
+    returns the current `[H, W, 3]` float32 image in [0, 1] (clipped).
+    """
+    problem = _setup(content, styles, config, options)
+    hw = _sizes(problem.content_img.shape[:2], problem.cfg)[-1]
+    scale = problem.scale(hw, _init_image(problem.content_img, hw, problem.cfg))
+
+    def step():
+        return scale.step()[0]
+
+    step.image = lambda: np.clip(scale.x.numpy()[0] / 255.0, 0.0, 1.0)
+    return step
+
+
+def optimize(content, styles, config=None, *, callback=None, **options):
+    """Optimises an image to have `content`'s features and `styles`' Grams.
+
+    Args:
+        content: the photo, a path, PIL image or array (see
+            `image_io.load_image`).
+        styles: one style image or a list of them (paths, PIL images, arrays).
+        config: an `OptimizeConfig`; `options` override its fields
+            (`optimize(c, s, iterations=200, arch="vgg16")`).
+        callback: optional `callback(iteration, image, parts)` called after
+            each iteration with the current `[H, W, 3]` float32 image (not
+            clipped) and the dict of float losses; return True to stop.
+
+    Returns:
+        `OptimizeResult(image, history)`: the image `[H, W, 3]` float32 RGB in
+        [0, 1] whose longer side is `image_size`, and one dict of losses per
+        iteration.
+
+    Raises:
+        UserError: unreadable images, mismatched per-style lists, negative
+            weights, unknown layers or options.
+    """
+    problem = _setup(content, styles, config, options)
+    cfg, content_img = problem.cfg, problem.content_img
     writer = tf.summary.create_file_writer(cfg.log_dir) if cfg.log_dir else None
     sizes = _sizes(content_img.shape[:2], cfg)
     image = _init_image(content_img, sizes[0], cfg)
@@ -429,9 +476,7 @@ def optimize(content, styles, config=None, *, callback=None, **options):
         last = si == len(sizes) - 1
         budget = cfg.iterations if last or cfg.coarse_iterations is None else (
             cfg.coarse_iterations)
-        scale = _Scale(net, layer_map, content_w, style_w, cfg.tv_weight,
-                       _resize_to(content_img, hw), style_imgs, blend, scales,
-                       _resize_to(np.clip(image, 0, 1), hw) if si else image, cfg)
+        scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
         stop = _run_scale(scale, budget, si, hw, cfg, history, writer, callback)
         image = (scale.best if stop == "non-finite loss" else scale.x).numpy()[0] / 255.0
     image = np.clip(image, 0.0, 1.0)
