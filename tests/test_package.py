@@ -45,7 +45,8 @@ def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
                      "magenta_style/scripts/flagutil.py",
                      "magenta_style/checkpoints/android-26/config.json",
                      "magenta_style/checkpoints/android-26/model.weights.h5",
-                     "magenta_style/checkpoints/android-26/NOTICE"]:
+                     "magenta_style/checkpoints/android-26/NOTICE",
+                     "magenta_style/studio/static/index.html"]:
         assert expected in names, f"{expected} missing from {wheel}"
     entry_points = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(tmp_path / wheel).read(entry_points[0]).decode()
