@@ -17,6 +17,8 @@ including the ~0.5 GB TensorFlow runtime) is its own. Also times a
 6000x4000 (24 MP) photo through `stylize()`, which switches to tiled
 inference, and reports its peak memory. The machine's matmul throughput is
 printed first: on a shared machine, compare numbers only within one run.
+"CPU ms" is the process CPU time per image (all threads); on a busy shared
+machine, CPU ms / number of cores estimates the wall time of an idle one.
 """
 
 import argparse
@@ -67,11 +69,12 @@ def _worker(name, size, mode, reps):
         h, wd = size
         image = (_photo(h, wd) * 255).astype(np.uint8)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = stylize(image, model, 0)
         seconds = time.perf_counter() - start
         assert out.shape == image.shape
         print(json.dumps({"ms": seconds * 1000, "rss_before_kb": rss_before,
+                          "cpu_ms": 1000 * (time.process_time() - cpu),
                           "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
         return
     x = _photo(size, size)[None]
@@ -85,12 +88,14 @@ def _worker(name, size, mode, reps):
     start = time.perf_counter()
     np.asarray(fn(x, w))  # trace / compile / warm up
     first = time.perf_counter() - start
-    times = []
+    times, cpu_times = [], []
     for _ in range(reps):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         np.asarray(fn(x, w))
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
     print(json.dumps({"ms": 1000 * min(times), "median_ms": 1000 * sorted(times)[len(times) // 2],
+                      "cpu_ms": 1000 * min(cpu_times),
                       "first_ms": first * 1000,
                       "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
@@ -140,19 +145,20 @@ def main():
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
           f"numpy matmul {_matmul_gflops():.0f} GFLOP/s")
     print(f"{'model':<16} {'size':>9} {'mode':>6} {'ms/image':>9} {'median':>8} "
-          f"{'1st call':>9} {'peak RSS':>9}")
+          f"{'CPU ms':>8} {'1st call':>9} {'peak RSS':>9}")
     for name in models:
         for size in (int(s) for s in args.sizes.split(",")):
             for mode in args.modes.split(","):
                 r = _run([name, str(size), mode, str(args.reps)])
                 print(f"{name:<16} {f'{size}x{size}':>9} {mode:>6} {r['ms']:9.0f} "
-                      f"{r['median_ms']:8.0f} {r['first_ms']:9.0f} "
+                      f"{r['median_ms']:8.0f} {r['cpu_ms']:8.0f} {r['first_ms']:9.0f} "
                       f"{r['peak_kb'] / 1e6:8.2f}G", flush=True)
     if not args.no_tiled:
         width, height = (int(v) for v in args.tiled.split("x"))
         for name in models[:1]:
             r = _run([name, f"{height}x{width}", "tiled", "1"])
-            print(f"{name:<16} {args.tiled:>9} {'tiled':>6} {r['ms']:9.0f} {'':>8} {'':>9} "
+            print(f"{name:<16} {args.tiled:>9} {'tiled':>6} {r['ms']:9.0f} {'':>8} "
+                  f"{r['cpu_ms']:8.0f} {'':>9} "
                   f"{r['peak_kb'] / 1e6:8.2f}G  (stylize(); RSS after model load "
                   f"{r['rss_before_kb'] / 1e6:.2f}G)", flush=True)
     print("reference (issue 3): PyTorch TransformerNet alpha=1: 1000 ms @512, 4800 ms @1024")
