@@ -10,6 +10,7 @@ whole image's normalisation statistics.
 
 import dataclasses
 import glob
+import numbers
 import os
 import sys
 import threading
@@ -172,8 +173,9 @@ def _runner(model, jit_compile=False):
 # --------------------------------------------------------------------------
 # Arrays.
 
-def stylize_array(model, image, weights, *, tile_size=1024, tile_threshold=4_000_000,
-                  jit_compile=False, batch_pixels=4_000_000):
+def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
+                  tile_threshold=StylizeConfig.tile_threshold,
+                  jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000):
     """Runs the network on one image for several style-weight rows.
 
     Args:
@@ -225,7 +227,7 @@ def _finish(pastiche, photo, preserve_colors, strength):
 
 
 def _check_options(strength, max_size):
-    if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
+    if not isinstance(strength, numbers.Real) or not 0.0 <= float(strength) <= 1.0:
         raise UserError(f"strength must be in [0, 1]. Received: strength={strength!r}")
     if max_size is not None and (int(max_size) != max_size or max_size < 0):
         raise UserError(f"max_size must be a positive integer or 0. Received: {max_size!r}")
@@ -240,10 +242,15 @@ def _as_list(image):
     return [image], False
 
 
+# Keyword defaults are read from StylizeConfig (the one place they live).
+_CFG = StylizeConfig
+
+
 def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None,
-            preserve_colors=False, strength=1.0, normalize_weights=False,
-            tile_size=1024, tile_threshold=4_000_000, jit_compile=False,
-            output_dir=None, output_basename="stylized", output_format="png"):
+            preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
+            normalize_weights=_CFG.normalize_weights, tile_size=_CFG.tile_size,
+            tile_threshold=_CFG.tile_threshold, jit_compile=_CFG.jit_compile,
+            output_dir=None, output_basename="stylized", output_format=_CFG.output_format):
     """Stylizes one image or a list of images.
 
     Args:
@@ -450,8 +457,8 @@ def stylize_files(config, progress=True, log=None):
     return len(failures)
 
 
-def contact_sheet(images, model=None, *, cell_size=256, styles=None, labels=True,
-                  preserve_colors=False, strength=1.0):
+def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
+                  labels=True, preserve_colors=_CFG.preserve_colors, strength=_CFG.strength):
     """Every style of a model on one or more photos, as one grid image.
 
     Like Magenta's style grid: one row per photo, the photo first, then its

@@ -113,6 +113,8 @@ def test_strength_blends_towards_the_photo(model, photo):
     full = stylize(photo, model, 0).astype(np.float32)
     half = stylize(photo, model, 0, strength=0.5).astype(np.float32)
     np.testing.assert_allclose(half, 0.5 * full + 0.5 * photo, atol=1.01)
+    # Slider values often arrive as numpy scalars.
+    assert_close_uint8(stylize(photo, model, 0, strength=np.float32(0.5)), half.astype(np.uint8))
     with pytest.raises(UserError, match="strength"):
         stylize(photo, model, 0, strength=1.5)
 
