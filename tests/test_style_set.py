@@ -150,3 +150,24 @@ def test_magenta_tfrecord_layout(tmp_path, rng):
                                       grams["vgg_16/conv1"][label])
         assert tf.io.decode_jpeg(r["image_raw"]).shape == (8, 12, 3)
     assert os.listdir(tmp_path) == ["styles.tfrecord"]
+
+
+@pytest.mark.slow
+@pytest.mark.needs_weights
+def test_jax_backend_without_tensorflow_gives_the_same_grams(created, vgg16_file, tmp_path):
+    pytest.importorskip("jax")
+    paths, _, result = created
+    out = str(tmp_path / "jax.npz")
+    code = (
+        "import sys; from magenta_style import style_set; "
+        f"style_set.create_style_set({paths!r}, {out!r}, vgg_weights={vgg16_file!r}, "
+        f"style_image_size=32, layers={list(LAYERS)!r}, progress=False); "
+        "sys.exit(1 if 'tensorflow' in sys.modules else 0)"
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    loaded = style_set.load_style_set(out)
+    for layer in LAYERS:
+        np.testing.assert_allclose(loaded.grams[layer], result.grams[layer], rtol=1e-4,
+                                   atol=1e-4 * result.grams[layer].max())
