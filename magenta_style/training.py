@@ -334,6 +334,27 @@ def _load_base(init_from):
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
+def _set_seed(seed):
+    """`keras.utils.set_random_seed` without importing TensorFlow under JAX."""
+    if keras.backend.backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    import random
+
+    # set_random_seed would import TensorFlow (to seed it) where installed,
+    # which costs seconds and is what the JAX path must not need.
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.utils import rng_utils
+
+        global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    except (ImportError, AttributeError):  # Keras moved it: fall back.
+        keras.utils.set_random_seed(seed)
+        return
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def build_model(cfg, new_names):
     """Builds the transformer for the mode `cfg` selects (see module doc).
 
@@ -342,7 +363,7 @@ def build_model(cfg, new_names):
         (`trainable=False`), so `model.trainable_variables` are the CIN
         tables only.
     """
-    keras.utils.set_random_seed(cfg.seed)
+    _set_seed(cfg.seed)
     if cfg.init_from == "scratch":
         model = transformer_lib.build_transformer(
             len(new_names), 1.0 if cfg.alpha is None else cfg.alpha)
