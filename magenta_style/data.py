@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from magenta_style.data_numpy import IMAGE_EXTENSIONS
 from magenta_style.data_numpy import SkipStats
+from magenta_style.data_numpy import check_readable
 from magenta_style.data_numpy import list_image_files
 from magenta_style.errors import UserError
 
@@ -227,7 +228,8 @@ def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=
         float32 in [0, 1].
 
     Raises:
-        UserError: no files match; fewer files than one batch; bad sizes.
+        UserError: no files match; fewer files than one batch; none of the
+            files tried is a readable image; bad sizes.
     """
     _check_batch(batch_size)
     resize_side = _resolve_resize_side(image_size, resize_side)
@@ -237,6 +239,7 @@ def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=
             f"{len(paths)} content images are fewer than one batch of {batch_size}; add "
             f"photos or lower batch_size. Received: files={files!r}"
         )
+    check_readable(paths)
     deterministic = seed is not None
     ds = tf.data.Dataset.from_tensor_slices(paths)
     if shuffle:

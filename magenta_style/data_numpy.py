@@ -40,12 +40,16 @@ class SkipStats:
         skipped_files: the distinct items skipped (paths, or a description
             of the record), in the order they were first seen.
         seen: items read so far, readable or not.
+        error: the `UserError` raised when nothing could be read (inside
+            tf.data it reaches the caller wrapped in a `tf.errors.OpError`;
+            re-raise this for a one-line message).
     """
 
     skipped: int = 0
     skipped_files: list = dataclasses.field(default_factory=list)
     seen: int = 0
     consecutive: int = 0
+    error: Exception = None
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False)
 
@@ -69,10 +73,11 @@ class SkipStats:
                 _log.warning("Skipping unreadable image %s (%d skipped so far).",
                              item, self.skipped)
             if max_consecutive is not None and self.consecutive > max_consecutive:
-                raise UserError(
+                self.error = UserError(
                     f"None of the last {self.consecutive} content images could be "
                     f"read (last: {item}); check the content source."
                 )
+                raise self.error
 
 
 def list_image_files(source, extensions=IMAGE_EXTENSIONS):
@@ -115,6 +120,34 @@ def list_image_files(source, extensions=IMAGE_EXTENSIONS):
             f"searched recursively for {', '.join(extensions)}). Received: {source!r}"
         )
     return sorted(files)
+
+
+def check_readable(files, sample=20, limit=200):
+    """Raises unless some of `files` opens as an image (a quick pre-flight).
+
+    Tries an evenly spread sample first, then more files, up to `limit`, so
+    a folder of non-images fails at once with one line instead of deep in a
+    training run. Unreadable files among readable ones are left to the
+    pipelines, which skip and count them.
+
+    Raises:
+        UserError: none of the files tried is a readable image.
+    """
+    step = max(1, len(files) // sample)
+    order = list(range(0, len(files), step))
+    order += [i for i in range(len(files)) if i % step]
+    last = None
+    for i in order[:limit]:
+        try:
+            with Image.open(files[i]) as img:
+                img.load()
+            return
+        except Exception as e:  # Pillow raises many types for bad files.
+            last = f"{files[i]}: {type(e).__name__}: {e}"
+    raise UserError(
+        f"None of {min(limit, len(files))} of the {len(files)} content files tried is a "
+        f"readable image (last: {last})."
+    )
 
 
 def resized_shape(height, width, resize_side):
@@ -307,6 +340,7 @@ class NumpyContentLoader:
                 f"{len(self.files)} content images are fewer than one batch of "
                 f"{batch_size}; add photos or lower batch_size. Received: files={files!r}"
             )
+        check_readable(self.files)
         self.batch_size = batch_size
         self.image_size = image_size
         self.resize_side = resize_side

@@ -106,6 +106,10 @@ def test_folder_dataset_repeats_with_seed(tmp_path, rng):
 def test_folder_dataset_errors(tmp_path, rng):
     with pytest.raises(UserError, match="nothing"):
         data.folder_dataset(str(tmp_path / "nothing*"), 2, image_size=32)
+    (tmp_path / "a.jpg").write_text("not an image")
+    (tmp_path / "b.png").write_text("not an image")
+    with pytest.raises(UserError, match="readable image"):
+        data.folder_dataset(str(tmp_path / "*"), 1, image_size=32)
     make_folder(str(tmp_path), rng, n=2, bad=False)
     with pytest.raises(UserError, match="fewer than one batch"):
         data.folder_dataset(str(tmp_path), 16, image_size=32)
@@ -196,3 +200,15 @@ def test_large_jpeg_draft_off_matches_tf_path(tmp_path, rng):
     fast = data_numpy.load_and_preprocess(path, 64, 66)  # decoded at 1/8 scale
     np.testing.assert_allclose(tf_out, exact, atol=1.01 / 255)
     assert np.abs(tf_out - fast).mean() < 4 / 255
+
+
+def test_folder_dataset_stops_when_files_become_unreadable(tmp_path, rng):
+    path = make_folder(str(tmp_path), rng, n=1, bad=False)[0]
+    stats = data.SkipStats()
+    ds = data.folder_dataset(path, 1, image_size=32, stats=stats)
+    with open(path, "wb") as f:
+        f.write(b"garbage")
+    with pytest.raises(tf.errors.OpError):
+        next(iter(ds))
+    # The trainer re-raises this one-line error instead of TensorFlow's.
+    assert isinstance(stats.error, UserError) and "could be read" in str(stats.error)

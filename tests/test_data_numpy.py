@@ -144,9 +144,18 @@ def test_loader_repeats_forever_and_reshuffles(tmp_path, rng):
 def test_loader_all_unreadable_raises(tmp_path):
     for i in range(3):
         (tmp_path / f"bad{i}.jpg").write_text("nope")
-    loader = data_numpy.NumpyContentLoader(str(tmp_path), 1, image_size=32, workers=1)
+    with pytest.raises(UserError, match="readable image"):
+        data_numpy.NumpyContentLoader(str(tmp_path), 1, image_size=32)
+
+
+def test_loader_stops_when_files_become_unreadable(tmp_path, rng):
+    path = make_folder(str(tmp_path), rng, n=1, bad=False)[0]
+    loader = data_numpy.NumpyContentLoader(path, 1, image_size=32, workers=1)
+    with open(path, "wb") as f:  # e.g. a network drive gone bad mid-run
+        f.write(b"garbage")
     with pytest.raises(UserError, match="could be read"):
         next(iter(loader))
+    assert isinstance(loader.stats.error, UserError)
 
 
 def test_loader_too_few_files(tmp_path, rng):
