@@ -111,6 +111,9 @@ def list_image_files(source, extensions=IMAGE_EXTENSIONS):
                 files.update(os.path.join(root, n) for n in names
                              if not n.startswith(".")
                              and n.lower().endswith(tuple(extensions)))
+        elif os.path.isfile(part):
+            # Taken as is: a name such as "photo[1].jpg" is not a valid glob of itself.
+            files.add(part)
         else:
             files.update(p for p in glob.glob(part, recursive=True) if os.path.isfile(p))
     if not files:

@@ -60,6 +60,12 @@ def test_list_image_files_recurses_and_filters(tmp_path, rng):
     assert data_numpy.list_image_files(both) == sorted(paths)
 
 
+def test_list_image_files_takes_listed_files_as_is(tmp_path, rng):
+    path = str(tmp_path / "photo[1].jpg")  # not a glob that matches itself
+    Image.fromarray(_photo(rng, 8, 8)).save(path)
+    assert data_numpy.list_image_files([path]) == [path]
+
+
 def test_list_image_files_no_match_names_pattern(tmp_path):
     with pytest.raises(UserError, match="nothing_here"):
         data_numpy.list_image_files(str(tmp_path / "nothing_here" / "*.jpg"))
