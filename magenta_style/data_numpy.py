@@ -187,14 +187,19 @@ def _check_sizes(image_size, resize_side):
         )
 
 
-def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
-    """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+def _to_rgb8(img):
+    """Any PIL mode -> 8-bit RGB, as TensorFlow's decoders give it."""
     if img.mode.startswith("I"):
         # 16-bit grayscale: Pillow's convert("RGB") would clip it to white;
         # keep the top 8 bits, as TensorFlow's PNG decoder does.
         wide = np.asarray(img, dtype=np.uint32)
         img = Image.fromarray((wide >> 8 if wide.max() > 255 else wide).astype(np.uint8))
-    img = img.convert("RGB")
+    return img.convert("RGB")
+
+
+def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
+    """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+    img = _to_rgb8(img)
     h, w = img.height, img.width
     nh, nw = resized_shape(h, w, resize_side)
     if (nh, nw) != (h, w):
@@ -424,3 +429,53 @@ class NumpyContentLoader:
                     # Workers return uint8 (4x less to move); convert once.
                     yield np.stack(batch).astype(np.float32) / np.float32(255.0)
                     batch = []
+
+
+def write_resized_copies(files, output_dir, resize_side=258, quality=90, limit=None,
+                         progress=True):
+    """Writes each photo shrunk so its short side is `resize_side` (JPEG).
+
+    For carrying a training subset to a machine with little room (the GPU
+    machines take at most 64 MiB): training preprocesses the copies exactly
+    as the originals (they are already at the resize size), up to JPEG
+    re-encoding. Photos already smaller are copied at their size. Unreadable
+    files are skipped and counted; output names keep the relative folder
+    layout and end in `.jpg`.
+
+    Args:
+        files: folder, glob or list (see `list_image_files`).
+        output_dir: created if needed.
+        resize_side: short side of the copies (training's resize_side).
+        quality: JPEG quality.
+        limit: copy only the first `limit` files (sorted order).
+        progress: tqdm progress bar.
+
+    Returns:
+        (number written, `SkipStats`).
+    """
+    from tqdm import tqdm
+
+    paths = list_image_files(files)[:limit]
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    stats = SkipStats()
+    written = 0
+    for path in tqdm(paths, desc="Resizing photos", unit="photo", disable=not progress):
+        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), root))[0] + ".jpg"
+        out = os.path.join(output_dir, rel)
+        try:
+            with Image.open(path) as img:
+                img.draft("RGB", (resize_side, resize_side))
+                img = _to_rgb8(img)
+                h, w = img.height, img.width
+                if min(h, w) > resize_side:
+                    nh, nw = resized_shape(h, w, resize_side)
+                    img = img.resize((nw, nh), Image.BILINEAR)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                tmp = out + ".tmp"
+                img.save(tmp, format="JPEG", quality=quality)
+                os.replace(tmp, out)
+            written += 1
+            stats.record(True, path)
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+            stats.record(False, path)
+    return written, stats

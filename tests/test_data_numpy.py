@@ -197,3 +197,24 @@ def test_loader_rejects_tensorflow_sources():
     for source in ("tfds:coco/2017", "tfrecord:/data/train-*", "/data/x.tfrecord"):
         with pytest.raises(UserError, match="image files only"):
             data_numpy.NumpyContentLoader(source, 2)
+
+
+def test_write_resized_copies(tmp_path, rng):
+    make_folder(str(tmp_path / "src"), rng, n=6)
+    written, stats = data_numpy.write_resized_copies(str(tmp_path / "src"),
+                                                     str(tmp_path / "out"), resize_side=34,
+                                                     quality=95, progress=False)
+    assert written == 6 and stats.skipped == 2
+    copies = data_numpy.list_image_files(str(tmp_path / "out"))
+    assert len(copies) == 6 and all(c.endswith(".jpg") for c in copies)
+    assert any(os.sep + "deeper" + os.sep in c for c in copies)  # layout kept
+    originals = [p for p in data_numpy.list_image_files(str(tmp_path / "src"))
+                 if "text" not in p and "truncated" not in p]
+    for original in originals:
+        rel = os.path.relpath(original, tmp_path / "src")
+        copy = os.path.join(tmp_path, "out", os.path.splitext(rel)[0] + ".jpg")
+        with Image.open(copy) as img:
+            assert min(img.size) == 34
+        a = data_numpy.load_and_preprocess(original, 32, 34)
+        b = data_numpy.load_and_preprocess(copy, 32, 34)
+        assert np.abs(a - b).mean() < 3 / 255  # only JPEG re-encoding differs
