@@ -36,7 +36,6 @@ from magenta_style.data_numpy import list_image_files
 from magenta_style.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
-TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".tfrec")
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -396,9 +395,9 @@ def content_dataset(source, batch_size, image_size=256, **kwargs):
     `source` forms:
         - "tfds:NAME", e.g. "tfds:coco/2017": tensorflow-datasets
           (`tfds_dataset`; the split is the `split=` argument);
-        - "tfrecord:PATTERN", or a pattern ending in .tfrecord/.tfrecords/
-          .tfrec (optionally with a `-*`/`*` suffix): TFRecords
-          (`tfrecord_dataset`);
+        - "tfrecord:PATTERN", or a pattern whose file name contains
+          ".tfrecord"/".tfrecords"/".tfrec" (e.g. `train.tfrecord-*`):
+          TFRecords (`tfrecord_dataset`);
         - anything else: a folder, glob, file, comma-separated list or list
           of files (`folder_dataset`).
 
@@ -425,6 +424,5 @@ def content_dataset(source, batch_size, image_size=256, **kwargs):
 
 
 def _looks_like_tfrecord(pattern):
-    stripped = pattern.rstrip("*?-0123456789")
-    return any(p.strip().rstrip("*?-0123456789").lower().endswith(TFRECORD_EXTENSIONS)
-               for p in stripped.split(","))
+    """True for names such as `x.tfrecord`, `train.tfrecords-*`, `a.tfrec`."""
+    return any(".tfrec" in os.path.basename(p.strip()).lower() for p in pattern.split(","))

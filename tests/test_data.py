@@ -212,3 +212,11 @@ def test_folder_dataset_stops_when_files_become_unreadable(tmp_path, rng):
         next(iter(ds))
     # The trainer re-raises this one-line error instead of TensorFlow's.
     assert isinstance(stats.error, UserError) and "could be read" in str(stats.error)
+
+
+def test_tfrecord_names_are_recognised():
+    for name in ("/d/train.tfrecord", "/d/coco-train.tfrecord-00000-of-00064",
+                 "/d/x.tfrecords", "/d/*.tfrec", "/d/a.jpg,/d/b.tfrecord"):
+        assert data._looks_like_tfrecord(name), name
+    for name in ("/d/photos", "/d/*.jpg", "/d.tfrecord_dir/photos/*"):
+        assert not data._looks_like_tfrecord(name), name
