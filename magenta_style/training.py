@@ -261,14 +261,16 @@ def load_styles(cfg, is_chief=True):
         styles = style_set_lib.load_style_set(path)
     else:
         path = os.path.join(cfg.train_dir, STYLE_SET_FILE)
-        if not os.path.isfile(path):
-            if not is_chief:
-                raise UserError(f"Worker started before the chief wrote {path}; "
-                                "pass --style_dataset_file to every worker.")
-            style_set_lib.create_style_set(
-                cfg.style_images, path, cfg.vgg_weights, cfg.style_image_size,
-                layers=tuple(cfg.style_weights))
-        styles = style_set_lib.load_style_set(path)
+        measure = dict(layers=tuple(cfg.style_weights), progress=is_chief)
+        if os.path.isfile(path):
+            styles = style_set_lib.load_style_set(path)
+        elif is_chief:
+            style_set_lib.create_style_set(cfg.style_images, path, cfg.vgg_weights,
+                                           cfg.style_image_size, **measure)
+            styles = style_set_lib.load_style_set(path)
+        else:  # Other workers measure the same styles for themselves, unsaved.
+            styles = style_set_lib.compute_style_set(cfg.style_images, cfg.vgg_weights,
+                                                     cfg.style_image_size, **measure)
     pooling = (getattr(styles, "meta", None) or {}).get("pooling", "avg")
     if pooling != "avg":
         raise UserError(f"The style set was measured with {pooling} pooling; training "
