@@ -181,6 +181,10 @@ def compute_style_set(style_files, vgg_weights="imagenet", style_image_size=256,
     """
     from tqdm import tqdm
 
+    if style_image_size is not None and (not isinstance(style_image_size, int)
+                                         or style_image_size < 0):
+        raise UserError("style_image_size must be a positive int, or 0/None for native "
+                        f"resolution. Received: style_image_size={style_image_size!r}")
     files = list_image_files(style_files)
     layers = list(layers)
     if not layers:
@@ -301,8 +305,9 @@ def create_style_set(style_files, output_file, vgg_weights="imagenet", style_ima
         The `StyleSet` written.
     """
     output_file = os.fspath(output_file)
-    if not output_file:
-        raise UserError("output_file is required. Received: output_file=''")
+    if not output_file or os.path.isdir(output_file):
+        raise UserError("output_file must name a file to write (e.g. styles.npz). "
+                        f"Received: output_file={output_file!r}")
     style_set = compute_style_set(style_files, vgg_weights, style_image_size, layers, arch,
                                   pooling, progress)
     if output_file.endswith(".tfrecord"):

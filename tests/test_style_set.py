@@ -171,3 +171,14 @@ def test_jax_backend_without_tensorflow_gives_the_same_grams(created, vgg16_file
     for layer in LAYERS:
         np.testing.assert_allclose(loaded.grams[layer], result.grams[layer], rtol=1e-4,
                                    atol=1e-4 * result.grams[layer].max())
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, rng):
+    make_styles(str(tmp_path), rng)
+    with pytest.raises(UserError, match="style_image_size"):
+        style_set.compute_style_set(str(tmp_path), vgg_weights=None, style_image_size=-5)
+    with pytest.raises(UserError, match="output_file"):
+        style_set.create_style_set(str(tmp_path), str(tmp_path), vgg_weights=None)
+    with pytest.raises(UserError, match="Unknown vgg16 layer"):
+        style_set.compute_style_set(str(tmp_path), vgg_weights=None, layers=["conv9"],
+                                    progress=False)
