@@ -91,6 +91,8 @@ def array_to_float(array):
             "An image array must be [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]. "
             f"Received: shape={arr.shape}"
         )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise UserError(f"The image array is empty. Received: shape={arr.shape}")
     if arr.dtype == np.uint8:
         arr = arr.astype(np.float32) / 255.0
     elif arr.dtype == np.uint16:

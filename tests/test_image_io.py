@@ -98,6 +98,7 @@ def test_16_bit_arrays_and_float_arrays(rgb):
 @pytest.mark.parametrize("bad, words", [
     (np.zeros((4, 4, 2)), "must be"), (np.full((4, 4, 3), 2.0), r"\[0, 1\]"),
     (np.full((4, 4, 3), np.nan), "NaN"), (np.zeros((4, 4, 3), bool), "dtype"),
+    (np.zeros((0, 4, 3), np.uint8), "empty"),
 ])
 def test_bad_arrays(bad, words):
     with pytest.raises(UserError, match=words):
@@ -114,8 +115,21 @@ def test_truncated_file_is_a_user_error(tmp_path, rgb):
     assert "\n" not in str(info.value)
 
 
+def test_one_bit_and_gray_alpha_images(tmp_path):
+    bits = (np.arange(64).reshape(8, 8) % 2 * 255).astype(np.uint8)
+    Image.fromarray(bits).convert("1").save(tmp_path / "b.png")
+    np.testing.assert_array_equal(image_io.load_image(tmp_path / "b.png")[0, :3, 0], [0, 1, 0])
+    la = Image.fromarray(np.full((4, 4), 50, np.uint8)).convert("LA")
+    la.putalpha(0)
+    la.save(tmp_path / "la.png")
+    np.testing.assert_allclose(image_io.load_image(tmp_path / "la.png"), 1.0)
+
+
 def test_non_image_and_missing_files(tmp_path):
     (tmp_path / "notes.png").write_text("hello, not a picture")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(UserError, match="empty.jpg"):
+        image_io.load_image(tmp_path / "empty.jpg")
     with pytest.raises(UserError, match="notes.png"):
         image_io.load_image(tmp_path / "notes.png")
     with pytest.raises(UserError, match="not found"):
