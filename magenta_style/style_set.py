@@ -136,7 +136,10 @@ def style_names(paths):
     return names
 
 
-def load_style_image(path, style_image_size=256):
+_DEFAULTS = StyleSetConfig()  # The functions' defaults are the flags' defaults.
+
+
+def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
     """A style image as measured: shorter side `style_image_size`, uint8.
 
     Args:
@@ -159,8 +162,9 @@ def load_style_image(path, style_image_size=256):
     return image_io.to_uint8(arr)
 
 
-def compute_style_set(style_files, vgg_weights="imagenet", style_image_size=256,
-                      layers=DEFAULT_LAYERS, arch="vgg16", pooling="avg", progress=True):
+def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
+                      style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
+                      arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
     """Measures the Grams of style images (nothing written).
 
     Args:
@@ -290,8 +294,9 @@ def write_magenta_tfrecord(style_set, path):
     return path
 
 
-def create_style_set(style_files, output_file, vgg_weights="imagenet", style_image_size=256,
-                     layers=DEFAULT_LAYERS, arch="vgg16", pooling="avg", progress=True):
+def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights,
+                     style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
+                     arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
     """Measures style images and writes the style set (Magenta's tool).
 
     Args:
