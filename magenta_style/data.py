@@ -131,6 +131,9 @@ def _guarded(load_fn, describe_fn, stats, max_consecutive, deterministic):
     comes first).
     """
     placeholder = (tf.zeros([1, 1, 3], tf.uint8), tf.constant(False))
+    # Count even when the caller does not read the counts: the log line and
+    # the stop when nothing at all is readable need them.
+    stats = SkipStats() if stats is None else stats
 
     def attempt(item):
         ok = tf.data.Dataset.from_tensors(item).map(
@@ -149,10 +152,7 @@ def _guarded(load_fn, describe_fn, stats, max_consecutive, deterministic):
     def chain(ds):
         ds = ds.interleave(attempt, cycle_length=AUTOTUNE, block_length=1,
                            num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-        if stats is not None:
-            ds = ds.filter(count)
-        else:
-            ds = ds.filter(lambda image, valid, description: valid)
+        ds = ds.filter(count)
         return ds.map(lambda image, valid, description: image)
 
     return chain
