@@ -16,9 +16,27 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def measure(iterator, batches, warmup):
+def save_grid(batch, path):
+    """Writes a `[B, S, S, 3]` batch in [0, 1] as one PNG, 4 images a row."""
+    import numpy as np
+
+    from magenta_style import image_io
+
+    b, s = batch.shape[0], batch.shape[1]
+    rows = -(-b // 4)
+    grid = np.ones((rows * s, 4 * s, 3), np.float32)
+    for i, image in enumerate(batch):
+        grid[(i // 4) * s:(i // 4 + 1) * s, (i % 4) * s:(i % 4 + 1) * s] = image
+    image_io.save_image(grid, path)
+    print(f"wrote {path}")
+
+
+def measure(iterator, batches, warmup, grid=None):
     """Seconds per batch over `batches` batches, after `warmup` batches."""
-    for _ in range(warmup):
+    first = next(iterator)
+    if grid:
+        save_grid(first, grid)
+    for _ in range(warmup - 1):
         next(iterator)
     start = time.perf_counter()
     for _ in range(batches):
@@ -33,7 +51,8 @@ def bench_tf(args):
     ds = data.content_dataset(args.source, args.batch_size, image_size=args.image_size,
                               seed=0, stats=stats, random_crop=args.random_crop,
                               random_flip=args.random_flip)
-    seconds = measure(iter(ds.as_numpy_iterator()), args.batches, args.warmup)
+    seconds = measure(iter(ds.as_numpy_iterator()), args.batches, args.warmup,
+                      args.grid_dir and os.path.join(args.grid_dir, "input_tf.png"))
     return seconds, stats.skipped
 
 
@@ -45,7 +64,8 @@ def bench_numpy(args):
                                            random_crop=args.random_crop,
                                            random_flip=args.random_flip,
                                            workers=args.workers, processes=args.processes)
-    seconds = measure(iter(loader), args.batches, args.warmup)
+    seconds = measure(iter(loader), args.batches, args.warmup,
+                      args.grid_dir and os.path.join(args.grid_dir, "input_numpy.png"))
     return seconds, loader.skipped
 
 
@@ -56,7 +76,9 @@ def main():
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--image_size", type=int, default=256)
     parser.add_argument("--batches", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3, help="at least 1")
+    parser.add_argument("--grid_dir", default=None,
+                        help="write the first batch of each path as a PNG grid here")
     parser.add_argument("--workers", type=int, default=None,
                         help="NumPy path threads (default: CPU count)")
     parser.add_argument("--processes", action="store_true",
