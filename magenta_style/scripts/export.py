@@ -14,7 +14,7 @@ from magenta_style.export import ExportConfig
 from magenta_style.export import export_from_config
 from magenta_style.scripts import flagutil
 
-flagutil.define_flags(ExportConfig, required=("export_dir",))
+flagutil.define_flags(ExportConfig)  # export_dir is checked by the library
 FLAGS = flags.FLAGS
 
 

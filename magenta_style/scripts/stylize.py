@@ -17,7 +17,9 @@ from magenta_style.scripts import flagutil
 from magenta_style.stylize import StylizeConfig
 from magenta_style.stylize import stylize_files
 
-flagutil.define_flags(StylizeConfig, required=("input_image", "output_dir"))
+# Not marked required: absl would then check them in every script of the
+# process (tests import several); stylize_files says what is missing.
+flagutil.define_flags(StylizeConfig)
 FLAGS = flags.FLAGS
 
 
