@@ -412,7 +412,11 @@ def make_optimizer(cfg):
         kwargs["clipnorm"] = float(cfg.clip_gradient_norm)
     optimizer = keras.optimizers.Adam(cfg.learning_rate, **kwargs)
     if cfg.mixed_precision:
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        # Magenta's losses are ~1e5-1e7, so float16 gradients overflow even
+        # unscaled: the dynamic scale has to go BELOW 1 (about 2**-8 at first).
+        # Keras's default start (2**15) would skip ~23 steps halving down to
+        # it; from 1.0 about 8 steps are skipped, then the scale tracks itself.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=1.0)
     return optimizer
 
 
