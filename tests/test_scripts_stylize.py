@@ -102,3 +102,16 @@ def test_export_script_writes_saved_model_and_quantized_tflite(tmp_path):
     assert {"saved_model.pb", "variables", "stylize_quantized.tflite"} <= set(os.listdir(out))
     assert run_bin("export", "--checkpoint=android-26", "--num_styles=10",
                    f"--export_dir={tmp_path / 'x'}").returncode == 2
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"output_dir": "o"}, "--input_image"), ({"input_image": "x.jpg"}, "--output_dir"),
+    ({"input_image": "nothing/*.jpg", "output_dir": "o"}, "No file matches"),
+    ({"input_image": "x.jpg", "output_dir": "o", "output_format": "gif2"}, "output_format"),
+])
+def test_missing_or_bad_flags_are_user_errors(fields, words, tmp_path, monkeypatch):
+    from magenta_style.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=words):
+        stylize_files(StylizeConfig(**fields), progress=False, log=lambda line: None)
