@@ -3,8 +3,9 @@
     .venv/bin/python bench/optimize.py --out_dir=/tmp/bench_optimize
     .venv/bin/python bench/optimize.py --out_dir=/tmp/b --sizes=256 --budget=300 --nojit_compare
 
-Prints seconds per L-BFGS iteration (median; the variants' steps alternate so
-they share the same machine load) at each size for two layer sets, with XLA,
+Prints seconds per L-BFGS iteration (median wall time, and CPU seconds / cores,
+which other users' load hardly changes; the variants' steps alternate so they
+share the same machine load) at each size for two layer sets, with XLA,
 without (a plain tf.function graph) and VGG-19, then the losses reached after
 a fixed budget of iterations at 256 px; writes those images as PNGs and
 `results.json` into --out_dir.
@@ -44,7 +45,7 @@ flags.DEFINE_string("out_dir", None, "Where to write PNGs and results.json.")
 flags.DEFINE_list("sizes", ["256", "512"], "Output sizes (square).")
 flags.DEFINE_list("layer_sets", ["tutorial", "neural_style"], "Layer sets to time.")
 flags.DEFINE_integer("timing_iterations", 8, "Timed iterations per variant.")
-flags.DEFINE_integer("budget", 100, "Iterations of the loss-after-budget runs (256 px).")
+flags.DEFINE_integer("budget", 100, "Iterations of the loss-after-budget runs (256 px); 0 skips.")
 flags.DEFINE_bool("jit_compare", True, "Also time without XLA.")
 flags.DEFINE_bool("vgg19", True, "Also time VGG-19 (random weights).")
 flags.DEFINE_string("vgg16_weights", os.path.join(
@@ -75,13 +76,21 @@ def interleaved_timing(variants, rounds):
         steps[name] = build_step(FLAGS.content, FLAGS.style, progress=False, **options)
         float(steps[name]()["total_loss"])  # trace + compile
         print(f"  {name}: setup + first step {time.perf_counter() - t0:.1f} s", flush=True)
-    times = {name: [] for name in variants}
+    wall = {name: [] for name in variants}
+    cpu = {name: [] for name in variants}
     for _ in range(rounds):
         for name, step in steps.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             float(step()["total_loss"])  # forces the step to finish
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    # CPU seconds (all threads) / cores: what the wall time would be on an
+    # idle machine with perfect parallelism; robust to other users' load.
+    cores = os.cpu_count()
+    return {name: {"wall_s": round(statistics.median(wall[name]), 3),
+                   "cpu_s": round(statistics.median(cpu[name]), 3),
+                   "cpu_s_per_core": round(statistics.median(cpu[name]) / cores, 3)}
+            for name in variants}
 
 
 def main(argv):
@@ -92,7 +101,7 @@ def main(argv):
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = []
     vgg16 = dict(arch="vgg16", weights=FLAGS.vgg16_weights)
-    for size in map(int, FLAGS.sizes):
+    for size in [int(s) for s in FLAGS.sizes if s]:
         for layers in FLAGS.layer_sets:
             opts = dict(LAYER_SETS[layers], image_size=size)
             variants = {"vgg16_xla": dict(vgg16, **opts)}
@@ -107,7 +116,7 @@ def main(argv):
             rows.append(row)
             print(json.dumps(row), flush=True)
     # Losses reached after a fixed budget (through optimize(), as users run it).
-    for layers in FLAGS.layer_sets:
+    for layers in FLAGS.layer_sets if FLAGS.budget else []:
         t0 = time.perf_counter()
         result = optimize(FLAGS.content, FLAGS.style, image_size=256, iterations=FLAGS.budget,
                           convergence_tolerance=0.0, progress=False, **vgg16,
