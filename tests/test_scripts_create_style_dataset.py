@@ -21,12 +21,18 @@ def test_writes_a_style_set(tmp_path, rng, vgg16_file):
 
     make_styles(str(tmp_path / "img"), rng)
     out = str(tmp_path / "out" / "styles.npz")
-    argv = ["create_style_dataset", f"--style_files={tmp_path / 'img' / '*'}",
-            f"--output_file={out}", "--style_image_size=32", f"--vgg_weights={vgg16_file}",
-            "--layers=['vgg_16/conv1']"]
+    values = {"style_files": str(tmp_path / "img" / "*"), "output_file": out,
+              "style_image_size": 32, "vgg_weights": vgg16_file,
+              "layers": "['vgg_16/conv1']", "arch": "vgg16", "pooling": "avg"}
+    # Set the flags as parsing would, without running the validators other
+    # script modules in this process may have registered (and every field:
+    # a flag another script defined first may carry that script's default).
     flags.FLAGS.unparse_flags()
     try:
-        create_style_dataset.main(flags.FLAGS(argv))
+        for name, value in values.items():
+            flags.FLAGS[name].value = value
+        flags.FLAGS.mark_as_parsed()
+        create_style_dataset.main([])
     finally:
         flags.FLAGS.unparse_flags()
     loaded = style_set.load_style_set(out)
@@ -47,3 +53,10 @@ def test_glob_matching_nothing_is_one_line(tmp_path):
     assert len(lines) == 1 and pattern in lines[0]
     assert "Traceback" not in result.stderr
     assert not os.path.exists(out)
+
+
+def test_missing_required_flag_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, BIN, f"--output_file={tmp_path / 's.npz'}"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --style_files is required")

@@ -8,14 +8,22 @@ Training reads the file with `magenta_style.style_set.load_style_set`.
 import dataclasses
 
 from magenta_style import style_set
+from magenta_style.errors import UserError
 from magenta_style.scripts import flagutil
 
-flagutil.define_flags(style_set.StyleSetConfig, required=("style_files", "output_file"))
+# Required flags are checked in main(), not with absl's required-flag
+# validators: those stay registered process-wide and would break every other
+# script parsed in the same process (tests).
+flagutil.define_flags(style_set.StyleSetConfig)
 
 
 def main(argv):
     del argv  # Unused.
     config = flagutil.config_from_flags(style_set.StyleSetConfig)
+    for name in ("style_files", "output_file"):
+        if not getattr(config, name):
+            raise UserError(f"--{name} is required. Example: bin/create_style_dataset "
+                            "--style_files='styles/*.jpg' --output_file=styles.npz")
     result = style_set.create_style_set(**dataclasses.asdict(config))
     size = config.style_image_size or "native"
     print(f"Wrote {result.num_styles} styles measured at {size} px "
