@@ -54,10 +54,10 @@ def bench_step(mode, batch_size, size, steps, styles):
     gram_table = training._match_grams(styles.grams, cfg.style_weights)
     coeffs = np.ones([len(styles.names)], "float32")
     setup = training.build_model(cfg, styles.names)
-    style_net, content_net = training.loss_networks(cfg)
+    loss_net, content_net = training.loss_networks(cfg)
     optimizer = training.make_optimizer(cfg)
     optimizer.build(setup.model.trainable_variables)
-    engine.compile(setup.model, style_net, content_net, optimizer, cfg.loss_config(),
+    engine.compile(setup.model, loss_net, content_net, optimizer, cfg.loss_config(),
                    gram_table, coeffs, setup)
     images = tf.constant(photos(batch_size, size))
     times, cpu = [], []

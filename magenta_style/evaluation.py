@@ -170,7 +170,7 @@ def evaluate(config):
                         "were given; pass the model's styles in order.")
     loss_config = tcfg.loss_config()
     grams = training._match_grams(styles.grams, loss_config.style_weights)
-    style_net, content_net = training.loss_networks(tcfg)
+    loss_net, content_net = training.loss_networks(tcfg)
     photos = _load_photos(config.eval_images, config.image_size, config.max_images)
     sums = {}
     for photo in photos:
@@ -179,7 +179,7 @@ def evaluate(config):
         from keras import ops
 
         _, parts = training.compute_losses(
-            model, style_net, content_net, images, labels, n, 0, grams,
+            model, loss_net, content_net, images, labels, n, 0, grams,
             np.ones([n], "float32"), loss_config)
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + ops.convert_to_numpy(v)

@@ -29,6 +29,9 @@ import dataclasses
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
 from typing import Optional
 
@@ -169,7 +172,7 @@ def labels_for_step(seed, step, batch_size, num_styles, offset=0):
     return (rng.integers(0, num_styles, size=batch_size) + offset).astype("int32")
 
 
-def compute_losses(model_fn, style_net_fn, content_net_fn, images, labels,
+def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
                    num_styles, label_offset, gram_table, coefficients,
                    loss_config):
     """Per-example losses of a batch where each example has its own style.
@@ -177,8 +180,8 @@ def compute_losses(model_fn, style_net_fn, content_net_fn, images, labels,
     Args:
         model_fn: `[images, style_weights] -> pastiches` (the transformer, or
             its stateless call under JAX).
-        style_net_fn, content_net_fn: `[B, H, W, 3] -> {layer: features}`
-            (VGG up to the style resp. content layers).
+        pastiche_net_fn, content_net_fn: `[B, H, W, 3] -> {layer: features}`
+            (VGG with every loss layer, resp. only the content layers).
         images: `[B, H, W, 3]` float in [0, 1].
         labels: `[B]` int, rows of the transformer's CIN tables.
         num_styles: rows of the CIN tables.
@@ -199,16 +202,15 @@ def compute_losses(model_fn, style_net_fn, content_net_fn, images, labels,
     def f32(feats):  # Losses in float32 under mixed precision.
         return {k: ops.cast(v, "float32") for k, v in feats.items()}
 
-    pastiche_style = f32(style_net_fn(pastiche))
-    pastiche_content = f32(content_net_fn(pastiche))
+    pastiche_features = f32(pastiche_net_fn(pastiche))
     content = f32(content_net_fn(images))
     rows = labels - label_offset
     grams = {k: ops.take(v, rows, axis=0) for k, v in gram_table.items()}
     coeffs = ops.take(coefficients, rows, axis=0)
     c_total, parts = losses.content_loss(
-        content, pastiche_content, loss_config.content_weights, reduce_batch=False)
+        content, pastiche_features, loss_config.content_weights, reduce_batch=False)
     s_total, s_parts = losses.style_loss(
-        grams, pastiche_style, loss_config.style_weights, sample_weights=coeffs,
+        grams, pastiche_features, loss_config.style_weights, sample_weights=coeffs,
         reduce_batch=False)
     parts.update(s_parts)
     per_example = c_total + s_total
@@ -421,21 +423,20 @@ def make_optimizer(cfg):
 
 
 def loss_networks(cfg):
-    """(style network, content network): VGG-16 up to the deepest layer each needs.
+    """(pastiche network, content network): VGG-16 cut where each is needed.
 
-    The content network shares the style network's layers; it stops at the
-    content layers so the photos' forward pass skips block 4.
+    The pastiche network outputs every style and content layer (one forward
+    and backward pass through VGG per pastiche). The content network shares
+    its layers but stops at the content layers, so the photos' forward pass
+    (no gradient needed) skips block 4.
     """
     layers = list(dict.fromkeys(list(cfg.style_weights) + list(cfg.content_weights)))
     full = vgg_lib.build_loss_network(weights=cfg.vgg_weights, endpoints=layers)
-    style_net = keras.Model(full.inputs, {k: full.output[k] for k in cfg.style_weights},
-                            name="vgg_style")
     content_net = keras.Model(full.inputs,
                               {k: full.output[k] for k in cfg.content_weights},
                               name="vgg_content")
-    style_net.trainable = False
     content_net.trainable = False
-    return style_net, content_net
+    return full, content_net
 
 
 def resolved_config(cfg, setup):
@@ -484,6 +485,36 @@ def _fingerprint(resolved):
 
 # --------------------------------------------------------------------------
 # The loop.
+
+
+class _StopOnSignal:
+    """Turns SIGINT/SIGTERM into a request to stop after the current step.
+
+    A signal arriving mid-step would otherwise leave the step number and the
+    weights one step apart in the checkpoint written on the way out. A second
+    signal gets the previous handler (Ctrl-C twice stops at once).
+    """
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def _handler(self, signum, frame):
+        del frame  # Unused.
+        self.signum = signum
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        return False
 
 
 class _Curves:
@@ -584,7 +615,7 @@ def train(config, content=None, style_set=None):
         setup = build_model(cfg, new_names)
         if cfg.mixed_precision:
             _float32_norms(setup.model)
-        style_net, content_net = loss_networks(cfg)
+        loss_net, content_net = loss_networks(cfg)
         optimizer = make_optimizer(cfg)
         optimizer.build(setup.model.trainable_variables)
     resolved = resolved_config(cfg, setup)
@@ -599,7 +630,7 @@ def train(config, content=None, style_set=None):
     model = setup.model
     model.style_names = tuple(setup.style_names)
 
-    engine.compile(model, style_net, content_net, optimizer, loss_config,
+    engine.compile(model, loss_net, content_net, optimizer, loss_config,
                    gram_table, coefficients, setup)
     batches = engine.batches(start)
     first = None
@@ -618,51 +649,58 @@ def train(config, content=None, style_set=None):
 
     bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
                disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
-    step = start
-    try:
-        for step in range(start + 1, cfg.train_steps + 1):
-            labels = labels_for_step(cfg.seed, step, cfg.batch_size, len(new_names),
-                                     setup.label_offset)
-            images = next(batches)
-            if first is None:
-                first = engine.local_images(images)
-            loss, parts = engine.step(images, labels)
-            if not np.isfinite(loss):
-                raise UserError(
-                    f"The loss became {loss} at step {step}. Lower --learning_rate or set "
-                    "--clip_gradient_norm; training resumes from the last checkpoint.")
-            curves.add(parts, labels)  # Labels index setup.style_names.
-            bar.update(1)
-            if step % cfg.log_every == 0 or step == cfg.train_steps:
-                scalars = curves.scalars()
-                last = {k[len("losses/"):]: v for k, v in scalars.items()
-                        if k.startswith("losses/")}
-                bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}",
-                                steps_s=f"{scalars['speed/steps_per_sec']:.3g}")
-                if engine.is_chief:
-                    _log_scalars(cfg, writer, step, scalars)
-                curves.reset()
-            if step % cfg.save_every == 0 and step != cfg.train_steps:
-                save(step)
-            if (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
-                    and step != cfg.train_steps):
-                engine.sync()
-                _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
-    except KeyboardInterrupt:
-        if step > start:
-            save(step)
-        raise
-    finally:
-        bar.close()
-    if step > start or not latest:
-        save(step)
+    done = start  # Last step whose update is in the variables.
+    with _StopOnSignal() as stop:
+        try:
+            for step in range(start + 1, cfg.train_steps + 1):
+                labels = labels_for_step(cfg.seed, step, cfg.batch_size, len(new_names),
+                                         setup.label_offset)
+                images = next(batches)
+                if first is None:
+                    first = engine.local_images(images)
+                loss, parts = engine.step(images, labels)
+                done = step
+                if not np.isfinite(loss):
+                    raise UserError(
+                        f"The loss became {loss} at step {step}. Lower --learning_rate or "
+                        "set --clip_gradient_norm; rerunning resumes from the last "
+                        "checkpoint.")
+                curves.add(parts, labels)  # Labels index setup.style_names.
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == cfg.train_steps:
+                    scalars = curves.scalars()
+                    last = {k[len("losses/"):]: v for k, v in scalars.items()
+                            if k.startswith("losses/")}
+                    bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}",
+                                    steps_s=f"{scalars['speed/steps_per_sec']:.3g}")
+                    if engine.is_chief:
+                        _log_scalars(cfg, writer, step, scalars)
+                    curves.reset()
+                if stop.signum is not None:
+                    break
+                if step % cfg.save_every == 0 and step != cfg.train_steps:
+                    save(step)
+                if (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
+                        and step != cfg.train_steps):
+                    engine.sync()
+                    _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
+        finally:
+            bar.close()
+    if done > start or not latest:
+        save(done)
+    if stop.signum is not None:
+        # Stopped early (Ctrl-C, `timeout`, SIGTERM): the checkpoint is saved
+        # but no model is written; rerunning the command continues.
+        print(f"Stopped at step {done}; checkpoint saved in {cfg.train_dir}. Rerun the "
+              "same command to continue.", file=sys.stderr)
+        raise KeyboardInterrupt
     engine.sync()
     model.provenance = {
         "trained_by": "magenta_style.training",
         "mode": ("scratch" if cfg.init_from == "scratch"
                  else "append" if cfg.append else "finetune"),
         "init_from": cfg.init_from,
-        "steps": int(step),
+        "steps": int(done),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
         "content_images": cfg.content_images if content is None else "<in memory>",
@@ -676,7 +714,7 @@ def train(config, content=None, style_set=None):
                             style_names=list(setup.style_names),
                             provenance=model.provenance)
         if first is not None or cfg.grid_images:
-            _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
+            _write_grid(cfg, model, styles, _grid_photos(cfg, first), done, writer)
     if writer is not None:
         writer.close()
     return model

@@ -91,7 +91,7 @@ class Engine:
         return np.asarray(images)
 
     # ---------------------------------------------------------------- step
-    def compile(self, model, style_net, content_net, optimizer, loss_config,
+    def compile(self, model, loss_net, content_net, optimizer, loss_config,
                 gram_table, coefficients, setup):
         self.model = model
         self.optimizer = optimizer
@@ -104,26 +104,26 @@ class Engine:
         )
         self.constants = (
             [v.value for v in model.non_trainable_variables],
-            [v.value for v in style_net.non_trainable_variables],
+            [v.value for v in loss_net.non_trainable_variables],
             [v.value for v in content_net.non_trainable_variables],
             {k: jax.numpy.asarray(v) for k, v in gram_table.items()},
             jax.numpy.asarray(coefficients),
         )
 
         def loss_fn(trainable, optimizer_values, constants, images, labels):
-            frozen, style_values, content_values, grams, coeffs = constants
+            frozen, loss_net_values, content_values, grams, coeffs = constants
 
             def model_fn(inputs):
                 return model.stateless_call(trainable, frozen, inputs)[0]
 
-            def style_fn(x):
-                return style_net.stateless_call([], style_values, x)[0]
+            def loss_fn_vgg(x):
+                return loss_net.stateless_call([], loss_net_values, x)[0]
 
             def content_fn(x):
                 return content_net.stateless_call([], content_values, x)[0]
 
             loss, parts = training.compute_losses(
-                model_fn, style_fn, content_fn, images, labels, num_styles, offset,
+                model_fn, loss_fn_vgg, content_fn, images, labels, num_styles, offset,
                 grams, coeffs, loss_config)
             # The loss scale (mixed precision) is an optimizer variable.
             mapping = list(zip(optimizer.variables, optimizer_values))

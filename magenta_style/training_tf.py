@@ -171,7 +171,7 @@ class Engine:
         return self.strategy.experimental_local_results(images)[0].numpy()
 
     # ---------------------------------------------------------------- step
-    def compile(self, model, style_net, content_net, optimizer, loss_config,
+    def compile(self, model, loss_net, content_net, optimizer, loss_config,
                 gram_table, coefficients, setup):
         cfg = self.cfg
         strategy = self.strategy
@@ -188,7 +188,7 @@ class Engine:
         def gradients(images, labels):
             with tf.GradientTape() as tape:
                 loss, parts = training.compute_losses(
-                    model, style_net, content_net, images, labels, num_styles,
+                    model, loss_net, content_net, images, labels, num_styles,
                     offset, grams, coeffs, loss_config)
                 scaled = optimizer.scale_loss(loss / replicas)
             grads = tape.gradient(scaled, trainable)

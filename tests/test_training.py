@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def test_labels_mix_styles_within_a_batch_and_repeat_by_step():
 def test_each_example_is_scored_against_its_own_style(vgg16_file):
     """A mixed batch gives each example the loss it gets alone with its style."""
     cfg = training.TrainConfig(vgg_weights=vgg16_file)
-    style_net, content_net = training.loss_networks(cfg)
+    loss_net, content_net = training.loss_networks(cfg)
     model = transformer_lib.build_transformer(3, alpha=0.25)
     images = th.smooth_images(2, 24, seed=3)
     rng = np.random.default_rng(0)
@@ -60,11 +61,11 @@ def test_each_example_is_scored_against_its_own_style(vgg16_file):
              for k, c in zip(cfg.style_weights, (64, 128, 256, 512))}
     coeffs = np.asarray([1.0, 2.0, 0.5], "float32")
     labels = np.asarray([2, 0], "int32")
-    _, parts = training.compute_losses(model, style_net, content_net, images, labels, 3, 0,
+    _, parts = training.compute_losses(model, loss_net, content_net, images, labels, 3, 0,
                                        grams, coeffs, cfg.loss_config())
     for i, label in enumerate(labels):
         _, alone = training.compute_losses(
-            model, style_net, content_net, images[i:i + 1], labels[i:i + 1], 3, int(label),
+            model, loss_net, content_net, images[i:i + 1], labels[i:i + 1], 3, int(label),
             {k: v[label:label + 1] for k, v in grams.items()}, coeffs[label:label + 1],
             cfg.loss_config())
         for k in ("total_loss", "weighted_style_loss/vgg_16/conv2",
@@ -93,10 +94,21 @@ def test_scratch_training_lowers_the_loss_and_writes_everything(scratch_run):
 
 
 def test_resume_after_kill_matches_an_uninterrupted_run(scratch_run, tmp_path, styles_glob,
-                                                        content, vgg16_file):
+                                                        content, vgg16_file, monkeypatch):
     full_cfg, full_model = scratch_run
-    cfg = th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=2, save_every=2)
-    training.train(cfg, content=content)
+    draw = training.labels_for_step
+
+    def interrupt_at_step_2(seed, step, *args):
+        if step == 2:  # Ctrl-C (or `timeout -s INT`) in the middle of step 2.
+            os.kill(os.getpid(), signal.SIGINT)
+        return draw(seed, step, *args)
+
+    monkeypatch.setattr(training, "labels_for_step", interrupt_at_step_2)
+    cfg = th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=4)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(cfg, content=content)
+    monkeypatch.setattr(training, "labels_for_step", draw)
+    assert not os.path.exists(tmp_path / "model")  # Stopped early: no model yet.
     # A kill in the middle of a save leaves only a temp file behind.
     with open(os.path.join(tmp_path, ".tmp-garbage.npz"), "wb") as f:
         f.write(b"partial")
