@@ -18,7 +18,8 @@ including the ~0.5 GB TensorFlow runtime) is its own. Also times a
 inference, and reports its peak memory. The machine's matmul throughput is
 printed first: on a shared machine, compare numbers only within one run.
 "CPU ms" is the process CPU time per image (all threads); on a busy shared
-machine, CPU ms / number of cores estimates the wall time of an idle one.
+machine it varies less than the wall time (but still grows when other
+processes share the cores' caches and SMT siblings).
 """
 
 import argparse
