@@ -172,3 +172,11 @@ def test_contact_sheet_has_every_style_of_the_model(model, photo):
     expected = stylize(small, model, 0)
     top = band + (32 - expected.shape[0]) // 2
     assert_close_uint8(sheet[top:top + expected.shape[0], 32:32 + expected.shape[1]], expected)
+
+
+def test_magenta_tf1_checkpoints_load_and_check_num_styles(model, photo, tmp_path):
+    prefix = str(tmp_path / "ckpt" / "model.ckpt")
+    model_io.save_magenta_checkpoint(model, prefix)
+    assert_close_uint8(stylize(photo, prefix, 1, num_styles=3), stylize(photo, model, 1))
+    with pytest.raises(UserError, match="num_styles=5"):
+        stylize(photo, prefix, 0, num_styles=5)
