@@ -38,6 +38,7 @@ def _atomic_write_bytes(path, write_fn, suffix=""):
             write_fn(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are shared.
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -98,6 +98,7 @@ def main():
     if args.wheels:
         download_wheels(os.path.join(args.out, "wheels"), args.wheels.split(","),
                         args.python_version)
+    os.makedirs(args.out, exist_ok=True)
     trim_vgg.trim(args.vgg, os.path.join(args.out, "vgg16_blocks1-4_fp16.h5"))
     train = os.path.join(SHARED, "images", "train")
     copy_images(sorted(os.path.join(train, f) for f in os.listdir(train))[:args.photos],

@@ -9,6 +9,8 @@ frozen. Without --append the new styles replace the old ones (Magenta); with
 it the old styles are kept bit-identical and the new ones are added.
 """
 
+import sys
+
 from absl import flags
 
 from magenta_style import training
@@ -25,7 +27,10 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv  # Unused.
     config = flagutil.config_from_flags(training.TrainConfig, init_from=FLAGS.checkpoint)
-    model = training.train(config)
+    try:
+        model = training.train(config)
+    except KeyboardInterrupt:  # train() saved a checkpoint and said so.
+        sys.exit(130)
     print(f"Model with {len(model.style_names)} styles ({', '.join(model.style_names)}) "
           f"written to {config.model_dir or config.train_dir + '/model'}")
 

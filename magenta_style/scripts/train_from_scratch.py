@@ -7,6 +7,8 @@ Rerunning the same command resumes from the last checkpoint in --train_dir.
 The trained model is written to <train_dir>/model.
 """
 
+import sys
+
 from magenta_style import training
 from magenta_style.scripts import flagutil
 
@@ -18,7 +20,10 @@ def main(argv):
     del argv  # Unused.
     config = flagutil.config_from_flags(training.TrainConfig, init_from="scratch",
                                         append=False)
-    model = training.train(config)
+    try:
+        model = training.train(config)
+    except KeyboardInterrupt:  # train() saved a checkpoint and said so.
+        sys.exit(130)
     print(f"Trained {len(model.style_names)} styles for {model.provenance['steps']} steps; "
           f"model written to {config.model_dir or config.train_dir + '/model'}")
 
