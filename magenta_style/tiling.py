@@ -54,33 +54,39 @@ def _upsampled_rows(x, lo, hi, axis):
     return part[tuple(index)]
 
 
-def _input_window(x, rows, cols, kernel, stride, pad, upsample):
-    """The input patch a VALID conv needs for output rows/cols (with halo).
+def _window(x, rows, cols, kernel, stride, pad, upsample):
+    """The input patch a VALID conv needs for output rows/cols, and its padding.
 
     `x` is `[H, W, C]` (before the optional x2 upsampling); output row `i`
     reads padded input rows `[i * stride, i * stride + kernel)`, i.e.
     unpadded rows from `i * stride - pad`.
+
+    Returns:
+        `(patch, widths)`: the in-image part of the window (upsampled when
+        `upsample` > 1) and `[(top, bottom), (left, right)]`, the mirror
+        padding (TF REFLECT) that completes it at the image border, exactly
+        as the untiled network pads the whole map.
     """
-    patch = x
+    patch, widths = x, []
     for axis, (a, b) in ((0, rows), (1, cols)):
         lo = a * stride - pad
         hi = (b - 1) * stride - pad + kernel
         size = patch.shape[axis] * upsample
         inner_lo, inner_hi = max(lo, 0), min(hi, size)
         if upsample > 1:
-            inner = _upsampled_rows(patch, inner_lo, inner_hi, axis)
+            patch = _upsampled_rows(patch, inner_lo, inner_hi, axis)
         else:
             index = [slice(None)] * patch.ndim
             index[axis] = slice(inner_lo, inner_hi)
-            inner = patch[tuple(index)]
-        if inner_lo != lo or inner_hi != hi:
-            # Mirror at the image border exactly as the network does: the
-            # reflection of the (upsampled) map, which `inner` starts/ends at.
-            widths = [(0, 0)] * patch.ndim
-            widths[axis] = (inner_lo - lo, hi - inner_hi)
-            inner = np.pad(inner, widths, mode="reflect")
-        patch = inner
-    return patch
+            patch = patch[tuple(index)]
+        widths.append((inner_lo - lo, hi - inner_hi))
+    return patch, widths
+
+
+def _input_window(x, rows, cols, kernel, stride, pad, upsample):
+    """`_window`, mirror-padded with numpy (the reference for tests)."""
+    patch, widths = _window(x, rows, cols, kernel, stride, pad, upsample)
+    return np.pad(patch, widths + [(0, 0)], mode="reflect")
 
 
 class _Moments:
@@ -91,12 +97,10 @@ class _Moments:
         self.mean = np.zeros(channels, np.float64)
         self.m2 = np.zeros(channels, np.float64)
 
-    def add(self, tile):
-        n = tile.shape[0] * tile.shape[1]
-        t = tile.reshape(n, -1)
-        mean = t.mean(axis=0, dtype=np.float64)
-        m2 = np.square(t - mean.astype(np.float32), dtype=np.float32).sum(
-            axis=0, dtype=np.float64)
+    def add(self, n, mean, variance):
+        """Merges a tile of `n` pixels with per-channel `mean`, `variance`."""
+        mean = np.asarray(mean, np.float64)
+        m2 = np.asarray(variance, np.float64) * n
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * (n / total)
@@ -141,10 +145,14 @@ def _conv_block(model, x, weights, name, tile_elements, upsample=1):
         r1 = min(out_h, r0 + side)
         for c0 in range(0, out_w, side):
             c1 = min(out_w, c0 + side)
-            patch = _input_window(x, (r0, r1), (c0, c1), k, stride, pad, upsample)
-            y = tf.nn.conv2d(patch[None], kernel, stride, "VALID")[0].numpy()
-            out[r0:r1, c0:c1] = y
-            moments.add(y)
+            patch, widths = _window(x, (r0, r1), (c0, c1), k, stride, pad, upsample)
+            t = tf.constant(patch[None])
+            if any(any(w) for w in widths):
+                t = tf.pad(t, [(0, 0), *widths, (0, 0)], mode="REFLECT")
+            y = tf.nn.conv2d(t, kernel, stride, "VALID")
+            tile_mean, tile_var = tf.nn.moments(y, axes=[0, 1, 2])
+            moments.add((r1 - r0) * (c1 - c0), tile_mean.numpy(), tile_var.numpy())
+            out[r0:r1, c0:c1] = y[0].numpy()
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
