@@ -155,3 +155,15 @@ def test_zero_blend_weight_equals_single_style(photo, painting, rng):
     keras.utils.set_random_seed(1)
     blended = optimize(photo, [painting, other], style_blend_weights=(2.0, 0.0), **common)
     np.testing.assert_allclose(blended.image, single.image, atol=1e-5)
+
+
+def test_build_step_runs_single_iterations(photo, painting):
+    from magenta_style.optimize import build_step
+
+    step = build_step(photo, painting, arch="vgg16", weights=None, image_size=32,
+                      style_layers="relu1_1", content_layers="relu1_1", init="content",
+                      jit_compile=False)
+    before = step.image()
+    losses = [float(step()["total_loss"]) for _ in range(3)]
+    assert before.shape == (27, 32, 3) and np.isfinite(losses).all()
+    assert not np.allclose(step.image(), before)
