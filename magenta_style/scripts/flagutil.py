@@ -83,10 +83,17 @@ def define_flags(cls, exclude=(), required=()):
 
 
 def config_from_flags(cls, **overrides):
-    """An instance of `cls` from the parsed flags (literal fields parsed)."""
+    """An instance of `cls` from the parsed flags (literal fields parsed).
+
+    Only flags the user set are read; the rest keep `cls`'s defaults. A
+    flag shared by two scripts is defined once, with the first script's
+    default, so its flag default must not leak into the other's config.
+    """
     values = {}
     for field in dataclasses.fields(cls):
         if field.name in overrides or field.name not in FLAGS:
+            continue
+        if FLAGS[field.name].using_default_value:
             continue
         value = FLAGS[field.name].value
         kind = _kind(field)
