@@ -180,3 +180,10 @@ def test_magenta_tf1_checkpoints_load_and_check_num_styles(model, photo, tmp_pat
     assert_close_uint8(stylize(photo, prefix, 1, num_styles=3), stylize(photo, model, 1))
     with pytest.raises(UserError, match="num_styles=5"):
         stylize(photo, prefix, 0, num_styles=5)
+
+
+def test_package_level_call_works_after_the_module_was_imported(model, photo):
+    import magenta_style
+
+    # This test module imported magenta_style.stylize (the module) first.
+    assert_close_uint8(magenta_style.stylize(photo, model, 2), stylize(photo, model, 2))
