@@ -21,7 +21,7 @@ def _square(image, size):
     """Centre square crop resized to `size` x `size`: `[size, size, 3]` float32."""
     from magenta_style import image_io
 
-    image = np.asarray(image, "float32")
+    image = image_io.array_to_float(image)  # Style sets hold uint8 images.
     h, w = image.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
@@ -55,7 +55,8 @@ def style_grid(model, photos, style_images=None, cell_size=128):
     Args:
         model: a transformer (`build_transformer` / `load_model`).
         photos: list of `[H, W, 3]` float in [0, 1] (centre-cropped square).
-        style_images: optional list of num_styles `[H, W, 3]` arrays or None.
+        style_images: optional list of num_styles `[H, W, 3]` arrays (uint8,
+            or float in [0, 1]) or None.
         cell_size: side of each cell in pixels.
 
     Returns:

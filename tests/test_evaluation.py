@@ -22,7 +22,8 @@ def model():
 
 def test_style_grid_layout(model):
     photos = list(th.smooth_images(2, 20, seed=4))
-    style_images = [np.full((30, 40, 3), 0.2, "float32"), None, np.ones((16, 16, 3))]
+    style_images = [np.full((30, 40, 3), 0.2, "float32"), None,
+                    np.full((16, 16, 3), 51, "uint8")]  # Style sets hold uint8.
     grid = evaluation.style_grid(model, photos, style_images=style_images, cell_size=16)
     step = 16 + 2
     assert grid.shape == (3 * step, 4 * step, 3) and grid.dtype == np.float32
@@ -30,6 +31,7 @@ def test_style_grid_layout(model):
     np.testing.assert_allclose(grid[step:step + 16, :16], evaluation._square(photos[0], 16))
     np.testing.assert_allclose(grid[:16, step:step + 16], 0.2)  # Style a's image.
     np.testing.assert_allclose(grid[:16, 2 * step:2 * step + 16], 0.5)  # No image: grey.
+    np.testing.assert_allclose(grid[:16, 3 * step:3 * step + 16], 0.2)  # 51 / 255.
     # Column c of row 1 is the photo under style c alone.
     expected = np.asarray(model([evaluation._square(photos[0], 16)[None],
                                  np.eye(3, dtype="float32")[2:3]]))[0]
