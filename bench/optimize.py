@@ -36,9 +36,9 @@ from absl import app
 from absl import flags
 
 from magenta_style import image_io
-from magenta_style.optimize import _converged
-from magenta_style.optimize import build_step
-from magenta_style.optimize import optimize
+from magenta_style.optimization import _converged
+from magenta_style.optimization import build_step
+from magenta_style.optimization import optimize
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
 flags.DEFINE_string("out_dir", None, "Where to write PNGs and results.json.")

@@ -36,7 +36,7 @@ from magenta_style import losses
 from magenta_style import model_io
 from magenta_style import style_set as style_set_lib
 from magenta_style import vgg
-from magenta_style.optimize import optimize
+from magenta_style.optimization import optimize
 
 CONTENT = config.MAGENTA_CONTENT_WEIGHTS
 STYLE = config.MAGENTA_STYLE_WEIGHTS

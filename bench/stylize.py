@@ -65,7 +65,7 @@ def _worker(name, size, mode, reps):
     n = model.transformer_config.num_styles
     w = np.eye(n, dtype=np.float32)[:1]
     if mode == "tiled":
-        from magenta_style.stylize import stylize
+        from magenta_style.stylization import stylize
 
         h, wd = size
         image = (_photo(h, wd) * 255).astype(np.uint8)

@@ -24,8 +24,8 @@ _EXPORTS = {
     "TransformerConfig": "config",
     "LossConfig": "config",
     "UserError": "errors",
-    "stylize": "stylize",
-    "optimize": "optimize",
+    "stylize": "stylization",
+    "optimize": "optimization",
     "train": "training",
     "export_saved_model": "export",
 }

@@ -153,8 +153,8 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     import tensorflow as tf
 
     # `from magenta_style import stylize` may give the function (lazy export).
-    from magenta_style.stylize import get_model
-    from magenta_style.stylize import style_names_of
+    from magenta_style.stylization import get_model
+    from magenta_style.stylization import style_names_of
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from magenta_style import image_io
-from magenta_style.stylize import StylizeConfig
-from magenta_style.stylize import stylize_files
+from magenta_style.stylization import StylizeConfig
+from magenta_style.stylization import stylize_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

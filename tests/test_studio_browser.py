@@ -33,7 +33,7 @@ from magenta_style import image_io  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
 from magenta_style.studio.config import StudioConfig  # noqa: E402
-from magenta_style.stylize import stylize  # noqa: E402  (= magenta_style.stylize)
+from magenta_style.stylization import stylize  # noqa: E402  (= magenta_style.stylize)
 
 WORKING = 320
 CHROMIUM_ARGS = [

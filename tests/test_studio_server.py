@@ -22,7 +22,7 @@ from magenta_style.scripts import flagutil  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
 from magenta_style.studio.config import StudioConfig  # noqa: E402
-from magenta_style.stylize import stylize  # noqa: E402  (= magenta_style.stylize)
+from magenta_style.stylization import stylize  # noqa: E402  (= magenta_style.stylize)
 
 WORKING = 64
 WEBCAM = 48

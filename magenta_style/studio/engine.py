@@ -31,7 +31,7 @@ from magenta_style.studio.config import StudioConfig
 
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
-stylize_lib = importlib.import_module("magenta_style.stylize")
+stylize_lib = importlib.import_module("magenta_style.stylization")
 
 
 class UnknownPhoto(UserError):

@@ -62,7 +62,7 @@ def render_thumbnails(model, size=128):
     """
     from magenta_style import image_io
 
-    stylize_lib = importlib.import_module("magenta_style.stylize")
+    stylize_lib = importlib.import_module("magenta_style.stylization")
 
     picture = sample_picture(size, max(8, size * 3 // 4))
     n = stylize_lib.num_styles_of(model)

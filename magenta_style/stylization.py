@@ -14,7 +14,6 @@ import numbers
 import os
 import sys
 import threading
-import types
 import typing
 import weakref
 
@@ -523,19 +522,3 @@ def _label_band(texts, size, height=24):
         width = draw.textlength(text)
         draw.text((i * size + max(0, (size - width) / 2), height / 4), text, fill="black")
     return np.asarray(band)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets `magenta_style.stylize(...)` work whichever of its two meanings wins.
-
-    The package exports the function `stylize` lazily under the same name as
-    this module; once anything imports the module first (`from
-    magenta_style.stylize import ...`), the package attribute is the module.
-    Making the module callable keeps the documented call working either way.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return stylize(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

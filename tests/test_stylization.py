@@ -9,10 +9,10 @@ from magenta_style import image_io
 from magenta_style import model_io
 from magenta_style import transformer
 from magenta_style.errors import UserError
-from magenta_style.stylize import clear_model_cache
-from magenta_style.stylize import contact_sheet
-from magenta_style.stylize import get_model
-from magenta_style.stylize import stylize
+from magenta_style.stylization import clear_model_cache
+from magenta_style.stylization import contact_sheet
+from magenta_style.stylization import get_model
+from magenta_style.stylization import stylize
 
 
 @pytest.fixture(scope="module")
@@ -185,5 +185,6 @@ def test_magenta_tf1_checkpoints_load_and_check_num_styles(model, photo, tmp_pat
 def test_package_level_call_works_after_the_module_was_imported(model, photo):
     import magenta_style
 
-    # This test module imported magenta_style.stylize (the module) first.
+    # This test module imported magenta_style.stylization first; the package
+    # attribute must still be the function.
     assert_close_uint8(magenta_style.stylize(photo, model, 2), stylize(photo, model, 2))

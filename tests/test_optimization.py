@@ -11,9 +11,9 @@ from magenta_style import color
 from magenta_style import vgg
 from magenta_style.errors import UserError
 from magenta_style.image_io import resize
-from magenta_style.optimize import OptimizeConfig
-from magenta_style.optimize import exponential_layer_weights
-from magenta_style.optimize import optimize
+from magenta_style.optimization import OptimizeConfig
+from magenta_style.optimization import exponential_layer_weights
+from magenta_style.optimization import optimize
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_zero_blend_weight_equals_single_style(photo, painting, rng):
 
 
 def test_build_step_runs_single_iterations(photo, painting):
-    from magenta_style.optimize import build_step
+    from magenta_style.optimization import build_step
 
     step = build_step(photo, painting, arch="vgg16", weights=None, image_size=32,
                       style_layers="relu1_1", content_layers="relu1_1", init="content",
