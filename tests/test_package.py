@@ -51,3 +51,19 @@ def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
     entry_points = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(tmp_path / wheel).read(entry_points[0]).decode()
     assert "magenta_style_stylize = magenta_style.scripts.stylize:run" in text
+
+
+def test_every_public_name_resolves_and_functions_are_not_modules():
+    import types
+
+    import magenta_style
+
+    for name in magenta_style.__all__:
+        value = getattr(magenta_style, name)
+        assert not isinstance(value, types.ModuleType), name
+    # Importing the modules behind the functions must not shadow them.
+    import magenta_style.optimization  # noqa: F401
+    import magenta_style.stylization  # noqa: F401
+
+    assert callable(magenta_style.stylize) and callable(magenta_style.optimize)
+    assert not isinstance(magenta_style.stylize, types.ModuleType)
