@@ -142,6 +142,8 @@ def evaluate(config):
     from magenta_style import train_state
     from magenta_style import training
 
+    if not config.checkpoint:
+        raise UserError("--checkpoint is required: the model to evaluate.")
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
     model = model_io.load_any(config.checkpoint)

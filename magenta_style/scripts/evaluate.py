@@ -7,7 +7,8 @@
 from magenta_style import evaluation
 from magenta_style.scripts import flagutil
 
-flagutil.define_flags(evaluation.EvalConfig, required=("checkpoint", "eval_images"))
+# Required inputs are checked by evaluate() (absl validators are process-wide).
+flagutil.define_flags(evaluation.EvalConfig)
 
 
 def main(argv):

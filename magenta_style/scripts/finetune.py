@@ -14,18 +14,22 @@ import sys
 from absl import flags
 
 from magenta_style import training
+from magenta_style.errors import UserError
 from magenta_style.scripts import flagutil
 
-flagutil.define_flags(training.TrainConfig, exclude=("init_from",), required=("train_dir",))
+# Required inputs are checked in main/train() (absl validators are process-wide).
+flagutil.define_flags(training.TrainConfig, exclude=("init_from",))
 if "checkpoint" not in flags.FLAGS:
     flags.DEFINE_string("checkpoint", None, "Model to fine-tune: a model directory, a "
                         "shipped model name, or a Magenta checkpoint.")
-flags.mark_flag_as_required("checkpoint")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv  # Unused.
+    if not FLAGS.checkpoint:
+        raise UserError("--checkpoint is required: the model to fine-tune (a model "
+                        "directory, a shipped model name or a Magenta checkpoint).")
     config = flagutil.config_from_flags(training.TrainConfig, init_from=FLAGS.checkpoint)
     try:
         model = training.train(config)

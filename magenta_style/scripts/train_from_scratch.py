@@ -12,8 +12,8 @@ import sys
 from magenta_style import training
 from magenta_style.scripts import flagutil
 
-flagutil.define_flags(training.TrainConfig, exclude=("init_from", "append"),
-                      required=("train_dir",))
+# Required inputs are checked by train() (absl validators are process-wide).
+flagutil.define_flags(training.TrainConfig, exclude=("init_from", "append"))
 
 
 def main(argv):
