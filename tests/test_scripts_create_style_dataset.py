@@ -24,13 +24,12 @@ def test_writes_a_style_set(tmp_path, rng, vgg16_file):
     values = {"style_files": str(tmp_path / "img" / "*"), "output_file": out,
               "style_image_size": 32, "vgg_weights": vgg16_file,
               "layers": "['vgg_16/conv1']", "arch": "vgg16", "pooling": "avg"}
-    # Set the flags as parsing would, without running the validators other
-    # script modules in this process may have registered (and every field:
-    # a flag another script defined first may carry that script's default).
+    # Parse each flag as the command line would, without running the
+    # validators other script modules in this process may have registered.
     flags.FLAGS.unparse_flags()
     try:
         for name, value in values.items():
-            flags.FLAGS[name].value = value
+            flags.FLAGS[name].parse(str(value))
         flags.FLAGS.mark_as_parsed()
         create_style_dataset.main([])
     finally:

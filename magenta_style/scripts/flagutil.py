@@ -93,7 +93,8 @@ def config_from_flags(cls, **overrides):
     for field in dataclasses.fields(cls):
         if field.name in overrides or field.name not in FLAGS:
             continue
-        if FLAGS[field.name].using_default_value:
+        flag = FLAGS[field.name]
+        if flag.using_default_value and not flag.present:
             continue
         value = FLAGS[field.name].value
         kind = _kind(field)
