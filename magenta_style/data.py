@@ -32,6 +32,7 @@ import tensorflow as tf
 from magenta_style.data_numpy import IMAGE_EXTENSIONS
 from magenta_style.data_numpy import SkipStats
 from magenta_style.data_numpy import check_readable
+from magenta_style.data_numpy import check_sizes
 from magenta_style.data_numpy import list_image_files
 from magenta_style.errors import UserError
 
@@ -48,15 +49,6 @@ __all__ = [
     "tfds_dataset",
     "tfrecord_dataset",
 ]
-
-
-def _check_sizes(image_size, resize_side):
-    if image_size < 1 or resize_side < image_size:
-        raise UserError(
-            "resize_side must be at least image_size (the crop is taken from the "
-            f"resized photo). Received: image_size={image_size}, "
-            f"resize_side={resize_side}"
-        )
 
 
 def _resized_shape(height, width, resize_side):
@@ -97,7 +89,7 @@ def preprocess_image(image_uint8, image_size=256, resize_side=258, random_crop=F
     Returns:
         `[image_size, image_size, 3]` float32 in [0, 1].
     """
-    _check_sizes(image_size, resize_side)
+    check_sizes(image_size, resize_side)
     image = tf.convert_to_tensor(image_uint8)
     if image.dtype != tf.uint8:
         raise UserError(f"preprocess_image takes uint8. Received: dtype={image.dtype.name}")
@@ -190,7 +182,7 @@ def _finish(ds, batch_size, image_size, resize_side, random_crop, random_flip, s
 
 def _resolve_resize_side(image_size, resize_side):
     resize_side = image_size + 2 if resize_side is None else resize_side
-    _check_sizes(image_size, resize_side)
+    check_sizes(image_size, resize_side)
     return resize_side
 
 

@@ -178,7 +178,7 @@ def crop_offsets(height, width, image_size, random_crop=False, rng=None):
     return (height - image_size) // 2, (width - image_size) // 2
 
 
-def _check_sizes(image_size, resize_side):
+def check_sizes(image_size, resize_side):
     if image_size < 1 or resize_side < image_size:
         raise UserError(
             "resize_side must be at least image_size (the crop is taken from the "
@@ -220,7 +220,7 @@ def preprocess_pil(img, image_size=256, resize_side=258, random_crop=False,
     crop and an optional random left-right flip. EXIF orientation is not
     applied, as in the tf.data path (TensorFlow's decoders ignore it).
     """
-    _check_sizes(image_size, resize_side)
+    check_sizes(image_size, resize_side)
     crop = _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
     return crop.astype(np.float32) / 255.0
 
@@ -271,7 +271,7 @@ def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False
         OSError, ValueError, SyntaxError, Image.DecompressionBombError: the
         file cannot be read as an image (the loader counts and skips these).
     """
-    _check_sizes(image_size, resize_side)
+    check_sizes(image_size, resize_side)
     crop = _open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft)
     return crop.astype(np.float32) / 255.0
 
@@ -333,7 +333,7 @@ class NumpyContentLoader:
                  repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
                  processes=False, start_epoch=0, draft=True):
         resize_side = image_size + 2 if resize_side is None else resize_side
-        _check_sizes(image_size, resize_side)
+        check_sizes(image_size, resize_side)
         if batch_size < 1:
             raise UserError(f"batch_size must be positive. Received: batch_size={batch_size}")
         if isinstance(files, str) and (files.startswith(("tfds:", "tfrecord:"))

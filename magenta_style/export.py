@@ -25,7 +25,7 @@ import typing
 
 import numpy as np
 
-from magenta_style import model_io
+from magenta_style import atomic
 from magenta_style.errors import UserError
 
 SIGNATURE_DOC = {
@@ -187,7 +187,7 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
             with open(os.path.join(tmp, tflite_filename(quantize)), "wb") as f:
                 f.write(flatbuffer)
 
-    model_io._atomic_dir_write(export_dir, write)
+    atomic.write_dir(export_dir, write)
     return export_dir
 
 

@@ -7,12 +7,12 @@ converted; transparency is composited on white. Unreadable input raises
 """
 
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
+from magenta_style import atomic
 from magenta_style.errors import UserError
 
 # Pillow refuses images above ~179 MP as decompression bombs; we accept
@@ -158,17 +158,6 @@ def save_image(arr, path, quality=95):
     arr = np.asarray(arr)
     if arr.dtype != np.uint8:
         arr = to_uint8(arr)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=directory)
-    os.close(fd)
-    try:
-        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-        Image.fromarray(arr).save(tmp, format=fmt, **options)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    return atomic.write_file(
+        path, lambda tmp: Image.fromarray(arr).save(tmp, format=fmt, **options), suffix=ext)

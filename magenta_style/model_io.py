@@ -14,11 +14,11 @@ import glob
 import json
 import os
 import re
-import tempfile
 import warnings
 
 import numpy as np
 
+from magenta_style import atomic
 from magenta_style import config as config_lib
 from magenta_style import transformer as transformer_lib
 from magenta_style.errors import UserError
@@ -102,33 +102,6 @@ def _weight_items(model):
     return items
 
 
-def _atomic_dir_write(directory, write_fn):
-    """Writes into a temp folder beside `directory`, then renames it in."""
-    directory = os.path.abspath(directory)
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is shared.
-    try:
-        write_fn(tmp)
-        if os.path.isdir(directory):
-            old = tempfile.mkdtemp(prefix=".old-", dir=parent)
-            os.rename(directory, os.path.join(old, "x"))
-            os.rename(tmp, directory)
-            _rmtree(old)
-        else:
-            os.rename(tmp, directory)
-    except BaseException:
-        _rmtree(tmp)
-        raise
-
-
-def _rmtree(path):
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def save_model(model, directory, style_names=None, provenance=None):
     """Writes a transformer to a model directory (atomically).
 
@@ -163,7 +136,7 @@ def save_model(model, directory, style_names=None, provenance=None):
             json.dump(meta, f, indent=2)
             f.write("\n")
 
-    _atomic_dir_write(directory, write)
+    atomic.write_dir(directory, write)
 
 
 def read_model_config(name_or_dir):

@@ -28,10 +28,10 @@ import dataclasses
 import io
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from magenta_style import atomic
 from magenta_style import image_io
 from magenta_style.config import MAGENTA_STYLE_WEIGHTS
 from magenta_style.data_numpy import list_image_files
@@ -228,22 +228,6 @@ def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
                     images, meta)
 
 
-def _atomic_write(path, write):
-    """Calls `write(temp_path)` beside `path`, then renames it to `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_style_set(style_set, path):
     """Writes `style_set` to `path` (.npz layout, atomically; name kept as is)."""
     path = os.fspath(path)
@@ -258,7 +242,7 @@ def save_style_set(style_set, path):
         with open(tmp, "wb") as f:  # A file object: np.savez would append .npz to a name.
             np.savez(f, **arrays)
 
-    _atomic_write(path, write)
+    atomic.write_file(path, write)
     return path
 
 
@@ -290,7 +274,7 @@ def write_magenta_tfrecord(style_set, path):
                 example = tf.train.Example(features=tf.train.Features(feature=feature))
                 writer.write(example.SerializeToString())
 
-    _atomic_write(os.fspath(path), write)
+    atomic.write_file(os.fspath(path), write)
     return path
 
 

@@ -19,10 +19,10 @@ import glob
 import json
 import os
 import re
-import tempfile
 
 import numpy as np
 
+from magenta_style import atomic
 from magenta_style.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -31,19 +31,13 @@ _META = "__meta__"
 
 
 def _atomic_write_bytes(path, write_fn, suffix=""):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """`atomic.write_file` for writers that take an open binary file."""
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
             write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are shared.
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    atomic.write_file(path, write, suffix=suffix)
 
 
 def write_json(path, obj):
