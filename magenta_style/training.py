@@ -230,6 +230,20 @@ def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
 # Set-up shared by the backends.
 
 
+def in_memory_content(cfg, content):
+    """Photos given as an array, checked: `[N, S, S, 3]` float32 in [0, 1].
+
+    Raises:
+        UserError: another shape (quotes it).
+    """
+    arr = np.asarray(content, "float32")
+    if arr.ndim != 4 or arr.shape[1:] != (cfg.image_size, cfg.image_size, 3):
+        raise UserError(
+            f"In-memory content must be [N, {cfg.image_size}, {cfg.image_size}, 3]. "
+            f"Received: shape {arr.shape}")
+    return arr
+
+
 def _check_config(cfg):
     if not cfg.train_dir:
         raise UserError("--train_dir is required (checkpoints and the model go there).")

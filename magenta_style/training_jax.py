@@ -63,11 +63,7 @@ class Engine:
         cfg = self.cfg
         b = cfg.batch_size
         if self.content is not None:
-            arr = np.asarray(self.content, "float32")
-            if arr.ndim != 4 or arr.shape[1:] != (cfg.image_size, cfg.image_size, 3):
-                raise UserError(
-                    f"In-memory content must be [N, {cfg.image_size}, {cfg.image_size}, 3]. "
-                    f"Received: shape {arr.shape}")
+            arr = training.in_memory_content(cfg, self.content)
 
             def cycle():
                 # Same order as the tf.data path: element e of the stream is

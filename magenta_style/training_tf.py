@@ -120,11 +120,7 @@ class Engine:
         replicas = self.replicas
         local = replicas // ctx.num_input_pipelines
         if self.content is not None:
-            arr = np.asarray(self.content, "float32")
-            if arr.ndim != 4 or arr.shape[1:] != (cfg.image_size, cfg.image_size, 3):
-                raise UserError(
-                    f"In-memory content must be [N, {cfg.image_size}, {cfg.image_size}, 3]. "
-                    f"Received: shape {arr.shape}")
+            arr = training.in_memory_content(cfg, self.content)
             skip = (start_step * cfg.batch_size) % len(arr)
             ds = tf.data.Dataset.from_tensor_slices(arr).repeat().skip(skip)
             ds = ds.batch(batch_size, drop_remainder=True)
