@@ -22,6 +22,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(no_shared)
 
 
+def styled_model(num_styles, seed, style_names=None, **arch):
+    """A tiny transformer (alpha 0.25) whose CIN tables hold random styles.
+
+    Fresh CIN tables are all ones/zeros, so every style would look alike;
+    random gamma ~ N(1, 0.5) and beta ~ N(0, 0.5) make styles differ.
+    """
+    from magenta_style import transformer
+
+    model = transformer.build_transformer(num_styles, alpha=0.25, **arch)
+    rng = np.random.default_rng(seed)
+    for layer in transformer.norm_layers(model):
+        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
+        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
+    if style_names is not None:
+        model.style_names = tuple(style_names)
+    return model
+
+
 @pytest.fixture(scope="session")
 def vgg16_file():
     return VGG16_FILE

@@ -7,22 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from magenta_style import transformer
 from magenta_style.errors import UserError
 from magenta_style.export import export_saved_model
+
+from .conftest import styled_model
 
 NUM_STYLES = 3
 
 
 @pytest.fixture(scope="module")
 def model():
-    m = transformer.build_transformer(NUM_STYLES, alpha=0.25)
-    rng = np.random.default_rng(1)
-    for layer in transformer.norm_layers(m):
-        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
-        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
-    m.style_names = ("starry", "wave", "scream")
-    return m
+    return styled_model(NUM_STYLES, 1, ("starry", "wave", "scream"))
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,15 @@ from magenta_style import style_space
 from magenta_style import transformer
 from magenta_style.errors import UserError
 
+from .conftest import styled_model
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def model():
-    m = transformer.build_transformer(4, alpha=0.25, num_residual_blocks=1)
-    rng = np.random.default_rng(3)
-    for layer in transformer.norm_layers(m):
-        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
-        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
-    m.style_names = ("monet", "lilies", "scream", "kandinsky")
-    return m
+    return styled_model(4, 3, ("monet", "lilies", "scream", "kandinsky"),
+                        num_residual_blocks=1)
 
 
 def test_embeddings_concatenate_gamma_and_beta_of_every_cin_layer(model):

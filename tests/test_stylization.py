@@ -7,23 +7,18 @@ from PIL import Image
 from magenta_style import color
 from magenta_style import image_io
 from magenta_style import model_io
-from magenta_style import transformer
 from magenta_style.errors import UserError
 from magenta_style.stylization import clear_model_cache
 from magenta_style.stylization import contact_sheet
 from magenta_style.stylization import get_model
 from magenta_style.stylization import stylize
 
+from .conftest import styled_model
+
 
 @pytest.fixture(scope="module")
 def model():
-    m = transformer.build_transformer(3, alpha=0.25)
-    rng = np.random.default_rng(1)
-    for layer in transformer.norm_layers(m):
-        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
-        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
-    m.style_names = ("starry", "wave", "scream")
-    return m
+    return styled_model(3, 1, ("starry", "wave", "scream"))
 
 
 @pytest.fixture(scope="module")

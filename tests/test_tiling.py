@@ -5,17 +5,13 @@ import pytest
 
 from magenta_style import model_io
 from magenta_style import tiling
-from magenta_style import transformer
+
+from .conftest import styled_model
 
 
 @pytest.fixture(scope="module")
 def small():
-    model = transformer.build_transformer(4, alpha=0.25)
-    rng = np.random.default_rng(3)
-    for layer in transformer.norm_layers(model):
-        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
-        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
-    return model
+    return styled_model(4, 3)
 
 
 def untiled(model, image, weights):

@@ -6,15 +6,12 @@ import pytest
 
 from magenta_style import transformer
 
+from .conftest import styled_model
+
 
 @pytest.fixture(scope="module")
 def small():
-    model = transformer.build_transformer(3, alpha=0.25)
-    rng = np.random.default_rng(1)
-    for layer in transformer.norm_layers(model):
-        layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
-        layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
-    return model
+    return styled_model(3, 1)
 
 
 def count(variables):
