@@ -1,9 +1,11 @@
 """Model directories, shipped model names, and Magenta TF1 checkpoints.
 
 A model directory holds:
-- `config.json`: {"format": "magenta_style.transformer/1", "architecture":
+- `config.json`: {"format": "magenta_style.transformer/2", "architecture":
   TransformerConfig fields, "num_styles", "style_names", "provenance"};
-- `model.weights.h5`: the Keras weights of `build_transformer(...)`.
+- `model.weights.h5`: the weights of `build_transformer(...)`, keyed by layer
+  name (`weights_file`; format 1 used Keras's class-keyed layout and is
+  still read).
 It loads without VGG and without the training code.
 
 Magenta's checkpoints name variables by TF1 scope; `magenta_variable_name`
@@ -14,16 +16,17 @@ import glob
 import json
 import os
 import re
-import warnings
 
 import numpy as np
 
 from magenta_style import atomic
 from magenta_style import config as config_lib
 from magenta_style import transformer as transformer_lib
+from magenta_style import weights_file
 from magenta_style.errors import UserError
 
-FORMAT = "magenta_style.transformer/1"
+FORMAT = "magenta_style.transformer/2"
+_READABLE_FORMATS = (FORMAT, "magenta_style.transformer/1")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 DEFAULT_MODEL = "android-26"
@@ -131,7 +134,7 @@ def save_model(model, directory, style_names=None, provenance=None):
     }
 
     def write(tmp):
-        model.save_weights(os.path.join(tmp, WEIGHTS_FILE))
+        weights_file.write(model, os.path.join(tmp, WEIGHTS_FILE))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(meta, f, indent=2)
             f.write("\n")
@@ -152,7 +155,7 @@ def read_model_config(name_or_dir):
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"Broken model config {path}: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in _READABLE_FORMATS:
         raise UserError(
             f"Broken model config {path}: expected \"format\": \"{FORMAT}\". "
             f"Received: format={meta.get('format') if isinstance(meta, dict) else meta!r}"
@@ -192,14 +195,7 @@ def load_model(name_or_dir=None):
     model = transformer_lib.build_transformer_from_config(meta["architecture"])
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.load_weights(weights)
-        # Keras only warns when part of a file does not match and leaves
-        # those layers freshly initialised: a silently broken model.
-        skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
-        if skipped:
-            raise ValueError(skipped[0])
+        weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
     except FileNotFoundError:
         raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.") from None
     except (ValueError, OSError, KeyError) as e:

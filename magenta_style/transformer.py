@@ -27,19 +27,18 @@ def _width(channels, alpha):
 
 
 def _conv_block(x, style_weights, cfg, filters, kernel_size, strides, name,
-                activation="relu"):
-    """Reflection pad k//2, VALID conv without bias, CIN, activation."""
+                activation="relu", upsample=1):
+    """[Nearest x2,] reflection pad k//2, VALID conv without bias, CIN, activation."""
     if kernel_size % 2 == 0:
         raise ValueError(
             "kernel_size is expected to be odd (reflection padding of k//2). "
             f"Received: kernel_size={kernel_size}"
         )
-    x = layers.ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-    x = keras.layers.Conv2D(
+    x = layers.PaddedConv2D(
         filters,
         kernel_size,
         strides=strides,
-        padding="valid",
+        upsample=upsample,
         use_bias=False,  # CIN's beta is the bias, as in Magenta (no biases).
         kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01),
         name=name,
@@ -157,11 +156,8 @@ def build_transformer_from_config(cfg, name="transformer"):
 
     # Expand: nearest x2 then conv, twice; then a 9x9 conv to RGB + sigmoid.
     for i, width in enumerate(cfg.expand_widths, 1):
-        x = keras.layers.UpSampling2D(
-            2, interpolation="nearest", name=f"expand_conv{i}_upsample"
-        )(x)
         x = _conv_block(x, style_weights, cfg, _width(width, cfg.alpha),
-                        small_k, 1, f"expand_conv{i}")
+                        small_k, 1, f"expand_conv{i}", upsample=2)
     x = _conv_block(x, style_weights, cfg, 3, big_k, 1, "expand_conv3",
                     activation="sigmoid")
 

@@ -60,11 +60,33 @@ def test_cin_rejects_bad_num_styles(bad):
         layers.ConditionalInstanceNormalization(bad)
 
 
-def test_reflection_padding_matches_numpy(rng):
-    x = rng.normal(size=(2, 5, 6, 3)).astype("float32")
-    got = np.asarray(layers.ReflectionPadding2D(2)(x))
-    want = np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
-    np.testing.assert_array_equal(got, want)
+@pytest.mark.parametrize("k,stride,upsample,cout", [
+    (9, 1, 1, 3), (3, 2, 1, 4), (3, 1, 2, 5), (5, 1, 2, 2), (3, 1, 1, 64)])
+def test_padded_conv_is_upsample_mirror_pad_conv(rng, k, stride, upsample, cout):
+    cin = 64 if cout == 64 else 3
+    x = rng.normal(size=(2, 7, 10, cin)).astype("float32")
+    layer = layers.PaddedConv2D(cout, k, strides=stride, upsample=upsample, use_bias=True,
+                                bias_initializer="random_normal")
+    got = np.asarray(layer(x))
+    kernel, bias = (np.asarray(w, np.float64) for w in layer.weights)
+    up = np.repeat(np.repeat(x, upsample, axis=1), upsample, axis=2)
+    padded = np.pad(up, [(0, 0), (k // 2, k // 2), (k // 2, k // 2), (0, 0)], mode="reflect")
+    out_h = (padded.shape[1] - k) // stride + 1
+    out_w = (padded.shape[2] - k) // stride + 1
+    want = np.zeros((2, out_h, out_w, cout)) + bias
+    for i in range(k):
+        for j in range(k):
+            patch = padded[:, i:i + stride * out_h:stride, j:j + stride * out_w:stride]
+            want += patch @ kernel[i, j]
+    assert got.shape == layer.compute_output_shape(x.shape) == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=4), dict(kernel_size=3, upsample=3),
+                                    dict(kernel_size=3, padding="same")])
+def test_padded_conv_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError, match="Received|padding"):
+        layers.PaddedConv2D(4, **kwargs)
 
 
 def test_pad_to_multiple_and_crop(rng):
@@ -79,7 +101,7 @@ def test_pad_to_multiple_and_crop(rng):
 
 @pytest.mark.parametrize("layer", [
     layers.ConditionalInstanceNormalization(3, epsilon=1e-3, name="n"),
-    layers.ReflectionPadding2D(4, name="p"),
+    layers.PaddedConv2D(5, 3, strides=2, upsample=2, use_bias=False, name="p"),
     layers.PadToMultiple(8, name="m"),
     layers.CropLike(name="c"),
 ])

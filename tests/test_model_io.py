@@ -111,3 +111,27 @@ def test_not_a_checkpoint(tmp_path):
     (tmp_path / "x.ckpt.index").write_text("garbage")
     with pytest.raises(UserError, match="Cannot read Magenta checkpoint"):
         model_io.load_magenta_checkpoint(str(tmp_path / "x.ckpt"))
+
+
+def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
+    """Format 1 stored Keras's class-keyed layout (`layers/conv2d_4/vars/0`)."""
+    import h5py
+
+    path = tmp_path / "old"
+    model_io.save_model(model, path, style_names=["a", "b", "c"])
+    meta = json.loads((path / "config.json").read_text())
+    meta["format"] = "magenta_style.transformer/1"
+    (path / "config.json").write_text(json.dumps(meta))
+    kinds = {"PaddedConv2D": "conv2d",
+             "ConditionalInstanceNormalization": "conditional_instance_normalization"}
+    counts = {}
+    with h5py.File(path / model_io.WEIGHTS_FILE, "w") as f:
+        for layer in model.layers:
+            kind = kinds.get(type(layer).__name__)
+            if kind is None:
+                continue
+            n = counts[kind] = counts.get(kind, -1) + 1
+            group = f.create_group(f"layers/{kind}{f'_{n}' if n else ''}/vars")
+            for i, w in enumerate(layer.weights):
+                group.create_dataset(str(i), data=np.asarray(w))
+    np.testing.assert_array_equal(run(model_io.load_model(str(path))), run(model))

@@ -1,0 +1,98 @@
+"""The fast convolution paths equal the plain ops, values and gradients."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style import fast_conv
+
+
+def _reference_conv(x, kernel, stride=1):
+    """VALID cross-correlation in float64 numpy (the definition)."""
+    x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
+    k = kernel.shape[0]
+    b, h, w, _ = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    y = np.zeros((b, out_h, out_w, kernel.shape[-1]))
+    for i in range(k):
+        for j in range(k):
+            patch = x[:, i:i + stride * (out_h - 1) + 1:stride,
+                      j:j + stride * (out_w - 1) + 1:stride, :]
+            y += patch @ kernel[i, j]
+    return y
+
+
+def _reference_upsample_conv(x, kernel):
+    up = np.repeat(np.repeat(np.asarray(x), 2, axis=1), 2, axis=2)
+    up = np.pad(up, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    return _reference_conv(up, kernel)
+
+
+# (height, width, in, out, kernel): the blocked path (few outputs), Winograd
+# (64x64 channel pairs and up, odd sizes too) and the plain fallback.
+CASES = [
+    (20, 27, 5, 3, 9),    # blocked, width not a multiple of the block
+    (13, 10, 4, 3, 9),    # blocked, output narrower than one block
+    (9, 11, 3, 2, 3),     # blocked 3x3
+    (10, 12, 64, 64, 3),  # Winograd, even output
+    (9, 14, 64, 80, 3),   # Winograd, odd output height
+    (7, 7, 8, 16, 3),     # plain ops.conv
+]
+
+
+@pytest.mark.parametrize("height,width,cin,cout,k", CASES)
+def test_conv2d_valid_matches_definition(rng, height, width, cin, cout, k):
+    x = rng.standard_normal((2, height, width, cin)).astype(np.float32)
+    kernel = (rng.standard_normal((k, k, cin, cout)) / np.sqrt(k * k * cin)).astype(np.float32)
+    want = _reference_conv(x, kernel)
+    eager = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel)))
+    assert eager.shape == want.shape
+    np.testing.assert_allclose(eager, want, atol=2e-5)
+    # Also with unknown H, W (the graph `stylize` traces) and under XLA.
+    spec = tf.TensorSpec([None, None, None, cin])
+    graph = tf.function(fast_conv.conv2d_valid, input_signature=[spec, tf.TensorSpec(kernel.shape)])
+    np.testing.assert_allclose(graph(x, kernel).numpy(), want, atol=2e-5)
+    xla = tf.function(fast_conv.conv2d_valid, jit_compile=True)
+    np.testing.assert_allclose(xla(x, kernel).numpy(), want, atol=2e-5)
+
+
+def test_strided_conv_uses_strides(rng):
+    x = rng.standard_normal((1, 11, 12, 6)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 6, 5)).astype(np.float32)
+    got = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel), 2))
+    np.testing.assert_allclose(got, _reference_conv(x, kernel, 2), atol=2e-5)
+
+
+@pytest.mark.parametrize("height,width,cin,cout", [(5, 7, 6, 4), (1, 2, 3, 8), (8, 8, 32, 3)])
+def test_upsample2x_conv3x3_matches_upsample_then_conv(rng, height, width, cin, cout):
+    x = rng.standard_normal((2, height, width, cin)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, cin, cout)).astype(np.float32) / 5
+    got = np.asarray(fast_conv.upsample2x_conv3x3(tf.constant(x), tf.constant(kernel)))
+    assert got.shape == (2, 2 * height, 2 * width, cout)
+    if height > 1:  # numpy cannot mirror-pad a single row; the op can.
+        np.testing.assert_allclose(got, _reference_upsample_conv(x, kernel), atol=2e-5)
+
+
+@pytest.mark.parametrize("path", ["blocked", "winograd", "upsample"])
+def test_gradients_match_plain_ops(rng, path):
+    cin, cout, k = {"blocked": (6, 3, 9), "winograd": (64, 64, 3), "upsample": (5, 7, 3)}[path]
+    x = tf.constant(rng.standard_normal((1, 12, 14, cin)).astype(np.float32))
+    kernel = tf.constant(rng.standard_normal((k, k, cin, cout)).astype(np.float32) / k)
+
+    def plain(x, kernel):
+        if path == "upsample":
+            x = tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
+            x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+        return tf.nn.conv2d(x, kernel, 1, "VALID")
+
+    fast = fast_conv.upsample2x_conv3x3 if path == "upsample" else fast_conv.conv2d_valid
+    grads = []
+    for fn in (plain, fast):
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel])
+            y = fn(x, kernel)
+            loss = tf.reduce_sum(y * y)
+        grads.append(tape.gradient(loss, [x, kernel]))
+    for got, want in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4,
+                                   atol=1e-4 * float(tf.reduce_max(tf.abs(want))))
