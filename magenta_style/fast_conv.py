@@ -23,13 +23,19 @@ _MIN_OUTPUT_CHANNELS = 8
 _BLOCK = 8
 
 
-def conv2d_valid(x, kernel, strides=1):
-    """A VALID convolution (no bias), `ops.conv` or its blocked form.
+def conv2d_valid(x, kernel, strides=1, winograd=False):
+    """A VALID convolution (no bias), `ops.conv` or a faster exact form.
 
     Args:
         x: `[B, H, W, C]` float.
         kernel: `[K, K, C, O]` float.
         strides: int.
+        winograd: allow Winograd's F(2x2, 3x3) for 3x3 convolutions with at
+            least 64x64 channel pairs. Inference only: its kernel gradient is
+            a matrix product summed over all tiles, which Eigen splits across
+            threads in a run-dependent order, and Adam turns those last-bit
+            differences into visibly different weights, so training (and a
+            resumed run's bit-for-bit match) keeps the direct convolution.
 
     Returns:
         `[B, (H - K) // s + 1, (W - K) // s + 1, O]`, the cross-correlation of
@@ -38,7 +44,7 @@ def conv2d_valid(x, kernel, strides=1):
     k, channels, out_channels = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     if strides == 1 and k > 1 and out_channels < _MIN_OUTPUT_CHANNELS:
         return _blocked_conv(x, kernel, _BLOCK)
-    if strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
+    if winograd and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
         return _winograd_3x3(x, kernel)
     return ops.conv(x, kernel, strides=strides, padding="valid")
 

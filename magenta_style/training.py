@@ -178,8 +178,8 @@ def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
     """Per-example losses of a batch where each example has its own style.
 
     Args:
-        model_fn: `[images, style_weights] -> pastiches` (the transformer, or
-            its stateless call under JAX).
+        model_fn: `([images, style_weights], training=True) -> pastiches`
+            (the transformer, or its stateless call under JAX).
         pastiche_net_fn, content_net_fn: `[B, H, W, 3] -> {layer: features}`
             (VGG with every loss layer, resp. only the content layers).
         images: `[B, H, W, 3]` float in [0, 1].
@@ -197,7 +197,9 @@ def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
     images = ops.convert_to_tensor(images)
     labels = ops.convert_to_tensor(labels)
     weights = ops.one_hot(labels, num_styles)
-    pastiche = model_fn([images, weights])
+    # training=True: the transformer keeps the direct (deterministic)
+    # convolutions for the layers it runs by Winograd at inference.
+    pastiche = model_fn([images, weights], training=True)
 
     def f32(feats):  # Losses in float32 under mixed precision.
         return {k: ops.cast(v, "float32") for k, v in feats.items()}

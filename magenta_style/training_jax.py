@@ -109,8 +109,8 @@ class Engine:
         def loss_fn(trainable, optimizer_values, constants, images, labels):
             frozen, loss_net_values, content_values, grams, coeffs = constants
 
-            def model_fn(inputs):
-                return model.stateless_call(trainable, frozen, inputs)[0]
+            def model_fn(inputs, training=False):
+                return model.stateless_call(trainable, frozen, inputs, training=training)[0]
 
             def loss_fn_vgg(x):
                 return loss_net.stateless_call([], loss_net_values, x)[0]

@@ -22,7 +22,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from magenta_style import fast_conv
 from magenta_style.errors import UserError
 
 WEIGHTS_ENV = "MAGENTA_STYLE_VGG_WEIGHTS"
@@ -148,22 +147,6 @@ def resolve_weights_file(weights="imagenet", arch="vgg16"):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
-@keras.saving.register_keras_serializable(package="magenta_style")
-class VGGConv2D(keras.layers.Conv2D):
-    """`Conv2D(padding="same")` computed by `fast_conv` (same weights, same
-    numbers to float rounding): VGG's 3x3 convolutions with 64..512 channels
-    run by Winograd's F(2x2, 3x3), 2.25x fewer multiplies, which speeds up
-    the loss network in training and in the optimisation method alike.
-    """
-
-    def convolution_op(self, inputs, kernel):
-        if self.padding != "same" or self.strides != (1, 1) or self.dilation_rate != (1, 1):
-            return super().convolution_op(inputs, kernel)
-        p = self.kernel_size[0] // 2
-        x = ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]])
-        return fast_conv.conv2d_valid(x, kernel, 1)
-
-
 class VGGPreprocess(keras.layers.Layer):
     """RGB `[B, H, W, 3]` in [0, 1] -> Caffe input (x255, BGR, mean-free)."""
 
@@ -252,8 +235,8 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
             x = pool(2, strides=2, name=layer_name)(x)
         else:
             block = int(layer_name[5])
-            x = VGGConv2D(_WIDTHS[block - 1], 3, padding="same",
-                          activation="relu", name=layer_name)(x)
+            x = keras.layers.Conv2D(_WIDTHS[block - 1], 3, padding="same",
+                                    activation="relu", name=layer_name)(x)
         built[layer_name] = x
     outputs = {ep: built[t] for ep, t in targets.items()}
     model = keras.Model(inputs, outputs, name=name or f"{arch}_{pooling}")

@@ -45,14 +45,15 @@ def test_conv2d_valid_matches_definition(rng, height, width, cin, cout, k):
     x = rng.standard_normal((2, height, width, cin)).astype(np.float32)
     kernel = (rng.standard_normal((k, k, cin, cout)) / np.sqrt(k * k * cin)).astype(np.float32)
     want = _reference_conv(x, kernel)
-    eager = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel)))
+    eager = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel), 1, True))
     assert eager.shape == want.shape
     np.testing.assert_allclose(eager, want, atol=2e-5)
     # Also with unknown H, W (the graph `stylize` traces) and under XLA.
     spec = tf.TensorSpec([None, None, None, cin])
-    graph = tf.function(fast_conv.conv2d_valid, input_signature=[spec, tf.TensorSpec(kernel.shape)])
+    graph = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, True),
+                        input_signature=[spec, tf.TensorSpec(kernel.shape)])
     np.testing.assert_allclose(graph(x, kernel).numpy(), want, atol=2e-5)
-    xla = tf.function(fast_conv.conv2d_valid, jit_compile=True)
+    xla = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, True), jit_compile=True)
     np.testing.assert_allclose(xla(x, kernel).numpy(), want, atol=2e-5)
 
 
@@ -85,7 +86,11 @@ def test_gradients_match_plain_ops(rng, path):
             x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
         return tf.nn.conv2d(x, kernel, 1, "VALID")
 
-    fast = fast_conv.upsample2x_conv3x3 if path == "upsample" else fast_conv.conv2d_valid
+    def fast(x, kernel):
+        if path == "upsample":
+            return fast_conv.upsample2x_conv3x3(x, kernel)
+        return fast_conv.conv2d_valid(x, kernel, 1, winograd=True)
+
     grads = []
     for fn in (plain, fast):
         with tf.GradientTape() as tape:
