@@ -31,11 +31,12 @@ def conv2d_valid(x, kernel, strides=1, winograd=False):
         kernel: `[K, K, C, O]` float.
         strides: int.
         winograd: allow Winograd's F(2x2, 3x3) for 3x3 convolutions with at
-            least 64x64 channel pairs. Inference only: its kernel gradient is
-            a matrix product summed over all tiles, which Eigen splits across
-            threads in a run-dependent order, and Adam turns those last-bit
-            differences into visibly different weights, so training (and a
-            resumed run's bit-for-bit match) keeps the direct convolution.
+            least 64x64 channel pairs. Inference only: Eigen splits some of
+            its matrix products (few tiles; the kernel gradient summed over
+            all tiles) across threads in a run-dependent order, and Adam
+            turns those last-bit differences into visibly different weights
+            (measured: a resumed run no longer matched the uninterrupted
+            one), so training keeps the deterministic direct convolution.
 
     Returns:
         `[B, (H - K) // s + 1, (W - K) // s + 1, O]`, the cross-correlation of
