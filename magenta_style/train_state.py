@@ -23,6 +23,7 @@ import re
 import numpy as np
 
 from magenta_style import atomic
+from magenta_style import weights_file
 from magenta_style.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -126,16 +127,12 @@ def restore_checkpoint(path, model, optimizer):
         stored = {k: f[k] for k in f.files if k != _META}
     pairs = [(_model_key(v), v) for v in model.variables]
     pairs += [(_optimizer_key(i, v), v) for i, v in enumerate(optimizer.variables)]
-    expected = {k for k, _ in pairs}
-    problems = sorted(expected.symmetric_difference(stored))
-    problems += [k for k, v in pairs
-                 if k in stored and tuple(stored[k].shape) != tuple(v.shape)]
-    if problems:
+    try:
+        weights_file.assign(pairs, stored)
+    except ValueError as e:
         raise UserError(
             f"Checkpoint {path} holds a different model or optimizer than this "
-            f"run builds (first mismatch: {problems[0]}). Use a new --train_dir "
+            f"run builds ({e}). Use a new --train_dir "
             "or the settings it was trained with."
-        )
-    for key, variable in pairs:
-        variable.assign(stored[key])
+        ) from None
     return meta

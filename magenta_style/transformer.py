@@ -29,11 +29,6 @@ def _width(channels, alpha):
 def _conv_block(x, style_weights, cfg, filters, kernel_size, strides, name,
                 activation="relu", upsample=1):
     """[Nearest x2,] reflection pad k//2, VALID conv without bias, CIN, activation."""
-    if kernel_size % 2 == 0:
-        raise ValueError(
-            "kernel_size is expected to be odd (reflection padding of k//2). "
-            f"Received: kernel_size={kernel_size}"
-        )
     x = layers.PaddedConv2D(
         filters,
         kernel_size,

@@ -70,17 +70,14 @@ def _legacy(f, model):
     return arrays
 
 
-def read(model, path, legacy=False):
-    """Assigns the variables of `model` from the file `path`.
+def assign(pairs, stored):
+    """Assigns `stored[key]` to each `(key, variable)` of `pairs`, all or none.
 
     Raises:
-        ValueError: a variable missing from the file, an extra one in it, or
-            a shape mismatch (the message names the first).
-        OSError: the file cannot be read as HDF5.
+        ValueError: a key missing from `stored`, an extra one in it, or a
+            shape mismatch (the message counts them and names the first).
     """
-    with h5py.File(path, "r") as f:
-        stored = _legacy(f, model) if legacy else _stored(f)
-    wanted = {v.path: v for v in model.weights}
+    wanted = dict(pairs)
     problems = [f"missing {k}" for k in wanted if k not in stored]
     problems += [f"unexpected {k}" for k in stored if k not in wanted]
     problems += [f"{k}: shape {tuple(stored[k].shape)}, model wants {tuple(v.shape)}"
@@ -90,3 +87,15 @@ def read(model, path, legacy=False):
         raise ValueError(f"{len(problems)} mismatches, first: {problems[0]}")
     for key, variable in wanted.items():
         variable.assign(stored[key])
+
+
+def read(model, path, legacy=False):
+    """Assigns the variables of `model` from the file `path`.
+
+    Raises:
+        ValueError: see `assign`.
+        OSError: the file cannot be read as HDF5.
+    """
+    with h5py.File(path, "r") as f:
+        stored = _legacy(f, model) if legacy else _stored(f)
+    assign([(v.path, v) for v in model.weights], stored)
