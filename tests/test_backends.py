@@ -27,7 +27,9 @@ SCRIPT = textwrap.dedent("""
     out = np.asarray(model([data["x"], data["w"]]))
     gram = np.asarray(losses.gram_matrix(data["x"]))
     tv, _ = losses.total_variation_loss(data["x"], 2.0)
-    np.savez(sys.argv[2], out=out, gram=gram, tv=np.asarray(tv))
+    import jax  # the Gram matrix's hand-written gradient, through jax.grad
+    gram_grad = jax.grad(lambda f: (losses.gram_matrix(f) * data["g"]).sum())(data["x"])
+    np.savez(sys.argv[2], out=out, gram=gram, tv=np.asarray(tv), gram_grad=np.asarray(gram_grad))
     # The accelerator machines have no TensorFlow: the model must not need it.
     assert "tensorflow" not in sys.modules, "model code imported tensorflow"
 """)
@@ -39,7 +41,8 @@ def test_transformer_and_losses_match_under_jax(tmp_path):
     w = np.zeros((2, 26), np.float32)
     w[0, 3] = 1.0
     w[1, [5, 12]] = [0.7, 0.6]
-    np.savez(tmp_path / "in.npz", x=x, w=w)
+    g = rng.standard_normal((2, 3, 3)).astype(np.float32)  # not symmetric
+    np.savez(tmp_path / "in.npz", x=x, w=w, g=g)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(
@@ -52,3 +55,6 @@ def test_transformer_and_losses_match_under_jax(tmp_path):
     np.testing.assert_allclose(jax_out["gram"], np.asarray(losses.gram_matrix(x)), rtol=1e-5)
     tv, _ = losses.total_variation_loss(x, 2.0)
     np.testing.assert_allclose(jax_out["tv"], float(tv), rtol=1e-5)
+    flat = x.reshape(2, -1, 3)
+    want = (flat @ (g + g.transpose(0, 2, 1))).reshape(x.shape) / (36 * 44)
+    np.testing.assert_allclose(jax_out["gram_grad"], want, rtol=1e-4, atol=1e-6)

@@ -28,15 +28,20 @@ def _reference_upsample_conv(x, kernel):
     return _reference_conv(up, kernel)
 
 
-# (height, width, in, out, kernel): the blocked path (few outputs), Winograd
-# (64x64 channel pairs and up, odd sizes too) and the plain fallback.
+# (height, width, in, out, kernel): the blocked paths (few outputs; few
+# inputs with a wide kernel), Winograd (64x64 channel pairs and up, odd sizes
+# too) and the plain fallback.
 CASES = [
-    (20, 27, 5, 3, 9),    # blocked, width not a multiple of the block
-    (13, 10, 4, 3, 9),    # blocked, output narrower than one block
-    (9, 11, 3, 2, 3),     # blocked 3x3
+    (20, 27, 5, 3, 9),    # output-blocked, width not a multiple of the block
+    (13, 10, 5, 3, 9),    # output-blocked, odd output height, narrower than a block
+    (9, 9, 5, 3, 9),      # output-blocked, a single output pixel
+    (9, 11, 3, 2, 3),     # output-blocked 3x3
+    (17, 22, 3, 16, 9),   # input-blocked (the RGB input layer)
+    (10, 9, 4, 9, 5),     # input-blocked, output narrower than a block
     (10, 12, 64, 64, 3),  # Winograd, even output
     (9, 14, 64, 80, 3),   # Winograd, odd output height
     (7, 7, 8, 16, 3),     # plain ops.conv
+    (7, 7, 3, 16, 3),     # plain: a 3x3 kernel on RGB gains nothing blocked
 ]
 
 
@@ -74,9 +79,10 @@ def test_upsample2x_conv3x3_matches_upsample_then_conv(rng, height, width, cin, 
         np.testing.assert_allclose(got, _reference_upsample_conv(x, kernel), atol=2e-5)
 
 
-@pytest.mark.parametrize("path", ["blocked", "winograd", "upsample"])
+@pytest.mark.parametrize("path", ["output_blocked", "input_blocked", "winograd", "upsample"])
 def test_gradients_match_plain_ops(rng, path):
-    cin, cout, k = {"blocked": (6, 3, 9), "winograd": (64, 64, 3), "upsample": (5, 7, 3)}[path]
+    cin, cout, k = {"output_blocked": (6, 3, 9), "input_blocked": (3, 8, 9),
+                    "winograd": (64, 64, 3), "upsample": (5, 7, 3)}[path]
     x = tf.constant(rng.standard_normal((1, 12, 14, cin)).astype(np.float32))
     kernel = tf.constant(rng.standard_normal((k, k, cin, cout)).astype(np.float32) / k)
 

@@ -18,6 +18,27 @@ def test_gram_matrix_is_divided_by_positions_not_channels(rng):
     np.testing.assert_allclose(np.asarray(losses.gram_matrix(f)), np_gram(f), rtol=1e-5)
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_gram_matrix_gradient(rng, jit):
+    # Written out by hand (dF = F (dG + dG^T) / HW); checked with a
+    # non-symmetric upstream gradient, eagerly and inside an XLA function.
+    import tensorflow as tf
+
+    f = rng.normal(size=(2, 3, 5, 4)).astype("float32")
+    g = rng.normal(size=(2, 4, 4)).astype("float32")
+
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(losses.gram_matrix(x) * g)
+        return tape.gradient(loss, x)
+
+    got = (tf.function(grad, jit_compile=True) if jit else grad)(tf.constant(f))
+    flat = f.reshape(2, 15, 4)
+    want = (flat @ (g + g.transpose(0, 2, 1))).reshape(f.shape) / 15
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
 def test_content_loss(rng):
     a = {"l1": rng.normal(size=(2, 4, 4, 3)).astype("float32"),
          "l2": rng.normal(size=(2, 2, 2, 5)).astype("float32")}
