@@ -11,7 +11,8 @@ straightforward ops (to float rounding; see tests/test_fast_conv.py) with
 the same weights, and runs unchanged under the TensorFlow and JAX backends.
 
 Measured on the 2-core CPU (bench/stylize.py, XLA, 512x512 input):
-  - `conv2d_valid`, 9x9 32->3 on 520x520: 490 ms plain, 142 ms blocked.
+  - `conv2d_valid`, 9x9 32->3 on 520x520: 490 ms plain, 113 ms blocked;
+    9x9 3->32: 110 ms plain, 103 ms blocked.
   - `upsample2x_conv3x3`, 256->512 px, 64->32 ch: 205 ms plain, 103 ms fused.
   - Winograd F(2x2, 3x3), 128->128 ch at 128x128: 77 ms plain, 51 ms.
 """
@@ -20,31 +21,38 @@ import numpy as np
 from keras import ops
 
 # Convolutions with fewer output channels than this are computed blocked,
-# 2 rows x 4 columns per block (9x9, 32 -> 3 on 520x520: 1x8 blocks 146 ms,
-# 2x4 113 ms, 4x4 114 ms, 2x8 134 ms, plain 490 ms).
+# at inference 2 rows x 4 columns per block (9x9, 32 -> 3 on 520x520, XLA:
+# 1x8 blocks 146 ms, 2x4 113 ms, 4x4 114 ms, 2x8 134 ms, plain 490 ms), in
+# training 1x8 (the strided rows' gradient is slow; see conv2d_valid).
 _MIN_OUTPUT_CHANNELS = 8
 _OUTPUT_BLOCK = (2, 4)
-# Wide kernels on at most this many input channels (the RGB input) are
-# computed blocked too, 1 row x 4 columns: 9x9, 3 -> 32 on 520x520: 110 ms
+_TRAINING_BLOCK = (1, 8)
+# At inference, wide kernels on at most this many input channels (the RGB
+# input) are computed blocked too, 1 row x 4 columns: 9x9, 3 -> 32 on 520x520: 110 ms
 # plain, 103 ms blocked (patch packing of 3-channel pixels is the cost).
 _MAX_INPUT_CHANNELS = 4
 _INPUT_BLOCK = (1, 4)
 
 
-def conv2d_valid(x, kernel, strides=1, winograd=False):
+def conv2d_valid(x, kernel, strides=1, inference=False):
     """A VALID convolution (no bias), `ops.conv` or a faster exact form.
 
     Args:
         x: `[B, H, W, C]` float.
         kernel: `[K, K, C, O]` float.
         strides: int.
-        winograd: allow Winograd's F(2x2, 3x3) for 3x3 convolutions with at
-            least 64x64 channel pairs. Inference only: Eigen splits some of
-            its matrix products (few tiles; the kernel gradient summed over
-            all tiles) across threads in a run-dependent order, and Adam
-            turns those last-bit differences into visibly different weights
-            (measured: a resumed run no longer matched the uninterrupted
-            one), so training keeps the deterministic direct convolution.
+        inference: use the forms that are fastest for a forward pass alone:
+            Winograd's F(2x2, 3x3) for 3x3 convolutions with at least 64x64
+            channel pairs, 2x4 output blocks for few output channels and
+            column blocks for the RGB input. Off (training), few output
+            channels use 1x8 blocks and everything else the direct
+            convolution: their gradients are the fast ones (forward and
+            backward of the 9x9 32 -> 3 layer, batch 4 at 256 px: 474 ms
+            with 1x8 blocks, 1021 ms with 2x4, 1135 ms direct), and
+            Winograd's are not reproducible: Eigen splits some of its matrix
+            products across threads in a run-dependent order, and Adam turns
+            those last-bit differences into visibly different weights
+            (measured: a resumed run no longer matched the uninterrupted one).
 
     Returns:
         `[B, (H - K) // s + 1, (W - K) // s + 1, O]`, the cross-correlation of
@@ -52,10 +60,10 @@ def conv2d_valid(x, kernel, strides=1, winograd=False):
     """
     k, channels, out_channels = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     if strides == 1 and k > 1 and out_channels < _MIN_OUTPUT_CHANNELS:
-        return _blocked_conv(x, kernel, *_OUTPUT_BLOCK)
-    if strides == 1 and k > 3 and channels <= _MAX_INPUT_CHANNELS:
+        return _blocked_conv(x, kernel, *(_OUTPUT_BLOCK if inference else _TRAINING_BLOCK))
+    if inference and strides == 1 and k > 3 and channels <= _MAX_INPUT_CHANNELS:
         return _blocked_conv(x, kernel, *_INPUT_BLOCK)
-    if winograd and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
+    if inference and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
         return _winograd_3x3(x, kernel)
     return ops.conv(x, kernel, strides=strides, padding="valid")
 

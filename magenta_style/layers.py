@@ -61,7 +61,7 @@ class PaddedConv2D(keras.layers.Conv2D):
             p = k // 2
             if p:
                 x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
-            y = fast_conv.conv2d_valid(x, kernel, stride, winograd=not training)
+            y = fast_conv.conv2d_valid(x, kernel, stride, inference=not training)
         if self.use_bias:
             y = y + ops.cast(self.bias, y.dtype)
         if self.activation is not None:

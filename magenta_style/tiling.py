@@ -150,7 +150,7 @@ def _conv_block(model, x, weights, name, tile_elements, upsample=1):
             t = tf.constant(patch[None])
             if any(any(w) for w in widths):
                 t = tf.pad(t, [(0, 0), *widths, (0, 0)], mode="REFLECT")
-            y = fast_conv.conv2d_valid(t, kernel, stride, winograd=True)
+            y = fast_conv.conv2d_valid(t, kernel, stride, inference=True)
             tile_mean, tile_var = tf.nn.moments(y, axes=[0, 1, 2])
             moments.add((r1 - r0) * (c1 - c0), tile_mean.numpy(), tile_var.numpy())
             out[r0:r1, c0:c1] = y[0].numpy()

@@ -45,20 +45,21 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("inference", [True, False])
 @pytest.mark.parametrize("height,width,cin,cout,k", CASES)
-def test_conv2d_valid_matches_definition(rng, height, width, cin, cout, k):
+def test_conv2d_valid_matches_definition(rng, height, width, cin, cout, k, inference):
     x = rng.standard_normal((2, height, width, cin)).astype(np.float32)
     kernel = (rng.standard_normal((k, k, cin, cout)) / np.sqrt(k * k * cin)).astype(np.float32)
     want = _reference_conv(x, kernel)
-    eager = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel), 1, True))
+    eager = np.asarray(fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel), 1, inference))
     assert eager.shape == want.shape
     np.testing.assert_allclose(eager, want, atol=2e-5)
     # Also with unknown H, W (the graph `stylize` traces) and under XLA.
     spec = tf.TensorSpec([None, None, None, cin])
-    graph = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, True),
+    graph = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, inference),
                         input_signature=[spec, tf.TensorSpec(kernel.shape)])
     np.testing.assert_allclose(graph(x, kernel).numpy(), want, atol=2e-5)
-    xla = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, True), jit_compile=True)
+    xla = tf.function(lambda x, k: fast_conv.conv2d_valid(x, k, 1, inference), jit_compile=True)
     np.testing.assert_allclose(xla(x, kernel).numpy(), want, atol=2e-5)
 
 
@@ -79,8 +80,10 @@ def test_upsample2x_conv3x3_matches_upsample_then_conv(rng, height, width, cin, 
         np.testing.assert_allclose(got, _reference_upsample_conv(x, kernel), atol=2e-5)
 
 
-@pytest.mark.parametrize("path", ["output_blocked", "input_blocked", "winograd", "upsample"])
-def test_gradients_match_plain_ops(rng, path):
+@pytest.mark.parametrize("path,inference", [("output_blocked", True), ("output_blocked", False),
+                                            ("input_blocked", True), ("winograd", True),
+                                            ("upsample", False)])
+def test_gradients_match_plain_ops(rng, path, inference):
     cin, cout, k = {"output_blocked": (6, 3, 9), "input_blocked": (3, 8, 9),
                     "winograd": (64, 64, 3), "upsample": (5, 7, 3)}[path]
     x = tf.constant(rng.standard_normal((1, 12, 14, cin)).astype(np.float32))
@@ -95,7 +98,7 @@ def test_gradients_match_plain_ops(rng, path):
     def fast(x, kernel):
         if path == "upsample":
             return fast_conv.upsample2x_conv3x3(x, kernel)
-        return fast_conv.conv2d_valid(x, kernel, 1, winograd=True)
+        return fast_conv.conv2d_valid(x, kernel, 1, inference)
 
     grads = []
     for fn in (plain, fast):
