@@ -34,7 +34,7 @@ _MAX_INPUT_CHANNELS = 4
 _INPUT_BLOCK = (1, 4)
 
 
-def conv2d_valid(x, kernel, strides=1, inference=False):
+def conv2d_valid(x, kernel, strides=1, inference=False, winograd=None):
     """A VALID convolution (no bias), `ops.conv` or a faster exact form.
 
     Args:
@@ -42,28 +42,33 @@ def conv2d_valid(x, kernel, strides=1, inference=False):
         kernel: `[K, K, C, O]` float.
         strides: int.
         inference: use the forms that are fastest for a forward pass alone:
-            Winograd's F(2x2, 3x3) for 3x3 convolutions with at least 64x64
-            channel pairs, 2x4 output blocks for few output channels and
-            column blocks for the RGB input. Off (training), few output
-            channels use 1x8 blocks and everything else the direct
-            convolution: their gradients are the fast ones (forward and
-            backward of the 9x9 32 -> 3 layer, batch 4 at 256 px: 474 ms
-            with 1x8 blocks, 1021 ms with 2x4, 1135 ms direct), and
-            Winograd's are not reproducible: Eigen splits some of its matrix
-            products across threads in a run-dependent order, and Adam turns
-            those last-bit differences into visibly different weights
-            (measured: a resumed run no longer matched the uninterrupted one).
+            2x4 output blocks for few output channels and column blocks for
+            the RGB input. Off (training), few output channels use 1x8
+            blocks and the RGB input the direct convolution, whose gradients
+            are the fast ones (forward and backward of the 9x9 32 -> 3
+            layer, batch 4 at 256 px: 474 ms with 1x8 blocks, 1021 ms with
+            2x4, 1135 ms direct).
+        winograd: use Winograd's F(2x2, 3x3) for stride-1 3x3 convolutions
+            with at least 128x128 channel pairs. Default: `inference`. Its
+            gradients are exact but their rounding is only reproducible
+            under XLA: TensorFlow's graph executor sums the gradient's parts
+            in a run-dependent order (measured: bit differences in dx and
+            dkernel between calls), and Adam turns those last-bit
+            differences into lr-sized steps of weights whose true gradient
+            is zero, so a resumed run no longer matched the uninterrupted
+            one. Training turns it on for XLA-compiled steps only.
 
     Returns:
         `[B, (H - K) // s + 1, (W - K) // s + 1, O]`, the cross-correlation of
         `x` with `kernel` (TensorFlow's `conv2d` convention).
     """
     k, channels, out_channels = kernel.shape[0], kernel.shape[2], kernel.shape[3]
+    winograd = inference if winograd is None else winograd
     if strides == 1 and k > 1 and out_channels < _MIN_OUTPUT_CHANNELS:
         return _blocked_conv(x, kernel, *(_OUTPUT_BLOCK if inference else _TRAINING_BLOCK))
     if inference and strides == 1 and k > 3 and channels <= _MAX_INPUT_CHANNELS:
         return _blocked_conv(x, kernel, *_INPUT_BLOCK)
-    if inference and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
+    if winograd and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
         return _winograd_3x3(x, kernel)
     return ops.conv(x, kernel, strides=strides, padding="valid")
 
@@ -74,9 +79,12 @@ def conv2d_valid(x, kernel, strides=1, inference=False):
 _WINOGRAD_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], "float32")
 _WINOGRAD_G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], "float32")
 _WINOGRAD_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], "float32")
-# Below this many channel pairs the transforms cost more than they save
-# (measured: 32 -> 32 channels is slower, 128 -> 128 about 1.4x faster).
-_MIN_WINOGRAD_WORK = 64 * 64
+# Below this many channel pairs the transforms cost more than they save.
+# Measured under XLA, forward / forward + input gradient, ms: 64 -> 64 at
+# 256x256: 89 / 192 (direct 74 / 149); 64 -> 128 at 128x128, batch 4:
+# 138 / 289 (134 / 300); 128 -> 128 at 128x128: 50 / 114 (74 / 131);
+# 512 -> 512 at 32x32, batch 4: 152 / 290 (233 / 525).
+_MIN_WINOGRAD_WORK = 128 * 128
 
 
 def _signed_sum(terms):

@@ -26,11 +26,16 @@ class PaddedConv2D(keras.layers.Conv2D):
     3x3 ones by Winograd's F(2x2, 3x3). All give the plain ops' numbers to
     float rounding at a fraction of the CPU time.
 
+    `winograd_in_training=True` uses Winograd in training calls as well; set
+    it only where the step is XLA-compiled (`jit_compile`, `jax.jit`), where
+    its gradients are reproducible (see `fast_conv.conv2d_valid`).
+
     Input `[B, H, W, C]`; output `[B, (upsample*H + 2p - K) // s + 1, ..., O]`
     with p = K // 2, i.e. `[B, upsample*H/s, upsample*W/s, O]` for odd K.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, upsample=1, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, upsample=1,
+                 winograd_in_training=False, **kwargs):
         if kwargs.pop("padding", "valid") != "valid":
             raise ValueError("PaddedConv2D always mirror-pads; do not pass `padding`.")
         super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
@@ -48,6 +53,7 @@ class PaddedConv2D(keras.layers.Conv2D):
                 f"groups={self.groups}"
             )
         self.upsample = int(upsample)
+        self.winograd_in_training = bool(winograd_in_training)
 
     def call(self, inputs, training=None):
         k, stride = self.kernel_size[0], self.strides[0]
@@ -61,7 +67,8 @@ class PaddedConv2D(keras.layers.Conv2D):
             p = k // 2
             if p:
                 x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
-            y = fast_conv.conv2d_valid(x, kernel, stride, inference=not training)
+            y = fast_conv.conv2d_valid(x, kernel, stride, inference=not training,
+                                       winograd=not training or self.winograd_in_training)
         if self.use_bias:
             y = y + ops.cast(self.bias, y.dtype)
         if self.activation is not None:
@@ -80,7 +87,8 @@ class PaddedConv2D(keras.layers.Conv2D):
     def get_config(self):
         config = super().get_config()
         config.pop("padding", None)
-        return {**config, "upsample": self.upsample}
+        return {**config, "upsample": self.upsample,
+                "winograd_in_training": self.winograd_in_training}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -447,7 +447,8 @@ def loss_networks(cfg):
     (no gradient needed) skips block 4.
     """
     layers = list(dict.fromkeys(list(cfg.style_weights) + list(cfg.content_weights)))
-    full = vgg_lib.build_loss_network(weights=cfg.vgg_weights, endpoints=layers)
+    full = vgg_lib.build_loss_network(weights=cfg.vgg_weights, endpoints=layers,
+                                      winograd=cfg.jit_compile)
     content_net = keras.Model(full.inputs,
                               {k: full.output[k] for k in cfg.content_weights},
                               name="vgg_content")
@@ -629,6 +630,8 @@ def train(config, content=None, style_set=None):
 
     with engine.scope(), _dtype_policy(cfg.mixed_precision):
         setup = build_model(cfg, new_names)
+        # Winograd's gradients round reproducibly only under XLA.
+        transformer_lib.set_winograd_in_training(setup.model, cfg.jit_compile)
         if cfg.mixed_precision:
             _float32_norms(setup.model)
         loss_net, content_net = loss_networks(cfg)

@@ -176,6 +176,17 @@ def conv_layers(model):
             if isinstance(layer, keras.layers.Conv2D)]
 
 
+def set_winograd_in_training(model, enabled):
+    """Lets training calls of `model` use Winograd's 3x3 convolution.
+
+    For XLA-compiled training steps only (where its gradients are
+    reproducible; see `fast_conv.conv2d_valid`). Inference always uses it.
+    """
+    for layer in conv_layers(model):
+        if isinstance(layer, layers.PaddedConv2D):
+            layer.winograd_in_training = bool(enabled)
+
+
 def one_hot(indices, num_styles):
     """`[len(indices), num_styles]` float32 one-hot style weights."""
     return ops.one_hot(ops.convert_to_tensor(indices), num_styles)

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from magenta_style import fast_conv
 from magenta_style.errors import UserError
 
 WEIGHTS_ENV = "MAGENTA_STYLE_VGG_WEIGHTS"
@@ -147,6 +148,44 @@ def resolve_weights_file(weights="imagenet", arch="vgg16"):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
+@keras.saving.register_keras_serializable(package="magenta_style")
+class VGGConv2D(keras.layers.Conv2D):
+    """VGG's 3x3 SAME convolution + ReLU, optionally by Winograd's F(2x2, 3x3).
+
+    A `keras.layers.Conv2D` (same `kernel`/`bias`, so Keras's weight files
+    load as they are) that zero-pads by 1 and convolves through
+    `fast_conv.conv2d_valid`. `winograd=True` computes the 64-channel and
+    wider layers with 2.25x fewer multiplies; use it only where the
+    computation is XLA-compiled, where its gradients round reproducibly.
+    """
+
+    def __init__(self, filters, kernel_size=3, winograd=False, **kwargs):
+        kwargs.setdefault("activation", "relu")
+        if kwargs.pop("padding", "same") != "same":
+            raise ValueError("VGGConv2D always zero-pads (SAME); do not pass `padding`.")
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        if self.kernel_size != (3, 3) or self.strides != (1, 1):
+            raise ValueError(
+                "VGGConv2D is VGG's 3x3 stride-1 convolution. Received: "
+                f"kernel_size={self.kernel_size}, strides={self.strides}")
+        self.winograd = bool(winograd)
+
+    def call(self, inputs):
+        kernel = ops.cast(self.kernel, inputs.dtype)
+        if self.winograd:
+            x = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+            y = fast_conv.conv2d_valid(x, kernel, 1, winograd=True)
+        else:  # Keras's own Conv2D arithmetic.
+            y = ops.conv(inputs, kernel, strides=1, padding="same")
+        y = y + ops.cast(self.bias, y.dtype)
+        return self.activation(y)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding", None)
+        return {**config, "winograd": self.winograd}
+
+
 class VGGPreprocess(keras.layers.Layer):
     """RGB `[B, H, W, 3]` in [0, 1] -> Caffe input (x255, BGR, mean-free)."""
 
@@ -191,7 +230,7 @@ def _load_h5(model, path, layer_names):
 
 
 def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
-                       endpoints=None, name=None):
+                       endpoints=None, name=None, winograd=False):
     """Builds a frozen VGG feature extractor with named endpoints.
 
     Args:
@@ -203,6 +242,8 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
         endpoints: names to output (see module docstring). Default: Magenta's
             `vgg_XX/conv1` .. `conv5`. The network is built only up to the
             deepest endpoint.
+        winograd: compute the 3x3 convolutions with 64 or more channels by
+            Winograd's F(2x2, 3x3) (`VGGConv2D`); for XLA-compiled use.
 
     Returns:
         A non-trainable `keras.Model` mapping `[B, H, W, 3]` float32 RGB in
@@ -235,8 +276,7 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
             x = pool(2, strides=2, name=layer_name)(x)
         else:
             block = int(layer_name[5])
-            x = keras.layers.Conv2D(_WIDTHS[block - 1], 3, padding="same",
-                                    activation="relu", name=layer_name)(x)
+            x = VGGConv2D(_WIDTHS[block - 1], 3, winograd=winograd, name=layer_name)(x)
         built[layer_name] = x
     outputs = {ep: built[t] for ep, t in targets.items()}
     model = keras.Model(inputs, outputs, name=name or f"{arch}_{pooling}")

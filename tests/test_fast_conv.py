@@ -29,7 +29,7 @@ def _reference_upsample_conv(x, kernel):
 
 
 # (height, width, in, out, kernel): the blocked paths (few outputs; few
-# inputs with a wide kernel), Winograd (64x64 channel pairs and up, odd sizes
+# inputs with a wide kernel), Winograd (128x128 channel pairs and up, odd sizes
 # too) and the plain fallback.
 CASES = [
     (20, 27, 5, 3, 9),    # output-blocked, width not a multiple of the block
@@ -38,8 +38,9 @@ CASES = [
     (9, 11, 3, 2, 3),     # output-blocked 3x3
     (17, 22, 3, 16, 9),   # input-blocked (the RGB input layer)
     (10, 9, 4, 9, 5),     # input-blocked, output narrower than a block
-    (10, 12, 64, 64, 3),  # Winograd, even output
-    (9, 14, 64, 80, 3),   # Winograd, odd output height
+    (10, 12, 128, 128, 3),  # Winograd, even output
+    (9, 14, 128, 136, 3),   # Winograd, odd output height
+    (8, 8, 64, 128, 3),     # plain: 64x128 pairs gain nothing by Winograd
     (7, 7, 8, 16, 3),     # plain ops.conv
     (7, 7, 3, 16, 3),     # plain: a 3x3 kernel on RGB gains nothing blocked
 ]
@@ -85,7 +86,7 @@ def test_upsample2x_conv3x3_matches_upsample_then_conv(rng, height, width, cin, 
                                             ("upsample", False)])
 def test_gradients_match_plain_ops(rng, path, inference):
     cin, cout, k = {"output_blocked": (6, 3, 9), "input_blocked": (3, 8, 9),
-                    "winograd": (64, 64, 3), "upsample": (5, 7, 3)}[path]
+                    "winograd": (128, 128, 3), "upsample": (5, 7, 3)}[path]
     x = tf.constant(rng.standard_normal((1, 12, 14, cin)).astype(np.float32))
     kernel = tf.constant(rng.standard_normal((k, k, cin, cout)).astype(np.float32) / k)
 
@@ -110,3 +111,28 @@ def test_gradients_match_plain_ops(rng, path, inference):
     for got, want in zip(grads[1], grads[0]):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4,
                                    atol=1e-4 * float(tf.reduce_max(tf.abs(want))))
+
+
+def test_winograd_gradients_reproducible_under_xla(rng):
+    # XLA-compiled training uses Winograd because its rounding is the same in
+    # every compilation and call, so a resumed run repeats the uninterrupted
+    # one bit for bit (TensorFlow's graph executor does not promise that).
+    x = tf.constant(rng.standard_normal((2, 12, 14, 128)).astype(np.float32))
+    kernel = tf.constant(rng.standard_normal((3, 3, 128, 128)).astype(np.float32) / 30)
+
+    def compiled():
+        @tf.function(jit_compile=True)
+        def step(x, kernel):
+            with tf.GradientTape() as tape:
+                tape.watch([x, kernel])
+                y = fast_conv.conv2d_valid(x, kernel, 1, winograd=True)
+                loss = tf.reduce_sum(y * y)
+            return [y, *tape.gradient(loss, [x, kernel])]
+        return step
+
+    first, second = compiled(), compiled()
+    runs = [first(x, kernel), first(x, kernel), second(x, kernel)]
+    for a, b in zip(runs[0], runs[1]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(runs[0], runs[2]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -89,6 +89,19 @@ def test_padded_conv_rejects_bad_arguments(kwargs):
         layers.PaddedConv2D(4, **kwargs)
 
 
+def test_winograd_in_training_changes_only_the_arithmetic(rng):
+    x = rng.normal(size=(2, 9, 12, 128)).astype("float32")
+    plain = layers.PaddedConv2D(128, 3)
+    fast = layers.PaddedConv2D(128, 3, winograd_in_training=True)
+    plain.build(x.shape)
+    fast.build(x.shape)
+    fast.set_weights(plain.get_weights())
+    want = np.asarray(plain(x, training=True))
+    got = np.asarray(fast(x, training=True))
+    assert not np.array_equal(got, want)  # a different computation ...
+    np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max())  # ... same values
+
+
 def test_pad_to_multiple_and_crop(rng):
     x = rng.normal(size=(1, 5, 10, 3)).astype("float32")
     padded = np.asarray(layers.PadToMultiple(4)(x))
@@ -102,6 +115,7 @@ def test_pad_to_multiple_and_crop(rng):
 @pytest.mark.parametrize("layer", [
     layers.ConditionalInstanceNormalization(3, epsilon=1e-3, name="n"),
     layers.PaddedConv2D(5, 3, strides=2, upsample=2, use_bias=False, name="p"),
+    layers.PaddedConv2D(8, 3, winograd_in_training=True, name="w"),
     layers.PadToMultiple(8, name="m"),
     layers.CropLike(name="c"),
 ])

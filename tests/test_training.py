@@ -126,6 +126,34 @@ def test_resume_after_kill_matches_an_uninterrupted_run(scratch_run, tmp_path, s
     assert int(iterations[0]) == 4
 
 
+@pytest.mark.slow
+def test_xla_resume_repeats_the_uninterrupted_run_bit_for_bit(tmp_path, styles_glob, content,
+                                                              vgg16_file, monkeypatch):
+    # Under jit_compile the loss network's wide convolutions run by Winograd
+    # (and the transformer's, at alpha 1); their rounding must be the same in
+    # every compilation, or a resumed run drifts from the uninterrupted one.
+    def config(train_dir):
+        return th.tiny_config(train_dir, styles_glob, vgg16_file, train_steps=3,
+                              jit_compile=True)
+
+    full = training.train(config(tmp_path / "full"), content=content)
+    draw = training.labels_for_step
+
+    def interrupt_at_step_2(seed, step, *args):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return draw(seed, step, *args)
+
+    monkeypatch.setattr(training, "labels_for_step", interrupt_at_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config(tmp_path / "resumed"), content=content)
+    monkeypatch.setattr(training, "labels_for_step", draw)
+    resumed = training.train(config(tmp_path / "resumed"), content=content)
+    assert [r["step"] for r in _metrics(str(tmp_path / "resumed"))] == [1, 2, 3]
+    for a, b in zip(resumed.weights, full.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_finetune_trains_only_instance_norm_and_replaces_styles(scratch_run, tmp_path,
                                                                  content, vgg16_file):
     base_cfg, base = scratch_run

@@ -98,3 +98,13 @@ def test_keras_file_round_trip(small, tmp_path):
     w = np.array([[0.2, 0.3, 0.5]], "float32")
     np.testing.assert_allclose(np.asarray(restored([x, w])), np.asarray(small([x, w])),
                                atol=1e-6)
+
+
+def test_set_winograd_in_training_flags_every_padded_conv():
+    model = transformer.build_transformer(2, alpha=0.25)
+    convs = transformer.conv_layers(model)
+    assert convs and not any(layer.winograd_in_training for layer in convs)
+    transformer.set_winograd_in_training(model, True)
+    assert all(layer.winograd_in_training for layer in convs)
+    transformer.set_winograd_in_training(model, False)
+    assert not any(layer.winograd_in_training for layer in convs)

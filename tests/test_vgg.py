@@ -85,19 +85,23 @@ def test_env_variable_names_the_weights(vgg16_file, monkeypatch):
 
 
 @pytest.mark.needs_weights
-def test_matches_keras_vgg16_with_max_pooling(vgg16_file, rng):
+@pytest.mark.parametrize("winograd", [False, True])
+def test_matches_keras_vgg16_with_max_pooling(vgg16_file, rng, winograd):
     ours = vgg.build_loss_network(pooling="max", weights=vgg16_file,
-                                  endpoints=["vgg_16/conv3", "vgg_16/conv5"])
+                                  endpoints=["vgg_16/conv3", "vgg_16/conv5"],
+                                  winograd=winograd)
     base = keras.applications.VGG16(include_top=False, weights=vgg16_file)
     ref = keras.Model(base.input, [base.get_layer("block3_conv3").output,
                                    base.get_layer("block5_conv3").output])
     x = rng.random((2, 48, 64, 3), dtype=np.float32)
     want = ref(keras.applications.vgg16.preprocess_input(x * 255.0))
     got = ours(x)
+    # Features reach ~1e3; Winograd rounds differently (~1e-6 of the scale).
+    atol = 3e-3 if winograd else 1e-3
     np.testing.assert_allclose(np.asarray(got["vgg_16/conv3"]), np.asarray(want[0]),
-                               rtol=1e-4, atol=1e-3)
+                               rtol=1e-4, atol=atol)
     np.testing.assert_allclose(np.asarray(got["vgg_16/conv5"]), np.asarray(want[1]),
-                               rtol=1e-4, atol=1e-3)
+                               rtol=1e-4, atol=atol)
 
 
 @pytest.mark.needs_weights
@@ -109,3 +113,41 @@ def test_golden_features_of_the_shared_weights(vgg16_file):
     for b in range(1, 6):
         got = np.asarray(out[f"vgg_16/conv{b}"])[0, :3, :3, :4]
         np.testing.assert_allclose(got, goldens[f"vgg_16/conv{b}"], rtol=1e-4, atol=1e-3)
+
+
+def test_winograd_network_has_the_same_features_and_input_gradient(rng):
+    # What optimisation and XLA training rely on: the Winograd layers are the
+    # same function (to float rounding), values and gradient w.r.t. the image.
+    import tensorflow as tf
+
+    plain = vgg.build_loss_network(weights=None, endpoints=["vgg_16/conv3"])
+    fast = vgg.build_loss_network(weights=None, endpoints=["vgg_16/conv3"], winograd=True)
+    fast.set_weights(plain.get_weights())
+    x = tf.constant(rng.random((1, 20, 24, 3), dtype=np.float32))
+
+    def value_and_grad(net):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            features = net(x)["vgg_16/conv3"]
+            loss = tf.reduce_sum(features * features)
+        return features.numpy(), tape.gradient(loss, x).numpy()
+
+    (want, want_grad), (got, got_grad) = value_and_grad(plain), value_and_grad(fast)
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=1e-5 * scale)
+    np.testing.assert_allclose(got_grad, want_grad, atol=1e-5 * np.abs(want_grad).max())
+    assert [type(layer).__name__ for layer in fast.layers].count("VGGConv2D") == 7
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=5), dict(strides=2), dict(padding="valid")])
+def test_vgg_conv_rejects_other_shapes(kwargs):
+    with pytest.raises(ValueError, match="Received|padding"):
+        vgg.VGGConv2D(8, **kwargs)
+
+
+def test_vgg_conv_config_round_trip():
+    layer = vgg.VGGConv2D(8, winograd=True, name="block1_conv1")
+    config = layer.get_config()
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(restored) is vgg.VGGConv2D and restored.get_config() == config
+    assert config["winograd"] is True
