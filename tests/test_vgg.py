@@ -151,3 +151,27 @@ def test_vgg_conv_config_round_trip():
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is vgg.VGGConv2D and restored.get_config() == config
     assert config["winograd"] is True
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_max_pooling_has_keras_values_and_gradient(rng, jit):
+    # Small integers make many ties: the gradient must go to the first
+    # maximum of each window, as TensorFlow's; odd sizes drop the last row.
+    import tensorflow as tf
+
+    x = tf.constant(rng.integers(0, 3, size=(2, 7, 9, 4)).astype(np.float32))
+    upstream = tf.constant(rng.normal(size=(2, 3, 4, 4)).astype(np.float32))
+
+    def value_and_grad(layer):
+        def f(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x)
+                loss = tf.reduce_sum(y * upstream)
+            return y, tape.gradient(loss, x)
+        return (tf.function(f, jit_compile=True) if jit else f)(x)
+
+    want_y, want_dx = value_and_grad(keras.layers.MaxPooling2D(2))
+    got_y, got_dx = value_and_grad(vgg.VGGMaxPooling2D(2))
+    np.testing.assert_array_equal(got_y.numpy(), want_y.numpy())
+    np.testing.assert_array_equal(got_dx.numpy(), want_dx.numpy())
