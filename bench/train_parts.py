@@ -36,7 +36,7 @@ def main():
     model = transformer.build_transformer(16, 1.0)
     transformer.set_winograd_in_training(model, winograd)
     endpoints = [f"vgg_16/conv{i}" for i in range(1, 5)]
-    loss_net = vgg.build_loss_network(weights=None, endpoints=endpoints, winograd=winograd)
+    loss_net = vgg.build_loss_network(weights=None, endpoints=endpoints, xla=winograd)
     content_net = keras.Model(loss_net.inputs,
                               {"vgg_16/conv3": loss_net.output["vgg_16/conv3"]})
     b, n = args.batch_size, args.image_size

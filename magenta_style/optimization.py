@@ -417,10 +417,10 @@ def _setup(content, styles, config, options):
     content_img = image_io.load_image(content)
     style_imgs = [image_io.load_image(s) for s in styles]
 
-    # Winograd's gradients round reproducibly only under XLA.
+    # Winograd and the written-out max-pool gradient suit XLA only (vgg.py).
     net = vgg.build_loss_network(cfg.arch, cfg.pooling, cfg.weights,
                                  endpoints=sorted(set(layer_map.values())),
-                                 winograd=cfg.jit_compile)
+                                 xla=cfg.jit_compile)
     content_w = {n: cfg.content_weight * w for n, w in content_w.items()}
     style_w = {n: cfg.style_weight * w for n, w in style_w.items()}
     return _Problem(cfg, net, layer_map, content_w, style_w, content_img, style_imgs,

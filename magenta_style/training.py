@@ -448,7 +448,7 @@ def loss_networks(cfg):
     """
     layers = list(dict.fromkeys(list(cfg.style_weights) + list(cfg.content_weights)))
     full = vgg_lib.build_loss_network(weights=cfg.vgg_weights, endpoints=layers,
-                                      winograd=cfg.jit_compile)
+                                      xla=cfg.jit_compile)
     content_net = keras.Model(full.inputs,
                               {k: full.output[k] for k in cfg.content_weights},
                               name="vgg_content")

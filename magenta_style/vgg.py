@@ -154,8 +154,8 @@ class VGGConv2D(keras.layers.Conv2D):
 
     A `keras.layers.Conv2D` (same `kernel`/`bias`, so Keras's weight files
     load as they are) that zero-pads by 1 and convolves through
-    `fast_conv.conv2d_valid`. `winograd=True` computes the 64-channel and
-    wider layers with 2.25x fewer multiplies; use it only where the
+    `fast_conv.conv2d_valid`. `winograd=True` computes the layers with
+    128x128 or more channel pairs with 2.25x fewer multiplies; use it only where the
     computation is XLA-compiled, where its gradients round reproducibly.
     """
 
@@ -221,21 +221,31 @@ def _max_pool_2x2(x):
 
 @keras.saving.register_keras_serializable(package="magenta_style")
 class VGGMaxPooling2D(keras.layers.MaxPooling2D):
-    """VGG's 2x2 stride-2 max pooling with a gradient cheaper under XLA:CPU.
+    """VGG's 2x2 stride-2 max pooling, optionally with a written-out gradient.
 
     Same values and gradient as `keras.layers.MaxPooling2D(2)`.
+    `xla_gradient=True` replaces the stock gradient, which XLA:CPU lowers to
+    a slow select-and-scatter (VGG-16 to conv3_1 at 256 px, forward + input
+    gradient: 462 vs 527 ms); in TensorFlow's graph executor the stock
+    MaxPoolGrad is the faster one, so use it only for XLA-compiled code.
     """
 
-    def __init__(self, pool_size=2, strides=2, **kwargs):
+    def __init__(self, pool_size=2, strides=2, xla_gradient=False, **kwargs):
         kwargs.pop("padding", None)
         super().__init__(pool_size, strides, padding="valid", **kwargs)
+        self.xla_gradient = bool(xla_gradient)
         if self.pool_size != (2, 2) or self.strides != (2, 2):
             raise ValueError(
                 "VGGMaxPooling2D is VGG's 2x2 stride-2 pooling. Received: "
                 f"pool_size={self.pool_size}, strides={self.strides}")
 
     def call(self, inputs):
-        return _max_pool_2x2(inputs)
+        if self.xla_gradient:
+            return _max_pool_2x2(inputs)
+        return super().call(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "xla_gradient": self.xla_gradient}
 
 
 class VGGPreprocess(keras.layers.Layer):
@@ -282,7 +292,7 @@ def _load_h5(model, path, layer_names):
 
 
 def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
-                       endpoints=None, name=None, winograd=False):
+                       endpoints=None, name=None, xla=False):
     """Builds a frozen VGG feature extractor with named endpoints.
 
     Args:
@@ -294,8 +304,11 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
         endpoints: names to output (see module docstring). Default: Magenta's
             `vgg_XX/conv1` .. `conv5`. The network is built only up to the
             deepest endpoint.
-        winograd: compute the 3x3 convolutions with 64 or more channels by
-            Winograd's F(2x2, 3x3) (`VGGConv2D`); for XLA-compiled use.
+        xla: the network will run inside XLA-compiled functions: compute
+            the 3x3 convolutions with 128x128 or more channel pairs by
+            Winograd's F(2x2, 3x3) (`VGGConv2D`) and max pooling with a
+            written-out gradient (`VGGMaxPooling2D`). Both are slower or not
+            reproducible in TensorFlow's graph executor.
 
     Returns:
         A non-trainable `keras.Model` mapping `[B, H, W, 3]` float32 RGB in
@@ -323,11 +336,13 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
     built = {}
     for layer_name in all_names[: depth + 1]:
         if layer_name.endswith("pool"):
-            pool = keras.layers.AveragePooling2D if pooling == "avg" else VGGMaxPooling2D
-            x = pool(2, strides=2, name=layer_name)(x)
+            if pooling == "avg":
+                x = keras.layers.AveragePooling2D(2, strides=2, name=layer_name)(x)
+            else:
+                x = VGGMaxPooling2D(2, strides=2, xla_gradient=xla, name=layer_name)(x)
         else:
             block = int(layer_name[5])
-            x = VGGConv2D(_WIDTHS[block - 1], 3, winograd=winograd, name=layer_name)(x)
+            x = VGGConv2D(_WIDTHS[block - 1], 3, winograd=xla, name=layer_name)(x)
         built[layer_name] = x
     outputs = {ep: built[t] for ep, t in targets.items()}
     model = keras.Model(inputs, outputs, name=name or f"{arch}_{pooling}")

@@ -89,7 +89,7 @@ def test_env_variable_names_the_weights(vgg16_file, monkeypatch):
 def test_matches_keras_vgg16_with_max_pooling(vgg16_file, rng, winograd):
     ours = vgg.build_loss_network(pooling="max", weights=vgg16_file,
                                   endpoints=["vgg_16/conv3", "vgg_16/conv5"],
-                                  winograd=winograd)
+                                  xla=winograd)
     base = keras.applications.VGG16(include_top=False, weights=vgg16_file)
     ref = keras.Model(base.input, [base.get_layer("block3_conv3").output,
                                    base.get_layer("block5_conv3").output])
@@ -121,7 +121,7 @@ def test_winograd_network_has_the_same_features_and_input_gradient(rng):
     import tensorflow as tf
 
     plain = vgg.build_loss_network(weights=None, endpoints=["vgg_16/conv3"])
-    fast = vgg.build_loss_network(weights=None, endpoints=["vgg_16/conv3"], winograd=True)
+    fast = vgg.build_loss_network(weights=None, endpoints=["vgg_16/conv3"], xla=True)
     fast.set_weights(plain.get_weights())
     x = tf.constant(rng.random((1, 20, 24, 3), dtype=np.float32))
 
@@ -151,6 +151,10 @@ def test_vgg_conv_config_round_trip():
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is vgg.VGGConv2D and restored.get_config() == config
     assert config["winograd"] is True
+    pool = vgg.VGGMaxPooling2D(2, xla_gradient=True, name="block1_pool")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(pool))
+    assert type(restored) is vgg.VGGMaxPooling2D and restored.get_config() == pool.get_config()
+    assert restored.xla_gradient is True
 
 
 @pytest.mark.parametrize("jit", [False, True])
@@ -172,6 +176,6 @@ def test_max_pooling_has_keras_values_and_gradient(rng, jit):
         return (tf.function(f, jit_compile=True) if jit else f)(x)
 
     want_y, want_dx = value_and_grad(keras.layers.MaxPooling2D(2))
-    got_y, got_dx = value_and_grad(vgg.VGGMaxPooling2D(2))
+    got_y, got_dx = value_and_grad(vgg.VGGMaxPooling2D(2, xla_gradient=True))
     np.testing.assert_array_equal(got_y.numpy(), want_y.numpy())
     np.testing.assert_array_equal(got_dx.numpy(), want_dx.numpy())
