@@ -137,7 +137,7 @@ def _winograd_3x3(x, kernel):
         _signed_sum([(_WINOGRAD_AT[p, i] * _WINOGRAD_AT[q, j], products[i, j])
                      for i in range(4) for j in range(4)]),
         (batch, tiles_h, tiles_w, out_channels)) for q in range(2)] for p in range(2)]
-    y = _interleave(phases, batch, tiles_h, tiles_w, out_channels)
+    y = interleave(phases, batch, tiles_h, tiles_w, out_channels)
     return y[:, :height, :width, :]
 
 
@@ -228,10 +228,10 @@ def upsample2x_conv3x3(x, kernel):
     y = ops.conv(edged, wide, strides=1, padding="valid")  # [B, H+1, W+1, 4*O]
     phases = [[y[:, a:a + height, b:b + width, (2 * a + b) * out_channels:
                  (2 * a + b + 1) * out_channels] for b in range(2)] for a in range(2)]
-    return _interleave(phases, batch, height, width, out_channels)
+    return interleave(phases, batch, height, width, out_channels)
 
 
-def _interleave(phases, batch, height, width, channels):
+def interleave(phases, batch, height, width, channels):
     """`[B, 2H, 2W, O]` from `phases[a][b]` = output pixels (2i + a, 2j + b).
 
     Concatenations and free reshapes only (no 6-D transposes), so the graph

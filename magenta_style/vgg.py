@@ -148,7 +148,6 @@ def resolve_weights_file(weights="imagenet", arch="vgg16"):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
-@keras.saving.register_keras_serializable(package="magenta_style")
 class VGGConv2D(keras.layers.Conv2D):
     """VGG's 3x3 SAME convolution + ReLU, optionally by Winograd's F(2x2, 3x3).
 
@@ -210,10 +209,7 @@ def _max_pool_2x2(x):
                 hit = ops.logical_and(hit, ops.logical_not(taken))
             taken = hit if taken is None else ops.logical_or(taken, hit)
             phases.append(ops.where(hit, upstream, ops.zeros_like(upstream)))
-        # Interleave: rows 2i + a, columns 2j + b (concatenations and reshapes).
-        rows = [ops.reshape(ops.concatenate(phases[2 * a:2 * a + 2], axis=-1),
-                            (shape[0], h, 2 * w, shape[3])) for a in (0, 1)]
-        dx = ops.reshape(ops.concatenate(rows, axis=2), (shape[0], 2 * h, 2 * w, shape[3]))
+        dx = fast_conv.interleave([phases[:2], phases[2:]], shape[0], h, w, shape[3])
         return ops.pad(dx, [[0, 0], [0, shape[1] - 2 * h], [0, shape[2] - 2 * w], [0, 0]])
 
     return y, grad
@@ -248,6 +244,7 @@ class VGGMaxPooling2D(keras.layers.MaxPooling2D):
         return {**super().get_config(), "xla_gradient": self.xla_gradient}
 
 
+@keras.saving.register_keras_serializable(package="magenta_style")
 class VGGPreprocess(keras.layers.Layer):
     """RGB `[B, H, W, 3]` in [0, 1] -> Caffe input (x255, BGR, mean-free)."""
 

@@ -155,6 +155,9 @@ def test_vgg_conv_config_round_trip():
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(pool))
     assert type(restored) is vgg.VGGMaxPooling2D and restored.get_config() == pool.get_config()
     assert restored.xla_gradient is True
+    pre = vgg.VGGPreprocess(name="preprocess")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(pre))
+    assert type(restored) is vgg.VGGPreprocess
 
 
 @pytest.mark.parametrize("jit", [False, True])
