@@ -64,7 +64,7 @@ def bench_step(mode, batch_size, size, steps, styles):
     for step in range(steps + 1):
         labels = training.labels_for_step(0, step, batch_size, len(styles.names))
         t0, c0 = time.perf_counter(), time.process_time()
-        loss, _ = engine.step(images, labels)
+        loss = float(engine.step(images, labels)[0])  # Waits for the step.
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     tf.config.run_functions_eagerly(False)

@@ -17,8 +17,20 @@ Measured on the 2-core CPU (bench/stylize.py, XLA, 512x512 input):
   - Winograd F(2x2, 3x3), 128->128 ch at 128x128: 77 ms plain, 51 ms.
 """
 
+import functools
+import os
+
+import keras
 import numpy as np
 from keras import ops
+
+from magenta_style.errors import UserError
+
+# "1": always use the forms below, "0": never (plain `ops.conv`), "auto"
+# (default): only when the backend computes on the CPU. They were tuned for
+# CPU convolutions; a GPU's cuDNN convolutions are faster as they are, and
+# Winograd's transforms would add rounding under bfloat16/float16.
+ENV_VAR = "MAGENTA_STYLE_FAST_CONV"
 
 # Convolutions with fewer output channels than this are computed blocked,
 # at inference 2 rows x 4 columns per block (9x9, 32 -> 3 on 520x520, XLA:
@@ -32,6 +44,39 @@ _TRAINING_BLOCK = (1, 8)
 # plain, 103 ms blocked (patch packing of 3-channel pixels is the cost).
 _MAX_INPUT_CHANNELS = 4
 _INPUT_BLOCK = (1, 4)
+
+
+@functools.lru_cache(maxsize=None)
+def _backend_on_cpu(backend):
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.config.list_physical_devices("GPU")
+    if backend == "torch":
+        import torch
+
+        return not torch.cuda.is_available()
+    return True
+
+
+def cpu_forms():
+    """Whether the CPU-tuned forms of this module are used (see `ENV_VAR`).
+
+    Read when a layer is traced, so set the variable before building or
+    calling models. Every form computes the same numbers to float rounding.
+    """
+    value = os.environ.get(ENV_VAR, "auto").strip().lower()
+    if value in ("1", "true", "on"):
+        return True
+    if value in ("0", "false", "off"):
+        return False
+    if value != "auto":
+        raise UserError(f"{ENV_VAR} must be 1, 0 or auto. Received: {value!r}")
+    return _backend_on_cpu(keras.backend.backend())
 
 
 def conv2d_valid(x, kernel, strides=1, inference=False, winograd=None):
@@ -62,6 +107,8 @@ def conv2d_valid(x, kernel, strides=1, inference=False, winograd=None):
         `[B, (H - K) // s + 1, (W - K) // s + 1, O]`, the cross-correlation of
         `x` with `kernel` (TensorFlow's `conv2d` convention).
     """
+    if not cpu_forms():
+        return ops.conv(x, kernel, strides=strides, padding="valid")
     k, channels, out_channels = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     winograd = inference if winograd is None else winograd
     if strides == 1 and k > 1 and out_channels < _MIN_OUTPUT_CHANNELS:
@@ -218,6 +265,10 @@ def upsample2x_conv3x3(x, kernel):
     Returns:
         `[B, 2H, 2W, O]`.
     """
+    if not cpu_forms():
+        x = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        return ops.conv(x, kernel, strides=1, padding="valid")
     channels, out_channels = kernel.shape[2], kernel.shape[3]
     shape = ops.shape(x)
     batch, height, width = shape[0], shape[1], shape[2]

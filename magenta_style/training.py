@@ -583,6 +583,46 @@ def _grid_photos(cfg, first_batch):
     return [np.asarray(x, "float32") for x in first_batch[:3]]
 
 
+@dataclasses.dataclass
+class Parts:
+    """What one training step is built from (see `build_parts`)."""
+    setup: Setup
+    loss_net: keras.Model
+    content_net: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    loss_config: config_lib.LossConfig
+    gram_table: dict
+    coefficients: np.ndarray
+
+    def compile(self, engine):
+        """Builds `engine.step` from the variables' current values."""
+        engine.compile(self.setup.model, self.loss_net, self.content_net, self.optimizer,
+                       self.loss_config, self.gram_table, self.coefficients, self.setup)
+
+
+def build_parts(cfg, engine, styles):
+    """The transformer, loss networks, optimizer and style targets for `cfg`.
+
+    Shared by `train` and the benchmarks (bench/train.py, bench/train_jax.py)
+    so they time exactly the step training runs. Call `Parts.compile(engine)`
+    after restoring a checkpoint into the variables.
+    """
+    loss_config = cfg.loss_config()
+    gram_table = _match_grams(styles.grams, loss_config.style_weights)
+    coefficients = _coefficients(cfg, len(styles.names))
+    with engine.scope(), _dtype_policy(cfg.mixed_precision):
+        setup = build_model(cfg, list(styles.names))
+        # Winograd's gradients round reproducibly only under XLA.
+        transformer_lib.set_winograd_in_training(setup.model, cfg.jit_compile)
+        if cfg.mixed_precision:
+            _float32_norms(setup.model)
+        loss_net, content_net = loss_networks(cfg)
+        optimizer = make_optimizer(cfg)
+        optimizer.build(setup.model.trainable_variables)
+    return Parts(setup, loss_net, content_net, optimizer, loss_config, gram_table,
+                 coefficients)
+
+
 def _engine_for_backend(cfg, content):
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -624,19 +664,8 @@ def train(config, content=None, style_set=None):
     engine = _engine_for_backend(cfg, content)
     styles = style_set if style_set is not None else load_styles(cfg, engine.is_chief)
     new_names = list(styles.names)
-    loss_config = cfg.loss_config()
-    gram_table = _match_grams(styles.grams, loss_config.style_weights)
-    coefficients = _coefficients(cfg, len(new_names))
-
-    with engine.scope(), _dtype_policy(cfg.mixed_precision):
-        setup = build_model(cfg, new_names)
-        # Winograd's gradients round reproducibly only under XLA.
-        transformer_lib.set_winograd_in_training(setup.model, cfg.jit_compile)
-        if cfg.mixed_precision:
-            _float32_norms(setup.model)
-        loss_net, content_net = loss_networks(cfg)
-        optimizer = make_optimizer(cfg)
-        optimizer.build(setup.model.trainable_variables)
+    built = build_parts(cfg, engine, styles)
+    setup, optimizer = built.setup, built.optimizer
     resolved = resolved_config(cfg, setup)
     check_train_dir(cfg, resolved, engine.is_chief)
 
@@ -649,8 +678,7 @@ def train(config, content=None, style_set=None):
     model = setup.model
     model.style_names = tuple(setup.style_names)
 
-    engine.compile(model, loss_net, content_net, optimizer, loss_config,
-                   gram_table, coefficients, setup)
+    built.compile(engine)
     batches = engine.batches(start)
     first = None
     curves = _Curves(setup.style_names)
@@ -669,6 +697,18 @@ def train(config, content=None, style_set=None):
     bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
                disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
     done = start  # Last step whose update is in the variables.
+    pending = None  # (step, labels, device results) not yet read back.
+
+    def record(step, labels, result):
+        loss, parts = float(result[0]), {k: np.asarray(v) for k, v in result[1].items()}
+        if not np.isfinite(loss):
+            raise UserError(
+                f"The loss became {loss} at step {step}. Lower --learning_rate or "
+                "set --clip_gradient_norm; rerunning resumes from the last "
+                "checkpoint.")
+        curves.add(parts, labels)  # Labels index setup.style_names.
+        bar.update(1)
+
     with _StopOnSignal() as stop:
         try:
             for step in range(start + 1, cfg.train_steps + 1):
@@ -677,16 +717,24 @@ def train(config, content=None, style_set=None):
                 images = next(batches)
                 if first is None:
                     first = engine.local_images(images)
-                loss, parts = engine.step(images, labels)
+                result = engine.step(images, labels)
                 done = step
-                if not np.isfinite(loss):
-                    raise UserError(
-                        f"The loss became {loss} at step {step}. Lower --learning_rate or "
-                        "set --clip_gradient_norm; rerunning resumes from the last "
-                        "checkpoint.")
-                curves.add(parts, labels)  # Labels index setup.style_names.
-                bar.update(1)
-                if step % cfg.log_every == 0 or step == cfg.train_steps:
+                # The previous step's losses are read back only now, while
+                # this step runs: under JAX the accelerator then never waits
+                # for the host's bookkeeping and the next batch (H200, batch
+                # 16: 20.5 steps/s reading every step back at once, see
+                # BUILD.md). Steps that log, save, draw or stop read their own.
+                if pending is not None:
+                    record(*pending)
+                pending = (step, labels, result)
+                log = step % cfg.log_every == 0 or step == cfg.train_steps
+                save_now = step % cfg.save_every == 0 and step != cfg.train_steps
+                grid = (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
+                        and step != cfg.train_steps)
+                if log or save_now or grid or stop.signum is not None:
+                    record(*pending)
+                    pending = None
+                if log:
                     scalars = curves.scalars()
                     last = {k[len("losses/"):]: v for k, v in scalars.items()
                             if k.startswith("losses/")}
@@ -697,10 +745,9 @@ def train(config, content=None, style_set=None):
                     curves.reset()
                 if stop.signum is not None:
                     break
-                if step % cfg.save_every == 0 and step != cfg.train_steps:
+                if save_now:
                     save(step)
-                if (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
-                        and step != cfg.train_steps):
+                if grid:
                     engine.sync()
                     _write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
         finally:

@@ -142,11 +142,15 @@ class Engine:
                       else step)
 
     def step(self, images, labels):
-        """One update. Returns (float mean loss, {part: `[B]` numpy})."""
+        """One update, dispatched without waiting for it (JAX runs it async).
+
+        Returns (mean loss, {part: `[B]`}) as JAX arrays; reading them
+        (`float`, `np.asarray`) waits for the step.
+        """
         self.state, loss, parts = self._step(self.state, self.constants,
                                              jax.numpy.asarray(images),
                                              jax.numpy.asarray(labels))
-        return float(loss), {k: np.asarray(v) for k, v in parts.items()}
+        return loss, parts
 
     def sync(self):
         """Copies the step's weights and Adam state into the Keras variables."""

@@ -206,15 +206,14 @@ class Engine:
         self._step = distributed_step
 
     def step(self, images, labels):
-        """One update. Returns (float mean loss, {part: `[B]` numpy})."""
+        """One update. Returns (mean loss, {part: `[B]`}) as tensors."""
         b = self.per_replica
         labels = np.asarray(labels, "int32")
         dist_labels = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(
                 labels[ctx.replica_id_in_sync_group * b:
                        (ctx.replica_id_in_sync_group + 1) * b]))
-        loss, parts = self._step(images, dist_labels)
-        return float(loss), {k: v.numpy() for k, v in parts.items()}
+        return self._step(images, dist_labels)
 
     def sync(self):
         """Variables already hold the state (nothing to copy back)."""

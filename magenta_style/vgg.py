@@ -236,7 +236,7 @@ class VGGMaxPooling2D(keras.layers.MaxPooling2D):
                 f"pool_size={self.pool_size}, strides={self.strides}")
 
     def call(self, inputs):
-        if self.xla_gradient:
+        if self.xla_gradient and fast_conv.cpu_forms():
             return _max_pool_2x2(inputs)
         return super().call(inputs)
 

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from magenta_style import fast_conv
+from magenta_style.errors import UserError
 
 
 def _reference_conv(x, kernel, stride=1):
@@ -136,3 +137,35 @@ def test_winograd_gradients_reproducible_under_xla(rng):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     for a, b in zip(runs[0], runs[2]):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_cpu_forms_are_on_for_the_cpu_and_can_be_switched(monkeypatch):
+    monkeypatch.delenv(fast_conv.ENV_VAR, raising=False)
+    assert fast_conv.cpu_forms()  # These tests run on a CPU.
+    monkeypatch.setenv(fast_conv.ENV_VAR, "0")
+    assert not fast_conv.cpu_forms()
+    monkeypatch.setenv(fast_conv.ENV_VAR, "sometimes")
+    with pytest.raises(UserError, match="Received: 'sometimes'"):
+        fast_conv.cpu_forms()
+
+
+@pytest.mark.parametrize("k, cin, cout", [(9, 32, 3), (9, 3, 32), (3, 128, 128)])
+def test_without_cpu_forms_the_plain_convolution_runs(rng, monkeypatch, k, cin, cout):
+    """What GPUs get (`auto` there): TensorFlow's own convolution, bit for bit."""
+    monkeypatch.setenv(fast_conv.ENV_VAR, "0")
+    x = rng.standard_normal((1, k + 9, k + 6, cin)).astype("float32")
+    kernel = rng.standard_normal((k, k, cin, cout)).astype("float32")
+    plain = tf.nn.conv2d(x, kernel, 1, "VALID").numpy()
+    for inference in (False, True):
+        got = fast_conv.conv2d_valid(tf.constant(x), tf.constant(kernel), 1, inference)
+        np.testing.assert_array_equal(np.asarray(got), plain)
+
+
+def test_without_cpu_forms_upsampling_is_upsample_pad_conv(rng, monkeypatch):
+    monkeypatch.setenv(fast_conv.ENV_VAR, "0")
+    x = rng.standard_normal((2, 5, 7, 4)).astype("float32")
+    kernel = rng.standard_normal((3, 3, 4, 6)).astype("float32")
+    up = np.pad(x.repeat(2, 1).repeat(2, 2), [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    want = tf.nn.conv2d(up, kernel, 1, "VALID").numpy()
+    got = np.asarray(fast_conv.upsample2x_conv3x3(tf.constant(x), tf.constant(kernel)))
+    np.testing.assert_array_equal(got, want)

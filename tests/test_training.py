@@ -126,6 +126,40 @@ def test_resume_after_kill_matches_an_uninterrupted_run(scratch_run, tmp_path, s
     assert int(iterations[0]) == 4
 
 
+def test_losses_read_back_a_step_late_still_count_every_step(scratch_run, tmp_path,
+                                                            styles_glob, content, vgg16_file):
+    """The loop reads step N's losses while step N + 1 runs; none is lost or doubled."""
+    full_cfg, _ = scratch_run
+    per_step = {r["step"]: r for r in _metrics(full_cfg.train_dir)}  # log_every=1
+    cfg = th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=4, log_every=3)
+    training.train(cfg, content=content)
+    records = _metrics(str(tmp_path))
+    assert [r["step"] for r in records] == [3, 4]
+    for record, steps in zip(records, ([1, 2, 3], [4])):
+        for key in ("losses/total_loss", "losses/content_loss/vgg_16/conv2"):
+            expected = np.mean([per_step[s][key] for s in steps])
+            np.testing.assert_allclose(record[key], expected, rtol=1e-5)
+        # Per style: the mean over the window's examples of that style.
+        counts = [np.sum(training.labels_for_step(cfg.seed, s, cfg.batch_size, 2) == 1)
+                  for s in steps]
+        key = "styles/style1/total_loss"
+        expected = sum(per_step[s][key] * c for s, c in zip(steps, counts) if c) / sum(counts)
+        np.testing.assert_allclose(record[key], expected, rtol=1e-5)
+
+
+def test_a_diverging_loss_names_its_step(tmp_path, styles_glob, content, vgg16_file):
+    """The late read-back reports the first non-finite step, as reading every step does."""
+    named = []
+    for log_every in (1, 100):
+        cfg = th.tiny_config(tmp_path / f"log{log_every}", styles_glob, vgg16_file,
+                             train_steps=6, log_every=log_every, learning_rate=1e30)
+        with pytest.raises(UserError, match=r"The loss became (nan|inf) at step \d+") as e:
+            training.train(cfg, content=content)
+        _one_line(e)
+        named.append(str(e.value).split(" at step ")[1].split(".")[0])
+    assert named[0] == named[1]
+
+
 @pytest.mark.slow
 def test_xla_resume_repeats_the_uninterrupted_run_bit_for_bit(tmp_path, styles_glob, content,
                                                               vgg16_file, monkeypatch):

@@ -28,24 +28,8 @@ RUN=${RUN_DIR:-/tmp/accel_run}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$RUN" "$OUT"
 
-# 1. Wheels the machine lacks (pip name -> import name in tools/accel_prepare.py).
-MISSING=$("$PYTHON" - "$ACCEL/wheels" <<'PY'
-import glob, importlib.util, os, sys
-names = {"keras": "keras", "absl_py": "absl", "namex": "namex", "optree": "optree",
-         "ml_dtypes": "ml_dtypes", "h5py": "h5py", "rich": "rich", "pygments": "pygments",
-         "markdown_it_py": "markdown_it", "mdurl": "mdurl", "packaging": "packaging",
-         "tqdm": "tqdm", "pillow": "PIL"}
-for wheel in sorted(glob.glob(os.path.join(sys.argv[1], "*.whl"))):
-    module = names.get(os.path.basename(wheel).split("-")[0].lower())
-    if module and importlib.util.find_spec(module) is None:
-        print(wheel)
-PY
-)
-if [ -n "$MISSING" ]; then
-  "$PYTHON" -m pip install --quiet --no-index --no-deps --target /tmp/accel_pydeps $MISSING
-fi
-export PYTHONPATH="/tmp/accel_pydeps:$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export KERAS_BACKEND=jax
+# 1. Wheels the machine lacks, PYTHONPATH and KERAS_BACKEND=jax.
+. tools/accel_env.sh
 
 # 2. The previous run's state.
 STATE="$ACCEL/state"

@@ -1,0 +1,172 @@
+"""Seconds per training step under KERAS_BACKEND=jax (not a test; run by hand).
+
+The accelerator path (BUILD.md): on a borrowed GPU machine, from the
+repository root with `.accel/` carried (tools/accel_prepare.py builds it):
+
+    KERAS_BACKEND=jax python3 bench/train_jax.py --vgg_weights=.accel/vgg16_blocks1-4_fp16.h5 \\
+        --styles='.accel/styles/*.jpg' --photos=.accel/photos --batch_size=16 \\
+        --variants=fp32,mixed,fp32-cpu-forms --steps=40 --json=$OUT/train_jax.json
+
+It builds exactly the step `training.train` runs (`training.build_parts`:
+the transformer at --alpha, VGG-16 blocks 1-4, Magenta's losses, Adam, every
+example its own style) for each variant and prints:
+
+- the first step (tracing + XLA compilation + one step), in seconds;
+- `sync`: seconds per step when every step's losses are read back before
+  the next is dispatched (the training loop before it read back one step
+  late);
+- `chained`: seconds per step when steps are queued without reading the
+  losses back (what the device alone sustains; the training loop, which
+  reads step N's losses while step N + 1 runs, comes close to this when
+  its input keeps up);
+- the NumPy/Pillow input pipeline alone, in images per second (it must
+  outrun the step).
+
+Variants: `fp32`; `mixed` (mixed_float16 compute, float32 norms and losses,
+loss scaling); a `-cpu-forms` suffix forces the CPU-tuned convolution forms
+of `magenta_style.fast_conv` (Winograd, blocked 9x9 layers), which
+`MAGENTA_STYLE_FAST_CONV=auto` turns off on GPUs. Runs on a CPU too (small
+settings) to check the script before spending device time.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_photos(folder, n, size):
+    import numpy as np
+
+    from magenta_style import data_numpy
+
+    files = data_numpy.list_image_files(folder)[:n]
+    return np.stack([data_numpy.load_and_preprocess(f, image_size=size) for f in files])
+
+
+def bench_variant(variant, args, styles, photos):
+    import jax
+    import keras
+    import numpy as np
+
+    from magenta_style import fast_conv
+    from magenta_style import training
+
+    os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else "auto"
+    keras.backend.clear_session()
+    cfg = training.TrainConfig(
+        train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"), batch_size=args.batch_size,
+        image_size=args.image_size, vgg_weights=args.vgg_weights, alpha=args.alpha,
+        mixed_precision=variant.startswith("mixed"), style_images="unused")
+    engine = training._engine_for_backend(cfg, None)
+    built = training.build_parts(cfg, engine, styles)
+    built.compile(engine)
+    num_styles = len(styles.names)
+    labels = [training.labels_for_step(0, s, cfg.batch_size, num_styles)
+              for s in range(args.steps + 1)]
+    images = jax.device_put(photos[:cfg.batch_size])
+
+    def read(result):
+        return float(result[0]), {k: np.asarray(v) for k, v in result[1].items()}
+
+    t0 = time.perf_counter()
+    loss, _ = read(engine.step(images, labels[0]))
+    first = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for s in range(1, args.steps + 1):
+        loss, _ = read(engine.step(images, labels[s]))
+    loop = (time.perf_counter() - t0) / args.steps
+
+    device_labels = [jax.device_put(lab) for lab in labels]
+    state = engine.state
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    for s in range(1, args.steps + 1):
+        state, last_loss, _ = engine._step(state, engine.constants, images, device_labels[s])
+    jax.block_until_ready(state)
+    chained = (time.perf_counter() - t0) / args.steps
+    engine.state = state
+    result = dict(variant=variant, batch_size=cfg.batch_size, image_size=cfg.image_size,
+                  alpha=args.alpha, styles=num_styles, first_step_s=first,
+                  sync_s_per_step=loop, chained_s_per_step=chained,
+                  sync_images_per_s=cfg.batch_size / loop,
+                  chained_images_per_s=cfg.batch_size / chained,
+                  loss=float(loss), loss_after_chained=float(last_loss))
+    print(f"{variant:16s} batch {cfg.batch_size} {cfg.image_size}px: first step {first:6.1f} s; "
+          f"sync {loop * 1000:7.1f} ms/step ({1 / loop:6.2f} steps/s, "
+          f"{cfg.batch_size / loop:7.1f} images/s); chained {chained * 1000:7.1f} ms/step "
+          f"({1 / chained:6.2f} steps/s); loss {float(loss):.4g}", flush=True)
+    return result
+
+
+def bench_pipeline(args):
+    from magenta_style import data_numpy
+
+    loader = data_numpy.NumpyContentLoader(args.photos, args.batch_size,
+                                           image_size=args.image_size, seed=0)
+    it = iter(loader)
+    next(it)
+    t0 = time.perf_counter()
+    for _ in range(args.pipeline_batches):
+        next(it)
+    dt = (time.perf_counter() - t0) / args.pipeline_batches
+    print(f"input pipeline (NumPy/Pillow threads, {os.cpu_count()} CPUs) batch "
+          f"{args.batch_size}: {dt * 1000:.1f} ms/batch ({args.batch_size / dt:.0f} images/s)",
+          flush=True)
+    return dict(pipeline_ms_per_batch=dt * 1000, pipeline_images_per_s=args.batch_size / dt)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vgg_weights", required=True)
+    parser.add_argument("--styles", required=True, help="Glob of style images.")
+    parser.add_argument("--photos", required=True, help="Folder of content photos.")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--image_size", type=int, default=256)
+    parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--style_image_size", type=int, default=256)
+    parser.add_argument("--variants", default="fp32,mixed,fp32-cpu-forms")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--pipeline_batches", type=int, default=20)
+    parser.add_argument("--deadline_s", type=float, default=0,
+                        help="Skip variants once this many seconds have passed (0: none).")
+    parser.add_argument("--json", help="Also write the results here.")
+    args = parser.parse_args()
+
+    import jax
+    import keras
+
+    from magenta_style import style_set
+
+    if keras.backend.backend() != "jax":
+        sys.exit("Run with KERAS_BACKEND=jax.")
+    start = time.perf_counter()
+    print(f"devices: {jax.devices()}", flush=True)
+    results = {"devices": [str(d) for d in jax.devices()], "variants": []}
+    results.update(bench_pipeline(args))
+    files = sorted(glob.glob(args.styles))
+    t0 = time.perf_counter()
+    styles = style_set.compute_style_set(files, args.vgg_weights, args.style_image_size,
+                                         progress=False)
+    results["style_set_s"] = time.perf_counter() - t0
+    print(f"style set: {len(files)} styles measured in {results['style_set_s']:.1f} s",
+          flush=True)
+    photos = load_photos(args.photos, args.batch_size, args.image_size)
+    for variant in args.variants.split(","):
+        if args.deadline_s and time.perf_counter() - start > args.deadline_s:
+            print(f"{variant}: skipped (deadline)", flush=True)
+            continue
+        results["variants"].append(bench_variant(variant, args, styles, photos))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
