@@ -18,6 +18,7 @@ SCRIPTS = [
     "evaluate",
     "studio",
     "style_distances",
+    "plot_metrics",
 ]
 
 

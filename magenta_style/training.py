@@ -51,6 +51,7 @@ STYLE_SET_FILE = "style_set.npz"
 MODEL_SUBDIR = "model"
 GRID_SUBDIR = "grids"
 METRICS_FILE = "metrics.jsonl"
+CURVE_FILE = "loss_curve.png"
 # Settings that define what is being trained; a train_dir holding a run with
 # other values is refused (resuming would silently mix two models).
 _FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append")
@@ -754,6 +755,8 @@ def train(config, content=None, style_set=None):
             bar.close()
     if done > start or not latest:
         save(done)
+    if engine.is_chief and done > start:
+        _write_curve(cfg)
     if stop.signum is not None:
         # Stopped early (Ctrl-C, `timeout`, SIGTERM): the checkpoint is saved
         # but no model is written; rerunning the command continues.
@@ -792,6 +795,24 @@ def _log_scalars(cfg, writer, step, scalars):
         f.write(json.dumps(record) + "\n")
     if writer is not None:
         writer.scalars(step, scalars)
+
+
+def _write_curve(cfg):
+    """`<train_dir>/loss_curve.png` from `metrics.jsonl`, at the end of every run.
+
+    Once per run (not per log step): with many styles the file grows by MBs
+    per thousand steps. A curve is a convenience, so a file it cannot read
+    (edited by hand, say) only prints why.
+    """
+    from magenta_style import curves
+
+    path = os.path.join(cfg.train_dir, METRICS_FILE)
+    if os.path.isfile(path):
+        try:
+            curves.plot_curves(curves.read_metrics([path]),
+                               os.path.join(cfg.train_dir, CURVE_FILE))
+        except UserError as e:
+            print(f"No loss curve drawn: {e}", file=sys.stderr)
 
 
 def _write_grid(cfg, model, styles, photos, step, writer):

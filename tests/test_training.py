@@ -6,6 +6,7 @@ import signal
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from magenta_style import model_io
 from magenta_style import train_state
@@ -79,6 +80,8 @@ def test_scratch_training_lowers_the_loss_and_writes_everything(scratch_run):
     records = _metrics(cfg.train_dir)
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert records[-1]["losses/total_loss"] < records[0]["losses/total_loss"]
+    with Image.open(os.path.join(cfg.train_dir, training.CURVE_FILE)) as curve:
+        assert curve.format == "PNG"  # The loss curve of the run.
     assert any(k.startswith("styles/style0/") for r in records for k in r)
     loaded = model_io.load_model(os.path.join(cfg.train_dir, "model"))
     assert loaded.style_names == ("style0", "style1")  # From the file names.
