@@ -227,7 +227,10 @@ class VGGMaxPooling2D(keras.layers.MaxPooling2D):
     """
 
     def __init__(self, pool_size=2, strides=2, xla_gradient=False, **kwargs):
-        kwargs.pop("padding", None)
+        padding = kwargs.pop("padding", "valid")
+        if padding != "valid":
+            raise ValueError("VGGMaxPooling2D is VGG's VALID pooling. Received: "
+                             f"padding={padding!r}")
         super().__init__(pool_size, strides, padding="valid", **kwargs)
         self.xla_gradient = bool(xla_gradient)
         if self.pool_size != (2, 2) or self.strides != (2, 2):

@@ -145,6 +145,12 @@ def test_vgg_conv_rejects_other_shapes(kwargs):
         vgg.VGGConv2D(8, **kwargs)
 
 
+@pytest.mark.parametrize("kwargs", [dict(pool_size=3), dict(strides=1), dict(padding="same")])
+def test_vgg_max_pooling_rejects_other_shapes(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        vgg.VGGMaxPooling2D(**kwargs)
+
+
 def test_vgg_conv_config_round_trip():
     layer = vgg.VGGConv2D(8, winograd=True, name="block1_conv1")
     config = layer.get_config()
