@@ -1,6 +1,9 @@
 """Flags generated from config dataclasses (magenta_style/scripts/flagutil.py)."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 from absl import flags
@@ -49,3 +52,22 @@ def test_set_flags_are_parsed_into_the_config(fresh_flags):
 def test_bad_literal_is_one_line_naming_the_flag():
     with pytest.raises(UserError, match=r"--fu_weights must be a Python literal.*Received"):
         flagutil.parse_literal("{a: }", "fu_weights")
+
+
+@pytest.mark.parametrize("raised, code, line", [
+    ("UserError('--x must be positive. Received: -1')", 2,
+     "error: --x must be positive. Received: -1"),
+    ("KeyboardInterrupt()", 130, "Interrupted."),
+])
+def test_run_ends_scripts_with_one_line_and_the_exit_code(raised, code, line):
+    """What every bin/ script does on bad input (2) and on Ctrl-C or `timeout -s INT` (130)."""
+    program = ("from magenta_style.errors import UserError\n"
+               "from magenta_style.scripts import flagutil\n"
+               "def main(argv):\n"
+               f"    raise {raised}\n"
+               "flagutil.run(main)\n")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          cwd=repo, timeout=60)
+    assert proc.returncode == code
+    assert proc.stderr.strip().splitlines()[-1] == line and "Traceback" not in proc.stderr

@@ -9,8 +9,6 @@ frozen. Without --append the new styles replace the old ones (Magenta); with
 it the old styles are kept bit-identical and the new ones are added.
 """
 
-import sys
-
 from absl import flags
 
 from magenta_style import training
@@ -31,10 +29,7 @@ def main(argv):
         raise UserError("--checkpoint is required: the model to fine-tune (a model "
                         "directory, a shipped model name or a Magenta checkpoint).")
     config = flagutil.config_from_flags(training.TrainConfig, init_from=FLAGS.checkpoint)
-    try:
-        model = training.train(config)
-    except KeyboardInterrupt:  # train() saved a checkpoint and said so.
-        sys.exit(130)
+    model = training.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
     print(f"Model with {len(model.style_names)} styles ({', '.join(model.style_names)}) "
           f"written to {config.model_dir or config.train_dir + '/model'}")
 

@@ -108,7 +108,11 @@ def config_from_flags(cls, **overrides):
 
 
 def run(main):
-    """`app.run(main)`, printing a `UserError` as one line and exiting 2."""
+    """`app.run(main)`: a `UserError` is one line and exit 2, Ctrl-C exit 130.
+
+    Ctrl-C (or `timeout -s INT`) ends with the shell's code for SIGINT and no
+    traceback; training has saved its checkpoint and said so by then.
+    """
 
     def guarded(argv):
         try:
@@ -116,5 +120,8 @@ def run(main):
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+            sys.exit(130)
 
     app.run(guarded)

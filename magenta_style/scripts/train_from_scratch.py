@@ -7,8 +7,6 @@ Rerunning the same command resumes from the last checkpoint in --train_dir.
 The trained model is written to <train_dir>/model.
 """
 
-import sys
-
 from magenta_style import training
 from magenta_style.scripts import flagutil
 
@@ -20,10 +18,7 @@ def main(argv):
     del argv  # Unused.
     config = flagutil.config_from_flags(training.TrainConfig, init_from="scratch",
                                         append=False)
-    try:
-        model = training.train(config)
-    except KeyboardInterrupt:  # train() saved a checkpoint and said so.
-        sys.exit(130)
+    model = training.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
     print(f"Trained {len(model.style_names)} styles for {model.provenance['steps']} steps; "
           f"model written to {config.model_dir or config.train_dir + '/model'}")
 
