@@ -39,6 +39,15 @@ def test_style_grid_layout(model):
                                atol=1e-5)
 
 
+def test_stylize_all_in_chunks_of_one_shape_gives_every_style_once(model):
+    photo = th.smooth_images(1, 20, seed=5)[0]
+    got = evaluation.stylize_all(model, photo, batch=2)  # Chunks [a, b], [c, a].
+    assert got.shape == (3, 20, 20, 3) and got.dtype == np.float32
+    for s in range(3):
+        alone = np.asarray(model([photo[None], np.eye(3, dtype="float32")[s:s + 1]]))[0]
+        np.testing.assert_allclose(got[s], alone, atol=1e-5)
+
+
 @pytest.mark.needs_weights
 def test_evaluate_writes_losses_per_style_and_grid(model, tmp_path, vgg16_file):
     model_dir = str(tmp_path / "model")
