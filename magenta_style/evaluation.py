@@ -44,10 +44,15 @@ def stylize_all(model, photo, batch=8):
     size = min(batch, n)
     eye = np.eye(n, dtype="float32")
     images = np.repeat(np.asarray(photo, "float32")[None], size, axis=0)
+    # A model built in a tf.distribute scope would predict on every worker
+    # (collectives the chief's grid alone cannot complete): call it eagerly.
+    # `_distribute_strategy` is where Keras's TensorFlow trainer keeps it.
+    predict = (model.predict_on_batch if getattr(model, "_distribute_strategy", None) is None
+               else model)
     out = []
     for s in range(0, n, size):
         rows = np.arange(s, s + size) % n
-        pastiches = model.predict_on_batch([images, eye[rows]])
+        pastiches = predict([images, eye[rows]])
         out.append(np.asarray(pastiches, "float32")[:min(size, n - s)])
     return np.concatenate(out, axis=0)
 
