@@ -322,8 +322,10 @@ class NumpyContentLoader:
         num_shards, shard_index: keep only every `num_shards`-th file starting
             at `shard_index` (one shard per host in multi-host training).
         processes: a process pool instead of threads.
-        start_epoch: the epoch to start at (to continue a shuffle order when
-            resuming: pass `step * batch_size // len(files)`).
+        start_epoch, start_position: where in the stream of files to start,
+            to continue it exactly when resuming: element e of the stream is
+            position `e % len(files)` of epoch `e // len(files)`, so pass
+            e = `step * batch_size` (exact while every file is readable).
         draft: fast reduced-scale decoding of large JPEGs (see
             `load_and_preprocess`); False matches the tf.data path exactly.
     """
@@ -331,7 +333,7 @@ class NumpyContentLoader:
     def __init__(self, files, batch_size, image_size=256, resize_side=None, shuffle=True,
                  seed=None, random_crop=False, random_flip=False, workers=None,
                  repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
-                 processes=False, start_epoch=0, draft=True):
+                 processes=False, start_epoch=0, start_position=0, draft=True):
         resize_side = image_size + 2 if resize_side is None else resize_side
         check_sizes(image_size, resize_side)
         if batch_size < 1:
@@ -360,7 +362,11 @@ class NumpyContentLoader:
         self.repeat = repeat
         self.prefetch_batches = max(1, prefetch_batches)
         self.processes = processes
+        if not 0 <= start_position < len(self.files):
+            raise UserError(f"start_position must be in [0, {len(self.files)}) (files per "
+                            f"epoch). Received: start_position={start_position}")
         self.start_epoch = start_epoch
+        self.start_position = start_position
         self.draft = draft
         self.stats = SkipStats()
 
@@ -381,13 +387,15 @@ class NumpyContentLoader:
 
     def _tasks(self):
         """(file index, task arguments) in order, epoch after epoch."""
-        epoch = self.start_epoch
+        epoch, start = self.start_epoch, self.start_position
         while True:
             for position, index in enumerate(self._epoch_order(epoch)):
+                if position < start:
+                    continue
                 yield index, (self.files[index], self.image_size, self.resize_side,
                               self.random_crop, self.random_flip,
                               [self.seed, epoch, position, 1], self.draft)
-            epoch += 1
+            epoch, start = epoch + 1, 0
             if not self.repeat:
                 return
 

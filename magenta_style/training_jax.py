@@ -77,10 +77,13 @@ class Engine:
         from magenta_style import data_numpy
 
         files = data_numpy.list_image_files(cfg.content_images)
+        # Continue the stream where the checkpointed step left it: a resumed
+        # run sees the photos (and crops, flips) the uninterrupted one would.
+        element = start_step * b
         self.loader = data_numpy.NumpyContentLoader(
             files, b, image_size=cfg.image_size, seed=cfg.seed,
             random_crop=cfg.random_crop, random_flip=cfg.random_flip,
-            start_epoch=start_step * b // len(files))
+            start_epoch=element // len(files), start_position=element % len(files))
         return iter(self.loader)
 
     def local_images(self, images):

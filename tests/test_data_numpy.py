@@ -193,6 +193,23 @@ def test_start_epoch_continues_the_order(tmp_path, rng):
     np.testing.assert_array_equal(next(resumed), epochs[2])
 
 
+def test_start_position_continues_the_stream_mid_epoch(tmp_path, rng):
+    """Resuming at step s (element s*B) yields what the uninterrupted stream yields."""
+    make_folder(str(tmp_path), rng, n=5, bad=False)
+    kwargs = dict(batch_size=3, image_size=32, seed=7, random_crop=True, random_flip=True,
+                  workers=2)
+    it = iter(data_numpy.NumpyContentLoader(str(tmp_path), **kwargs))
+    stream = [next(it) for _ in range(5)]  # 15 elements: three epochs of 5 files.
+    for step in (1, 2, 3):  # elements 3, 6, 9: mid-epoch, each epoch's own shuffle
+        element = step * 3
+        resumed = iter(data_numpy.NumpyContentLoader(
+            str(tmp_path), start_epoch=element // 5, start_position=element % 5, **kwargs))
+        for expected in stream[step:]:
+            np.testing.assert_array_equal(next(resumed), expected)
+    with pytest.raises(UserError, match="Received: start_position=5"):
+        data_numpy.NumpyContentLoader(str(tmp_path), start_position=5, **kwargs)
+
+
 def test_loader_rejects_tensorflow_sources():
     for source in ("tfds:coco/2017", "tfrecord:/data/train-*", "/data/x.tfrecord"):
         with pytest.raises(UserError, match="image files only"):
