@@ -51,14 +51,8 @@ def bench_step(mode, batch_size, size, steps, styles):
                                image_size=size, vgg_weights=VGG, jit_compile=mode == "xla",
                                style_images="unused")
     engine = training_tf.Engine(cfg)
-    gram_table = training._match_grams(styles.grams, cfg.style_weights)
-    coeffs = np.ones([len(styles.names)], "float32")
-    setup = training.build_model(cfg, styles.names)
-    loss_net, content_net = training.loss_networks(cfg)
-    optimizer = training.make_optimizer(cfg)
-    optimizer.build(setup.model.trainable_variables)
-    engine.compile(setup.model, loss_net, content_net, optimizer, cfg.loss_config(),
-                   gram_table, coeffs, setup)
+    # The step `train` builds, Winograd in the transformer under XLA included.
+    training.build_parts(cfg, engine, styles).compile(engine)
     images = tf.constant(photos(batch_size, size))
     times, cpu = [], []
     for step in range(steps + 1):
