@@ -50,6 +50,8 @@ class LBFGS:
         self._s = var([m, n], name="lbfgs_s")
         self._y = var([m, n], name="lbfgs_y")
         self._rho = var([m], name="lbfgs_rho")
+        self._sy = var([m, m], name="lbfgs_sy")  # s_i . y_j, by slot
+        self._yy = var([m, m], name="lbfgs_yy")  # y_i . y_j, by slot
         self._start = var([], tf.int32, name="lbfgs_start")  # oldest pair
         self._count = var([], tf.int32, name="lbfgs_count")  # pairs stored
         self._prev_g = var([n], name="lbfgs_prev_g")
@@ -57,63 +59,118 @@ class LBFGS:
         self._h_diag = tf.Variable(1.0, trainable=False, name="lbfgs_h_diag")
         self.iterations = var([], tf.int32, name="lbfgs_iterations")
         self.converged = tf.Variable(False, trainable=False, name="lbfgs_converged")
+        # The pair `apply` made, until `commit` stores it (slot, or -1: none).
+        self._pending_s = var([n], name="lbfgs_pending_s")
+        self._pending_y = var([n], name="lbfgs_pending_y")
+        self._pending_pos = tf.Variable(-1, trainable=False, name="lbfgs_pending_pos")
 
-    def _update_history(self, g):
-        """Stores (s, y) from the last step if it has positive curvature."""
+    def _new_pair(self, g):
+        """The pair (s, y) from the last step, its slot, and the dot products.
+
+        Reads the stored history (two matrix-vector products, at memory
+        speed) but does not write it: the rows are written by `commit`.
+        Inside an XLA-compiled step, writing a row of the `[m, n]` history
+        and then multiplying by the history made XLA:CPU copy and re-lay it
+        out: 160 ms per step at 256x256 with 100 pairs, 720 ms at 512x512.
+        Returns `(s, y, ok, pos, sg, yg)`, `sg`/`yg` being `S g`/`Y g` by
+        slot with the new pair in slot `pos` when `ok`.
+        """
         m = self.history_size
         y = g - self._prev_g
-        s = self._prev_step
+        s = self._prev_step.read_value()  # a snapshot: apply reassigns the variable
         ys = tf.tensordot(y, s, 1)
         ok = tf.logical_and(self.iterations > 0, ys > 1e-10)
         full = self._count >= m
         pos = tf.where(full, self._start, (self._start + self._count) % m)
-        old_s = tf.gather(self._s, pos)
-        old_y = tf.gather(self._y, pos)
-        old_rho = tf.gather(self._rho, pos)
+        s_dots = tf.linalg.matmul(self._s, tf.stack([y, g], axis=1))  # [m, 2]
+        y_dots = tf.linalg.matmul(self._y, tf.stack([s, y, g], axis=1))  # [m, 3]
+        at_pos = tf.logical_and(ok, tf.equal(tf.range(m), pos))
+        yy_new = tf.tensordot(y, y, 1)
+        # sy[i, j] = s_i . y_j: column pos is S y, row pos is Y s (by slot).
+        col, row = at_pos[None, :], at_pos[:, None]
+        sy = tf.where(col, s_dots[:, :1], self._sy)
+        sy = tf.where(row, y_dots[:, 0][None, :], sy)
+        sy = tf.where(tf.logical_and(col, row), ys, sy)
+        yy = tf.where(col, y_dots[:, 1:2], self._yy)
+        yy = tf.where(row, y_dots[:, 1][None, :], yy)
+        yy = tf.where(tf.logical_and(col, row), yy_new, yy)
+        self._sy.assign(sy)
+        self._yy.assign(yy)
         safe_ys = tf.where(ok, ys, 1.0)
-        self._s.scatter_nd_update([[pos]], tf.where(ok, s, old_s)[None])
-        self._y.scatter_nd_update([[pos]], tf.where(ok, y, old_y)[None])
-        self._rho.scatter_nd_update([[pos]], tf.where(ok, 1.0 / safe_ys, old_rho)[None])
-        shift = tf.logical_and(ok, full)
-        self._start.assign(tf.where(shift, (self._start + 1) % m, self._start))
+        self._rho.assign(tf.where(at_pos, 1.0 / safe_ys, self._rho))
+        self._start.assign(tf.where(tf.logical_and(ok, full), (self._start + 1) % m,
+                                    self._start))
         self._count.assign(tf.where(tf.logical_and(ok, tf.logical_not(full)),
                                     self._count + 1, self._count))
-        yy = tf.tensordot(y, y, 1)
-        self._h_diag.assign(tf.where(ok, safe_ys / tf.where(ok, yy, 1.0), self._h_diag))
+        self._h_diag.assign(tf.where(ok, safe_ys / tf.where(ok, yy_new, 1.0), self._h_diag))
+        sg = tf.where(at_pos, tf.tensordot(s, g, 1), s_dots[:, 1])
+        yg = tf.where(at_pos, tf.tensordot(y, g, 1), y_dots[:, 2])
+        return s, y, ok, pos, sg, yg
 
-    def _direction(self, g):
-        """Two-loop recursion: -H g with the stored pairs."""
+    def _direction(self, g, new_pair):
+        """-H g by the two-loop recursion, on dot products.
+
+        The recursion's vector updates are linear in the stored pairs, so
+        every dot product it takes is a combination of `S g`, `Y g` and the
+        pairs' mutual dot products (`s_i . y_j`, `y_i . y_j`, kept up to date
+        as pairs arrive). The two loops run on those `m`-vectors and the
+        direction is assembled from two matrix-vector products,
+        `-gamma g - gamma Y^T alpha + S^T (alpha - beta)`, with the stored
+        rows plus the new pair (whose slot's old row gets coefficient 0).
+        Same iterates as the vector form to float rounding
+        (tests/test_lbfgs.py, a float64 port of PyTorch's).
+        """
+        s, y, ok, pos, sg, yg = new_pair
         m = self.history_size
-        start, count = self._start, self._count
+        count = self._count
+        order = (self._start + tf.range(m)) % m  # oldest first
+        live = tf.range(m) < count
+        rho = tf.where(live, tf.gather(self._rho, order), 0.0)
+        sy = tf.gather(tf.gather(self._sy, order), order, axis=1)
+        yy = tf.gather(tf.gather(self._yy, order), order, axis=1)
+        sg, yg = tf.gather(sg, order), tf.gather(yg, order)
+        gamma = self._h_diag
 
-        def newest_first(i, q, al):
-            j = (start + count - 1 - i) % m
-            a = tf.gather(self._rho, j) * tf.tensordot(tf.gather(self._s, j), q, 1)
-            al = tf.tensor_scatter_nd_update(al, [[j]], a[None])
-            return i + 1, q - a * tf.gather(self._y, j), al
+        def newest_first(i, alpha):  # alpha_k = rho_k s_k . q, q = -g - sum_newer alpha_j y_j
+            k = count - 1 - i
+            a = rho[k] * (-sg[k] - tf.tensordot(sy[k], alpha, 1))
+            return i + 1, tf.tensor_scatter_nd_update(alpha, [[k]], a[None])
 
-        _, q, al = tf.while_loop(
-            lambda i, q, al: i < count, newest_first,
-            (tf.constant(0), -g, tf.zeros([m])))
-        r = q * self._h_diag
+        _, alpha = tf.while_loop(lambda i, a: i < count, newest_first,
+                                 (tf.constant(0), tf.zeros([m])))
+        yq = -yg - tf.linalg.matvec(yy, alpha)  # y_k . q for the final q
 
-        def oldest_first(i, r):
-            j = (start + i) % m
-            be = tf.gather(self._rho, j) * tf.tensordot(tf.gather(self._y, j), r, 1)
-            return i + 1, r + tf.gather(self._s, j) * (tf.gather(al, j) - be)
+        def oldest_first(k, c):  # c_j = alpha_j - beta_j for the older pairs
+            beta = rho[k] * (gamma * yq[k] + tf.tensordot(sy[:, k], c, 1))
+            return k + 1, tf.tensor_scatter_nd_update(c, [[k]], (alpha[k] - beta)[None])
 
-        _, r = tf.while_loop(lambda i, r: i < count, oldest_first, (tf.constant(0), r))
-        return r
+        _, c = tf.while_loop(lambda k, c: k < count, oldest_first,
+                             (tf.constant(0), tf.zeros([m])))
+        # Back to slot order; the new pair's slot is taken by (s, y).
+        c = tf.scatter_nd(order[:, None], c, [m])
+        alpha = tf.scatter_nd(order[:, None], alpha, [m])
+        at_pos = tf.logical_and(ok, tf.equal(tf.range(m), pos))
+        c_new = tf.reduce_sum(tf.where(at_pos, c, 0.0))
+        a_new = tf.reduce_sum(tf.where(at_pos, alpha, 0.0))
+        c, alpha = tf.where(at_pos, 0.0, c), tf.where(at_pos, 0.0, alpha)
+        coefficients = tf.stack([c, -gamma * alpha])  # [2, m]
+        stored = (tf.linalg.matmul(coefficients[:1], self._s)
+                  + tf.linalg.matmul(coefficients[1:], self._y))[0]
+        return -gamma * g + stored + c_new * s - gamma * a_new * y
 
-    def apply(self, grad):
+    def apply(self, grad, write_history=True):
         """One L-BFGS iteration from the gradient at the current value.
 
         Args:
             grad: float32 tensor shaped like the variable.
+            write_history: store the new curvature pair in the history now.
+                Pass False inside an XLA-compiled step and call `commit()`
+                after it, outside: XLA:CPU is several times slower when it
+                must write the history it also reads (see `_new_pair`).
         """
         g = tf.reshape(tf.cast(grad, tf.float32), [-1])
-        self._update_history(g)
-        d = self._direction(g)
+        new_pair = self._new_pair(g)
+        d = self._direction(g, new_pair)
         first = tf.equal(self.iterations, 0)
         abs_sum = tf.reduce_sum(tf.abs(g))
         t = tf.where(first, tf.minimum(1.0, 1.0 / tf.maximum(abs_sum, 1e-30)), 1.0)
@@ -130,14 +187,37 @@ class LBFGS:
         self._prev_step.assign(step)
         self.converged.assign(done)
         self.iterations.assign_add(tf.where(done, 0, 1))
+        s, y, ok, pos = new_pair[:4]
+        self._pending_s.assign(s)
+        self._pending_y.assign(y)
+        self._pending_pos.assign(tf.where(ok, pos, -1))
+        if write_history:
+            self.commit()
+
+    def commit(self):
+        """Writes the curvature pair of the last `apply` into the history.
+
+        Needed (once, before the next `apply`) only after
+        `apply(..., write_history=False)`; a second call does nothing. Run it
+        outside XLA: there TensorFlow updates the rows in place.
+        """
+        pos = self._pending_pos
+        write = pos >= 0
+        row = tf.maximum(pos, 0)
+        self._s.scatter_nd_update([[row]], tf.where(write, self._pending_s,
+                                                    tf.gather(self._s, row))[None])
+        self._y.scatter_nd_update([[row]], tf.where(write, self._pending_y,
+                                                    tf.gather(self._y, row))[None])
+        self._pending_pos.assign(-1)
 
 
 class Adam:
     """Adam (Kingma & Ba) on a `tf.Variable`, with bias correction.
 
     Defaults beta1=0.9, beta2=0.999, epsilon=1e-8 (the paper's, and
-    neural-style's). `converged` is never set; it exists so callers can treat
-    both optimisers alike.
+    neural-style's). `converged` is never set, and `apply`'s `write_history`
+    and `commit` do nothing; they exist so callers can treat both optimisers
+    alike.
     """
 
     def __init__(self, variable, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -149,7 +229,7 @@ class Adam:
         self.iterations = tf.Variable(0, trainable=False, name="adam_iterations")
         self.converged = tf.Variable(False, trainable=False, name="adam_converged")
 
-    def apply(self, grad):
+    def apply(self, grad, write_history=True):
         """One Adam step from the gradient at the current value."""
         self.iterations.assign_add(1)
         t = tf.cast(self.iterations, tf.float32)
@@ -158,3 +238,6 @@ class Adam:
         m_hat = self._m / (1.0 - tf.pow(self.beta1, t))
         v_hat = self._v / (1.0 - tf.pow(self.beta2, t))
         self.variable.assign_sub(self.learning_rate * m_hat / (tf.sqrt(v_hat) + self.epsilon))
+
+    def commit(self):
+        """Nothing to store (see `LBFGS.commit`)."""

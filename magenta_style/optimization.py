@@ -320,7 +320,16 @@ class _Scale:
             self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history)
         else:
             self.opt = lbfgs.Adam(self.x, cfg.learning_rate)
-        self.step = tf.function(self._step, jit_compile=cfg.jit_compile, autograph=False)
+        self._compiled_step = tf.function(self._step, jit_compile=cfg.jit_compile,
+                                          autograph=False)
+        # The history write runs outside XLA, in place (see `LBFGS.commit`).
+        self._commit = tf.function(self.opt.commit, autograph=False)
+
+    def step(self):
+        """One iteration: `(parts, converged)` as tensors."""
+        result = self._compiled_step()
+        self._commit()
+        return result
 
     def _features(self, images):
         out = self.net(tf.convert_to_tensor(images, tf.float32), training=False)
@@ -349,7 +358,7 @@ class _Scale:
         better = total < self.best_loss
         self.best.assign(tf.where(better, self.x, self.best))
         self.best_loss.assign(tf.where(better, total, self.best_loss))
-        self.opt.apply(grad)
+        self.opt.apply(grad, write_history=False)
         return parts, self.opt.converged
 
 

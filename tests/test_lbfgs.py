@@ -127,3 +127,26 @@ def test_adam_matches_reference(rng):
         opt.apply(tf.constant(g, tf.float32))
         got.append(var.numpy().copy())
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_lbfgs_history_written_outside_the_compiled_step_gives_the_same_iterates(rng):
+    # What optimization.py does: apply inside XLA without writing the
+    # history, commit outside. 20 iterations wrap a 4-pair history 4 times.
+    n = 20
+    a, b = quadratic(rng, n)
+    x0 = rng.normal(size=n)
+    ref = reference_lbfgs(lambda x: a @ x - b, x0, 20, history_size=4)
+    a32, b32 = tf.constant(a, tf.float32), tf.constant(b, tf.float32)
+    var = tf.Variable(x0.astype(np.float32))
+    opt = lbfgs.LBFGS(var, history_size=4, tolerance_grad=0.0, tolerance_change=-1.0)
+    step = tf.function(lambda: opt.apply(tf.linalg.matvec(a32, var) - b32,
+                                         write_history=False), jit_compile=True)
+    commit = tf.function(opt.commit)
+    got = []
+    for _ in range(20):
+        step()
+        commit()
+        commit()  # a second commit must not store the pair again
+        got.append(var.numpy().copy())
+    np.testing.assert_allclose(np.array(got), ref, rtol=1e-3, atol=1e-4)
+    assert int(opt._count.numpy()) == 4
