@@ -14,6 +14,7 @@ cautious first step before any curvature is known). No line search: it costs
 extra loss evaluations, and style transfer works well without one.
 """
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -122,30 +123,29 @@ class LBFGS:
         """
         s, y, ok, pos, sg, yg = new_pair
         m = self.history_size
-        count = self._count
         order = (self._start + tf.range(m)) % m  # oldest first
-        live = tf.range(m) < count
+        live = tf.range(m) < self._count
         rho = tf.where(live, tf.gather(self._rho, order), 0.0)
         sy = tf.gather(tf.gather(self._sy, order), order, axis=1)
         yy = tf.gather(tf.gather(self._yy, order), order, axis=1)
         sg, yg = tf.gather(sg, order), tf.gather(yg, order)
         gamma = self._h_diag
 
-        def newest_first(i, alpha):  # alpha_k = rho_k s_k . q, q = -g - sum_newer alpha_j y_j
-            k = count - 1 - i
-            a = rho[k] * (-sg[k] - tf.tensordot(sy[k], alpha, 1))
-            return i + 1, tf.tensor_scatter_nd_update(alpha, [[k]], a[None])
-
-        _, alpha = tf.while_loop(lambda i, a: i < count, newest_first,
-                                 (tf.constant(0), tf.zeros([m])))
+        # The first loop, newest pair first, is back-substitution of
+        #   alpha_k + rho_k sum_{j newer} s_k . y_j alpha_j = -rho_k s_k . g,
+        # the second, oldest first, forward substitution of
+        #   c_k + rho_k sum_{j older} s_j . y_k c_j = alpha_k - gamma rho_k y_k . q.
+        # As triangular solves they need no `tf.while_loop` (inside the
+        # compiled step XLA:CPU made each loop iteration cost seconds).
+        # Unused slots have rho = 0: rows of the identity, zero solutions.
+        upper = np.triu(np.ones((m, m), "float32"), 1)
+        eye = np.eye(m, dtype="float32")
+        first = eye + rho[:, None] * sy * upper
+        alpha = tf.linalg.triangular_solve(first, (-rho * sg)[:, None], lower=False)[:, 0]
         yq = -yg - tf.linalg.matvec(yy, alpha)  # y_k . q for the final q
-
-        def oldest_first(k, c):  # c_j = alpha_j - beta_j for the older pairs
-            beta = rho[k] * (gamma * yq[k] + tf.tensordot(sy[:, k], c, 1))
-            return k + 1, tf.tensor_scatter_nd_update(c, [[k]], (alpha[k] - beta)[None])
-
-        _, c = tf.while_loop(lambda k, c: k < count, oldest_first,
-                             (tf.constant(0), tf.zeros([m])))
+        second = eye + rho[:, None] * tf.transpose(sy) * upper.T
+        c = tf.linalg.triangular_solve(second, (alpha - gamma * rho * yq)[:, None],
+                                       lower=True)[:, 0]
         # Back to slot order; the new pair's slot is taken by (s, y).
         c = tf.scatter_nd(order[:, None], c, [m])
         alpha = tf.scatter_nd(order[:, None], alpha, [m])
