@@ -12,7 +12,8 @@ a fixed budget of iterations at 256 px; writes those images as PNGs and
 
 Layer sets:
 - "tutorial": the PyTorch neural-style tutorial's, the reference the issue
-  quotes (0.42 s/iter at 256 px, 2.0 s at 512, 2-core CPU). Its `conv_4` and
+  quotes (0.42 s/iter at 256 px, 2.0 s at 512, 2-core CPU; not reproduced
+  here: bench/compare_with_pytorch.sh re-times it). Its `conv_4` and
   `conv_1..conv_5` count convolutions, so content is conv2_2 and style
   conv1_1, conv1_2, conv2_1, conv2_2, conv3_1; the network stops at conv3_1,
   where VGG-16 and VGG-19 are the same layers. Init from the photo, no TV.

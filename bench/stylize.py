@@ -162,7 +162,8 @@ def main():
                   f"{r['cpu_ms']:8.0f} {'':>9} "
                   f"{r['peak_kb'] / 1e6:8.2f}G  (stylize(); RSS after model load "
                   f"{r['rss_before_kb'] / 1e6:.2f}G)", flush=True)
-    print("reference (issue 3): PyTorch TransformerNet alpha=1: 1000 ms @512, 4800 ms @1024")
+    print("reference (issue 3): PyTorch TransformerNet alpha=1: 1000 ms @512, 4800 ms @1024 as "
+          "quoted; re-measure it here with bench/compare_with_pytorch.sh")
 
 
 if __name__ == "__main__":

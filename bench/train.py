@@ -18,8 +18,10 @@ users' load inflates the wall time but hardly the CPU time). Then times the
 tf.data input pipeline alone on ../shared/images/train (see also
 bench/input_pipeline.py), which must deliver batches many times faster.
 
-References on this 2-core machine (issue 5): PyTorch fast_neural_style 7.7 s
-per step at batch 4 / 256 px, a compiled Keras prototype 5.5 s.
+References quoted by issue 5: PyTorch fast_neural_style 7.7 s per step at
+batch 4 / 256 px, a compiled Keras prototype 5.5 s. PyTorch does not reach
+its figure on this machine; bench/compare_with_pytorch.sh times it beside
+this benchmark (docs/training.md).
 """
 
 import argparse

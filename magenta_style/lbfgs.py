@@ -71,8 +71,9 @@ class LBFGS:
         Reads the stored history (two matrix-vector products, at memory
         speed) but does not write it: the rows are written by `commit`.
         Inside an XLA-compiled step, writing a row of the `[m, n]` history
-        and then multiplying by the history made XLA:CPU copy and re-lay it
-        out: 160 ms per step at 256x256 with 100 pairs, 720 ms at 512x512.
+        and then multiplying by it made XLA:CPU copy and re-lay it out (the
+        update with 100 pairs took 111 ms at 256x256 and 482 ms at 512x512
+        before; 37 and 117 ms with `commit`, bench/lbfgs_update.py).
         Returns `(s, y, ok, pos, sg, yg)`, `sg`/`yg` being `S g`/`Y g` by
         slot with the new pair in slot `pos` when `ok`.
         """
