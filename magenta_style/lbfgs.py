@@ -74,8 +74,9 @@ class LBFGS:
         and then multiplying by it made XLA:CPU copy and re-lay it out (the
         update with 100 pairs took 111 ms at 256x256 and 482 ms at 512x512
         before; 37 and 117 ms with `commit`, bench/lbfgs_update.py).
-        Returns `(s, y, ok, pos, sg, yg)`, `sg`/`yg` being `S g`/`Y g` by
-        slot with the new pair in slot `pos` when `ok`.
+        Returns `(s, y, at_pos, slot, sg, yg)`: `at_pos` `[m]` bool marks the
+        slot the pair takes (all False when it is skipped), `slot` is that
+        slot or -1, `sg`/`yg` are `S g`/`Y g` by slot with the new pair in it.
         """
         m = self.history_size
         y = g - self._prev_g
@@ -107,7 +108,7 @@ class LBFGS:
         self._h_diag.assign(tf.where(ok, safe_ys / tf.where(ok, yy_new, 1.0), self._h_diag))
         sg = tf.where(at_pos, tf.tensordot(s, g, 1), s_dots[:, 1])
         yg = tf.where(at_pos, tf.tensordot(y, g, 1), y_dots[:, 2])
-        return s, y, ok, pos, sg, yg
+        return s, y, at_pos, tf.where(ok, pos, -1), sg, yg
 
     def _direction(self, g, new_pair):
         """-H g by the two-loop recursion, on dot products.
@@ -122,7 +123,7 @@ class LBFGS:
         Same iterates as the vector form to float rounding
         (tests/test_lbfgs.py, a float64 port of PyTorch's).
         """
-        s, y, ok, pos, sg, yg = new_pair
+        s, y, at_pos, _, sg, yg = new_pair
         m = self.history_size
         order = (self._start + tf.range(m)) % m  # oldest first
         live = tf.range(m) < self._count
@@ -150,7 +151,6 @@ class LBFGS:
         # Back to slot order; the new pair's slot is taken by (s, y).
         c = tf.scatter_nd(order[:, None], c, [m])
         alpha = tf.scatter_nd(order[:, None], alpha, [m])
-        at_pos = tf.logical_and(ok, tf.equal(tf.range(m), pos))
         c_new = tf.reduce_sum(tf.where(at_pos, c, 0.0))
         a_new = tf.reduce_sum(tf.where(at_pos, alpha, 0.0))
         c, alpha = tf.where(at_pos, 0.0, c), tf.where(at_pos, 0.0, alpha)
@@ -188,10 +188,10 @@ class LBFGS:
         self._prev_step.assign(step)
         self.converged.assign(done)
         self.iterations.assign_add(tf.where(done, 0, 1))
-        s, y, ok, pos = new_pair[:4]
+        s, y, _, slot = new_pair[:4]
         self._pending_s.assign(s)
         self._pending_y.assign(y)
-        self._pending_pos.assign(tf.where(ok, pos, -1))
+        self._pending_pos.assign(slot)
         if write_history:
             self.commit()
 
