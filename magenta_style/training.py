@@ -651,7 +651,10 @@ def train(config, content=None, style_set=None):
 
     Returns:
         The trained `keras.Model` (with `style_names` and `provenance`), also
-        written to `config.model_dir` (default `<train_dir>/model`).
+        written to `config.model_dir` (default `<train_dir>/model`). A run
+        stopped by SIGINT/SIGTERM saves a checkpoint, writes the model so far
+        there (`provenance["steps"]` < `train_steps`) and raises
+        `KeyboardInterrupt`.
 
     Raises:
         UserError: bad settings or input, a train_dir holding another run, a
@@ -758,12 +761,7 @@ def train(config, content=None, style_set=None):
         save(done)
     if engine.is_chief and done > start:
         _write_curve(cfg)
-    if stop.signum is not None:
-        # Stopped early (Ctrl-C, `timeout`, SIGTERM): the checkpoint is saved
-        # but no model is written; rerunning the command continues.
-        print(f"Stopped at step {done}; checkpoint saved in {cfg.train_dir}. Rerun the "
-              "same command to continue.", file=sys.stderr)
-        raise KeyboardInterrupt
+    stopped = stop.signum is not None
     engine.sync()
     model.provenance = {
         "trained_by": "magenta_style.training",
@@ -771,20 +769,32 @@ def train(config, content=None, style_set=None):
                  else "append" if cfg.append else "finetune"),
         "init_from": cfg.init_from,
         "steps": int(done),
+        "train_steps": int(cfg.train_steps),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
         "content_images": cfg.content_images if content is None else "<in memory>",
         "final_losses": {k: float(v) for k, v in last.items()},
         "backend": keras.backend.backend(),
     }
-    if engine.is_chief:
+    if engine.is_chief and (done > start or not stopped):
         from magenta_style import model_io
 
+        # Written on an early stop too: runs cut short by a time limit
+        # (accelerator leases) leave a usable model, its provenance saying
+        # how many of train_steps it has had.
         model_io.save_model(model, cfg.model_dir or os.path.join(cfg.train_dir, MODEL_SUBDIR),
                             style_names=list(setup.style_names),
                             provenance=model.provenance)
-        if first is not None or cfg.grid_images:
-            _write_grid(cfg, model, styles, _grid_photos(cfg, first), done, writer)
+    if stopped:
+        # Ctrl-C, `timeout`, SIGTERM: no final grid; rerunning the command
+        # continues from the checkpoint.
+        if writer is not None:
+            writer.close()
+        print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
+              "Rerun the same command to continue.", file=sys.stderr)
+        raise KeyboardInterrupt
+    if engine.is_chief and (first is not None or cfg.grid_images):
+        _write_grid(cfg, model, styles, _grid_photos(cfg, first), done, writer)
     if writer is not None:
         writer.close()
     return model

@@ -111,7 +111,9 @@ def test_resume_after_kill_matches_an_uninterrupted_run(scratch_run, tmp_path, s
     with pytest.raises(KeyboardInterrupt):
         training.train(cfg, content=content)
     monkeypatch.setattr(training, "labels_for_step", draw)
-    assert not os.path.exists(tmp_path / "model")  # Stopped early: no model yet.
+    # Stopped early: the model so far is written, saying how far it got.
+    partial = model_io.load_model(os.path.join(tmp_path, "model"))
+    assert partial.provenance["steps"] == 2 and partial.provenance["train_steps"] == 4
     # A kill in the middle of a save leaves only a temp file behind.
     with open(os.path.join(tmp_path, ".tmp-garbage.npz"), "wb") as f:
         f.write(b"partial")

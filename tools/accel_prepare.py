@@ -78,6 +78,9 @@ def main():
     parser.add_argument("--photos", type=int, default=200, help="How many training photos.")
     parser.add_argument("--styles", type=int, default=8, help="How many style images.")
     parser.add_argument("--style_size", type=int, default=256)
+    parser.add_argument("--photo_side", type=int, default=258,
+                        help="Short side of the photos (Magenta resizes to 258, crops 256).")
+    parser.add_argument("--quality", type=int, default=90, help="JPEG quality of the photos.")
     parser.add_argument("--wheels", default=",".join(WHEELS),
                         help="pip names to carry (drop those the machine has).")
     parser.add_argument("--python_version", default="3.12")
@@ -102,7 +105,8 @@ def main():
     trim_vgg.trim(args.vgg, os.path.join(args.out, "vgg16_blocks1-4_fp16.h5"))
     train = os.path.join(SHARED, "images", "train")
     copy_images(sorted(os.path.join(train, f) for f in os.listdir(train))[:args.photos],
-                os.path.join(args.out, "photos"), short_side=258)
+                os.path.join(args.out, "photos"), short_side=args.photo_side,
+                quality=args.quality)
     styles = os.path.join(SHARED, "images", "styles")
     copy_images(sorted(os.path.join(styles, f) for f in os.listdir(styles))[:args.styles],
                 os.path.join(args.out, "styles"), square=args.style_size)
@@ -110,7 +114,12 @@ def main():
         path = os.path.join(args.out, part)
         size = folder_size(path) if os.path.isdir(path) else os.path.getsize(path)
         print(f"{size / 2**20:7.1f} MiB  {part}")
-    total = folder_size(args.out) + 3 * 2**20  # + the tracked working tree (~2 MiB)
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    tree = sum(os.path.getsize(os.path.join(REPO, f)) for f in tracked
+               if f and os.path.isfile(os.path.join(REPO, f)))
+    print(f"{tree / 2**20:7.1f} MiB  the tracked working tree")
+    total = folder_size(args.out) + tree
     print(f"{total / 2**20:7.1f} MiB  total with the working tree (limit 64 MiB)")
     if total > LIMIT:
         sys.exit("Too big for one carry: fewer --photos, or drop wheels the machine has.")

@@ -14,7 +14,8 @@
 #   rm -rf .accel/state && mkdir -p .accel/state
 #   cp <files_at>/ckpt-* <files_at>/config.json <files_at>/jax_cache.tar .accel/state/
 #   mkdir -p .accel/runs/<run> && cp <files_at>/* .accel/runs/<run>/
-#   bin/plot_metrics --metrics='.accel/runs/*/metrics.jsonl*' --output=curve.png
+#
+# tools/accel_collect.sh does this and commits the model (see BUILD.md).
 #
 # What it does: installs the carried wheels whose module does not import, puts
 # .accel/state/ back into a train_dir (rejoining the checkpoint, which is
@@ -22,8 +23,8 @@
 # trains under KERAS_BACKEND=jax until TRAIN_SECONDS (then SIGINT: train()
 # saves a checkpoint and stops), and writes to $OUT at most 8 files: the
 # checkpoint parts, config.json, this run's metrics.jsonl.gz and
-# loss_curve.png, the newest style grid, and the XLA compilation cache (tar)
-# or, once train_steps are done, the model (weights and config).
+# loss_curve.png, the newest style grid, the model so far (model.tar: weights
+# and config.json) and the XLA compilation cache (tar, if under 16 MB).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ACCEL=${ACCEL:-.accel}
@@ -36,14 +37,22 @@ mkdir -p "$RUN" "$OUT"
 # 1. Wheels the machine lacks, PYTHONPATH and KERAS_BACKEND=jax.
 . tools/accel_env.sh
 
-# 2. The previous run's state.
+# 2. The previous run's state, unless this (still warm) machine holds it:
+# its train dir then has the same or a newer checkpoint.
 STATE="$ACCEL/state"
 if ls "$STATE"/ckpt-*.npz.part-* >/dev/null 2>&1; then
   CKPT=$(ls "$STATE"/ckpt-*.npz.part-* | head -1 | sed 's/\.part-.*//')
-  cat "$CKPT".part-* > "$RUN/$(basename "$CKPT")"
+  [ -f "$RUN/$(basename "$CKPT")" ] || cat "$CKPT".part-* > "$RUN/$(basename "$CKPT")"
+  [ -f "$RUN/config.json" ] || cp "$STATE/config.json" "$RUN/config.json"
 fi
-[ -f "$STATE/config.json" ] && cp "$STATE/config.json" "$RUN/config.json"
-[ -f "$STATE/jax_cache.tar" ] && tar -xf "$STATE/jax_cache.tar" -C "$RUN"
+[ -f "$STATE/jax_cache.tar" ] && [ ! -d "$RUN/jax_cache" ] && tar -xf "$STATE/jax_cache.tar" -C "$RUN"
+echo "resuming from: $(ls "$RUN"/ckpt-*.npz 2>/dev/null | sort -V | tail -1)"
+# REQUIRE_RESUME=1: a run meant to continue must not silently start afresh
+# (a machine given back between calls comes back bare).
+if [ -n "${REQUIRE_RESUME:-}" ] && ! ls "$RUN"/ckpt-*.npz >/dev/null 2>&1; then
+  echo "REQUIRE_RESUME is set but there is no checkpoint to resume from." >&2
+  exit 3
+fi
 
 # 3. Train until the time is up (SIGINT -> checkpoint -> exit). On the H200 a
 # 20-step window took 0.53 s, 0.64 s with a checkpoint and about 2 s with a
@@ -67,10 +76,10 @@ fi
 [ -f "$RUN/loss_curve.png" ] && cp "$RUN/loss_curve.png" "$OUT/"
 GRID=$(ls "$RUN"/grids/*.png 2>/dev/null | sort | tail -1)
 [ -n "$GRID" ] && cp "$GRID" "$OUT/grid.png"
-if [ -f "$RUN/model/model.weights.h5" ]; then
-  cp "$RUN/model/model.weights.h5" "$OUT/model.weights.h5"
-  cp "$RUN/model/config.json" "$OUT/model_config.json"
-elif [ -d "$RUN/jax_cache" ]; then
+# The model so far (train() writes it on a timed stop too): always back,
+# so every run that trained can be committed.
+[ -f "$RUN/model/model.weights.h5" ] && tar -cf "$OUT/model.tar" -C "$RUN" model
+if [ -d "$RUN/jax_cache" ]; then
   tar -cf "$OUT/jax_cache.tar" -C "$RUN" jax_cache
   [ "$(stat -c %s "$OUT/jax_cache.tar")" -gt 16000000 ] && rm "$OUT/jax_cache.tar"
 fi
