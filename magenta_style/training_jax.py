@@ -101,8 +101,11 @@ class Engine:
             [v.value for v in model.trainable_variables],
             [v.value for v in optimizer.variables],
         )
+        # Copies: Keras's compiled predict (the style grids) donates the
+        # model's variable buffers, which would delete the frozen weights
+        # (fine-tuning) under the step.
         self.constants = (
-            [v.value for v in model.non_trainable_variables],
+            [jax.numpy.array(v.value, copy=True) for v in model.non_trainable_variables],
             [v.value for v in loss_net.non_trainable_variables],
             [v.value for v in content_net.non_trainable_variables],
             {k: jax.numpy.asarray(v) for k, v in gram_table.items()},
@@ -156,11 +159,17 @@ class Engine:
         return loss, parts
 
     def sync(self):
-        """Copies the step's weights and Adam state into the Keras variables."""
+        """Copies the step's weights and Adam state into the Keras variables.
+
+        Copies, not the step's own buffers: Keras's compiled predict (the
+        style grids) donates the variables' buffers, which would otherwise
+        delete the state the next step reads (seen on an H200 as "Array has
+        been deleted" after the first grid).
+        """
         if not hasattr(self, "state"):
             return
         trainable, optimizer_values = self.state
         for variable, value in zip(self.model.trainable_variables, trainable):
-            variable.assign(value)
+            variable.assign(jax.numpy.array(value, copy=True))
         for variable, value in zip(self.optimizer.variables, optimizer_values):
-            variable.assign(value)
+            variable.assign(jax.numpy.array(value, copy=True))

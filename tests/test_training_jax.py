@@ -25,11 +25,17 @@ SCRIPT = textwrap.dedent("""
     train_dir, vgg, photos = sys.argv[1:4]
     styles = th.style_files(train_dir + "_styles", n=2)
     th.write_images(photos, th.smooth_images(4, 40, seed=2), ext="jpg")
+    # A grid mid-run (Keras's compiled predict) must leave the step's
+    # buffers alone; fine-tuning also keeps frozen weights beside the step.
     cfg = th.tiny_config(train_dir, styles, vgg, train_steps=4, jit_compile=True,
-                         save_every=2, content_images=photos)
+                         save_every=2, grid_every=2, content_images=photos)
     model = training.train(cfg)
+    tuned = training.train(th.tiny_config(
+        train_dir + "_ft", styles, vgg, train_steps=3, jit_compile=True, grid_every=1,
+        init_from=train_dir + "/model", content_images=photos))
     print("RESULT", json.dumps({"tf": "tensorflow" in sys.modules,
-                                "styles": list(model.style_names)}))
+                                "styles": list(model.style_names),
+                                "tuned_steps": tuned.provenance["steps"]}))
 """)
 
 
@@ -43,6 +49,8 @@ def test_jax_backend_trains_without_tensorflow(tmp_path, vgg16_file):
     result = json.loads(proc.stdout.split("RESULT", 1)[1])
     assert result["tf"] is False  # Photos, styles, VGG, step, checkpoints: no TF.
     assert result["styles"] == ["style0", "style1"]
+    assert result["tuned_steps"] == 3
+    assert len(os.listdir(os.path.join(train_dir, "grids"))) == 2  # Steps 2 and 4.
     with open(os.path.join(train_dir, "metrics.jsonl")) as f:
         losses = [json.loads(line)["losses/total_loss"] for line in f]
     assert len(losses) == 4 and all(map(lambda v: v == v and v < float("inf"), losses))
