@@ -80,7 +80,10 @@ def save_checkpoint(train_dir, step, model, optimizer, meta=None, keep=3):
         train_dir: existing folder.
         step: int, training steps done.
         model: the transformer (all its variables are saved, frozen too).
-        optimizer: a built Keras optimizer.
+        optimizer: a built Keras optimizer, or None for a checkpoint of the
+            weights alone (a run resumed from it starts a fresh optimizer:
+            how a train dir is seeded from a shipped model, see
+            `seed_from_model`).
         meta: JSON-able dict stored with the arrays (e.g. the fingerprint).
         keep: how many checkpoints to keep (>= 1).
 
@@ -88,7 +91,7 @@ def save_checkpoint(train_dir, step, model, optimizer, meta=None, keep=3):
         The checkpoint path.
     """
     arrays = {_model_key(v): np.asarray(v) for v in model.variables}
-    for i, v in enumerate(optimizer.variables):
+    for i, v in enumerate(optimizer.variables if optimizer is not None else ()):
         arrays[_optimizer_key(i, v)] = np.asarray(v)
     header = dict(meta or {}, step=int(step))
     arrays[_META] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -115,8 +118,13 @@ def read_meta(path):
 def restore_checkpoint(path, model, optimizer):
     """Loads a checkpoint into `model` and the built `optimizer`.
 
+    A checkpoint holding no optimizer variables (`save_checkpoint(...,
+    optimizer=None)`) loads the weights and leaves `optimizer` as built:
+    the run continues with a fresh optimizer state.
+
     Returns:
-        The checkpoint's header dict (with `step`).
+        The checkpoint's header dict (with `step`, and `fresh_optimizer`:
+        True where the optimizer was left as built).
 
     Raises:
         UserError: the file does not hold this model's or this optimizer's
@@ -126,7 +134,9 @@ def restore_checkpoint(path, model, optimizer):
     with np.load(path) as f:
         stored = {k: f[k] for k in f.files if k != _META}
     pairs = [(_model_key(v), v) for v in model.variables]
-    pairs += [(_optimizer_key(i, v), v) for i, v in enumerate(optimizer.variables)]
+    fresh = not any(k.startswith("optimizer/") for k in stored)
+    if not fresh:
+        pairs += [(_optimizer_key(i, v), v) for i, v in enumerate(optimizer.variables)]
     try:
         weights_file.assign(pairs, stored)
     except ValueError as e:
@@ -135,4 +145,34 @@ def restore_checkpoint(path, model, optimizer):
             f"run builds ({e}). Use a new --train_dir "
             "or the settings it was trained with."
         ) from None
-    return meta
+    return dict(meta, fresh_optimizer=fresh)
+
+
+def seed_from_model(train_dir, model, step, fingerprint):
+    """Starts `train_dir` from a trained model, to continue training it.
+
+    Writes `ckpt-<step>.npz` with the model's weights and no optimizer state
+    and a `config.json` holding `fingerprint` (what `training.train` checks a
+    train dir against: architecture, style names, init_from, append), so
+    that `train` with the same styles resumes at `step + 1` with a fresh
+    Adam. How the accelerator runs continue a committed model when the
+    optimizer state of the last run is not at hand
+    (`tools/accel_prepare.py --resume_model`).
+
+    Args:
+        train_dir: folder to create; must hold no checkpoint yet.
+        model: the trained transformer.
+        step: int, the steps the model has had.
+        fingerprint: dict, see above.
+
+    Returns:
+        The checkpoint path.
+
+    Raises:
+        UserError: `train_dir` already holds checkpoints.
+    """
+    os.makedirs(train_dir, exist_ok=True)
+    if latest_checkpoint(train_dir):
+        raise UserError(f"{train_dir} already holds checkpoints; seed an empty folder.")
+    write_json(os.path.join(train_dir, CONFIG_FILE), dict(fingerprint))
+    return save_checkpoint(train_dir, step, model, None, meta=dict(fingerprint))

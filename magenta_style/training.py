@@ -492,6 +492,31 @@ def check_train_dir(cfg, resolved, is_chief=True):
         train_state.write_json(path, resolved)
 
 
+def seed_train_dir(train_dir, model):
+    """Makes `train_dir` continue training `model` (a `load_model` result).
+
+    `train` with the model's style images (same names, same order), scratch
+    mode and `train_dir` then resumes at `model.provenance["steps"] + 1`
+    with a fresh Adam state: how a committed model is trained further when
+    the last run's optimizer state is gone (BUILD.md, accelerator runs).
+
+    Returns:
+        The checkpoint written (`ckpt-<steps>.npz`, weights only).
+
+    Raises:
+        UserError: the model has no step count, or `train_dir` holds
+            checkpoints.
+    """
+    steps = (getattr(model, "provenance", None) or {}).get("steps")
+    if not isinstance(steps, int) or steps < 1:
+        raise UserError("The model does not say how many steps it was trained for "
+                        f"(provenance 'steps'). Received: {steps!r}")
+    fingerprint = {"architecture": model.transformer_config.to_dict(),
+                   "style_names": list(model.style_names), "init_from": "scratch",
+                   "append": False}
+    return train_state.seed_from_model(train_dir, model, steps, fingerprint)
+
+
 def _short(value, limit=80):
     text = json.dumps(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -679,6 +704,9 @@ def train(config, content=None, style_set=None):
         with engine.scope():
             meta = train_state.restore_checkpoint(latest, setup.model, optimizer)
         start = int(meta["step"])
+        if meta["fresh_optimizer"] and engine.is_chief:
+            print(f"Resuming at step {start} from weights alone ({latest}): the "
+                  "optimizer starts afresh.", file=sys.stderr)
     model = setup.model
     model.style_names = tuple(setup.style_names)
 

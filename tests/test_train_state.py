@@ -24,7 +24,9 @@ def test_restore_round_trip(tmp_path):
     path = train_state.save_checkpoint(str(tmp_path), 7, model, optimizer, meta={"x": 1})
     other, other_optimizer = _model_and_optimizer(0.125, seed=2)
     meta = train_state.restore_checkpoint(path, other, other_optimizer)
-    assert meta == {"x": 1, "step": 7}
+    assert meta == {"x": 1, "step": 7, "fresh_optimizer": False}
+    for a, b in zip(other_optimizer.variables, optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for a, b in zip(other.weights, model.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
@@ -40,3 +42,20 @@ def test_checkpoint_of_another_architecture_is_one_line_and_changes_nothing(tmp_
     assert "\n" not in str(e.value)
     for v, old in zip(wider.weights, before):
         np.testing.assert_array_equal(np.asarray(v), old)
+
+
+def test_a_weights_only_checkpoint_leaves_the_optimizer_fresh(tmp_path):
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    for v in optimizer.variables:  # A used optimizer: moments and counter set.
+        v.assign(np.ones(v.shape, v.dtype))
+    path = train_state.seed_from_model(str(tmp_path), model, 12, {"architecture": "a"})
+    other, fresh = _model_and_optimizer(0.125, seed=2)
+    meta = train_state.restore_checkpoint(path, other, fresh)
+    assert meta["step"] == 12 and meta["fresh_optimizer"] is True
+    for a, b in zip(other.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    _, built = _model_and_optimizer(0.125, seed=3)
+    for a, b in zip(fresh.variables, built.variables):  # As built: nothing restored.
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(UserError, match="already holds checkpoints"):
+        train_state.seed_from_model(str(tmp_path), model, 12, {})

@@ -169,6 +169,22 @@ def test_a_diverging_loss_names_its_step(tmp_path, styles_glob, content, vgg16_f
         _one_line(e)
 
 
+def test_a_shipped_model_continues_training_from_its_step(scratch_run, tmp_path, styles_glob,
+                                                          content, vgg16_file):
+    cfg, _ = scratch_run
+    shipped = model_io.load_model(os.path.join(cfg.train_dir, "model"))  # 4 steps.
+    training.seed_train_dir(str(tmp_path), shipped)
+    more = training.train(th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=6),
+                          content=content)
+    assert [r["step"] for r in _metrics(str(tmp_path))] == [5, 6]
+    assert more.provenance["steps"] == 6
+    moved = [not np.array_equal(np.asarray(a), np.asarray(b))
+             for a, b in zip(more.trainable_weights, shipped.trainable_weights)]
+    assert all(moved)  # Every weight trained on: the convolutions too.
+    with pytest.raises(UserError, match="already holds checkpoints"):
+        training.seed_train_dir(str(tmp_path), shipped)
+
+
 @pytest.mark.slow
 def test_xla_resume_repeats_the_uninterrupted_run_bit_for_bit(tmp_path, styles_glob, content,
                                                               vgg16_file, monkeypatch):

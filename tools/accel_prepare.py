@@ -16,7 +16,10 @@ network, and at most 64 MiB travel to it with the working tree. This writes:
   shape, so JAX compiles the style measurement once);
 
 and prints the size of `.accel/` including `.accel/state/` (the checkpoint
-brought back from the previous run). Keep `.accel/` out of git: this adds it
+brought back from the previous run). With `--resume_model=checkpoints/varied`
+it writes `.accel/state/` from that committed model instead (its weights and
+step, a fresh Adam state: `training.seed_train_dir`), for a session that no
+longer has the last run's optimizer state. Keep `.accel/` out of git: this adds it
 to `.git/info/exclude`.
 """
 
@@ -72,6 +75,25 @@ def copy_images(files, out, short_side=None, square=None, quality=90):
         Image.fromarray(image_io.to_uint8(image)).save(os.path.join(out, name), quality=quality)
 
 
+def seed_state(model_dir, state):
+    """`.accel/state/` (as tools/accel_train.sh reads it) from a model directory."""
+    import shutil
+    import tempfile
+
+    from magenta_style import model_io
+    from magenta_style import training
+
+    model = model_io.load_model(model_dir)
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = training.seed_train_dir(tmp, model)
+        shutil.copy(os.path.join(tmp, "config.json"), os.path.join(state, "config.json"))
+        # accel_train.sh joins ckpt-N.npz.part-*; one part is under 16 MB here.
+        shutil.copy(ckpt, os.path.join(state, os.path.basename(ckpt) + ".part-00"))
+    print(f"state: {model_dir} at step {model.provenance['steps']}, fresh Adam")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(REPO, ".accel"))
@@ -84,6 +106,8 @@ def main():
     parser.add_argument("--wheels", default=",".join(WHEELS),
                         help="pip names to carry (drop those the machine has).")
     parser.add_argument("--python_version", default="3.12")
+    parser.add_argument("--resume_model", default=None,
+                        help="Model directory to continue training (writes .accel/state/).")
     parser.add_argument("--vgg", default=os.path.join(
         SHARED, "weights", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"))
     args = parser.parse_args()
@@ -110,6 +134,8 @@ def main():
     styles = os.path.join(SHARED, "images", "styles")
     copy_images(sorted(os.path.join(styles, f) for f in os.listdir(styles))[:args.styles],
                 os.path.join(args.out, "styles"), square=args.style_size)
+    if args.resume_model:
+        seed_state(args.resume_model, os.path.join(args.out, "state"))
     for part in sorted(os.listdir(args.out)):
         path = os.path.join(args.out, part)
         size = folder_size(path) if os.path.isdir(path) else os.path.getsize(path)
