@@ -39,7 +39,14 @@ setup(
     # magenta_style/checkpoints, so shipped models resolve by name.
     packages=[
         "magenta_style",
+        "magenta_style.data",
+        "magenta_style.losses",
+        "magenta_style.model",
+        "magenta_style.optimization",
         "magenta_style.scripts",
+        "magenta_style.storage",
+        "magenta_style.stylization",
+        "magenta_style.training",
         "magenta_style.studio",
         "magenta_style.checkpoints",
     ],

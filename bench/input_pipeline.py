@@ -3,8 +3,8 @@
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/input_pipeline.py \
         --source=../shared/images/train --batch_size=16 --image_size=256
 
-Prints batches/s and images/s for the tf.data path (`data.content_dataset`)
-and the TensorFlow-free NumPy path (`data_numpy.NumpyContentLoader`), after
+Prints batches/s and images/s for the tf.data path (`tf_pipeline.content_dataset`)
+and the TensorFlow-free NumPy path (`photo_files.NumpyContentLoader`), after
 a warm-up. Training must be many times slower than either, or the input
 pipeline is the bottleneck.
 """
@@ -20,7 +20,7 @@ def save_grid(batch, path):
     """Writes a `[B, S, S, 3]` batch in [0, 1] as one PNG, 4 images a row."""
     import numpy as np
 
-    from magenta_style import image_io
+    from magenta_style.storage import image_io
 
     b, s = batch.shape[0], batch.shape[1]
     rows = -(-b // 4)
@@ -45,10 +45,10 @@ def measure(iterator, batches, warmup, grid=None):
 
 
 def bench_tf(args):
-    from magenta_style import data
+    from magenta_style.data import tf_pipeline
 
-    stats = data.SkipStats()
-    ds = data.content_dataset(args.source, args.batch_size, image_size=args.image_size,
+    stats = tf_pipeline.SkipStats()
+    ds = tf_pipeline.content_dataset(args.source, args.batch_size, image_size=args.image_size,
                               seed=0, stats=stats, random_crop=args.random_crop,
                               random_flip=args.random_flip)
     seconds = measure(iter(ds.as_numpy_iterator()), args.batches, args.warmup,
@@ -57,9 +57,9 @@ def bench_tf(args):
 
 
 def bench_numpy(args):
-    from magenta_style import data_numpy
+    from magenta_style.data import photo_files
 
-    loader = data_numpy.NumpyContentLoader(args.source, args.batch_size,
+    loader = photo_files.NumpyContentLoader(args.source, args.batch_size,
                                            image_size=args.image_size, seed=0,
                                            random_crop=args.random_crop,
                                            random_flip=args.random_flip,

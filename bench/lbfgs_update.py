@@ -22,7 +22,7 @@ def time_update(size, history, in_xla_write, rng):
     import numpy as np
     import tensorflow as tf
 
-    from magenta_style import lbfgs
+    from magenta_style.optimization import lbfgs
 
     var = tf.Variable(rng.standard_normal((1, size, size, 3)).astype(np.float32))
     opt = lbfgs.LBFGS(var, history_size=history)

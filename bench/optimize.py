@@ -36,10 +36,10 @@ import time
 from absl import app
 from absl import flags
 
-from magenta_style import image_io
-from magenta_style.optimization import _converged
-from magenta_style.optimization import build_step
-from magenta_style.optimization import optimize
+from magenta_style.optimization.gatys import _converged
+from magenta_style.optimization.gatys import build_step
+from magenta_style.optimization.gatys import optimize
+from magenta_style.storage import image_io
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
 flags.DEFINE_string("out_dir", None, "Where to write PNGs and results.json.")

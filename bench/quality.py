@@ -1,8 +1,8 @@
-"""Feed-forward pastiches vs the optimisation method, by our own VGG-16 losses.
+"""Feed-forward pastiches vs the optimisation method, by our own VGG-16 loss_terms.
 
 For every photo of a folder and every style of a model trained on a style
 set, it measures the style and content loss (Magenta's weights, the
-training objective, `magenta_style.losses`) of
+training objective, `magenta_style.losses.loss_terms`) of
 
 - the photo itself (the starting point: the style gap to close),
 - the model's pastiche (one forward pass),
@@ -31,12 +31,12 @@ import os
 import numpy as np
 
 from magenta_style import config
-from magenta_style import image_io
-from magenta_style import losses
-from magenta_style import model_io
-from magenta_style import style_set as style_set_lib
-from magenta_style import vgg
-from magenta_style.optimization import optimize
+from magenta_style.data import style_grams as style_set_lib
+from magenta_style.losses import loss_terms
+from magenta_style.losses import vgg
+from magenta_style.optimization.gatys import optimize
+from magenta_style.storage import image_io
+from magenta_style.storage import model_format
 
 CONTENT = config.MAGENTA_CONTENT_WEIGHTS
 STYLE = config.MAGENTA_STYLE_WEIGHTS
@@ -48,8 +48,8 @@ def measure(net, images, photo_feats, grams):
     out = []
     for i in range(images.shape[0]):
         f = {k: v[i:i + 1] for k, v in feats.items()}
-        s, _ = losses.style_loss(grams, f, STYLE)
-        c, _ = losses.content_loss(photo_feats, f, CONTENT)
+        s, _ = loss_terms.style_loss(grams, f, STYLE)
+        c, _ = loss_terms.content_loss(photo_feats, f, CONTENT)
         out.append((float(s), float(c)))
     return out
 
@@ -67,7 +67,7 @@ def main():
     p.add_argument("--styles", default="", help="comma-separated indices (default all)")
     args = p.parse_args()
 
-    model = model_io.load_any(args.model)
+    model = model_format.load_any(args.model)
     styles = style_set_lib.load_style_set(args.style_set)
     names = list(model.style_names)
     indices = ([int(i) for i in args.styles.split(",")] if args.styles

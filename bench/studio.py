@@ -28,7 +28,7 @@ from PIL import Image
 from magenta_style.studio import server
 from magenta_style.studio import thumbnails
 from magenta_style.studio.config import StudioConfig
-from magenta_style.stylization import stylize
+from magenta_style.stylization.api import stylize
 
 
 def post(url, path, body):

@@ -37,12 +37,12 @@ ALPHA1 = "magenta-alpha1"
 
 
 def _load(name):
-    from magenta_style import model_io
-    from magenta_style import transformer
+    from magenta_style.model import transformer
+    from magenta_style.storage import model_format
 
     if name == ALPHA1:
         return transformer.build_transformer(26, alpha=1.0)
-    return model_io.load_model(name)
+    return model_format.load_model(name)
 
 
 def _photo(height, width):
@@ -65,7 +65,7 @@ def _worker(name, size, mode, reps):
     n = model.transformer_config.num_styles
     w = np.eye(n, dtype=np.float32)[:1]
     if mode == "tiled":
-        from magenta_style.stylization import stylize
+        from magenta_style.stylization.api import stylize
 
         h, wd = size
         image = (_photo(h, wd) * 255).astype(np.uint8)
@@ -139,10 +139,10 @@ def main():
         _worker(name, size, mode, int(reps))
         return
 
-    from magenta_style import model_io
+    from magenta_style.storage import model_format
 
     models = (args.models.split(",") if args.models
-              else model_io.shipped_models() + [ALPHA1])
+              else model_format.shipped_models() + [ALPHA1])
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
           f"numpy matmul {_matmul_gflops():.0f} GFLOP/s")
     print(f"{'model':<16} {'size':>9} {'mode':>6} {'ms/image':>9} {'median':>8} "

@@ -3,7 +3,7 @@
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/train.py \
         --batch_sizes=4,16 --modes=xla,graph,eager --steps=3
 
-Builds the real step `training.train` runs (alpha 1 transformer, VGG-16 with
+Builds the real step `loop.train` runs (alpha 1 transformer, VGG-16 with
 the shared ImageNet weights, Magenta's loss layers, Adam, every example its
 own style from a set of 4 real style images) and times it on 256 px batches
 of real photos after one warm-up step (which includes tracing/compiling):
@@ -21,7 +21,7 @@ bench/input_pipeline.py), which must deliver batches many times faster.
 References quoted by issue 5: PyTorch fast_neural_style 7.7 s per step at
 batch 4 / 256 px, a compiled Keras prototype 5.5 s. PyTorch does not reach
 its figure on this machine; bench/compare_with_pytorch.sh times it beside
-this benchmark (docs/training.md).
+this benchmark (docs/loop.md).
 """
 
 import argparse
@@ -34,9 +34,9 @@ VGG = os.path.join(SHARED, "weights", "vgg16_weights_tf_dim_ordering_tf_kernels_
 
 
 def photos(n, size):
-    from magenta_style import data
+    from magenta_style.data import tf_pipeline
 
-    ds = data.content_dataset(os.path.join(SHARED, "images", "train"), n, image_size=size,
+    ds = tf_pipeline.content_dataset(os.path.join(SHARED, "images", "train"), n, image_size=size,
                               seed=0)
     return next(iter(ds)).numpy()
 
@@ -45,20 +45,20 @@ def bench_step(mode, batch_size, size, steps, styles):
     import numpy as np
     import tensorflow as tf
 
-    from magenta_style import training
-    from magenta_style import training_tf
+    from magenta_style.training import engine_tf
+    from magenta_style.training import loop
 
     tf.config.run_functions_eagerly(mode == "eager")
-    cfg = training.TrainConfig(train_dir="/tmp/bench_train", batch_size=batch_size,
+    cfg = loop.TrainConfig(train_dir="/tmp/bench_train", batch_size=batch_size,
                                image_size=size, vgg_weights=VGG, jit_compile=mode == "xla",
                                style_images="unused")
-    engine = training_tf.Engine(cfg)
+    engine = engine_tf.Engine(cfg)
     # The step `train` builds, Winograd in the transformer under XLA included.
-    training.build_parts(cfg, engine, styles).compile(engine)
+    loop.build_parts(cfg, engine, styles).compile(engine)
     images = tf.constant(photos(batch_size, size))
     times, cpu = [], []
     for step in range(steps + 1):
-        labels = training.labels_for_step(0, step, batch_size, len(styles.names))
+        labels = loop.labels_for_step(0, step, batch_size, len(styles.names))
         t0, c0 = time.perf_counter(), time.process_time()
         loss = float(engine.step(images, labels)[0])  # Waits for the step.
         times.append(time.perf_counter() - t0)
@@ -73,9 +73,9 @@ def bench_step(mode, batch_size, size, steps, styles):
 
 
 def bench_pipeline(batch_size, size, batches=20):
-    from magenta_style import data
+    from magenta_style.data import tf_pipeline
 
-    ds = data.content_dataset(os.path.join(SHARED, "images", "train"), batch_size,
+    ds = tf_pipeline.content_dataset(os.path.join(SHARED, "images", "train"), batch_size,
                               image_size=size, seed=1)
     it = iter(ds)
     next(it)  # Warm-up: file listing, first decodes.
@@ -96,11 +96,11 @@ def main():
     parser.add_argument("--no_pipeline", action="store_true")
     args = parser.parse_args()
 
-    from magenta_style import style_set
+    from magenta_style.data import style_grams
 
     files = sorted(os.path.join(SHARED, "images", "styles", f)
                    for f in os.listdir(os.path.join(SHARED, "images", "styles")))[:4]
-    styles = style_set.compute_style_set(files, VGG, 256, progress=False)
+    styles = style_grams.compute_style_set(files, VGG, 256, progress=False)
     if not args.no_pipeline:
         for b in map(int, args.batch_sizes.split(",")):
             bench_pipeline(b, args.image_size)

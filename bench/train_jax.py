@@ -7,7 +7,7 @@ repository root with `.accel/` carried (tools/accel_prepare.py builds it):
         --styles='.accel/styles/*.jpg' --photos=.accel/photos --batch_size=16 \\
         --variants=fp32,mixed,fp32-cpu-forms --steps=40 --json=$OUT/train_jax.json
 
-It builds exactly the step `training.train` runs (`training.build_parts`:
+It builds exactly the step `loop.train` runs (`loop.build_parts`:
 the transformer at --alpha, VGG-16 blocks 1-4, Magenta's losses, Adam, every
 example its own style) for each variant and prints:
 
@@ -24,7 +24,7 @@ example its own style) for each variant and prints:
 
 Variants: `fp32`; `mixed` (mixed_float16 compute, float32 norms and losses,
 loss scaling); a `-cpu-forms` suffix forces the CPU-tuned convolution forms
-of `magenta_style.fast_conv` (Winograd, blocked 9x9 layers), which
+of `magenta_style.model.fast_conv` (Winograd, blocked 9x9 layers), which
 `MAGENTA_STYLE_FAST_CONV=auto` turns off on GPUs. Runs on a CPU too (small
 settings) to check the script before spending device time.
 """
@@ -43,10 +43,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def load_photos(folder, n, size):
     import numpy as np
 
-    from magenta_style import data_numpy
+    from magenta_style.data import photo_files
 
-    files = data_numpy.list_image_files(folder)[:n]
-    return np.stack([data_numpy.load_and_preprocess(f, image_size=size) for f in files])
+    files = photo_files.list_image_files(folder)[:n]
+    return np.stack([photo_files.load_and_preprocess(f, image_size=size) for f in files])
 
 
 def bench_variant(variant, args, styles, photos):
@@ -54,20 +54,20 @@ def bench_variant(variant, args, styles, photos):
     import keras
     import numpy as np
 
-    from magenta_style import fast_conv
-    from magenta_style import training
+    from magenta_style.model import fast_conv
+    from magenta_style.training import loop
 
     os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else "auto"
     keras.backend.clear_session()
-    cfg = training.TrainConfig(
+    cfg = loop.TrainConfig(
         train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"), batch_size=args.batch_size,
         image_size=args.image_size, vgg_weights=args.vgg_weights, alpha=args.alpha,
         mixed_precision=variant.startswith("mixed"), style_images="unused")
-    engine = training._engine_for_backend(cfg, None)
-    built = training.build_parts(cfg, engine, styles)
+    engine = loop._engine_for_backend(cfg, None)
+    built = loop.build_parts(cfg, engine, styles)
     built.compile(engine)
     num_styles = len(styles.names)
-    labels = [training.labels_for_step(0, s, cfg.batch_size, num_styles)
+    labels = [loop.labels_for_step(0, s, cfg.batch_size, num_styles)
               for s in range(args.steps + 1)]
     images = jax.device_put(photos[:cfg.batch_size])
 
@@ -106,9 +106,9 @@ def bench_variant(variant, args, styles, photos):
 
 
 def bench_pipeline(args):
-    from magenta_style import data_numpy
+    from magenta_style.data import photo_files
 
-    loader = data_numpy.NumpyContentLoader(args.photos, args.batch_size,
+    loader = photo_files.NumpyContentLoader(args.photos, args.batch_size,
                                            image_size=args.image_size, seed=0)
     it = iter(loader)
     next(it)
@@ -142,7 +142,7 @@ def main():
     import jax
     import keras
 
-    from magenta_style import style_set
+    from magenta_style.data import style_grams
 
     if keras.backend.backend() != "jax":
         sys.exit("Run with KERAS_BACKEND=jax.")
@@ -152,7 +152,7 @@ def main():
     results.update(bench_pipeline(args))
     files = sorted(glob.glob(args.styles))
     t0 = time.perf_counter()
-    styles = style_set.compute_style_set(files, args.vgg_weights, args.style_image_size,
+    styles = style_grams.compute_style_set(files, args.vgg_weights, args.style_image_size,
                                          progress=False)
     results["style_set_s"] = time.perf_counter() - t0
     print(f"style set: {len(files)} styles measured in {results['style_set_s']:.1f} s",

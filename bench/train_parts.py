@@ -29,8 +29,8 @@ def main():
     import keras
     import tensorflow as tf
 
-    from magenta_style import transformer
-    from magenta_style import vgg
+    from magenta_style.losses import vgg
+    from magenta_style.model import transformer
 
     winograd = not args.no_winograd
     model = transformer.build_transformer(16, 1.0)

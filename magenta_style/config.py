@@ -58,7 +58,7 @@ class LossConfig:
     """Loss weights. Magenta's defaults; no total variation (Magenta has none).
 
     Layer names are Magenta endpoints (`vgg_16/conv3`) or Keras layer names
-    (`block3_conv3`); see `magenta_style.vgg`.
+    (`block3_conv3`); see `magenta_style.losses.vgg`.
     """
 
     content_weights: dict = dataclasses.field(

@@ -25,8 +25,8 @@ import typing
 
 import numpy as np
 
-from magenta_style import atomic
 from magenta_style.errors import UserError
+from magenta_style.storage import atomic
 
 SIGNATURE_DOC = {
     "serving_default": "image float32 [B,H,W,3] in [0,1], style_weights float32 [N] or [B,N] "
@@ -153,8 +153,8 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     import tensorflow as tf
 
     # `from magenta_style import stylize` may give the function (lazy export).
-    from magenta_style.stylization import get_model
-    from magenta_style.stylization import style_names_of
+    from magenta_style.stylization.api import get_model
+    from magenta_style.stylization.api import style_names_of
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")

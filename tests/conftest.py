@@ -28,7 +28,7 @@ def styled_model(num_styles, seed, style_names=None, **arch):
     Fresh CIN tables are all ones/zeros, so every style would look alike;
     random gamma ~ N(1, 0.5) and beta ~ N(0, 0.5) make styles differ.
     """
-    from magenta_style import transformer
+    from magenta_style.model import transformer
 
     model = transformer.build_transformer(num_styles, alpha=0.25, **arch)
     rng = np.random.default_rng(seed)

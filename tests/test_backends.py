@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from magenta_style import losses
-from magenta_style import model_io
+from magenta_style.losses import loss_terms
+from magenta_style.storage import model_format
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None,
@@ -21,14 +21,15 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import keras
     assert keras.backend.backend() == "jax", keras.backend.backend()
-    from magenta_style import losses, model_io
+    from magenta_style.losses import loss_terms
+    from magenta_style.storage import model_format
     data = np.load(sys.argv[1])
-    model = model_io.load_model("android-26")
+    model = model_format.load_model("android-26")
     out = np.asarray(model([data["x"], data["w"]]))
-    gram = np.asarray(losses.gram_matrix(data["x"]))
-    tv, _ = losses.total_variation_loss(data["x"], 2.0)
+    gram = np.asarray(loss_terms.gram_matrix(data["x"]))
+    tv, _ = loss_terms.total_variation_loss(data["x"], 2.0)
     import jax  # the Gram matrix's hand-written gradient, through jax.grad
-    gram_grad = jax.grad(lambda f: (losses.gram_matrix(f) * data["g"]).sum())(data["x"])
+    gram_grad = jax.grad(lambda f: (loss_terms.gram_matrix(f) * data["g"]).sum())(data["x"])
     np.savez(sys.argv[2], out=out, gram=gram, tv=np.asarray(tv), gram_grad=np.asarray(gram_grad))
     # The accelerator machines have no TensorFlow: the model must not need it.
     assert "tensorflow" not in sys.modules, "model code imported tensorflow"
@@ -50,10 +51,10 @@ def test_transformer_and_losses_match_under_jax(tmp_path):
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     jax_out = np.load(tmp_path / "out.npz")
-    model = model_io.load_model("android-26")
+    model = model_format.load_model("android-26")
     np.testing.assert_allclose(jax_out["out"], np.asarray(model([x, w])), atol=2e-5)
-    np.testing.assert_allclose(jax_out["gram"], np.asarray(losses.gram_matrix(x)), rtol=1e-5)
-    tv, _ = losses.total_variation_loss(x, 2.0)
+    np.testing.assert_allclose(jax_out["gram"], np.asarray(loss_terms.gram_matrix(x)), rtol=1e-5)
+    tv, _ = loss_terms.total_variation_loss(x, 2.0)
     np.testing.assert_allclose(jax_out["tv"], float(tv), rtol=1e-5)
     flat = x.reshape(2, -1, 3)
     want = (flat @ (g + g.transpose(0, 2, 1))).reshape(x.shape) / (36 * 44)

@@ -62,8 +62,8 @@ def test_every_public_name_resolves_and_functions_are_not_modules():
         value = getattr(magenta_style, name)
         assert not isinstance(value, types.ModuleType), name
     # Importing the modules behind the functions must not shadow them.
-    import magenta_style.optimization  # noqa: F401
-    import magenta_style.stylization  # noqa: F401
+    import magenta_style.optimization.gatys  # noqa: F401
+    import magenta_style.stylization.api  # noqa: F401
 
     assert callable(magenta_style.stylize) and callable(magenta_style.optimize)
     assert not isinstance(magenta_style.stylize, types.ModuleType)

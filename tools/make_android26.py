@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from magenta_style import convert
-from magenta_style import model_io
+from magenta_style.storage import model_format
+from magenta_style.storage import onnx_weights
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,10 +22,10 @@ def main():
     parser.add_argument("--weights", required=True)
     parser.add_argument("--out", default=os.path.join(HERE, "..", "checkpoints", "android-26"))
     args = parser.parse_args()
-    model = convert.from_onnx_weights(dict(np.load(args.weights)))
+    model = onnx_weights.from_onnx_weights(dict(np.load(args.weights)))
     notice = os.path.join(args.out, "NOTICE")
     keep = open(notice).read() if os.path.exists(notice) else None
-    model_io.save_model(
+    model_format.save_model(
         model, args.out,
         style_names=[f"android_{i:02d}" for i in range(26)],
         provenance={

@@ -20,7 +20,7 @@ import argparse
 import h5py
 import numpy as np
 
-from magenta_style import vgg
+from magenta_style.losses import vgg
 
 
 def trim(input_path, output_path, last_layer="block4_conv3", dtype="float16"):

@@ -4,8 +4,8 @@
         --style_images='styles/*.jpg' --output_dir=/tmp/eval
 """
 
-from magenta_style import evaluation
 from magenta_style.scripts import flagutil
+from magenta_style.training import evaluation
 
 # Required inputs are checked by evaluate() (absl validators are process-wide).
 flagutil.define_flags(evaluation.EvalConfig)

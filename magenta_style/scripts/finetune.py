@@ -11,12 +11,12 @@ it the old styles are kept bit-identical and the new ones are added.
 
 from absl import flags
 
-from magenta_style import training
 from magenta_style.errors import UserError
 from magenta_style.scripts import flagutil
+from magenta_style.training import loop
 
 # Required inputs are checked in main/train() (absl validators are process-wide).
-flagutil.define_flags(training.TrainConfig, exclude=("init_from",))
+flagutil.define_flags(loop.TrainConfig, exclude=("init_from",))
 if "checkpoint" not in flags.FLAGS:
     flags.DEFINE_string("checkpoint", None, "Model to fine-tune: a model directory, a "
                         "shipped model name, or a Magenta checkpoint.")
@@ -28,8 +28,8 @@ def main(argv):
     if not FLAGS.checkpoint:
         raise UserError("--checkpoint is required: the model to fine-tune (a model "
                         "directory, a shipped model name or a Magenta checkpoint).")
-    config = flagutil.config_from_flags(training.TrainConfig, init_from=FLAGS.checkpoint)
-    model = training.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
+    config = flagutil.config_from_flags(loop.TrainConfig, init_from=FLAGS.checkpoint)
+    model = loop.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
     print(f"Model with {len(model.style_names)} styles ({', '.join(model.style_names)}) "
           f"written to {config.model_dir or config.train_dir + '/model'}")
 

@@ -5,7 +5,7 @@
         --style_blend_weights=0.75,0.25 --style_scales=1,0.5 --output=out.png \
         --image_size=512 --style_layers=relu1_1,relu2_1,relu3_1 --num_scales=2
 
-Every option of `magenta_style.optimization.OptimizeConfig` is a flag; only the
+Every option of `magenta_style.optimization.gatys.OptimizeConfig` is a flag; only the
 flags given on the command line override its defaults.
 """
 
@@ -14,11 +14,11 @@ import glob
 
 from absl import flags
 
-from magenta_style import image_io
 from magenta_style.errors import UserError
-from magenta_style.optimization import OptimizeConfig
-from magenta_style.optimization import optimize
+from magenta_style.optimization.gatys import OptimizeConfig
+from magenta_style.optimization.gatys import optimize
 from magenta_style.scripts import flagutil
+from magenta_style.storage import image_io
 
 flagutil.define_flags(OptimizeConfig)
 if "content_image" not in flags.FLAGS:

@@ -5,8 +5,8 @@ r"""Draws training loss curves from metrics.jsonl files as a PNG.
         --keys=losses/total_style_loss,styles/starry_night/total_loss
 """
 
-from magenta_style import curves
 from magenta_style.scripts import flagutil
+from magenta_style.training import curves
 
 flagutil.define_flags(curves.CurvesConfig)
 

@@ -1,21 +1,21 @@
 r"""Prints the L2 distances between a model's style embeddings.
 
 A style's embedding is its conditional-instance-norm gamma and beta from every
-layer, concatenated (see magenta_style.style_space).
+layer, concatenated (see magenta_style.studio.style_map).
 
     bin/style_distances --checkpoint=android-26 [--format=table|json]
 """
 
-from magenta_style import style_space
 from magenta_style.scripts import flagutil
+from magenta_style.studio import style_map
 
-flagutil.define_flags(style_space.StyleDistancesConfig)
+flagutil.define_flags(style_map.StyleDistancesConfig)
 
 
 def main(argv):
     del argv
-    print(style_space.distances_report(
-        flagutil.config_from_flags(style_space.StyleDistancesConfig)))
+    print(style_map.distances_report(
+        flagutil.config_from_flags(style_map.StyleDistancesConfig)))
 
 
 def run():

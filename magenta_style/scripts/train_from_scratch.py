@@ -7,18 +7,18 @@ Rerunning the same command resumes from the last checkpoint in --train_dir.
 The trained model is written to <train_dir>/model.
 """
 
-from magenta_style import training
 from magenta_style.scripts import flagutil
+from magenta_style.training import loop
 
 # Required inputs are checked by train() (absl validators are process-wide).
-flagutil.define_flags(training.TrainConfig, exclude=("init_from", "append"))
+flagutil.define_flags(loop.TrainConfig, exclude=("init_from", "append"))
 
 
 def main(argv):
     del argv  # Unused.
-    config = flagutil.config_from_flags(training.TrainConfig, init_from="scratch",
+    config = flagutil.config_from_flags(loop.TrainConfig, init_from="scratch",
                                         append=False)
-    model = training.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
+    model = loop.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
     print(f"Trained {len(model.style_names)} styles for {model.provenance['steps']} steps; "
           f"model written to {config.model_dir or config.train_dir + '/model'}")
 

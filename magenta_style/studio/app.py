@@ -35,8 +35,8 @@ from starlette.routing import Mount
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
-from magenta_style import image_io
 from magenta_style.errors import UserError
+from magenta_style.storage import image_io
 from magenta_style.studio import engine
 from magenta_style.studio import uploads
 

@@ -21,17 +21,17 @@ import uuid
 import numpy as np
 from PIL import Image
 
-from magenta_style import image_io
-from magenta_style import style_space
-from magenta_style import styles_spec
 from magenta_style.errors import UserError
+from magenta_style.storage import image_io
+from magenta_style.studio import style_map
 from magenta_style.studio import thumbnails
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
+from magenta_style.stylization import style_choice
 
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
-stylize_lib = importlib.import_module("magenta_style.stylization")
+stylize_lib = importlib.import_module("magenta_style.stylization.api")
 
 
 class UnknownPhoto(UserError):
@@ -171,9 +171,9 @@ class Studio:
         return self._thumbnails
 
     def style_map(self):
-        """PCA coordinates and pairwise distances (`style_space.style_map`)."""
+        """PCA coordinates and pairwise distances (`style_map.style_map`)."""
         if self._style_map is None:
-            self._style_map = style_space.style_map(self.model)
+            self._style_map = style_map.style_map(self.model)
             self._style_map["names"] = self.style_names
         return self._style_map
 
@@ -238,7 +238,7 @@ class Studio:
         photo = self.photo(photo_id)
         image = uploads.decode_image(photo.data, self.max_pixels, name=repr(photo.name))
         out = self._stylize(image, options)
-        spec = styles_spec.parse_which_styles(options.weights, self.num_styles,
+        spec = style_choice.parse_which_styles(options.weights, self.num_styles,
                                               self.style_names, options.normalize)
         base = photo.name.rsplit(".", 1)[0] or "photo"
         base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]

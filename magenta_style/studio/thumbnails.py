@@ -60,9 +60,9 @@ def render_thumbnails(model, size=128):
         `(picture, thumbnails)`: the picture as uint8 `[h, w, 3]` and a list of
         num_styles uint8 `[h, w, 3]` pastiches, in style order.
     """
-    from magenta_style import image_io
+    from magenta_style.storage import image_io
 
-    stylize_lib = importlib.import_module("magenta_style.stylization")
+    stylize_lib = importlib.import_module("magenta_style.stylization.api")
 
     picture = sample_picture(size, max(8, size * 3 // 4))
     n = stylize_lib.num_styles_of(model)

@@ -11,8 +11,8 @@ import io
 
 from PIL import Image
 
-from magenta_style import image_io
 from magenta_style.errors import UserError
+from magenta_style.storage import image_io
 
 # What a browser may send us; Pillow reads more (EPS, PDF, ...) that we do not
 # want to parse from the network.

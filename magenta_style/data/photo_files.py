@@ -1,0 +1,489 @@
+"""Content photos as NumPy batches, with Pillow and threads: no TensorFlow.
+
+This is the input path for training under `KERAS_BACKEND=jax` on machines
+that have no TensorFlow. It gives the same preprocessing as the tf.data path
+in `magenta_style.data.tf_pipeline` (Magenta's by default: aspect-preserving resize so the
+short side is `resize_side` = 258, centre crop `image_size` = 256, float32 in
+[0, 1]), so a model trained on either path sees the same images.
+
+Importing this module must not import TensorFlow (a test checks it); keep it
+to the standard library, NumPy and Pillow.
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import glob
+import logging
+import os
+import threading
+
+import numpy as np
+from PIL import Image
+
+from magenta_style.errors import UserError
+
+# Extensions taken when a *folder* is listed; an explicit glob or list keeps
+# every file it names (a non-image among them is skipped and counted).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+_log = logging.getLogger("magenta_style.data")
+
+
+@dataclasses.dataclass
+class SkipStats:
+    """Counts of unreadable content images, shared with the pipeline threads.
+
+    Attributes:
+        skipped: how many times an item was skipped (an item that fails in
+            every epoch is counted once per epoch).
+        skipped_files: the distinct items skipped (paths, or a description
+            of the record), in the order they were first seen.
+        seen: items read so far, readable or not.
+        error: the `UserError` raised when nothing could be read (inside
+            tf.data it reaches the caller wrapped in a `tf.errors.OpError`;
+            re-raise this for a one-line message).
+    """
+
+    skipped: int = 0
+    skipped_files: list = dataclasses.field(default_factory=list)
+    seen: int = 0
+    consecutive: int = 0
+    error: Exception = None
+    _lock: threading.Lock = dataclasses.field(
+        default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, ok, item="", max_consecutive=None):
+        """Counts one item; logs a skipped item once.
+
+        Raises:
+            UserError: more than `max_consecutive` items in a row failed (the
+                source holds no readable image at all; repeating it would
+                loop forever).
+        """
+        with self._lock:
+            self.seen += 1
+            if ok:
+                self.consecutive = 0
+                return
+            self.skipped += 1
+            self.consecutive += 1
+            if item not in self.skipped_files:
+                self.skipped_files.append(item)
+                _log.warning("Skipping unreadable image %s (%d skipped so far).",
+                             item, self.skipped)
+            if max_consecutive is not None and self.consecutive > max_consecutive:
+                self.error = UserError(
+                    f"None of the last {self.consecutive} content images could be "
+                    f"read (last: {item}); check the content source."
+                )
+                raise self.error
+
+
+def list_image_files(source, extensions=IMAGE_EXTENSIONS):
+    """The image files named by a folder, a glob, or a list of either.
+
+    A folder is searched recursively (ImageNet-style class folders work) and
+    only files with an image extension (case-insensitive) are kept. A glob
+    (`**` recurses) or an explicit path keeps every regular file it matches.
+
+    Args:
+        source: a folder, a glob pattern, a file path, or a list/tuple of
+            these; a string may also hold several, separated by commas.
+        extensions: extensions kept when listing a folder.
+
+    Returns:
+        Sorted list of unique file paths (str).
+
+    Raises:
+        UserError: nothing matched; the message names the pattern(s).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        parts = [p.strip() for p in os.fspath(source).split(",") if p.strip()]
+    else:
+        parts = [os.fspath(p) for p in source]
+    files = set()
+    for part in parts:
+        part = os.path.expanduser(part)
+        if os.path.isdir(part):
+            for root, dirs, names in os.walk(part, followlinks=True):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                files.update(os.path.join(root, n) for n in names
+                             if not n.startswith(".")
+                             and n.lower().endswith(tuple(extensions)))
+        elif os.path.isfile(part):
+            # Taken as is: a name such as "photo[1].jpg" is not a valid glob of itself.
+            files.add(part)
+        else:
+            files.update(p for p in glob.glob(part, recursive=True) if os.path.isfile(p))
+    if not files:
+        shown = ", ".join(parts) if parts else repr(source)
+        raise UserError(
+            f"No image files found for {shown!r}: it matched no files (a folder is "
+            f"searched recursively for {', '.join(extensions)}). Received: {source!r}"
+        )
+    return sorted(files)
+
+
+def check_readable(files, sample=20, limit=200):
+    """Raises unless some of `files` opens as an image (a quick pre-flight).
+
+    Tries an evenly spread sample first, then more files, up to `limit`, so
+    a folder of non-images fails at once with one line instead of deep in a
+    training run. Unreadable files among readable ones are left to the
+    pipelines, which skip and count them.
+
+    Raises:
+        UserError: none of the files tried is a readable image.
+    """
+    step = max(1, len(files) // sample)
+    order = list(range(0, len(files), step))
+    order += [i for i in range(len(files)) if i % step]
+    last = None
+    for i in order[:limit]:
+        try:
+            with Image.open(files[i]) as img:
+                img.load()
+            return
+        except Exception as e:  # Pillow raises many types for bad files.
+            last = f"{files[i]}: {type(e).__name__}: {e}"
+    raise UserError(
+        f"None of {min(limit, len(files))} of the {len(files)} content files tried is a "
+        f"readable image (last: {last})."
+    )
+
+
+def resized_shape(height, width, resize_side):
+    """(new_height, new_width) with the shorter side equal to `resize_side`.
+
+    Integer arithmetic, rounding half up, so this path and the tf.data path
+    (`magenta_style.data.tf_pipeline`) agree to the pixel.
+    """
+    short = min(height, width)
+
+    def scale(n):
+        return max(resize_side, (2 * n * resize_side + short) // (2 * short))
+
+    if height <= width:
+        return resize_side, scale(width)
+    return scale(height), resize_side
+
+
+def crop_offsets(height, width, image_size, random_crop=False, rng=None):
+    """Top-left corner of an `image_size` square crop (centre unless random)."""
+    if random_crop:
+        rng = rng or np.random.default_rng()
+        return (int(rng.integers(0, height - image_size + 1)),
+                int(rng.integers(0, width - image_size + 1)))
+    return (height - image_size) // 2, (width - image_size) // 2
+
+
+def check_sizes(image_size, resize_side):
+    if image_size < 1 or resize_side < image_size:
+        raise UserError(
+            "resize_side must be at least image_size (the crop is taken from the "
+            f"resized photo). Received: image_size={image_size}, "
+            f"resize_side={resize_side}"
+        )
+
+
+def _to_rgb8(img):
+    """Any PIL mode -> 8-bit RGB, as TensorFlow's decoders give it."""
+    if img.mode.startswith("I"):
+        # 16-bit grayscale: Pillow's convert("RGB") would clip it to white;
+        # keep the top 8 bits, as TensorFlow's PNG decoder does.
+        wide = np.asarray(img, dtype=np.uint32)
+        img = Image.fromarray((wide >> 8 if wide.max() > 255 else wide).astype(np.uint8))
+    return img.convert("RGB")
+
+
+def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
+    """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+    img = _to_rgb8(img)
+    h, w = img.height, img.width
+    nh, nw = resized_shape(h, w, resize_side)
+    if (nh, nw) != (h, w):
+        img = img.resize((nw, nh), Image.BILINEAR)
+    top, left = crop_offsets(nh, nw, image_size, random_crop, rng)
+    arr = np.asarray(img.crop((left, top, left + image_size, top + image_size)), np.uint8)
+    if random_flip and (rng or np.random.default_rng()).random() < 0.5:
+        arr = arr[:, ::-1]
+    return np.ascontiguousarray(arr)
+
+
+def preprocess_pil(img, image_size=256, resize_side=258, random_crop=False,
+                   random_flip=False, rng=None):
+    """A PIL image -> `[image_size, image_size, 3]` float32 in [0, 1].
+
+    Bilinear resize with antialiasing (Pillow's filter widens on downscale,
+    as `tf.image.resize(..., antialias=True)`), then a centre (or random)
+    crop and an optional random left-right flip. EXIF orientation is not
+    applied, as in the tf.data path (TensorFlow's decoders ignore it).
+    """
+    check_sizes(image_size, resize_side)
+    crop = _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
+    return crop.astype(np.float32) / 255.0
+
+
+def preprocess_array(image_uint8, image_size=256, resize_side=258, random_crop=False,
+                     random_flip=False, rng=None):
+    """`[H, W, 3]` uint8 -> `[image_size, image_size, 3]` float32 in [0, 1].
+
+    The NumPy twin of `magenta_style.data.tf_pipeline.preprocess_image`.
+    """
+    arr = np.asarray(image_uint8)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[-1] != 3:
+        raise UserError(
+            "preprocess_array takes [H, W, 3] uint8. "
+            f"Received: shape={arr.shape}, dtype={arr.dtype}"
+        )
+    return preprocess_pil(Image.fromarray(arr), image_size, resize_side, random_crop,
+                          random_flip, rng)
+
+
+def _open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft=True):
+    with Image.open(path) as img:
+        if draft and img.format == "JPEG":
+            h, w = img.height, img.width
+            short = min(h, w)
+            if short >= 2 * resize_side:
+                factor = short // resize_side
+                img.draft("RGB", (w // factor, h // factor))
+        img.load()
+        return _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
+
+
+def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False,
+                        random_flip=False, rng=None, draft=True):
+    """Reads one photo and preprocesses it (see `preprocess_pil`).
+
+    With `draft`, JPEGs whose short side is at least twice `resize_side`
+    are decoded at a reduced DCT scale that still leaves the short side at
+    least `resize_side` (Pillow's `draft`): several times faster for 12 MP
+    photos. That DCT-domain downscale differs from the tf.data path's
+    antialiased bilinear by about 2 grey levels on average (up to ~40 on
+    sharp edges); smaller photos (COCO's, ImageNet's) are unaffected.
+
+    Returns:
+        `[image_size, image_size, 3]` float32 in [0, 1].
+
+    Raises:
+        OSError, ValueError, SyntaxError, Image.DecompressionBombError: the
+        file cannot be read as an image (the loader counts and skips these).
+    """
+    check_sizes(image_size, resize_side)
+    crop = _open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft)
+    return crop.astype(np.float32) / 255.0
+
+
+def _load_task(path, image_size, resize_side, random_crop, random_flip, seed, draft):
+    """One loader task: uint8 crop, or None when the file is unreadable.
+
+    Module-level (not a method) so a process pool pickles only its arguments.
+    """
+    try:
+        return _open_crop(path, image_size, resize_side, random_crop, random_flip,
+                          np.random.default_rng(seed), draft)
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError,
+            Image.DecompressionBombError):
+        return None
+
+
+class NumpyContentLoader:
+    """Batches of preprocessed content photos, decoded by a worker pool.
+
+    Pillow releases the GIL while it decodes and resizes, so the default
+    thread pool scales across cores without process start-up or pickling
+    costs; `processes=True` uses a process pool (started with "spawn", which
+    is safe beside JAX's threads) for when Python overhead dominates.
+
+    Iterating yields `[batch_size, image_size, image_size, 3]` float32 arrays
+    in [0, 1], forever when `repeat` (reshuffled every epoch), else one
+    epoch. Unreadable files are skipped and counted in `self.stats`
+    (`SkipStats`) and logged once; they never stop iteration.
+
+    With a `seed`, the file order and every random crop and flip depend only
+    on (seed, epoch, position), not on worker timing, so runs are repeatable.
+
+    Args:
+        files: a folder, glob, comma-separated string or list (see
+            `list_image_files`).
+        batch_size: images per batch (the last partial batch of an epoch is
+            dropped, so every batch has this size).
+        image_size: side of the square crops.
+        resize_side: the short side after the aspect-preserving resize
+            (default image_size + 2, Magenta's).
+        shuffle: shuffle the files every epoch.
+        seed: int or None (fresh randomness).
+        random_crop, random_flip: augmentations (off in Magenta).
+        workers: pool size (default: number of CPUs).
+        repeat: iterate forever.
+        prefetch_batches: batches decoded ahead of the consumer.
+        num_shards, shard_index: keep only every `num_shards`-th file starting
+            at `shard_index` (one shard per host in multi-host training).
+        processes: a process pool instead of threads.
+        start_epoch, start_position: where in the stream of files to start,
+            to continue it exactly when resuming: element e of the stream is
+            position `e % len(files)` of epoch `e // len(files)`, so pass
+            e = `step * batch_size` (exact while every file is readable).
+        draft: fast reduced-scale decoding of large JPEGs (see
+            `load_and_preprocess`); False matches the tf.data path exactly.
+    """
+
+    def __init__(self, files, batch_size, image_size=256, resize_side=None, shuffle=True,
+                 seed=None, random_crop=False, random_flip=False, workers=None,
+                 repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
+                 processes=False, start_epoch=0, start_position=0, draft=True):
+        resize_side = image_size + 2 if resize_side is None else resize_side
+        check_sizes(image_size, resize_side)
+        if batch_size < 1:
+            raise UserError(f"batch_size must be positive. Received: batch_size={batch_size}")
+        if isinstance(files, str) and (files.startswith(("tfds:", "tfrecord:"))
+                                       or ".tfrec" in files.lower()):
+            raise UserError(
+                "The NumPy loader reads image files only (no TensorFlow); TFDS and TFRecord "
+                f"sources need the tf.data path. Received: files={files!r}"
+            )
+        self.files = list_image_files(files)[shard_index::num_shards]
+        if len(self.files) < batch_size:
+            raise UserError(
+                f"{len(self.files)} content images are fewer than one batch of "
+                f"{batch_size}; add photos or lower batch_size. Received: files={files!r}"
+            )
+        check_readable(self.files)
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.resize_side = resize_side
+        self.shuffle = shuffle
+        self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else seed
+        self.random_crop = random_crop
+        self.random_flip = random_flip
+        self.workers = workers or os.cpu_count() or 1
+        self.repeat = repeat
+        self.prefetch_batches = max(1, prefetch_batches)
+        self.processes = processes
+        if not 0 <= start_position < len(self.files):
+            raise UserError(f"start_position must be in [0, {len(self.files)}) (files per "
+                            f"epoch). Received: start_position={start_position}")
+        self.start_epoch = start_epoch
+        self.start_position = start_position
+        self.draft = draft
+        self.stats = SkipStats()
+
+    @property
+    def skipped(self):
+        """How many unreadable files were skipped so far."""
+        return self.stats.skipped
+
+    def __len__(self):
+        """Batches per epoch, assuming every file is readable."""
+        return len(self.files) // self.batch_size
+
+    def _epoch_order(self, epoch):
+        if not self.shuffle:
+            return list(range(len(self.files)))
+        rng = np.random.default_rng([self.seed, epoch])
+        return rng.permutation(len(self.files)).tolist()
+
+    def _tasks(self):
+        """(file index, task arguments) in order, epoch after epoch."""
+        epoch, start = self.start_epoch, self.start_position
+        while True:
+            for position, index in enumerate(self._epoch_order(epoch)):
+                if position < start:
+                    continue
+                yield index, (self.files[index], self.image_size, self.resize_side,
+                              self.random_crop, self.random_flip,
+                              [self.seed, epoch, position, 1], self.draft)
+            epoch, start = epoch + 1, 0
+            if not self.repeat:
+                return
+
+    def _pool(self):
+        if self.processes:
+            import multiprocessing
+
+            return concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return concurrent.futures.ThreadPoolExecutor(self.workers)
+
+    def __iter__(self):
+        """Yields `[B, S, S, 3]` float32 batches; see the class docstring."""
+        window = self.batch_size * (self.prefetch_batches + 1)
+        # Two full epochs without one readable file means none is readable.
+        limit = 2 * len(self.files) + 1
+        tasks = self._tasks()
+        pending = collections.deque()
+        batch = []
+        with self._pool() as pool:
+
+            def refill():
+                while len(pending) < window:
+                    task = next(tasks, None)
+                    if task is None:
+                        return
+                    pending.append((task[0], pool.submit(_load_task, *task[1])))
+
+            refill()
+            while pending:
+                index, future = pending.popleft()
+                crop = future.result()
+                self.stats.record(crop is not None, self.files[index], limit)
+                refill()
+                if crop is None:
+                    continue
+                batch.append(crop)
+                if len(batch) == self.batch_size:
+                    # Workers return uint8 (4x less to move); convert once.
+                    yield np.stack(batch).astype(np.float32) / np.float32(255.0)
+                    batch = []
+
+
+def write_resized_copies(files, output_dir, resize_side=258, quality=90, limit=None,
+                         progress=True):
+    """Writes each photo shrunk so its short side is `resize_side` (JPEG).
+
+    For carrying a training subset to a machine with little room (the GPU
+    machines take at most 64 MiB): training preprocesses the copies exactly
+    as the originals (they are already at the resize size), up to JPEG
+    re-encoding. Photos already smaller are copied at their size. Unreadable
+    files are skipped and counted; output names keep the relative folder
+    layout and end in `.jpg`.
+
+    Args:
+        files: folder, glob or list (see `list_image_files`).
+        output_dir: created if needed.
+        resize_side: short side of the copies (training's resize_side).
+        quality: JPEG quality.
+        limit: copy only the first `limit` files (sorted order).
+        progress: tqdm progress bar.
+
+    Returns:
+        (number written, `SkipStats`).
+    """
+    from tqdm import tqdm
+
+    paths = list_image_files(files)[:limit]
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    stats = SkipStats()
+    written = 0
+    for path in tqdm(paths, desc="Resizing photos", unit="photo", disable=not progress):
+        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), root))[0] + ".jpg"
+        out = os.path.join(output_dir, rel)
+        try:
+            with Image.open(path) as img:
+                img.draft("RGB", (resize_side, resize_side))
+                img = _to_rgb8(img)
+                h, w = img.height, img.width
+                if min(h, w) > resize_side:
+                    nh, nw = resized_shape(h, w, resize_side)
+                    img = img.resize((nw, nh), Image.BILINEAR)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                tmp = out + ".tmp"
+                img.save(tmp, format="JPEG", quality=quality)
+                os.replace(tmp, out)
+            written += 1
+            stats.record(True, path)
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+            stats.record(False, path)
+    return written, stats

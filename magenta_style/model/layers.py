@@ -1,0 +1,229 @@
+"""Keras layers of the pastiche generator, written with `keras.ops` only.
+
+They run unchanged under the TensorFlow and the JAX backends. Every layer is
+registered for serialisation under the package name `magenta_style`.
+"""
+
+import keras
+from keras import ops
+
+from magenta_style.model import fast_conv
+
+_PACKAGE = "magenta_style"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PaddedConv2D(keras.layers.Conv2D):
+    """Magenta's `conv2d` (and `upsampling`) helper: optional nearest x2
+    upsampling, REFLECT padding of `kernel_size // 2`, VALID convolution.
+
+    A `keras.layers.Conv2D` with the same weights (`kernel` `[K, K, C, O]`,
+    optional `bias`) and the same arguments plus `upsample` (1 or 2); only
+    `padding` is fixed (mirror padding is what Magenta uses). The arithmetic
+    goes through `fast_conv`: the upsampled 3x3 case is computed without
+    building the upsampled map, convolutions to few channels (the final RGB
+    layer) in their blocked form, and at inference (`training` falsy) wide
+    3x3 ones by Winograd's F(2x2, 3x3). All give the plain ops' numbers to
+    float rounding at a fraction of the CPU time.
+
+    `winograd_in_training=True` uses Winograd in training calls as well; set
+    it only where the step is XLA-compiled (`jit_compile`, `jax.jit`), where
+    its gradients are reproducible (see `fast_conv.conv2d_valid`).
+
+    Input `[B, H, W, C]`; output `[B, (upsample*H + 2p - K) // s + 1, ..., O]`
+    with p = K // 2, i.e. `[B, upsample*H/s, upsample*W/s, O]` for odd K.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, upsample=1,
+                 winograd_in_training=False, **kwargs):
+        if kwargs.pop("padding", "valid") != "valid":
+            raise ValueError("PaddedConv2D always mirror-pads; do not pass `padding`.")
+        super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
+        if self.kernel_size[0] != self.kernel_size[1] or self.kernel_size[0] % 2 == 0:
+            raise ValueError(
+                "kernel_size is expected to be square and odd (reflection padding "
+                f"of k//2). Received: kernel_size={kernel_size}"
+            )
+        if upsample not in (1, 2):
+            raise ValueError(f"upsample must be 1 or 2. Received: upsample={upsample}")
+        if self.dilation_rate != (1, 1) or self.groups != 1 or self.strides[0] != self.strides[1]:
+            raise ValueError(
+                "PaddedConv2D supports equal strides, no dilation and no groups. "
+                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}, "
+                f"groups={self.groups}"
+            )
+        self.upsample = int(upsample)
+        self.winograd_in_training = bool(winograd_in_training)
+
+    def call(self, inputs, training=None):
+        k, stride = self.kernel_size[0], self.strides[0]
+        kernel = ops.cast(self.kernel, inputs.dtype)
+        if self.upsample == 2 and k == 3 and stride == 1:
+            y = fast_conv.upsample2x_conv3x3(inputs, kernel)
+        else:
+            x = inputs
+            if self.upsample > 1:
+                x = ops.repeat(ops.repeat(x, self.upsample, axis=1), self.upsample, axis=2)
+            p = k // 2
+            if p:
+                x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+            y = fast_conv.conv2d_valid(x, kernel, stride, inference=not training,
+                                       winograd=not training or self.winograd_in_training)
+        if self.use_bias:
+            y = y + ops.cast(self.bias, y.dtype)
+        if self.activation is not None:
+            y = self.activation(y)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        k, s, p = self.kernel_size[0], self.strides[0], self.kernel_size[0] // 2
+
+        def out(n):
+            return None if n is None else (self.upsample * n + 2 * p - k) // s + 1
+
+        return (b, out(h), out(w), self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding", None)
+        return {**config, "upsample": self.upsample,
+                "winograd_in_training": self.winograd_in_training}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PadToMultiple(keras.layers.Layer):
+    """Reflection-pads bottom and right so H and W become multiples of `multiple`.
+
+    Magenta's network silently returns an image rounded up to a multiple of 4
+    (two stride-2 convolutions, then x2 upsampling twice). We pad by
+    reflection instead and crop back with `CropLike`, so any H x W comes out
+    at its own size.
+    """
+
+    def __init__(self, multiple=4, **kwargs):
+        super().__init__(**kwargs)
+        if int(multiple) != multiple or multiple < 1:
+            raise ValueError(
+                f"multiple must be a positive integer. Received: multiple={multiple}"
+            )
+        self.multiple = int(multiple)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        m = self.multiple
+        pad_h = (m - shape[1] % m) % m
+        pad_w = (m - shape[2] % m) % m
+        return ops.pad(
+            inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="reflect"
+        )
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        m = self.multiple
+
+        def up(n):
+            return None if n is None else -(-n // m) * m
+
+        return (b, up(h), up(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CropLike(keras.layers.Layer):
+    """Crops `x` (top-left anchored) to the height and width of `reference`.
+
+    Called on `[x, reference]`, both `[B, H, W, C]`-shaped with x at least as
+    large as reference; returns x's first rows and columns.
+    """
+
+    def call(self, inputs):
+        x, reference = inputs
+        shape = ops.shape(reference)
+        return x[:, : shape[1], : shape[2], :]
+
+    def compute_output_shape(self, input_shape):
+        x_shape, ref_shape = input_shape
+        return (x_shape[0], ref_shape[1], ref_shape[2], x_shape[3])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ConditionalInstanceNormalization(keras.layers.Layer):
+    """Instance normalisation whose scale and shift depend on the style.
+
+    Called on `[x, style_weights]`:
+      x: `[B, H, W, C]` float.
+      style_weights: `[B, num_styles]` float. A one-hot row selects one style
+        (Magenta's `conditional_instance_norm`); any other row mixes styles
+        (Magenta's `weighted_instance_norm`): gamma = sum_i w_i gamma_i and
+        beta = sum_i w_i beta_i. The weights are NOT normalised, as in Magenta.
+
+    Output: `[B, H, W, C]`, `(x - mean) / sqrt(var + epsilon) * gamma + beta`
+    with mean and variance taken over H and W of each example and channel.
+
+    Weights: `gamma` `[num_styles, C]` (ones) and `beta` `[num_styles, C]`
+    (zeros), the same layout as Magenta's `InstanceNorm/{gamma,beta}`.
+    """
+
+    def __init__(self, num_styles, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_styles) != num_styles or num_styles < 1:
+            raise ValueError(
+                "num_styles must be a positive integer. "
+                f"Received: num_styles={num_styles}"
+            )
+        if not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon}")
+        self.num_styles = int(num_styles)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        x_shape, w_shape = input_shape
+        channels = x_shape[-1]
+        if channels is None:
+            raise ValueError(
+                "The channel dimension of the input must be known. "
+                f"Received: input_shape={input_shape}"
+            )
+        if w_shape[-1] is not None and w_shape[-1] != self.num_styles:
+            raise ValueError(
+                f"Expected style weights of length num_styles={self.num_styles}. "
+                f"Received: style_weights shape={w_shape}"
+            )
+        self.gamma = self.add_weight(
+            shape=(self.num_styles, channels), initializer="ones", name="gamma"
+        )
+        self.beta = self.add_weight(
+            shape=(self.num_styles, channels), initializer="zeros", name="beta"
+        )
+
+    def call(self, inputs):
+        x, style_weights = inputs
+        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+        return self.normalize(x, style_weights, mean, variance)
+
+    def normalize(self, x, style_weights, mean, variance):
+        """Applies the style's scale and shift with given statistics.
+
+        Split out of `call` so that tiled inference can reuse statistics
+        measured on the whole image (`mean`, `variance`: `[B, 1, 1, C]`).
+        """
+        style_weights = ops.cast(style_weights, x.dtype)
+        gamma = ops.matmul(style_weights, ops.cast(self.gamma, x.dtype))  # (B, C)
+        beta = ops.matmul(style_weights, ops.cast(self.beta, x.dtype))
+        gamma = gamma[:, None, None, :]
+        beta = beta[:, None, None, :]
+        inv = ops.rsqrt(variance + self.epsilon)
+        return (x - mean) * inv * gamma + beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_styles": self.num_styles,
+            "epsilon": self.epsilon,
+        }

@@ -1,0 +1,192 @@
+"""The pastiche generator of Dumoulin, Shlens & Kudlur (Magenta's `model.py`).
+
+Layer names map Magenta's variable scopes (Keras forbids `/` in names):
+
+| Magenta scope                              | Keras layer(s)                     |
+| ------------------------------------------ | ---------------------------------- |
+| `transformer/contract/conv1`               | `contract_conv1`, `_norm`          |
+| `transformer/residual/residual3/conv2`     | `residual3_conv2`, `_norm`         |
+| `transformer/expand/conv3/conv`            | `expand_conv3`, `_norm`            |
+
+`magenta_style.storage.model_format` holds the translation in both directions.
+"""
+
+import keras
+from keras import ops
+
+from magenta_style import config as config_lib
+from magenta_style.model import layers
+
+# Two stride-2 convolutions then two x2 upsamplings: sizes must divide by 4.
+SIZE_MULTIPLE = 4
+
+
+def _width(channels, alpha):
+    # Magenta: int(alpha * 32); never below one channel.
+    return max(1, int(alpha * channels))
+
+
+def _conv_block(x, style_weights, cfg, filters, kernel_size, strides, name,
+                activation="relu", upsample=1):
+    """[Nearest x2,] reflection pad k//2, VALID conv without bias, CIN, activation."""
+    x = layers.PaddedConv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        upsample=upsample,
+        use_bias=False,  # CIN's beta is the bias, as in Magenta (no biases).
+        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01),
+        name=name,
+    )(x)
+    x = layers.ConditionalInstanceNormalization(
+        cfg.num_styles, epsilon=cfg.epsilon, name=f"{name}_norm"
+    )([x, style_weights])
+    if activation is not None:
+        x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
+    return x
+
+
+def build_transformer(num_styles, alpha=1.0, *, contract_widths=None,
+                      num_residual_blocks=None, expand_widths=None,
+                      kernel_sizes=None, epsilon=None, name="transformer"):
+    """Builds the multi-style pastiche generator.
+
+    Args:
+        num_styles: int >= 1, rows of every conditional-instance-norm table.
+        alpha: float > 0, width multiplier (Magenta's `--alpha`).
+        contract_widths: 3 ints, widths of the contracting convolutions
+            before `alpha` (default Magenta's (32, 64, 128)). The residual
+            blocks use the last one.
+        num_residual_blocks: int >= 0 (default 5).
+        expand_widths: 2 ints, widths of the two upsampling convolutions
+            before `alpha` (default (64, 32)). The last convolution has 3.
+        kernel_sizes: 3 odd ints: first/last, strided, residual+upsampling
+            kernel sizes (default (9, 3, 3)).
+        epsilon: variance epsilon of the instance norm (default 1e-5).
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with inputs
+        `image` `[B, H, W, 3]` float32 in [0, 1] (any H, W >= 5) and
+        `style_weights` `[B, num_styles]` float32, and output
+        `[B, H, W, 3]` float32 in [0, 1] (sigmoid). The model carries its
+        `TransformerConfig` as `model.transformer_config`.
+
+    Raises:
+        ValueError: for a non-positive `num_styles` or `alpha`, an even kernel
+            size, or widths of the wrong length (the message quotes the value).
+    """
+    defaults = config_lib.TransformerConfig()
+    cfg = config_lib.TransformerConfig(
+        num_styles=num_styles,
+        alpha=alpha,
+        contract_widths=tuple(contract_widths or defaults.contract_widths),
+        num_residual_blocks=(defaults.num_residual_blocks
+                             if num_residual_blocks is None
+                             else num_residual_blocks),
+        expand_widths=tuple(expand_widths or defaults.expand_widths),
+        kernel_sizes=tuple(kernel_sizes or defaults.kernel_sizes),
+        epsilon=defaults.epsilon if epsilon is None else epsilon,
+    )
+    return build_transformer_from_config(cfg, name=name)
+
+
+def _validate(cfg):
+    if int(cfg.num_styles) != cfg.num_styles or cfg.num_styles < 1:
+        raise ValueError(
+            f"num_styles must be a positive integer. Received: num_styles={cfg.num_styles}"
+        )
+    if not cfg.alpha > 0:
+        raise ValueError(f"alpha must be > 0. Received: alpha={cfg.alpha}")
+    if len(cfg.contract_widths) != 3:
+        raise ValueError(
+            "contract_widths must hold 3 widths. "
+            f"Received: contract_widths={cfg.contract_widths}"
+        )
+    if len(cfg.expand_widths) != 2:
+        raise ValueError(
+            f"expand_widths must hold 2 widths. Received: expand_widths={cfg.expand_widths}"
+        )
+    if len(cfg.kernel_sizes) != 3:
+        raise ValueError(
+            f"kernel_sizes must hold 3 sizes. Received: kernel_sizes={cfg.kernel_sizes}"
+        )
+    for k in cfg.kernel_sizes:
+        if int(k) != k or k < 1 or k % 2 == 0:
+            raise ValueError(
+                "kernel_size is expected to be odd (reflection padding of k//2). "
+                f"Received: kernel_sizes={cfg.kernel_sizes}"
+            )
+    if cfg.num_residual_blocks < 0:
+        raise ValueError(
+            "num_residual_blocks must be >= 0. "
+            f"Received: num_residual_blocks={cfg.num_residual_blocks}"
+        )
+
+
+def build_transformer_from_config(cfg, name="transformer"):
+    """Same as `build_transformer`, from a `config.TransformerConfig`."""
+    _validate(cfg)
+    big_k, stride_k, small_k = cfg.kernel_sizes
+    image = keras.Input(shape=(None, None, 3), name="image")
+    style_weights = keras.Input(shape=(cfg.num_styles,), name="style_weights")
+
+    x = layers.PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
+
+    # Contract: 9x9/1, 3x3/2, 3x3/2.
+    for i, (width, k, s) in enumerate(
+        zip(cfg.contract_widths, (big_k, stride_k, stride_k), (1, 2, 2)), 1
+    ):
+        x = _conv_block(x, style_weights, cfg, _width(width, cfg.alpha), k, s,
+                        f"contract_conv{i}")
+
+    # Residual blocks: conv-CIN-ReLU, conv-CIN, add.
+    channels = _width(cfg.contract_widths[-1], cfg.alpha)
+    for r in range(1, cfg.num_residual_blocks + 1):
+        h = _conv_block(x, style_weights, cfg, channels, small_k, 1,
+                        f"residual{r}_conv1")
+        h = _conv_block(h, style_weights, cfg, channels, small_k, 1,
+                        f"residual{r}_conv2", activation=None)
+        x = keras.layers.Add(name=f"residual{r}_add")([x, h])
+
+    # Expand: nearest x2 then conv, twice; then a 9x9 conv to RGB + sigmoid.
+    for i, width in enumerate(cfg.expand_widths, 1):
+        x = _conv_block(x, style_weights, cfg, _width(width, cfg.alpha),
+                        small_k, 1, f"expand_conv{i}", upsample=2)
+    x = _conv_block(x, style_weights, cfg, 3, big_k, 1, "expand_conv3",
+                    activation="sigmoid")
+
+    output = layers.CropLike(name="crop_to_input")([x, image])
+    model = keras.Model([image, style_weights], output, name=name)
+    model.transformer_config = cfg
+    return model
+
+
+def norm_layers(model):
+    """The model's `ConditionalInstanceNormalization` layers, in order."""
+    return [
+        layer for layer in model.layers
+        if isinstance(layer, layers.ConditionalInstanceNormalization)
+    ]
+
+
+def conv_layers(model):
+    """The model's `Conv2D` layers (the shared, style-independent weights)."""
+    return [layer for layer in model.layers
+            if isinstance(layer, keras.layers.Conv2D)]
+
+
+def set_winograd_in_training(model, enabled):
+    """Lets training calls of `model` use Winograd's 3x3 convolution.
+
+    For XLA-compiled training steps only (where its gradients are
+    reproducible; see `fast_conv.conv2d_valid`). Inference always uses it.
+    """
+    for layer in conv_layers(model):
+        if isinstance(layer, layers.PaddedConv2D):
+            layer.winograd_in_training = bool(enabled)
+
+
+def one_hot(indices, num_styles):
+    """`[len(indices), num_styles]` float32 one-hot style weights."""
+    return ops.one_hot(ops.convert_to_tensor(indices), num_styles)

@@ -1,0 +1,569 @@
+"""Optimisation-based style transfer (Gatys, Ecker & Bethge, 2016).
+
+The pastiche image itself is optimised so that its VGG features match the
+photo's (content) and its Gram matrices match the painting's (style).
+Defaults and loss units follow jcjohnson's neural-style (the reference
+implementation most users tune), so its published settings carry over:
+`content_weight=5`, `style_weight=100`, `tv_weight=1e-3`, content `relu4_2`,
+style `relu1_1 .. relu5_1`, VGG-19 with max pooling, L-BFGS for 1000
+iterations at 512 px from a near-constant noise image.
+
+Loss units. `magenta_style.losses.loss_terms` normalises Grams by H*W (Magenta); neural-
+style by C*H*W. We convert the weights, not the losses: a style layer with C
+channels gets `style_weight * layer_weight / C**2`, and the total variation
+weight is multiplied by `255**2 * 3 * H * W` (neural-style's TV is a sum over
+pixels in 0..255 units, ours a mean over [0, 1] values). Loss values printed
+and returned are therefore neural-style's.
+
+Beyond neural-style: several optimisers share one compiled step
+(`tf.function(jit_compile=True)`: loss, gradient and L-BFGS update in one XLA
+call); a convergence stop (relative change of the best loss over a window);
+coarse-to-fine; exponential style-layer weighting; TensorBoard scalars.
+"""
+
+import dataclasses
+import os
+import re
+from typing import NamedTuple
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from magenta_style.errors import UserError
+from magenta_style.losses import loss_terms
+from magenta_style.losses import vgg
+from magenta_style.optimization import lbfgs
+from magenta_style.storage import image_io
+from magenta_style.stylization import color
+
+# neural-style's `-content_layers relu4_2 -style_layers relu1_1,...,relu5_1`
+# (also Gatys et al.'s choice: conv4_2 content, conv1_1 .. conv5_1 style).
+DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
+DEFAULT_STYLE_LAYERS = {f"relu{b}_1": 1.0 for b in range(1, 6)}
+# ImageNet mean pixel, RGB in [0, 1]: neural-style's noise is centred on it.
+_MEAN_RGB = np.array(vgg.BGR_MEANS[::-1], np.float32) / 255.0
+
+
+def _default(value, text):
+    factory = (lambda: dict(value)) if isinstance(value, dict) else None
+    if factory:
+        return dataclasses.field(default_factory=factory, metadata={"help": text})
+    return dataclasses.field(default=value, metadata={"help": text})
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeConfig:
+    """Every knob of `optimize`, with its default and where it comes from.
+
+    Weights are in neural-style's units (see the module docstring).
+    """
+
+    image_size: int = _default(
+        512, "Longer side of the output in pixels (neural-style -image_size 512).")
+    content_weight: float = _default(5.0, "Content weight (neural-style default 5).")
+    style_weight: float = _default(100.0, "Style weight (neural-style default 100).")
+    tv_weight: float = _default(
+        1e-3, "Total variation weight (neural-style default 1e-3); 0 disables.")
+    content_layers: dict = _default(
+        DEFAULT_CONTENT_LAYERS,
+        "Content layers and their weights, a dict or comma-separated names "
+        "(relu4_2, conv4_2, block4_conv2 or vgg_19/conv4/conv4_2). Default: "
+        "relu4_2 (Gatys et al., neural-style).")
+    style_layers: dict = _default(
+        DEFAULT_STYLE_LAYERS,
+        "Style layers and their weights, a dict or comma-separated names. "
+        "Default relu1_1..relu5_1, weight 1 each (neural-style).")
+    style_layer_weight_factor: float = _default(
+        1.0, "Exponential style-layer weighting: layer n+1 gets factor x the weight of "
+        "layer n (in the order given), rescaled to the same sum. 1 = off.")
+    arch: str = _default(
+        "vgg19", "Loss network, vgg19 (Gatys et al., neural-style) or vgg16.")
+    pooling: str = _default(
+        "max", "max (neural-style default) or avg (Gatys et al. suggest avg).")
+    weights: str = _default(
+        "imagenet", "VGG weights: imagenet (Keras's download/cache, or "
+        "$MAGENTA_STYLE_VGG_WEIGHTS for vgg16) or a path to a Keras .h5 file.")
+    style_blend_weights: Optional[tuple] = _default(
+        None, "One weight per style image (normalised to sum 1); default equal "
+        "(neural-style -style_blend_weights).")
+    style_scales: Optional[tuple] = _default(
+        None, "Per style image: its longer side = scale x the output's longer side "
+        "(neural-style -style_scale, default 1). One value applies to all.")
+    init: str = _default(
+        "random", "Start image: random (neural-style default), content, or image "
+        "(init_image).")
+    init_image: Optional[str] = _default(None, "Start image path for init=image.")
+    init_noise_std: float = _default(
+        0.001, "Std of the Gaussian noise around the ImageNet mean colour for "
+        "init=random, in 0..255 pixel units (neural-style: 0.001).")
+    seed: int = _default(0, "Seed of the noise initialisation.")
+    optimizer: str = _default("lbfgs", "lbfgs (neural-style default) or adam.")
+    learning_rate: float = _default(
+        10.0, "Adam step size in 0..255 pixel units (neural-style -learning_rate 10).")
+    lbfgs_learning_rate: float = _default(
+        1.0, "L-BFGS fixed step (torch.optim.LBFGS and Torch7 optim.lbfgs default 1).")
+    lbfgs_history: int = _default(
+        100, "L-BFGS curvature pairs kept (torch/optim default 100; memory "
+        "2 x history x image size).")
+    iterations: int = _default(
+        1000, "Maximum iterations at the final scale (neural-style -num_iterations).")
+    coarse_iterations: Optional[int] = _default(
+        None, "Maximum iterations at each coarser scale; default: iterations.")
+    convergence_window: int = _default(
+        50, "Convergence stop: stop when the best loss improved by less than "
+        "convergence_tolerance (relative) over this many iterations (ours; the classic "
+        "tools run a fixed count).")
+    convergence_tolerance: float = _default(
+        1e-3, "Relative improvement of the best loss per convergence_window below "
+        "which the optimisation stops; 0 disables the stop.")
+    num_scales: int = _default(
+        1, "Coarse-to-fine: optimise at num_scales sizes, each scale_factor x the "
+        "previous, upsampling the result in between. 1 = off.")
+    scale_factor: float = _default(2.0, "Size ratio between consecutive scales.")
+    preserve_colors: bool = _default(
+        False, "Keep the photo's colours (luminance-only transfer; neural-style "
+        "-original_colors).")
+    jit_compile: bool = _default(
+        True, "Compile loss, gradient and update into one XLA call per iteration.")
+    progress: bool = _default(True, "Show a tqdm progress bar with the loss parts.")
+    save_every: int = _default(
+        0, "Write the current image every K iterations into save_dir (0 = never; "
+        "neural-style -save_iter).")
+    save_dir: Optional[str] = _default(None, "Folder for intermediate images.")
+    log_dir: Optional[str] = _default(None, "TensorBoard log folder (scalars, images).")
+
+
+class OptimizeResult(NamedTuple):
+    """`image`: `[H, W, 3]` float32 RGB in [0, 1]. `history`: one dict per
+    iteration (`iteration`, `scale`, `height`, `width`, `total_loss`,
+    `total_content_loss`, `total_style_loss`, `total_variation_loss` and every
+    per-layer part, in neural-style units); the last dict of each scale also
+    holds `stop` (why that scale ended)."""
+
+    image: np.ndarray
+    history: list
+
+
+_LAYER_ALIAS = re.compile(r"(?:relu|conv)(\d)_(\d)")
+
+
+def _keras_layer(name, arch, kind):
+    """A user layer name (relu4_2, conv4_2, block4_conv2, vgg_19/...) -> Keras name."""
+    m = _LAYER_ALIAS.fullmatch(name)
+    candidate = f"block{m.group(1)}_conv{m.group(2)}" if m else name
+    try:
+        return vgg.resolve_layer(candidate, arch)
+    except UserError:
+        valid = [n.replace("block", "relu").replace("_conv", "_")
+                 for n in vgg.keras_layer_names(arch) if "conv" in n]
+        raise UserError(
+            f"Unknown {arch} layer {name!r} in {kind}_layers. Valid names: "
+            f"{', '.join(valid)} (or conv4_2, block4_conv2, "
+            f"{'vgg_16' if arch == 'vgg16' else 'vgg_19'}/conv4/conv4_2). "
+            f"Received: {name!r}") from None
+
+
+def _layer_weights(value, kind):
+    """dict, list of names, or a string (dict literal / comma list) -> dict."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            import ast
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise UserError(
+                    f"{kind}_layers must be a dict like {{'relu4_2': 1.0}} or comma-"
+                    f"separated names. Received: {value!r}") from None
+        else:
+            value = [n.strip() for n in text.split(",") if n.strip()]
+    if isinstance(value, (list, tuple)):
+        value = {n: 1.0 for n in value}
+    if not isinstance(value, dict) or not value:
+        raise UserError(f"{kind}_layers must name at least one layer. Received: {value!r}")
+    out = {}
+    for name, w in value.items():
+        if not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
+            raise UserError(
+                f"{kind}_layers weights must be non-negative numbers. "
+                f"Received: {name!r}: {w!r}")
+        out[str(name)] = float(w)
+    return out
+
+
+def _per_style(value, n, name, default, positive=False):
+    """None / scalar / sequence -> list of n floats, validated."""
+    if value is None:
+        return [default] * n
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if np.isscalar(value):
+        value = [value] * n
+    try:
+        values = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be numbers. Received: {value!r}") from None
+    if len(values) != n:
+        raise UserError(
+            f"{name} has {len(values)} values but there are {n} style images; give "
+            f"one per style image. Received: {name}={value!r}")
+    bad = [v for v in values if not np.isfinite(v) or v < 0 or (positive and v == 0)]
+    if bad:
+        kind = "positive" if positive else "non-negative"
+        raise UserError(f"{name} must be {kind}. Received: {name}={value!r}")
+    return values
+
+
+def _validate(cfg):
+    for name in ("content_weight", "style_weight", "tv_weight", "style_layer_weight_factor",
+                 "learning_rate", "lbfgs_learning_rate", "convergence_tolerance",
+                 "init_noise_std"):
+        v = getattr(cfg, name)
+        if not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+            raise UserError(f"{name} must be a non-negative number. Received: {name}={v!r}")
+    for name, low in (("image_size", 16), ("iterations", 0), ("lbfgs_history", 1),
+                      ("convergence_window", 1), ("num_scales", 1), ("save_every", 0)):
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or v < low:
+            raise UserError(f"{name} must be an integer >= {low}. Received: {name}={v!r}")
+    if cfg.coarse_iterations is not None and cfg.coarse_iterations < 0:
+        raise UserError(f"coarse_iterations must be >= 0. Received: {cfg.coarse_iterations}")
+    if cfg.scale_factor <= 1.0 and cfg.num_scales > 1:
+        raise UserError(f"scale_factor must be > 1. Received: scale_factor={cfg.scale_factor}")
+    choices = {"arch": ("vgg16", "vgg19"), "pooling": ("max", "avg"),
+               "optimizer": ("lbfgs", "adam"), "init": ("random", "content", "image")}
+    for name, allowed in choices.items():
+        if getattr(cfg, name) not in allowed:
+            raise UserError(f"{name} must be one of {', '.join(allowed)}. "
+                            f"Received: {name}={getattr(cfg, name)!r}")
+    if cfg.init == "image" and cfg.init_image is None:
+        raise UserError("init=image needs init_image=<path>. Received: init_image=None")
+    if cfg.save_every and not cfg.save_dir:
+        raise UserError(f"save_every={cfg.save_every} needs save_dir=<folder>.")
+
+
+def exponential_layer_weights(weights, factor):
+    """Layer n+1 gets `factor` x layer n's weight, rescaled to the same sum.
+
+    Args:
+        weights: {layer: weight}, in network order (dicts keep insertion order).
+        factor: float > 0; 1 returns the weights unchanged.
+
+    Returns:
+        {layer: weight} with `sum` equal to the input's.
+    """
+    if factor == 1.0 or not weights:
+        return dict(weights)
+    scaled = {n: w * factor ** i for i, (n, w) in enumerate(weights.items())}
+    total, new_total = sum(weights.values()), sum(scaled.values())
+    return {n: w * total / new_total if new_total else 0.0 for n, w in scaled.items()}
+
+
+def _sizes(content_hw, cfg):
+    """Output (h, w) per scale, coarsest first."""
+    h, w = content_hw
+    s = cfg.image_size / max(h, w)
+    final = (max(1, round(h * s)), max(1, round(w * s)))
+    sizes = []
+    for i in range(cfg.num_scales - 1, -1, -1):
+        f = cfg.scale_factor ** i
+        sizes.append((max(16, round(final[0] / f)), max(16, round(final[1] / f))))
+    return sizes
+
+
+def _resize_to(img, hw):
+    if img.shape[:2] == tuple(hw):
+        return img
+    return image_io.resize(img, (hw[1], hw[0]))
+
+
+def _resize_long(img, long_side):
+    h, w = img.shape[:2]
+    s = long_side / max(h, w)
+    return _resize_to(img, (max(1, round(h * s)), max(1, round(w * s))))
+
+
+class _Scale:
+    """The compiled loss/gradient/update step for one output size."""
+
+    def __init__(self, net, layer_map, content_w, style_w, tv_w, content_img, style_imgs,
+                 blend, scales, x0, cfg):
+        self.net, self.layer_map = net, layer_map
+        h, w = x0.shape[:2]
+        feats = self._features(content_img[None])
+        self.content_feats = {n: feats[n] for n in content_w}
+        grams = {n: 0.0 for n in style_w}
+        # The deepest style layer needs >= 1 position: 2**(block-1) pixels.
+        min_side = max(2 ** (int(layer_map[n][5]) - 1) for n in style_w)
+        for img, b, s in zip(style_imgs, blend, scales):
+            img = _resize_long(img, round(s * max(h, w)))
+            if min(img.shape[:2]) < min_side:
+                img = _resize_long(img, -(-max(img.shape[:2]) * min_side // min(img.shape[:2])))
+            f = self._features(img[None])
+            for n in style_w:
+                grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
+        self.grams = grams
+        self.content_w = content_w
+        # neural-style's Gram divides by C*H*W, ours by H*W: MSE differs by C**2.
+        self.style_w = {n: wt / float(grams[n].shape[-1]) ** 2 for n, wt in style_w.items()}
+        self.tv_w = tv_w * 255.0 ** 2 * 3 * h * w
+        # The variable holds 0..255 pixel values, as neural-style's does, so
+        # the first L-BFGS step, Adam's step size and the noise level mean
+        # what they mean there (in [0, 1] units the first step is 255x larger
+        # relative to the image and L-BFGS can blow up).
+        self.x = tf.Variable(x0[None] * 255.0, dtype=tf.float32)
+        self.best = tf.Variable(self.x, dtype=tf.float32, trainable=False)
+        self.best_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
+        if cfg.optimizer == "lbfgs":
+            self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history)
+        else:
+            self.opt = lbfgs.Adam(self.x, cfg.learning_rate)
+        self._compiled_step = tf.function(self._step, jit_compile=cfg.jit_compile,
+                                          autograph=False)
+        # The history write runs outside XLA, in place (see `LBFGS.commit`).
+        self._commit = tf.function(self.opt.commit, autograph=False)
+
+    def step(self):
+        """One iteration: `(parts, converged)` as tensors."""
+        result = self._compiled_step()
+        self._commit()
+        return result
+
+    def _features(self, images):
+        out = self.net(tf.convert_to_tensor(images, tf.float32), training=False)
+        return {user: out[k] for user, k in self.layer_map.items()}
+
+    def loss(self, x):
+        """(total, parts) of `x` `[1, H, W, 3]` in 0..255, in neural-style units."""
+        x = x / 255.0
+        feats = self._features(x)
+        c_total, parts = loss_terms.content_loss(self.content_feats, feats, self.content_w)
+        s_total, s_parts = loss_terms.style_loss(self.grams, feats, self.style_w)
+        parts.update(s_parts)
+        tv = tf.zeros([])
+        if self.tv_w:
+            tv, _ = loss_terms.total_variation_loss(x, self.tv_w)
+        total = c_total + s_total + tv
+        parts.update(total_content_loss=c_total, total_style_loss=s_total,
+                     total_variation_loss=tv, total_loss=total)
+        return total, parts
+
+    def _step(self):
+        """Loss and gradient at x, best-image bookkeeping, optimiser update."""
+        with tf.GradientTape() as tape:
+            total, parts = self.loss(self.x)
+        grad = tape.gradient(total, self.x)
+        better = total < self.best_loss
+        self.best.assign(tf.where(better, self.x, self.best))
+        self.best_loss.assign(tf.where(better, total, self.best_loss))
+        self.opt.apply(grad, write_history=False)
+        return parts, self.opt.converged
+
+
+def _init_image(content, hw, cfg):
+    if cfg.init == "content":
+        return _resize_to(content, hw)
+    if cfg.init == "image":
+        return _resize_to(image_io.load_image(cfg.init_image), hw)
+    rng = np.random.default_rng(cfg.seed)
+    noise = rng.normal(0.0, cfg.init_noise_std / 255.0, size=hw + (3,)).astype(np.float32)
+    return _MEAN_RGB + noise
+
+
+def _converged(best, window, tolerance):
+    """True when the best loss improved by < tolerance (relative) over the window."""
+    if tolerance <= 0 or len(best) <= window:
+        return False
+    old, new = best[-window - 1], best[-1]
+    return (old - new) <= tolerance * abs(old)
+
+
+class _Problem(NamedTuple):
+    cfg: OptimizeConfig
+    net: object
+    layer_map: dict
+    content_w: dict
+    style_w: dict
+    content_img: np.ndarray
+    style_imgs: list
+    blend: list
+    scales: list
+
+    def scale(self, hw, x0):
+        """The compiled step for output size `hw` starting from `x0` in [0, 1]."""
+        return _Scale(self.net, self.layer_map, self.content_w, self.style_w,
+                      self.cfg.tv_weight, _resize_to(self.content_img, hw), self.style_imgs,
+                      self.blend, self.scales, x0, self.cfg)
+
+
+def _setup(content, styles, config, options):
+    """Validates everything, loads the images, builds the loss network."""
+    cfg = config or OptimizeConfig()
+    names = {f.name for f in dataclasses.fields(OptimizeConfig)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise UserError(f"Unknown option(s) {unknown}; valid options: {sorted(names)}.")
+    cfg = dataclasses.replace(cfg, **options)
+    _validate(cfg)
+    content_w = _layer_weights(cfg.content_layers, "content")
+    style_w = exponential_layer_weights(_layer_weights(cfg.style_layers, "style"),
+                                        cfg.style_layer_weight_factor)
+    layer_map = {n: _keras_layer(n, cfg.arch, "content") for n in content_w}
+    layer_map.update({n: _keras_layer(n, cfg.arch, "style") for n in style_w})
+    if isinstance(styles, (str, os.PathLike)) or (
+            isinstance(styles, np.ndarray) and styles.ndim == 3) or not hasattr(
+            styles, "__len__"):
+        styles = [styles]
+    if len(styles) == 0:
+        raise UserError("Give at least one style image. Received: styles=[]")
+    blend = _per_style(cfg.style_blend_weights, len(styles), "style_blend_weights", 1.0)
+    if sum(blend) <= 0:
+        raise UserError(f"style_blend_weights must not all be 0. Received: {blend}")
+    blend = [b / sum(blend) for b in blend]
+    scales = _per_style(cfg.style_scales, len(styles), "style_scales", 1.0, positive=True)
+    content_img = image_io.load_image(content)
+    style_imgs = [image_io.load_image(s) for s in styles]
+
+    # Winograd and the written-out max-pool gradient suit XLA only (vgg.py).
+    net = vgg.build_loss_network(cfg.arch, cfg.pooling, cfg.weights,
+                                 endpoints=sorted(set(layer_map.values())),
+                                 xla=cfg.jit_compile)
+    content_w = {n: cfg.content_weight * w for n, w in content_w.items()}
+    style_w = {n: cfg.style_weight * w for n, w in style_w.items()}
+    return _Problem(cfg, net, layer_map, content_w, style_w, content_img, style_imgs,
+                    blend, scales)
+
+
+def build_step(content, styles, config=None, **options):
+    """One compiled iteration at the output size, for benchmarks and custom loops.
+
+    Same arguments as `optimize` (coarse-to-fine, saving and logging options
+    are ignored). Returns `step`: calling `step()` runs one iteration (loss,
+    gradient, update) and returns the dict of loss tensors; `step.image()`
+    returns the current `[H, W, 3]` float32 image in [0, 1] (clipped).
+    """
+    problem = _setup(content, styles, config, options)
+    hw = _sizes(problem.content_img.shape[:2], problem.cfg)[-1]
+    scale = problem.scale(hw, _init_image(problem.content_img, hw, problem.cfg))
+
+    def step():
+        return scale.step()[0]
+
+    step.image = lambda: np.clip(scale.x.numpy()[0] / 255.0, 0.0, 1.0)
+    return step
+
+
+def optimize(content, styles, config=None, *, callback=None, **options):
+    """Optimises an image to have `content`'s features and `styles`' Grams.
+
+    Args:
+        content: the photo, a path, PIL image or array (see
+            `image_io.load_image`).
+        styles: one style image or a list of them (paths, PIL images, arrays).
+        config: an `OptimizeConfig`; `options` override its fields
+            (`optimize(c, s, iterations=200, arch="vgg16")`).
+        callback: optional `callback(iteration, image, parts)` called after
+            each iteration with the current `[H, W, 3]` float32 image (not
+            clipped) and the dict of float losses; return True to stop.
+
+    Returns:
+        `OptimizeResult(image, history)`: the image `[H, W, 3]` float32 RGB in
+        [0, 1] whose longer side is `image_size`, and one dict of losses per
+        iteration.
+
+    Raises:
+        UserError: unreadable images, mismatched per-style lists, negative
+            weights, unknown layers or options.
+    """
+    problem = _setup(content, styles, config, options)
+    cfg, content_img = problem.cfg, problem.content_img
+    writer = tf.summary.create_file_writer(cfg.log_dir) if cfg.log_dir else None
+    sizes = _sizes(content_img.shape[:2], cfg)
+    image = _init_image(content_img, sizes[0], cfg)
+    history = []
+    for si, hw in enumerate(sizes):
+        last = si == len(sizes) - 1
+        budget = cfg.iterations if last or cfg.coarse_iterations is None else (
+            cfg.coarse_iterations)
+        scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
+        stop = _run_scale(scale, budget, si, hw, cfg, history, writer, callback)
+        image = (scale.best if stop == "non-finite loss" else scale.x).numpy()[0] / 255.0
+    image = np.clip(image, 0.0, 1.0)
+    if cfg.preserve_colors:
+        image = color.preserve_colors(image, _resize_to(content_img, image.shape[:2]))
+    if writer:
+        writer.close()
+    return OptimizeResult(image.astype(np.float32), history)
+
+
+def _metadata(plugin):
+    from tensorflow.core.framework import summary_pb2
+
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin))
+
+
+# `tf.summary.scalar/image` live in the tensorboard package (not a dependency);
+# the core `tf.summary.write` with TensorBoard's plugin metadata writes the
+# same event records.
+def _write_scalars(writer, parts, step):
+    with writer.as_default():
+        for name, value in parts.items():
+            tf.summary.write(name, tf.constant(value, tf.float32), step=step,
+                             metadata=_metadata("scalars"))
+
+
+def _write_image(writer, name, image, step):
+    png = tf.io.encode_png(image_io.to_uint8(image))
+    h, w = image.shape[:2]
+    tensor = tf.stack([tf.as_string(w), tf.as_string(h), png])
+    with writer.as_default():
+        tf.summary.write(name, tensor, step=step, metadata=_metadata("images"))
+
+
+def _run_scale(scale, budget, si, hw, cfg, history, writer, callback):
+    """Iterates one scale; appends to `history`; returns the stop reason."""
+    best = []
+    stop = "iterations"
+    bar = tqdm(total=budget, desc=f"{hw[0]}x{hw[1]}", disable=not cfg.progress,
+               leave=True, dynamic_ncols=True)
+    with bar:
+        for i in range(budget):
+            parts, converged = scale.step()
+            parts = {k: float(v) for k, v in parts.items()}
+            it = len(history)
+            rec = {"iteration": it, "scale": si, "height": hw[0], "width": hw[1], **parts}
+            history.append(rec)
+            total = parts["total_loss"]
+            best.append(min(total, best[-1]) if best else total)
+            bar.update(1)
+            bar.set_postfix(content=f"{parts['total_content_loss']:.4g}",
+                            style=f"{parts['total_style_loss']:.4g}",
+                            tv=f"{parts['total_variation_loss']:.3g}",
+                            total=f"{total:.4g}", refresh=False)
+            if writer:
+                _write_scalars(writer, parts, it)
+            if cfg.save_every and (i + 1) % cfg.save_every == 0:
+                img = np.clip(scale.x.numpy()[0] / 255.0, 0, 1)
+                image_io.save_image(img, os.path.join(
+                    cfg.save_dir, f"iter_{it + 1:05d}_{hw[0]}x{hw[1]}.png"))
+                if writer:
+                    _write_image(writer, "pastiche", img, it)
+            if not np.isfinite(total):
+                stop = "non-finite loss"
+            elif bool(converged):
+                stop = "lbfgs converged"
+            elif _converged(best, cfg.convergence_window, cfg.convergence_tolerance):
+                stop = "converged"
+            elif callback is not None and callback(it, scale.x.numpy()[0] / 255.0, parts):
+                stop = "callback"
+            if stop != "iterations":
+                break
+    if history and history[-1]["scale"] == si:
+        history[-1]["stop"] = stop
+    if cfg.progress:
+        tqdm.write(f"{hw[0]}x{hw[1]}: stopped after {i + 1 if budget else 0} iterations "
+                   f"({stop}); loss {best[-1] if best else float('nan'):.5g}")
+    return stop

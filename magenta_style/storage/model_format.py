@@ -1,0 +1,331 @@
+"""Model directories, shipped model names, and Magenta TF1 checkpoints.
+
+A model directory holds:
+- `config.json`: {"format": "magenta_style.transformer/2", "architecture":
+  TransformerConfig fields, "num_styles", "style_names", "provenance"};
+- `model.weights.h5`: the weights of `build_transformer(...)`, keyed by layer
+  name (`weights_file`; format 1 used Keras's class-keyed layout and is
+  still read).
+It loads without VGG and without the training code.
+
+Magenta's checkpoints name variables by TF1 scope; `magenta_variable_name`
+and `KERAS_TO_MAGENTA` translate between those and our layer names.
+"""
+
+import glob
+import json
+import os
+import re
+
+import numpy as np
+
+from magenta_style import config as config_lib
+from magenta_style.errors import UserError
+from magenta_style.model import transformer as transformer_lib
+from magenta_style.storage import atomic
+from magenta_style.storage import weights_file
+
+FORMAT = "magenta_style.transformer/2"
+_READABLE_FORMATS = (FORMAT, "magenta_style.transformer/1")
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+DEFAULT_MODEL = "android-26"
+
+_MODEL_NAME = re.compile(
+    r"^(contract_conv(\d)|residual(\d+)_conv([12])|expand_conv(\d))(_norm)?$")
+
+
+def checkpoints_dir():
+    """Folder of shipped models: inside the installed package, else the repo's."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    installed = os.path.join(package, "checkpoints")
+    for candidate in (installed, os.path.join(os.path.dirname(package), "checkpoints")):
+        if os.path.isdir(candidate):
+            return candidate
+    return installed
+
+
+def shipped_models():
+    """Names of the shipped models (subfolders of `checkpoints_dir()`)."""
+    root = checkpoints_dir()
+    if not os.path.isdir(root):
+        return []
+    return sorted(d for d in os.listdir(root)
+                  if os.path.isfile(os.path.join(root, d, CONFIG_FILE)))
+
+
+def resolve_model_dir(name_or_dir):
+    """A model directory from a shipped model name or a path."""
+    if name_or_dir is None:
+        name_or_dir = DEFAULT_MODEL
+    path = os.fspath(name_or_dir)
+    if os.path.isdir(path):
+        return path
+    shipped = os.path.join(checkpoints_dir(), path)
+    if os.path.isdir(shipped):
+        return shipped
+    raise UserError(
+        f"No model named {path!r}: not a directory and not a shipped model "
+        f"(shipped: {', '.join(shipped_models()) or 'none'})."
+    )
+
+
+def magenta_variable_name(layer_name, weight_name):
+    """Our (layer, weight) -> Magenta TF1 variable name.
+
+    `contract_conv1`/kernel -> `transformer/contract/conv1/weights`;
+    `residual3_conv2_norm`/gamma ->
+    `transformer/residual/residual3/conv2/InstanceNorm/gamma`;
+    `expand_conv1`/kernel -> `transformer/expand/conv1/conv/weights`
+    (Magenta's `upsampling` adds a `conv` scope).
+    """
+    m = _MODEL_NAME.match(layer_name)
+    if not m:
+        raise ValueError(f"Layer {layer_name!r} has no Magenta counterpart.")
+    if m.group(2):
+        scope = f"transformer/contract/conv{m.group(2)}"
+    elif m.group(3):
+        scope = f"transformer/residual/residual{m.group(3)}/conv{m.group(4)}"
+    else:
+        scope = f"transformer/expand/conv{m.group(5)}/conv"
+    if m.group(6):
+        return f"{scope}/InstanceNorm/{weight_name}"
+    return f"{scope}/weights"
+
+
+def _weight_items(model):
+    """(layer, variable, Magenta name) for every weight of a transformer."""
+    items = []
+    for layer in model.layers:
+        if not _MODEL_NAME.match(layer.name):
+            continue
+        for var in layer.weights:
+            short = var.name.split("/")[-1].split(":")[0]
+            items.append((layer, var, magenta_variable_name(layer.name, short)))
+    return items
+
+
+def save_model(model, directory, style_names=None, provenance=None):
+    """Writes a transformer to a model directory (atomically).
+
+    Args:
+        model: a model from `build_transformer` (carries `transformer_config`).
+        directory: output folder; replaced whole if it exists.
+        style_names: optional list of num_styles names (default from the
+            model's `style_names` attribute, else "style_0", ...).
+        provenance: optional JSON-able dict (training steps, losses, sources).
+    """
+    cfg = model.transformer_config
+    names = list(style_names if style_names is not None
+                 else getattr(model, "style_names", None)
+                 or [f"style_{i}" for i in range(cfg.num_styles)])
+    if len(names) != cfg.num_styles:
+        raise UserError(
+            f"Got {len(names)} style names for a model of {cfg.num_styles} "
+            f"styles. Received: style_names={names}"
+        )
+    meta = {
+        "format": FORMAT,
+        "architecture": cfg.to_dict(),
+        "num_styles": cfg.num_styles,
+        "style_names": names,
+        "provenance": dict(provenance if provenance is not None
+                           else getattr(model, "provenance", None) or {}),
+    }
+
+    def write(tmp):
+        weights_file.write(model, os.path.join(tmp, WEIGHTS_FILE))
+        with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
+            json.dump(meta, f, indent=2)
+            f.write("\n")
+
+    atomic.write_dir(directory, write)
+
+
+def read_model_config(name_or_dir):
+    """The parsed `config.json` of a model directory or shipped name."""
+    directory = resolve_model_dir(name_or_dir)
+    path = os.path.join(directory, CONFIG_FILE)
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise UserError(
+            f"{directory} is not a model directory: it has no {CONFIG_FILE}."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"Broken model config {path}: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") not in _READABLE_FORMATS:
+        raise UserError(
+            f"Broken model config {path}: expected \"format\": \"{FORMAT}\". "
+            f"Received: format={meta.get('format') if isinstance(meta, dict) else meta!r}"
+        )
+    try:
+        meta["architecture"] = config_lib.TransformerConfig.from_dict(
+            meta["architecture"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"Broken model config {path}: {e}") from None
+    names = meta.get("style_names")
+    n = meta["architecture"].num_styles
+    if not isinstance(names, list) or len(names) != n:
+        raise UserError(
+            f"Broken model config {path}: style_names must list {n} names. "
+            f"Received: style_names={names!r}"
+        )
+    meta["directory"] = directory
+    return meta
+
+
+def load_model(name_or_dir=None):
+    """Loads a transformer from a model directory or a shipped model name.
+
+    Args:
+        name_or_dir: a shipped model name (`shipped_models()`), a model
+            directory, or None for the default shipped model.
+
+    Returns:
+        The `keras.Model` of `build_transformer`, with attributes
+        `transformer_config`, `style_names` (list of str) and `provenance`.
+
+    Raises:
+        UserError: unknown name, not a model directory, broken config, or
+            weights that do not fit the configured architecture.
+    """
+    meta = read_model_config(name_or_dir)
+    model = transformer_lib.build_transformer_from_config(meta["architecture"])
+    weights = os.path.join(meta["directory"], WEIGHTS_FILE)
+    try:
+        weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
+    except FileNotFoundError:
+        raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.") from None
+    except (ValueError, OSError, KeyError) as e:
+        raise UserError(
+            f"Weights {weights} do not fit the architecture in its config: "
+            f"{str(e).splitlines()[0]}"
+        ) from None
+    model.style_names = tuple(meta["style_names"])
+    model.provenance = meta.get("provenance", {})
+    return model
+
+
+def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
+    """Loads one of Magenta's TF1 `image_stylization` checkpoints.
+
+    Args:
+        path: checkpoint prefix (`multistyle-pastiche-generator-varied.ckpt`)
+            or a directory (its latest checkpoint).
+        num_styles: optional; checked against the checkpoint (Monet 10,
+            Varied 32). Read from the checkpoint when None.
+        alpha: optional width multiplier; read from the checkpoint's shapes
+            when None.
+        **arch: other `build_transformer` keyword arguments.
+
+    Returns:
+        A transformer with the checkpoint's weights.
+
+    Raises:
+        UserError: unreadable checkpoint, missing variables, or a num_styles
+            that does not match.
+    """
+    import tensorflow as tf
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = _latest_checkpoint(path)
+    try:
+        reader = tf.train.load_checkpoint(path)
+    except Exception as e:  # TF raises several types here.
+        raise UserError(
+            f"Cannot read Magenta checkpoint {path}: {str(e).splitlines()[0]}"
+        ) from None
+    shapes = reader.get_variable_to_shape_map()
+    gamma = shapes.get("transformer/contract/conv1/InstanceNorm/gamma")
+    kernel = shapes.get("transformer/contract/conv1/weights")
+    if gamma is None or kernel is None:
+        raise UserError(
+            f"{path} is not a Magenta image_stylization checkpoint: no "
+            "transformer/contract/conv1 variables."
+        )
+    found_styles = gamma[0]
+    if num_styles is not None and num_styles != found_styles:
+        raise UserError(
+            f"--num_styles={num_styles} does not match the checkpoint, which "
+            f"holds {found_styles} styles."
+        )
+    if alpha is None:
+        alpha = kernel[-1] / 32.0
+    if "num_residual_blocks" not in arch:
+        arch["num_residual_blocks"] = len({
+            m.group(1) for m in (re.match(r"transformer/residual/residual(\d+)/", n)
+                                 for n in shapes) if m})
+    model = transformer_lib.build_transformer(found_styles, alpha, **arch)
+    for _, var, name in _weight_items(model):
+        if name not in shapes:
+            raise UserError(f"Magenta checkpoint {path} lacks variable {name}.")
+        value = reader.get_tensor(name)
+        if tuple(value.shape) != tuple(var.shape):
+            raise UserError(
+                f"Variable {name} has shape {value.shape} in {path} but the "
+                f"architecture needs {tuple(var.shape)}; pass matching "
+                "alpha/widths."
+            )
+        var.assign(value)
+    model.style_names = tuple(f"style_{i}" for i in range(found_styles))
+    model.provenance = {"source": "magenta checkpoint", "path": path}
+    return model
+
+
+def _latest_checkpoint(directory):
+    """The newest checkpoint prefix in `directory` (state file or *.index)."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        indexes = sorted(glob.glob(os.path.join(directory, "*.index")), key=os.path.getmtime)
+        if not indexes:
+            raise UserError(f"No TF checkpoint found in directory {directory}.")
+        latest = indexes[-1][: -len(".index")]
+    return latest
+
+
+def save_magenta_checkpoint(model, prefix):
+    """Writes a transformer as a Magenta-layout TF1 checkpoint at `prefix`.
+
+    The variable names are those `load_magenta_checkpoint` (and Magenta's
+    `image_stylization_transform`) read.
+    """
+    import tensorflow as tf
+
+    items = _weight_items(model)
+    names = [name for _, _, name in items]
+    tensors = [tf.convert_to_tensor(np.asarray(var)) for _, var, _ in items]
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
+                      shape_and_slices=[""] * len(names), tensors=tensors)
+
+
+def load_any(model=None, num_styles=None):
+    """A loaded model from whatever a user passes as `model`/`--checkpoint`.
+
+    Accepts a `keras.Model` (returned as is), None (default shipped model), a
+    shipped name, a model directory, or a Magenta TF1 checkpoint prefix or
+    directory.
+    """
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        return model
+    path = None if model is None else os.fspath(model)
+    if path is not None and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+        is_tf_ckpt = (os.path.isfile(path + ".index")
+                      or (os.path.isdir(path)
+                          and (os.path.isfile(os.path.join(path, "checkpoint"))
+                               or glob.glob(os.path.join(path, "*.index")))))
+        if is_tf_ckpt:
+            return load_magenta_checkpoint(path, num_styles=num_styles)
+    loaded = load_model(path)
+    n = loaded.transformer_config.num_styles
+    if num_styles is not None and num_styles != n:
+        raise UserError(
+            f"--num_styles={num_styles} does not match the model, which "
+            f"holds {n} styles."
+        )
+    return loaded

@@ -1,0 +1,525 @@
+"""Photo in, pastiche out: `stylize`, batch stylization of files, contact sheets.
+
+`stylize(image, model, which_styles)` is the one call most users need. Models
+are loaded once per path and cached (Magenta rebuilt its graph on every run);
+the network runs as a compiled `tf.function` whose shapes are dynamic, so
+new image sizes do not retrace. Images above `tile_threshold` pixels go
+through `magenta_style.stylization.tiling`, which bounds memory and still uses the
+whole image's normalisation statistics.
+"""
+
+import dataclasses
+import glob
+import numbers
+import os
+import sys
+import threading
+import typing
+import weakref
+
+import numpy as np
+
+from magenta_style.errors import UserError
+from magenta_style.storage import image_io
+from magenta_style.storage import model_format
+from magenta_style.stylization import color
+from magenta_style.stylization import style_choice
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+# The network reflection-pads by 4 and downsamples by 4, so tiny inputs are
+# padded up to this size first, then cropped back.
+MIN_SIZE = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeConfig:
+    """Options of `stylize_files` and `bin/stylize` (flags are made from these)."""
+
+    checkpoint: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Model: a shipped name (default android-26), a model directory, "
+                "or a Magenta TF1 .ckpt prefix/directory."})
+    num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={
+        "help": "Number of styles in --checkpoint; optional, checked when given."})
+    input_image: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Photo(s) to stylize: a file, a glob, a directory, or several "
+                "of those separated by commas."})
+    output_dir: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Folder for the pastiches (created if missing)."})
+    output_basename: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Output name prefix (default: the input file's name). Files are "
+                "{basename}_{style}.png as in Magenta."})
+    which_styles: str = dataclasses.field(default="[0]", metadata={
+        "help": "Styles: '[0,1,2]' = one image per style, '{0:0.5,3:0.5}' or "
+                "'0:0.5,3:0.5' = one mixed image; indices or style names."})
+    normalize_weights: bool = dataclasses.field(default=False, metadata={
+        "help": "Rescale mixture weights to sum to 1 (Magenta uses them as given)."})
+    max_size: int = dataclasses.field(default=0, metadata={
+        "help": "Scale photos down so the longer side is at most this (0 = keep)."})
+    preserve_colors: bool = dataclasses.field(default=False, metadata={
+        "help": "Keep the photo's colours; take only luminance from the pastiche."})
+    strength: float = dataclasses.field(default=1.0, metadata={
+        "help": "Blend of pastiche and photo in [0, 1]; 1 = full style."})
+    tile_size: int = dataclasses.field(default=1024, metadata={
+        "help": "Tile side in pixels for large images."})
+    tile_threshold: int = dataclasses.field(default=4_000_000, metadata={
+        "help": "Images with more pixels than this are stylized in tiles."})
+    jit_compile: bool = dataclasses.field(default=False, metadata={
+        "help": "Compile the network with XLA (faster for repeated sizes; each "
+                "new size compiles once)."})
+    contact_sheet: bool = dataclasses.field(default=False, metadata={
+        "help": "Also write one grid image: every style of the model on every photo."})
+    contact_sheet_size: int = dataclasses.field(default=256, metadata={
+        "help": "Longer side of each cell of the contact sheet, in pixels."})
+    output_format: str = dataclasses.field(default="png", metadata={
+        "help": "Output file format/extension: png, jpg or webp."})
+    overwrite: bool = dataclasses.field(default=False, metadata={
+        "help": "Replace existing output files (default: skip them)."})
+
+
+# --------------------------------------------------------------------------
+# Models: load once, reuse.
+
+_MODEL_CACHE = {}
+_CACHE_LOCK = threading.Lock()
+_RUNNERS = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(path):
+    """Cache key of a model path: its real path and its files' mtimes."""
+    real = os.path.realpath(path)
+    stamps = []
+    for f in (os.path.join(real, model_format.WEIGHTS_FILE),
+              os.path.join(real, model_format.CONFIG_FILE),
+              real + ".index", os.path.join(real, "checkpoint")):
+        if os.path.exists(f):
+            stamps.append(os.path.getmtime(f))
+    return real, tuple(stamps)
+
+
+def get_model(model=None, num_styles=None):
+    """A loaded transformer, from the cache when it was loaded before.
+
+    Args:
+        model: a loaded `keras.Model` (returned as is), None (the default
+            shipped model), a shipped name, a model directory, or a Magenta
+            TF1 checkpoint prefix or directory.
+        num_styles: optional int, checked against the model.
+
+    Returns:
+        The `keras.Model` (with `style_names` and `transformer_config`).
+    """
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        _check_num_styles(model, num_styles)
+        return model
+    path = model_format.DEFAULT_MODEL if model is None else os.fspath(model)
+    if not os.path.exists(path) and not os.path.exists(path + ".index"):
+        path = model_format.resolve_model_dir(path)  # shipped name (or a clear error)
+    key = _fingerprint(path)
+    with _CACHE_LOCK:
+        loaded = _MODEL_CACHE.get(key)
+        if loaded is None:
+            loaded = model_format.load_any(path, num_styles=num_styles)
+            _MODEL_CACHE[key] = loaded
+    _check_num_styles(loaded, num_styles)
+    return loaded
+
+
+def clear_model_cache():
+    """Forgets every cached model (they reload on next use)."""
+    with _CACHE_LOCK:
+        _MODEL_CACHE.clear()
+
+
+def _check_num_styles(model, num_styles):
+    n = num_styles_of(model)
+    if num_styles is not None and num_styles != n:
+        raise UserError(
+            f"--num_styles={num_styles} does not match the model, which holds {n} styles.")
+
+
+def num_styles_of(model):
+    """Number of styles of a transformer."""
+    cfg = getattr(model, "transformer_config", None)
+    if cfg is not None:
+        return cfg.num_styles
+    return int(model.inputs[1].shape[-1])
+
+
+def style_names_of(model):
+    """The model's style names (`style_0`, ... when it has none)."""
+    names = getattr(model, "style_names", None)
+    return tuple(names) if names else tuple(
+        f"style_{i}" for i in range(num_styles_of(model)))
+
+
+def _runner(model, jit_compile=False):
+    """A compiled `(images [B,H,W,3], weights [B,N]) -> [B,H,W,3]` for `model`."""
+    import tensorflow as tf
+
+    per_model = _RUNNERS.setdefault(model, {})
+    fn = per_model.get(jit_compile)
+    if fn is None:
+        n = num_styles_of(model)
+        # Dynamic H, W and batch: one trace serves every image size.
+        fn = tf.function(
+            lambda x, w: model([x, w], training=False),
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
+                             tf.TensorSpec([None, n], tf.float32)],
+            jit_compile=jit_compile or None,
+            reduce_retracing=True)
+        per_model[jit_compile] = fn
+    return fn
+
+
+# --------------------------------------------------------------------------
+# Arrays.
+
+def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
+                  tile_threshold=StylizeConfig.tile_threshold,
+                  jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000):
+    """Runs the network on one image for several style-weight rows.
+
+    Args:
+        model: a loaded transformer.
+        image: `[H, W, 3]` float32 in [0, 1], any H, W >= 1.
+        weights: `[K, num_styles]` float32 style-weight rows.
+        tile_size, tile_threshold: images with more than `tile_threshold`
+            pixels are processed in tiles of about `tile_size` pixels per side
+            (see `magenta_style.stylization.tiling`).
+        jit_compile: use XLA.
+        batch_pixels: at most this many pixels per network call (rows are
+            batched when the image is small).
+
+    Returns:
+        `[K, H, W, 3]` float32 pastiches in [0, 1].
+    """
+    image = np.asarray(image, np.float32)
+    weights = np.asarray(weights, np.float32)
+    h, w = image.shape[:2]
+    # Tiny images: mirror-pad up to MIN_SIZE, crop back after.
+    pad_h, pad_w = max(0, MIN_SIZE - h), max(0, MIN_SIZE - w)
+    if pad_h or pad_w:
+        image = np.pad(image, [[0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
+    ph, pw = image.shape[:2]
+    if ph * pw > tile_threshold:
+        from magenta_style.stylization import tiling
+
+        out = np.stack([tiling.stylize_tiled(model, image, row, tile_size=tile_size)
+                        for row in weights])
+    else:
+        run = _runner(model, jit_compile)
+        per_call = max(1, batch_pixels // (ph * pw))
+        chunks = []
+        for start in range(0, len(weights), per_call):
+            rows = weights[start:start + per_call]
+            batch = np.broadcast_to(image[None], (len(rows),) + image.shape)
+            chunks.append(np.asarray(run(batch, rows)))
+        out = np.concatenate(chunks)
+    return out[:, :h, :w, :]
+
+
+def _finish(pastiche, photo, preserve_colors, strength):
+    """Colour preservation, then strength blending, then uint8."""
+    if preserve_colors:
+        pastiche = color.preserve_colors(pastiche, photo)
+    if strength != 1.0:
+        pastiche = color.blend(pastiche, photo, strength)
+    return image_io.to_uint8(pastiche)
+
+
+def _check_options(strength, max_size):
+    if not isinstance(strength, numbers.Real) or not 0.0 <= float(strength) <= 1.0:
+        raise UserError(f"strength must be in [0, 1]. Received: strength={strength!r}")
+    if max_size is not None and (int(max_size) != max_size or max_size < 0):
+        raise UserError(f"max_size must be a positive integer or 0. Received: {max_size!r}")
+
+
+def _as_list(image):
+    """(list of images, was_list)."""
+    if isinstance(image, (list, tuple)):
+        return list(image), True
+    if isinstance(image, np.ndarray) and image.ndim == 4:
+        return list(image), True
+    return [image], False
+
+
+# Keyword defaults are read from StylizeConfig (the one place they live).
+_CFG = StylizeConfig
+
+
+def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None,
+            preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
+            normalize_weights=_CFG.normalize_weights, tile_size=_CFG.tile_size,
+            tile_threshold=_CFG.tile_threshold, jit_compile=_CFG.jit_compile,
+            output_dir=None, output_basename="stylized", output_format=_CFG.output_format):
+    """Stylizes one image or a list of images.
+
+    Args:
+        image: a path, a PIL image, an array (`[H, W]`, `[H, W, 1|3|4]` uint8,
+            uint16, or float in [0, 1]), or a list of those (or a
+            `[B, H, W, 3]` array).
+        model: a loaded model (`model_format.load_any`), None for the default
+            shipped model (android-26), a shipped name, a model directory, or
+            a Magenta TF1 checkpoint. Paths load once and are cached.
+        which_styles: which style(s): an index, a style name, a list (one
+            output per style), a dict {index_or_name: weight} (one mixed
+            output), a `[num_styles]` weight vector, or a string in Magenta's
+            syntax (`"[0,1]"`, `"{0:0.5,3:0.5}"`, `"0:0.5,3:0.5"`); see
+            `style_choice.parse_which_styles`.
+        num_styles: optional int, checked against the model.
+        max_size: scale the image down so its longer side is at most this.
+        preserve_colors: keep the photo's colours (luminance transfer).
+        strength: float in [0, 1], blend towards the photo (1 = full style).
+        normalize_weights: rescale mixture weights to sum to 1.
+        tile_size, tile_threshold: images above `tile_threshold` pixels run in
+            tiles (bounded memory, whole-image statistics).
+        jit_compile: compile with XLA.
+        output_dir: when given, also writes `{output_basename}_{suffix}.png`
+            per output (Magenta's naming; for a list input the basename is
+            each file's name, or `{output_basename}{i}`). Existing files are
+            replaced.
+        output_basename, output_format: name prefix and extension there.
+
+    Returns:
+        uint8 `[H, W, 3]` arrays: one array for one image and one output; a
+        list over the outputs for one image and several styles; a list over
+        the images for a list input (each an array, or a list when several
+        styles were asked for).
+
+    Raises:
+        UserError: unreadable image, bad which_styles, bad options.
+    """
+    _check_options(strength, max_size)
+    model = get_model(model, num_styles)
+    spec = style_choice.parse_which_styles(
+        which_styles, num_styles_of(model), style_names_of(model), normalize_weights)
+    images, was_list = _as_list(image)
+    results = []
+    for i, item in enumerate(images):
+        photo = image_io.load_image(item, max_size=max_size or None)
+        pastiches = stylize_array(model, photo, spec.weights, tile_size=tile_size,
+                                  tile_threshold=tile_threshold, jit_compile=jit_compile)
+        outs = [_finish(p, photo, preserve_colors, strength) for p in pastiches]
+        if output_dir is not None:
+            base = output_basename
+            if was_list:  # the file's name, else a numbered name
+                base = (os.path.splitext(os.path.basename(os.fspath(item)))[0]
+                        if isinstance(item, (str, os.PathLike)) else f"{output_basename}{i}")
+            for out, suffix in zip(outs, spec.suffixes):
+                image_io.save_image(
+                    out, os.path.join(output_dir, f"{base}_{suffix}.{output_format}"))
+        results.append(outs[0] if spec.num_outputs == 1 and not _several(which_styles)
+                       else outs)
+    return results if was_list else results[0]
+
+
+def _several(which_styles):
+    """True when the user asked for a list of styles (even of length one)."""
+    if isinstance(which_styles, (list, tuple)):
+        return True
+    if isinstance(which_styles, np.ndarray):
+        return which_styles.ndim == 2
+    return isinstance(which_styles, str) and which_styles.strip().startswith("[")
+
+
+# --------------------------------------------------------------------------
+# Files: batches and contact sheets.
+
+def expand_inputs(spec):
+    """Input files from `--input_image`: files, globs, directories, commas.
+
+    Args:
+        spec: str; comma-separated parts, each a file, a glob or a directory
+            (its image files, sorted, not recursive). A list of str works too.
+
+    Returns:
+        Sorted-per-part list of paths (missing plain files are kept, so they
+        are reported as failures rather than silently dropped).
+
+    Raises:
+        UserError: nothing given, or a glob/directory that matches no image.
+    """
+    parts = spec if isinstance(spec, (list, tuple)) else str(spec or "").split(",")
+    parts = [os.path.expanduser(p.strip()) for p in parts if p and p.strip()]
+    if not parts:
+        raise UserError("No input image given; pass --input_image=PATH (file, glob or folder).")
+    paths = []
+    for part in parts:
+        if os.path.isdir(part):
+            found = sorted(os.path.join(part, f) for f in os.listdir(part)
+                           if f.lower().endswith(IMAGE_EXTENSIONS)
+                           and os.path.isfile(os.path.join(part, f)))
+            if not found:
+                raise UserError(f"Folder {part} holds no image files "
+                                f"({', '.join(IMAGE_EXTENSIONS)}).")
+        elif glob.has_magic(part):
+            found = sorted(p for p in glob.glob(part) if os.path.isfile(p))
+            if not found:
+                raise UserError(f"No file matches {part!r}.")
+        else:
+            found = [part]
+        paths.extend(p for p in found if p not in paths)
+    return paths
+
+
+def _basenames(paths, output_basename):
+    """Output name prefix per input; refuses two inputs that would collide."""
+    if output_basename and len(paths) == 1:
+        return [output_basename]
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if output_basename:
+        stems = [f"{output_basename}_{s}" for s in stems]
+    seen = {}
+    for path, stem in zip(paths, stems):
+        if stem in seen:
+            raise UserError(
+                f"{seen[stem]} and {path} would write the same output names "
+                f"({stem}_*); rename one or run them separately.")
+        seen[stem] = path
+    return stems
+
+
+def stylize_files(config, progress=True, log=None):
+    """Stylizes every input of `config` into `config.output_dir`.
+
+    One output per style row, named as Magenta does: `{basename}_{index}.png`
+    for a list, `{basename}_0_500_3_500.png` for a mixture. Unreadable files
+    are reported and skipped; existing outputs are kept unless
+    `config.overwrite`. With `config.contact_sheet`, also writes
+    `{output_basename}_contact_sheet.png` (or `contact_sheet.png`).
+
+    Args:
+        config: a `StylizeConfig`.
+        progress: show a tqdm progress bar.
+        log: callable taking one line of text (default: print to stderr).
+
+    Returns:
+        The number of inputs that failed (0 = all good).
+
+    Raises:
+        UserError: bad config (no inputs, no output_dir, bad which_styles).
+    """
+    import tqdm
+
+    log = log or (lambda line: tqdm.tqdm.write(line, file=sys.stderr))
+    if not config.output_dir:
+        raise UserError("No output folder given; pass --output_dir=FOLDER.")
+    _check_options(config.strength, config.max_size)
+    ext = config.output_format.lower().lstrip(".")
+    if "." + ext not in image_io._FORMATS:
+        raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
+    paths = expand_inputs(config.input_image)
+    bases = _basenames(paths, config.output_basename)
+    model = get_model(config.checkpoint, config.num_styles)
+    spec = style_choice.parse_which_styles(config.which_styles, num_styles_of(model),
+                                          style_names_of(model), config.normalize_weights)
+    os.makedirs(config.output_dir, exist_ok=True)
+    failures, written, kept = [], 0, 0
+    bar = tqdm.tqdm(list(zip(paths, bases)), desc="stylize", unit="img",
+                    disable=not progress or len(paths) < 2, file=sys.stderr)
+    for path, base in bar:
+        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}") for s in spec.suffixes]
+        todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
+        kept += len(targets) - len(todo)
+        if not todo:
+            continue
+        try:
+            photo = image_io.load_image(path, max_size=config.max_size or None)
+            pastiches = stylize_array(
+                model, photo, spec.weights[todo], tile_size=config.tile_size,
+                tile_threshold=config.tile_threshold, jit_compile=config.jit_compile)
+            for i, pastiche in zip(todo, pastiches):
+                out = _finish(pastiche, photo, config.preserve_colors, config.strength)
+                image_io.save_image(out, targets[i])
+                written += 1
+        except UserError as e:
+            failures.append(path)
+            log(f"skipped {path}: {e}")
+        except Exception as e:  # noqa: BLE001 -- one bad photo must not stop a batch
+            failures.append(path)
+            log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    if config.contact_sheet:
+        readable = [p for p in paths if p not in failures]
+        sheet_path = os.path.join(
+            config.output_dir,
+            f"{config.output_basename}_contact_sheet.png" if config.output_basename
+            else "contact_sheet.png")
+        if readable and (config.overwrite or not os.path.exists(sheet_path)):
+            save_contact_sheet(readable, sheet_path, model=model,
+                               cell_size=config.contact_sheet_size,
+                               preserve_colors=config.preserve_colors,
+                               strength=config.strength)
+            written += 1
+        elif os.path.exists(sheet_path):
+            kept += 1
+    log(f"wrote {written} file(s) to {config.output_dir}"
+        + (f"; kept {kept} existing (use --overwrite to replace)" if kept else "")
+        + (f"; {len(failures)} input(s) failed" if failures else ""))
+    return len(failures)
+
+
+def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
+                  labels=True, preserve_colors=_CFG.preserve_colors, strength=_CFG.strength):
+    """Every style of a model on one or more photos, as one grid image.
+
+    Like Magenta's style grid: one row per photo, the photo first, then its
+    pastiche under each style; a header row names the styles.
+
+    Args:
+        images: one image or a list (anything `stylize` accepts).
+        model: as in `stylize`.
+        cell_size: int, longer side of each cell in pixels (photos are scaled
+            down to it before stylizing, so a sheet stays fast).
+        styles: optional list of style indices/names (default: all).
+        labels: draw the style names above the columns.
+
+    Returns:
+        `[rows * cell, (1 + num_styles) * cell, 3]` uint8 grid (plus a label
+        band on top when `labels`).
+    """
+    model = get_model(model)
+    names = style_names_of(model)
+    spec = style_choice.parse_which_styles(
+        list(range(len(names))) if styles is None else list(styles),
+        num_styles_of(model), names)
+    indices = [int(s) for s in spec.suffixes]
+    images, _ = _as_list(images)
+    rows = []
+    for item in images:
+        photo = image_io.load_image(item, max_size=cell_size)
+        pastiches = stylize_array(model, photo, spec.weights)
+        cells = [image_io.to_uint8(photo)] + [
+            _finish(p, photo, preserve_colors, strength) for p in pastiches]
+        rows.append(np.concatenate([_fit_cell(c, cell_size) for c in cells], axis=1))
+    grid = np.concatenate(rows, axis=0)
+    if labels:
+        grid = np.concatenate(
+            [_label_band(["photo"] + [names[i] for i in indices], cell_size), grid], axis=0)
+    return grid
+
+
+def save_contact_sheet(images, path, model=None, **options):
+    """Writes `contact_sheet(images, model, **options)` to `path`; returns path."""
+    return image_io.save_image(contact_sheet(images, model, **options), path)
+
+
+def _fit_cell(arr, size):
+    """Centres a uint8 image on a white `size x size` cell."""
+    cell = np.full((size, size, 3), 255, np.uint8)
+    h, w = arr.shape[:2]
+    top, left = (size - h) // 2, (size - w) // 2
+    cell[top:top + h, left:left + w] = arr[:size, :size]
+    return cell
+
+
+def _label_band(texts, size, height=24):
+    """A white band with one centred label per cell."""
+    from PIL import Image
+    from PIL import ImageDraw
+
+    band = Image.new("RGB", (size * len(texts), height), "white")
+    draw = ImageDraw.Draw(band)
+    for i, text in enumerate(texts):
+        width = draw.textlength(text)
+        draw.text((i * size + max(0, (size - width) / 2), height / 4), text, fill="black")
+    return np.asarray(band)

@@ -1,0 +1,175 @@
+"""The JAX side of `training`: a jitted stateless step, NumPy/Pillow input.
+
+For accelerator machines that have JAX but no TensorFlow: nothing here (or
+in what it imports) imports TensorFlow. The model, the VGG loss network and
+`loop.compute_losses` are the same Keras objects as under TensorFlow;
+the step runs them through Keras's stateless API (`stateless_call`,
+`optimizer.stateless_apply`) inside one `jax.jit`, so the weights and Adam
+state live as JAX arrays between steps and are copied back into the Keras
+variables only to checkpoint, draw a grid or save (`sync`).
+
+One device only (`--strategy=default`). TensorBoard needs TensorFlow's
+summary writer, so this path logs to `<train_dir>/metrics.jsonl` and writes
+the style grids as PNG files.
+"""
+
+import contextlib
+import os
+
+import jax
+import keras
+import numpy as np
+
+from magenta_style.errors import UserError
+from magenta_style.training import loop
+
+
+def _enable_compilation_cache(train_dir):
+    """Keeps XLA programs in `<train_dir>/jax_cache` unless one is configured.
+
+    Keras-on-JAX compiles every initializer and the train step; runs of at
+    most 10 minutes on a borrowed GPU would otherwise spend minutes of each
+    recompiling what the previous run compiled.
+    """
+    if jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", os.path.join(train_dir, "jax_cache"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+class Engine:
+    """Step, data and state for the JAX backend (see module doc)."""
+
+    def __init__(self, cfg, content=None):
+        if cfg.strategy != "default":
+            raise UserError(
+                f"--strategy={cfg.strategy} needs TensorFlow; under KERAS_BACKEND=jax "
+                "train on one device with --strategy=default.")
+        self.cfg = cfg
+        self.content = content
+        self.is_chief = jax.process_index() == 0
+        _enable_compilation_cache(cfg.train_dir)
+        self.loader = None
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def summary_writer(self):
+        return None
+
+    # ---------------------------------------------------------------- data
+    def batches(self, start_step):
+        """Iterator of `[B, S, S, 3]` float32 NumPy batches."""
+        cfg = self.cfg
+        b = cfg.batch_size
+        if self.content is not None:
+            arr = loop.in_memory_content(cfg, self.content)
+
+            def cycle():
+                # Same order as the tf.data path: element e of the stream is
+                # arr[e % N], and step s (1-based) takes elements from (s-1)*B.
+                position = start_step * b
+                while True:
+                    yield arr[np.arange(position, position + b) % len(arr)]
+                    position += b
+
+            return cycle()
+        from magenta_style.data import photo_files
+
+        files = photo_files.list_image_files(cfg.content_images)
+        # Continue the stream where the checkpointed step left it: a resumed
+        # run sees the photos (and crops, flips) the uninterrupted one would.
+        element = start_step * b
+        self.loader = photo_files.NumpyContentLoader(
+            files, b, image_size=cfg.image_size, seed=cfg.seed,
+            random_crop=cfg.random_crop, random_flip=cfg.random_flip,
+            start_epoch=element // len(files), start_position=element % len(files))
+        return iter(self.loader)
+
+    def local_images(self, images):
+        return np.asarray(images)
+
+    # ---------------------------------------------------------------- step
+    def compile(self, model, loss_net, content_net, optimizer, loss_config,
+                gram_table, coefficients, setup):
+        self.model = model
+        self.optimizer = optimizer
+        num_styles = model.transformer_config.num_styles
+        offset = setup.label_offset
+        masks = [setup.row_masks.get(v.path) for v in model.trainable_variables]
+        self.state = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in optimizer.variables],
+        )
+        # Copies: Keras's compiled predict (the style grids) donates the
+        # model's variable buffers, which would delete the frozen weights
+        # (fine-tuning) under the step.
+        self.constants = (
+            [jax.numpy.array(v.value, copy=True) for v in model.non_trainable_variables],
+            [v.value for v in loss_net.non_trainable_variables],
+            [v.value for v in content_net.non_trainable_variables],
+            {k: jax.numpy.asarray(v) for k, v in gram_table.items()},
+            jax.numpy.asarray(coefficients),
+        )
+
+        def loss_fn(trainable, optimizer_values, constants, images, labels):
+            frozen, loss_net_values, content_values, grams, coeffs = constants
+
+            def model_fn(inputs, training=False):
+                return model.stateless_call(trainable, frozen, inputs, training=training)[0]
+
+            def loss_fn_vgg(x):
+                return loss_net.stateless_call([], loss_net_values, x)[0]
+
+            def content_fn(x):
+                return content_net.stateless_call([], content_values, x)[0]
+
+            loss, parts = loop.compute_losses(
+                model_fn, loss_fn_vgg, content_fn, images, labels, num_styles, offset,
+                grams, coeffs, loss_config)
+            # The loss scale (mixed precision) is an optimizer variable.
+            mapping = list(zip(optimizer.variables, optimizer_values))
+            with keras.StatelessScope(state_mapping=mapping):
+                scaled = optimizer.scale_loss(loss)
+            return scaled, (loss, parts)
+
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def step(state, constants, images, labels):
+            trainable, optimizer_values = state
+            (_, (loss, parts)), grads = grad_fn(trainable, optimizer_values, constants,
+                                               images, labels)
+            grads = [g if m is None else g * m for g, m in zip(grads, masks)]
+            trainable, optimizer_values = optimizer.stateless_apply(
+                optimizer_values, grads, trainable)
+            return (trainable, optimizer_values), loss, parts
+
+        self._step = (jax.jit(step, donate_argnums=(0,)) if self.cfg.jit_compile
+                      else step)
+
+    def step(self, images, labels):
+        """One update, dispatched without waiting for it (JAX runs it async).
+
+        Returns (mean loss, {part: `[B]`}) as JAX arrays; reading them
+        (`float`, `np.asarray`) waits for the step.
+        """
+        self.state, loss, parts = self._step(self.state, self.constants,
+                                             jax.numpy.asarray(images),
+                                             jax.numpy.asarray(labels))
+        return loss, parts
+
+    def sync(self):
+        """Copies the step's weights and Adam state into the Keras variables.
+
+        Copies, not the step's own buffers: Keras's compiled predict (the
+        style grids) donates the variables' buffers, which would otherwise
+        delete the state the next step reads (seen on an H200 as "Array has
+        been deleted" after the first grid).
+        """
+        if not hasattr(self, "state"):
+            return
+        trainable, optimizer_values = self.state
+        for variable, value in zip(self.model.trainable_variables, trainable):
+            variable.assign(jax.numpy.array(value, copy=True))
+        for variable, value in zip(self.optimizer.variables, optimizer_values):
+            variable.assign(jax.numpy.array(value, copy=True))

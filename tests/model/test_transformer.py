@@ -1,0 +1,109 @@
+"""The pastiche generator: architecture, parameter counts, sizes, styles."""
+
+import keras
+import numpy as np
+import pytest
+
+from magenta_style.model import transformer
+from tests.conftest import styled_model
+
+
+@pytest.fixture(scope="module")
+def small():
+    return styled_model(3, 1)
+
+
+def count(variables):
+    return sum(int(np.prod(v.shape)) for v in variables)
+
+
+def test_parameter_counts_at_alpha_1():
+    model = transformer.build_transformer(2)
+    convs = [w for layer in transformer.conv_layers(model) for w in layer.weights]
+    # 9*9*3*32 + 3*3*32*64 + 3*3*64*128 + 10*3*3*128*128 + 3*3*128*64
+    # + 3*3*64*32 + 9*9*32*3, no biases.
+    assert count(convs) == 1_674_432
+    norms = transformer.norm_layers(model)
+    assert len(norms) == 16
+    # 32+64+128+10*128+64+32+3 = 1603 channels, gamma and beta, per style.
+    assert count(w for n in norms for w in n.weights) == 2 * 2 * 1603
+    assert count(model.weights) == 1_674_432 + 2 * 3206
+
+
+def test_layer_names_map_magenta_scopes():
+    names = {layer.name for layer in transformer.build_transformer(1, 0.25).layers}
+    for expected in ["contract_conv1", "contract_conv3_norm", "residual1_conv1",
+                     "residual5_conv2_norm", "expand_conv1", "expand_conv3_norm"]:
+        assert expected in names
+
+
+@pytest.mark.parametrize("hw", [(32, 32), (37, 50), (5, 9), (64, 21)])
+def test_any_size_comes_out_at_its_own_size(small, hw):
+    x = np.random.default_rng(0).random((2, *hw, 3), dtype=np.float32)
+    y = np.asarray(small([x, np.eye(3, dtype="float32")[[0, 2]]]))
+    assert y.shape == (2, *hw, 3)
+    assert y.min() >= 0.0 and y.max() <= 1.0
+
+
+def test_size_padding_does_not_change_the_valid_region(small):
+    # A multiple-of-4 image is processed as Magenta would (no padding).
+    x = np.random.default_rng(2).random((1, 32, 32, 3), dtype=np.float32)
+    w = np.eye(3, dtype="float32")[[1]]
+    y = np.asarray(small([x, w]))
+    assert y.shape == (1, 32, 32, 3)
+
+
+def test_one_hot_selects_a_style_and_mixture_is_linear_in_cin(small):
+    x = np.random.default_rng(3).random((1, 24, 24, 3), dtype=np.float32)
+    outs = [np.asarray(small([x, np.eye(3, dtype="float32")[[i]]])) for i in range(3)]
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3  # styles differ
+    mix = np.asarray(small([x, np.array([[0.5, 0.5, 0]], "float32")]))
+    assert not np.allclose(mix, outs[0]) and not np.allclose(mix, outs[1])
+    # A batch with different styles per example equals per-example calls.
+    batch = np.asarray(small([np.repeat(x, 3, 0), np.eye(3, dtype="float32")]))
+    np.testing.assert_allclose(batch, np.concatenate(outs), atol=1e-5)
+
+
+def test_custom_widths():
+    model = transformer.build_transformer(
+        26, contract_widths=(32, 32, 32), num_residual_blocks=6, expand_widths=(8, 4))
+    assert model.get_layer("expand_conv2").filters == 4
+    assert "residual6_conv2" in {layer.name for layer in model.layers}
+    assert model.transformer_config.num_residual_blocks == 6
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(kernel_sizes=(9, 4, 3)), "kernel_size is expected to be odd"),
+    (dict(contract_widths=(32, 64)), "contract_widths"),
+    (dict(alpha=0), "alpha"),
+])
+def test_bad_arguments_raise_clear_errors(kwargs, match):
+    args = {"num_styles": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        transformer.build_transformer(**args)
+
+
+def test_wrong_number_of_style_weights_is_a_clear_error(small):
+    # Keras's own input check names the input and both shapes in one line.
+    with pytest.raises(ValueError, match=r"style_weights.*expected shape=\(None, 3\)"):
+        small([np.zeros((1, 16, 16, 3), "float32"), np.zeros((1, 4), "float32")])
+
+
+def test_keras_file_round_trip(small, tmp_path):
+    path = str(tmp_path / "t.keras")
+    small.save(path)
+    restored = keras.saving.load_model(path)
+    x = np.random.default_rng(4).random((1, 20, 28, 3), dtype=np.float32)
+    w = np.array([[0.2, 0.3, 0.5]], "float32")
+    np.testing.assert_allclose(np.asarray(restored([x, w])), np.asarray(small([x, w])),
+                               atol=1e-6)
+
+
+def test_set_winograd_in_training_flags_every_padded_conv():
+    model = transformer.build_transformer(2, alpha=0.25)
+    convs = transformer.conv_layers(model)
+    assert convs and not any(layer.winograd_in_training for layer in convs)
+    transformer.set_winograd_in_training(model, True)
+    assert all(layer.winograd_in_training for layer in convs)
+    transformer.set_winograd_in_training(model, False)
+    assert not any(layer.winograd_in_training for layer in convs)

@@ -1,0 +1,117 @@
+"""bin/stylize and bin/export end to end: names, formats, failures, overwrite."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from magenta_style.storage import image_io
+from magenta_style.stylization.api import StylizeConfig
+from magenta_style.stylization.api import stylize_files
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def run_bin(name, *args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "bin", name), *args],
+                          capture_output=True, text=True, env=ENV, timeout=300)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "in"
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "b.png"):
+        image_io.save_image(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8), folder / name)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return folder
+
+
+def mtimes(folder):
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+
+def test_stylize_script_mixture_names_bad_file_and_no_overwrite(photos, tmp_path):
+    out = tmp_path / "out"
+    args = [f"--input_image={photos}", f"--output_dir={out}",
+            "--which_styles={0:0.5,3:0.5}"]
+    result = run_bin("stylize", *args)
+    # One unreadable file: reported on one line, others done, exit status 1.
+    assert result.returncode == 1, result.stderr
+    assert "broken.jpg" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(os.listdir(out)) == ["a_0_500_3_500.png", "b_0_500_3_500.png"]
+    for name in os.listdir(out):
+        with Image.open(out / name) as img:  # real PNG bytes, not JPEG
+            assert img.format == "PNG" and img.size == (28, 20)
+    before = mtimes(out)
+    again = run_bin("stylize", *args, "--which_styles=[0,3]")
+    assert again.returncode == 1
+    after = mtimes(out)
+    assert {k: after[k] for k in before} == before  # nothing overwritten
+    assert sorted(after) == ["a_0.png", "a_0_500_3_500.png", "a_3.png",
+                             "b_0.png", "b_0_500_3_500.png", "b_3.png"]
+
+
+def test_stylize_script_bad_flags_are_one_line(photos, tmp_path):
+    result = run_bin("stylize", f"--input_image={photos / 'a.jpg'}",
+                     f"--output_dir={tmp_path}", "--which_styles=[26]")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "out of range" in errors[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_overwrite_replaces_and_single_input_takes_the_basename(photos, tmp_path):
+    config = StylizeConfig(input_image=str(photos / "a.jpg"), output_dir=str(tmp_path),
+                           output_basename="cat", which_styles="[1]")
+    assert stylize_files(config, progress=False, log=lambda line: None) == 0
+    target = tmp_path / "cat_1.png"
+    image_io.save_image(np.zeros((2, 2, 3), np.uint8), target)
+    stylize_files(config, progress=False, log=lambda line: None)
+    assert Image.open(target).size == (2, 2)  # kept
+    stylize_files(config.__class__(**{**config.__dict__, "overwrite": True}),
+                  progress=False, log=lambda line: None)
+    assert Image.open(target).size == (28, 20)  # replaced
+
+
+def test_inputs_from_globs_and_comma_lists_with_contact_sheet(photos, tmp_path):
+    lines = []
+    config = StylizeConfig(input_image=f"{photos / '*.png'},{photos / 'a.jpg'}",
+                           output_dir=str(tmp_path / "o"), which_styles="android_02",
+                           preserve_colors=True, strength=0.8, max_size=14,
+                           contact_sheet=True, contact_sheet_size=16)
+    assert stylize_files(config, progress=False, log=lines.append) == 0
+    names = sorted(os.listdir(tmp_path / "o"))
+    assert names == ["a_2.png", "b_2.png", "contact_sheet.png"]
+    assert Image.open(tmp_path / "o" / "a_2.png").size == (14, 10)
+    sheet = Image.open(tmp_path / "o" / "contact_sheet.png")
+    assert sheet.size == (27 * 16, 24 + 2 * 16)  # photo + 26 styles, 2 rows + labels
+    assert "wrote 3 file(s)" in lines[-1]
+
+
+@pytest.mark.slow
+def test_export_script_writes_saved_model_and_quantized_tflite(tmp_path):
+    out = tmp_path / "exported"
+    result = run_bin("export", "--checkpoint=android-26", f"--export_dir={out}",
+                     "--tflite", "--quantize", "--tflite_image_size=64")
+    assert result.returncode == 0, result.stderr
+    assert {"saved_model.pb", "variables", "stylize_quantized.tflite"} <= set(os.listdir(out))
+    assert run_bin("export", "--checkpoint=android-26", "--num_styles=10",
+                   f"--export_dir={tmp_path / 'x'}").returncode == 2
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"output_dir": "o"}, "--input_image"), ({"input_image": "x.jpg"}, "--output_dir"),
+    ({"input_image": "nothing/*.jpg", "output_dir": "o"}, "No file matches"),
+    ({"input_image": "x.jpg", "output_dir": "o", "output_format": "gif2"}, "output_format"),
+])
+def test_missing_or_bad_flags_are_user_errors(fields, words, tmp_path, monkeypatch):
+    from magenta_style.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=words):
+        stylize_files(StylizeConfig(**fields), progress=False, log=lambda line: None)

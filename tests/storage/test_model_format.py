@@ -1,0 +1,137 @@
+"""Model directories, shipped names and Magenta TF1 checkpoints."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from magenta_style.errors import UserError
+from magenta_style.model import transformer
+from magenta_style.storage import model_format
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = transformer.build_transformer(3, alpha=0.25)
+    rng = np.random.default_rng(5)
+    for v in m.weights:
+        v.assign(rng.normal(0, 0.3, v.shape).astype("float32"))
+    return m
+
+
+def run(m, seed=0):
+    x = np.random.default_rng(seed).random((1, 20, 24, 3), dtype=np.float32)
+    return np.asarray(m([x, np.array([[0.2, 0.0, 1.0]], "float32")]))
+
+
+def test_save_and_load_round_trip(model, tmp_path):
+    path = tmp_path / "m"
+    model_format.save_model(model, path, style_names=["a", "b", "c"], provenance={"steps": 7})
+    meta = json.loads((path / "config.json").read_text())
+    assert meta["num_styles"] == 3 and meta["architecture"]["alpha"] == 0.25
+    loaded = model_format.load_model(str(path))
+    assert loaded.style_names == ("a", "b", "c")
+    assert loaded.provenance == {"steps": 7}
+    np.testing.assert_array_equal(run(loaded), run(model))
+    # Saving again replaces the folder whole, leaving no temp folders behind.
+    model_format.save_model(loaded, path)
+    assert sorted(os.listdir(tmp_path)) == ["m"]
+
+
+def test_shipped_default_model_loads():
+    assert "android-26" in model_format.shipped_models()
+    m = model_format.load_model()
+    assert m.transformer_config.num_styles == 26
+    assert len(m.style_names) == 26
+
+
+def test_unknown_name_lists_shipped_models():
+    with pytest.raises(UserError, match="shipped: .*android-26"):
+        model_format.load_model("no-such-model")
+
+
+@pytest.mark.parametrize("content,match", [
+    ("{not json", "Broken model config"),
+    ('{"format": "other"}', "expected \"format\""),
+    ('{"format": "magenta_style.transformer/1", "architecture": {"num_styles": 2, "x": 1}}',
+     "Unknown transformer config keys"),
+    ('{"format": "magenta_style.transformer/1", "architecture": {"num_styles": 2},'
+     ' "style_names": ["a"]}', "style_names must list 2 names"),
+])
+def test_broken_config_is_one_clear_line(tmp_path, content, match):
+    (tmp_path / "config.json").write_text(content)
+    with pytest.raises(UserError, match=match) as e:
+        model_format.load_model(str(tmp_path))
+    assert "\n" not in str(e.value)
+
+
+def test_weights_of_another_architecture_are_reported(model, tmp_path):
+    model_format.save_model(model, tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    cfg["architecture"]["alpha"] = 0.5
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(UserError, match="do not fit the architecture"):
+        model_format.load_model(str(tmp_path / "m"))
+
+
+def test_magenta_variable_names():
+    assert model_format.magenta_variable_name("contract_conv1", "kernel") == \
+        "transformer/contract/conv1/weights"
+    assert model_format.magenta_variable_name("residual3_conv2_norm", "gamma") == \
+        "transformer/residual/residual3/conv2/InstanceNorm/gamma"
+    assert model_format.magenta_variable_name("expand_conv3_norm", "beta") == \
+        "transformer/expand/conv3/conv/InstanceNorm/beta"
+
+
+def test_magenta_checkpoint_written_in_tf1_layout_loads(model, tmp_path):
+    import tensorflow as tf
+
+    prefix = str(tmp_path / "multistyle-pastiche-generator-test.ckpt")
+    model_format.save_magenta_checkpoint(model, prefix)
+    shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    assert shapes["transformer/contract/conv1/weights"] == [9, 9, 3, 8]
+    assert shapes["transformer/expand/conv1/conv/InstanceNorm/gamma"] == [3, 16]
+    assert len(shapes) == 16 * 3  # kernel, gamma, beta for 16 conv layers
+    loaded = model_format.load_magenta_checkpoint(prefix)
+    assert loaded.transformer_config.alpha == 0.25
+    np.testing.assert_array_equal(run(loaded), run(model))
+    # load_any recognises the checkpoint prefix and its directory.
+    np.testing.assert_array_equal(run(model_format.load_any(str(tmp_path))), run(model))
+
+
+def test_magenta_checkpoint_num_styles_mismatch(model, tmp_path):
+    prefix = str(tmp_path / "c.ckpt")
+    model_format.save_magenta_checkpoint(model, prefix)
+    with pytest.raises(UserError, match="--num_styles=10 does not match .* 3 styles"):
+        model_format.load_magenta_checkpoint(prefix, num_styles=10)
+
+
+def test_not_a_checkpoint(tmp_path):
+    (tmp_path / "x.ckpt.index").write_text("garbage")
+    with pytest.raises(UserError, match="Cannot read Magenta checkpoint"):
+        model_format.load_magenta_checkpoint(str(tmp_path / "x.ckpt"))
+
+
+def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
+    """Format 1 stored Keras's class-keyed layout (`layers/conv2d_4/vars/0`)."""
+    import h5py
+
+    path = tmp_path / "old"
+    model_format.save_model(model, path, style_names=["a", "b", "c"])
+    meta = json.loads((path / "config.json").read_text())
+    meta["format"] = "magenta_style.transformer/1"
+    (path / "config.json").write_text(json.dumps(meta))
+    kinds = {"PaddedConv2D": "conv2d",
+             "ConditionalInstanceNormalization": "conditional_instance_normalization"}
+    counts = {}
+    with h5py.File(path / model_format.WEIGHTS_FILE, "w") as f:
+        for layer in model.layers:
+            kind = kinds.get(type(layer).__name__)
+            if kind is None:
+                continue
+            n = counts[kind] = counts.get(kind, -1) + 1
+            group = f.create_group(f"layers/{kind}{f'_{n}' if n else ''}/vars")
+            for i, w in enumerate(layer.weights):
+                group.create_dataset(str(i), data=np.asarray(w))
+    np.testing.assert_array_equal(run(model_format.load_model(str(path))), run(model))

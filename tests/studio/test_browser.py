@@ -1,0 +1,242 @@
+"""The studio page in a real headless Chromium, driven by Playwright.
+
+Needs Debian's `chromium` and the Python `playwright` client (see
+.ci/install_studio.sh; Playwright's own browser download is never used).
+Screenshots of the page are saved in the test's tmp folder, and also in
+$MAGENTA_STYLE_SCREENSHOT_DIR when set (docs/images/studio.png is made so).
+"""
+
+import base64
+import dataclasses
+import io
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("starlette", reason="the studio extra (starlette) is not installed")
+pytest.importorskip("uvicorn", reason="the studio extra (uvicorn) is not installed")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the Playwright client is not installed "
+    "(pip install playwright; see .ci/install_studio.sh)")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium; see "
+                ".ci/install_studio.sh)", allow_module_level=True)
+
+from magenta_style.storage import image_io  # noqa: E402
+from magenta_style.studio import server  # noqa: E402
+from magenta_style.studio import thumbnails  # noqa: E402
+from magenta_style.studio.config import StudioConfig  # noqa: E402
+from magenta_style.stylization.api import stylize  # noqa: E402  (= magenta_style.stylize)
+
+WORKING = 320
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # The machine's network is closed: without these Chromium keeps retrying
+    # its background services.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Containers often have a tiny /dev/shm, where Chromium would crash.
+    "--disable-dev-shm-usage",
+    # A fake camera (a moving test pattern) that needs no permission prompt.
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def studio_server():
+    config = dataclasses.replace(StudioConfig(), port=0, working_size=WORKING,
+                                 webcam_size=128, thumbnail_size=64)
+    studio, background = server.run_in_thread(config)
+    yield studio, background
+    background.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context, studio_server):
+    _, background = studio_server
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(background.url)
+    page.wait_for_selector("body[data-ready='1']")
+    yield page
+    page.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def photo_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("photo") / "landscape.png"
+    pixels = (thumbnails.sample_picture(400, 300) * 255).round().astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def screenshot(page, tmp_path, name):
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    extra = os.environ.get("MAGENTA_STYLE_SCREENSHOT_DIR")
+    if extra:
+        os.makedirs(extra, exist_ok=True)
+        shutil.copy(path, os.path.join(extra, name))
+    print(f"screenshot: {path}")
+    return path
+
+
+def shown_image(page, selector):
+    """The pixels of the image the page shows (fetched from its blob URL)."""
+    data = page.evaluate(
+        """async (sel) => {
+            const r = await fetch(document.querySelector(sel).src);
+            const bytes = new Uint8Array(await r.arrayBuffer());
+            let s = ""; for (const b of bytes) s += String.fromCharCode(b);
+            return btoa(s);
+        }""", selector)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+def wait_for_render(page, renders):
+    page.wait_for_function(
+        """(n) => { const img = document.querySelector('#result');
+                    return img.dataset.state === 'done' && Number(img.dataset.renders) >= n; }""",
+        arg=renders)
+    return json.loads(page.get_attribute("#result", "data-request"))
+
+
+def drag_slider(page, index, fraction):
+    """Moves style `index`'s slider with the mouse, like a person would."""
+    slider = page.locator(f".style-card[data-index='{index}'] input[type=range]")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=8)
+    page.mouse.up()
+
+
+def test_upload_and_slider_render_what_stylize_gives(page, studio_server, photo_file,
+                                                     tmp_path):
+    studio, _ = studio_server
+    page.set_input_files("#file-input", photo_file)
+    first = wait_for_render(page, 1)
+    assert first["weights"][0] == 1 and sum(first["weights"]) == 1
+    before = shown_image(page, "#result")
+    assert before.shape == (240, WORKING, 3)
+
+    page.uncheck("#normalize")  # weights as given, as Magenta uses them
+    drag_slider(page, 0, 0.4)
+    drag_slider(page, 5, 0.7)
+    request = wait_for_render(page, 2)
+    # Wait until the page has rendered the final slider positions.
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request);
+                   const cards = document.querySelectorAll('.style-card input');
+                   return img.dataset.state === 'done' && req.weights.every(
+                       (w, i) => Math.abs(w - Number(cards[i].value)) < 1e-9); }""")
+    request = json.loads(page.get_attribute("#result", "data-request"))
+    weights = np.array(request["weights"])
+    assert weights[5] > 0.3 and 0 < weights[0] < 0.7 and request["normalize"] is False
+    after = shown_image(page, "#result")
+    assert np.abs(after.astype(int) - before).mean() > 1  # the picture changed
+
+    mix = {i: w for i, w in enumerate(request["weights"]) if w}
+    expected = stylize(photo_file, studio.model, mix, max_size=WORKING)
+    assert np.abs(after.astype(int) - expected).max() <= 1
+
+    # The command reproduces the mixture with bin/stylize.
+    literal = "{" + ",".join(f"{i}:{w:g}" for i, w in mix.items()) + "}"
+    command = page.inner_text("#command")
+    assert f'--which_styles="{literal}"' in command
+    assert "--input_image=landscape.png" in command and "--normalize_weights" not in command
+
+    # Two styles clicked on the map: sliders at an even blend of them.
+    page.locator("#style-map .point[data-index='3']").dispatch_event("click")
+    page.locator("#style-map .point[data-index='7']").dispatch_event("click")
+    request = wait_for_render(page, 3)
+    page.wait_for_function(
+        "() => document.querySelector('#result').dataset.request.includes('[0,0,0,0.5,')")
+    blend = json.loads(page.get_attribute("#result", "data-request"))["weights"]
+    assert blend[3] == 0.5 and blend[7] == 0.5 and sum(blend) == 1
+    assert page.locator(".style-card[data-index='7'] input").input_value() == "0.5"
+    assert page.is_visible("#blend-pair")
+    screenshot(page, tmp_path, "studio.png")
+
+    # Press and hold "compare": the unstyled photo replaces the pastiche.
+    page.hover("#compare")
+    page.mouse.down()
+    page.wait_for_selector("#original", state="visible")
+    assert page.is_hidden("#result")
+    original = shown_image(page, "#original")
+    page.mouse.up()
+    page.wait_for_selector("#result", state="visible")
+    expected = image_io.to_uint8(image_io.load_image(photo_file, max_size=WORKING))
+    np.testing.assert_array_equal(original, expected)
+
+
+def test_download_gives_the_full_resolution_result(page, studio_server, photo_file):
+    studio, _ = studio_server
+    page.set_input_files("#file-input", photo_file)
+    wait_for_render(page, 1)
+    with page.expect_download() as info:
+        page.click("#download")
+    download = info.value
+    assert download.suggested_filename == "landscape_0_1000.png"
+    got = np.asarray(Image.open(download.path()).convert("RGB"))
+    expected = stylize(photo_file, studio.model, {0: 1.0}, normalize_weights=True)
+    assert got.shape == (300, 400, 3)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+
+
+def test_webcam_mode_shows_stylized_frames(page, tmp_path):
+    page.click("#mode-webcam")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#webcam-result').dataset.frames) >= 3")
+    assert re.match(r"\d+\.\d fps", page.inner_text("#webcam-fps"))
+    assert "android_00" in page.inner_text("#webcam-mixture")
+    frame = shown_image(page, "#webcam-result")
+    assert frame.shape[1] == 128 and frame.std() > 5  # a real picture, not blank
+    assert page.is_hidden("#error")
+    screenshot(page, tmp_path, "studio_webcam.png")
+    with page.expect_download() as info:
+        page.click("#snapshot")
+    assert info.value.suggested_filename == "webcam_0_1.jpg"
+    assert Image.open(info.value.path()).size[0] == 128
+    page.click("#mode-photo")
+
+
+def test_bad_uploads_show_the_error_on_the_page(page, tmp_path):
+    page.set_input_files("#file-input", files=[{
+        "name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo at all"}])
+    page.wait_for_selector("#error:not([hidden])")
+    assert "'notes.jpg' is not an image" in page.inner_text("#error")
+
+    from tests.studio.test_server import png_bomb
+
+    page.set_input_files("#file-input", files=[{
+        "name": "bomb.png", "mimeType": "image/png", "buffer": png_bomb(10000)}])
+    page.wait_for_function(
+        "() => document.querySelector('#error').textContent.includes('bomb.png')")
+    text = page.inner_text("#error")
+    assert "decompression bomb" in text and "10000 x 10000" in text
+    screenshot(page, tmp_path, "studio_error.png")

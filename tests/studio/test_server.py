@@ -1,0 +1,302 @@
+"""The studio over real HTTP on 127.0.0.1: uploads, renders, files served."""
+
+import dataclasses
+import http.client
+import io
+import json
+import os
+import struct
+import urllib.parse
+import zlib
+
+import numpy as np
+import pytest
+from absl import flags
+from PIL import Image
+
+pytest.importorskip("starlette", reason="the studio extra (starlette) is not installed")
+pytest.importorskip("uvicorn", reason="the studio extra (uvicorn) is not installed")
+
+from magenta_style.scripts import flagutil  # noqa: E402
+from magenta_style.storage import image_io  # noqa: E402
+from magenta_style.studio import server  # noqa: E402
+from magenta_style.studio import thumbnails  # noqa: E402
+from magenta_style.studio.config import StudioConfig  # noqa: E402
+from magenta_style.stylization.api import stylize  # noqa: E402  (= magenta_style.stylize)
+
+WORKING = 64
+WEBCAM = 48
+
+
+@pytest.fixture(scope="module")
+def studio_server():
+    config = dataclasses.replace(
+        StudioConfig(), port=0, working_size=WORKING, webcam_size=WEBCAM,
+        thumbnail_size=32, max_upload_mb=0.5, max_megapixels=20)
+    studio, background = server.run_in_thread(config)
+    yield studio, background
+    background.stop()
+
+
+def request(background, method, path, body=None, headers=None):
+    """(status, headers, body bytes) of one request; `path` is sent as is."""
+    url = urllib.parse.urlsplit(background.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def png_bytes(array):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def png_bomb(side):
+    """A real decompression bomb: a valid 1-bit PNG of side x side zeros."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    row = b"\0" * (1 + (side + 7) // 8)  # filter byte + packed bits
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000))
+    idat += comp.compress(row * (side % 1000)) + comp.flush()
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def photo_file(tmp_path_factory):
+    """A 100 x 75 picture as a PNG file (bigger than the working size)."""
+    path = tmp_path_factory.mktemp("photo") / "lake house.png"
+    pixels = (thumbnails.sample_picture(100, 75) * 255).round().astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def upload(background, path_or_bytes, name="lake house.png"):
+    data = path_or_bytes
+    if isinstance(path_or_bytes, str):
+        with open(path_or_bytes, "rb") as f:
+            data = f.read()
+    status, _, body = request(background, "POST",
+                              f"/api/photo?name={urllib.parse.quote(name)}", body=data)
+    return status, json.loads(body)
+
+
+def weights_vector(n, mix):
+    w = [0.0] * n
+    for i, v in mix.items():
+        w[i] = v
+    return w
+
+
+def test_page_and_assets_are_served(studio_server):
+    _, background = studio_server
+    status, headers, body = request(background, "GET", "/")
+    assert status == 200 and b"Style studio" in body
+    assert headers["content-type"].startswith("text/html")
+    for asset in ("/static/studio.js", "/static/studio.css"):
+        assert request(background, "GET", asset)[0] == 200
+
+
+def test_info_thumbnails_and_style_map(studio_server):
+    studio, background = studio_server
+    status, _, body = request(background, "GET", "/api/info")
+    info = json.loads(body)
+    assert status == 200 and info["num_styles"] == 26 and info["checkpoint"] == "android-26"
+    assert len(info["style_names"]) == 26 and info["working_size"] == WORKING
+    status, headers, body = request(background, "GET", "/api/thumbnail/25")
+    assert status == 200 and headers["content-type"] == "image/png"
+    expected = stylize(thumbnails.sample_picture(32, 24), studio.model, 25)
+    np.testing.assert_array_equal(decode(body), expected)
+    assert request(background, "GET", "/api/thumbnail/26")[0] == 404
+    assert request(background, "GET", "/api/thumbnail/source")[0] == 200
+    status, _, body = request(background, "GET", "/api/style_map")
+    data = json.loads(body)
+    assert len(data["coords"]) == 26 and len(data["distances"]) == 26
+    assert data["distances"][3][3] == 0 and data["distances"][3][7] > 0
+
+
+def test_upload_bounds_the_working_photo(studio_server, photo_file):
+    _, background = studio_server
+    status, info = upload(background, photo_file)
+    assert status == 200
+    assert (info["width"], info["height"]) == (100, 75)
+    assert (info["working_width"], info["working_height"]) == (WORKING, 48)
+    assert info["name"] == "lake house.png"
+    status, headers, body = request(background, "GET", f"/api/photo/{info['id']}")
+    assert status == 200 and headers["content-type"] == "image/png"
+    expected = image_io.to_uint8(image_io.load_image(photo_file, max_size=WORKING))
+    np.testing.assert_array_equal(decode(body), expected)
+    assert request(background, "GET", "/api/photo/0123abc")[0] == 404
+
+
+def test_render_is_stylize_of_the_mixture(studio_server, photo_file):
+    studio, background = studio_server
+    _, info = upload(background, photo_file)
+    mix = {0: 0.3, 5: 0.7}
+    body = {"photo": info["id"], "weights": weights_vector(26, mix), "normalize": False,
+            "preserve_colors": True, "strength": 0.8}
+    status, headers, data = request(background, "POST", "/api/render",
+                                    body=json.dumps(body),
+                                    headers={"Content-Type": "application/json"})
+    assert status == 200 and headers["content-type"] == "image/png"
+    expected = stylize(photo_file, studio.model, mix, max_size=WORKING,
+                                     preserve_colors=True, strength=0.8)
+    got = decode(data)
+    assert got.shape == (48, WORKING, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_normalised_render_equals_weights_summing_to_one(studio_server, photo_file):
+    studio, background = studio_server
+    _, info = upload(background, photo_file)
+    body = {"photo": info["id"], "weights": weights_vector(26, {2: 2.0, 9: 6.0}),
+            "normalize": True}
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body))
+    assert status == 200
+    expected = stylize(photo_file, studio.model, {2: 0.25, 9: 0.75},
+                                     max_size=WORKING)
+    assert np.abs(decode(data).astype(int) - expected).max() <= 1
+
+
+def test_download_is_full_resolution_stylize(studio_server, photo_file):
+    studio, background = studio_server
+    _, info = upload(background, photo_file)
+    weights = ",".join(str(w) for w in weights_vector(26, {0: 0.5, 3: 0.5}))
+    status, headers, data = request(
+        background, "GET", f"/api/download?photo={info['id']}&weights={weights}&normalize=0")
+    assert status == 200
+    assert headers["content-disposition"] == 'attachment; filename="lake_house_0_500_3_500.png"'
+    expected = stylize(photo_file, studio.model, "{0:0.5,3:0.5}")
+    got = decode(data)
+    assert got.shape == (75, 100, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_webcam_frame_is_stylized_at_webcam_size(studio_server):
+    studio, background = studio_server
+    frame = (thumbnails.sample_picture(96, 72) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="JPEG", quality=95)
+    weights = ",".join(str(w) for w in weights_vector(26, {4: 1.0}))
+    status, headers, data = request(background, "POST", f"/api/frame?weights={weights}",
+                                    body=buf.getvalue())
+    assert status == 200 and headers["content-type"] == "image/jpeg"
+    got = decode(data)
+    assert got.shape == (36, WEBCAM, 3)
+    expected = stylize(Image.open(io.BytesIO(buf.getvalue())), studio.model, 4,
+                                      max_size=WEBCAM)
+    # The answer is a JPEG (lossy), so close, not equal.
+    assert np.abs(got.astype(int) - expected).mean() < 6
+
+
+def test_a_non_image_is_refused(studio_server):
+    _, background = studio_server
+    status, body = upload(background, b"#!/bin/sh\necho not a photo\n", name="photo.jpg")
+    assert status == 415
+    assert body["error"].startswith("'photo.jpg' is not an image")
+
+
+@pytest.mark.parametrize("side", [6000, 30000])
+def test_a_decompression_bomb_is_refused_before_decoding(studio_server, side):
+    # 6000^2 = 36 MP is over this server's 20 MP limit; 30000^2 = 900 MP is also
+    # over Pillow's own limit, which refuses it while reading the header.
+    _, background = studio_server
+    bomb = png_bomb(side)
+    assert len(bomb) < 150_000  # a small file that would decode to >= 4.5 MB of pixels
+    status, body = upload(background, bomb, name="bomb.png")
+    assert status == 413
+    assert "decompression bomb" in body["error"]
+    if side == 6000:
+        assert "6000 x 6000" in body["error"]
+
+
+def test_too_large_and_broken_uploads(studio_server, photo_file):
+    _, background = studio_server
+    status, body = upload(background, os.urandom(600_000))
+    assert status == 413 and "too large" in body["error"]
+    with open(photo_file, "rb") as f:
+        data = f.read()
+    status, body = upload(background, data[: len(data) // 2])
+    assert status == 400 and "truncated or corrupt" in body["error"]
+    status, body = upload(background, b"")
+    assert status == 400 and "is empty" in body["error"]
+
+
+def test_bad_render_requests_get_one_line_errors(studio_server, photo_file):
+    _, background = studio_server
+    _, info = upload(background, photo_file)
+    cases = [
+        ({"photo": info["id"], "weights": [1.0, 0.0]}, 400, "one number per style"),
+        ({"photo": info["id"], "weights": [0.0] * 26}, 400, "all weights are zero"),
+        ({"photo": info["id"], "weights": [1.0] + [0.0] * 25, "strength": 2}, 400, "strength"),
+        ({"photo": "nope", "weights": [1.0] + [0.0] * 25}, 404, "Unknown photo"),
+    ]
+    for body, code, text in cases:
+        status, _, data = request(background, "POST", "/api/render", body=json.dumps(body))
+        error = json.loads(data)["error"]
+        assert status == code and text in error and "\n" not in error
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../setup.py",
+    "/static/../../setup.py",
+    "/static/..%2f..%2fsetup.py",
+    "/static/%2e%2e/%2e%2e/setup.py",
+    "/static/..%5c..%5csetup.py",
+    "/static//etc/passwd",
+    "/static/%2fetc%2fpasswd",
+    "/../../etc/passwd",
+    "/api/thumbnail/..%2f..%2fsetup.py",
+])
+def test_no_file_outside_the_static_folder_is_served(studio_server, path):
+    _, background = studio_server
+    status, _, body = request(background, "GET", path)
+    assert status in (400, 404)
+    assert b"setup(" not in body and b"root:" not in body
+
+
+def test_requests_for_another_host_are_refused(studio_server):
+    # A page on another site reaching 127.0.0.1 through DNS rebinding.
+    _, background = studio_server
+    status, _, _ = request(background, "GET", "/api/info", headers={"Host": "evil.example"})
+    assert status == 400
+
+
+def test_nothing_is_written_to_disk(studio_server, photo_file, tmp_path, monkeypatch):
+    _, background = studio_server
+    monkeypatch.chdir(tmp_path)
+    _, info = upload(background, photo_file)
+    weights = ",".join(str(w) for w in weights_vector(26, {1: 1.0}))
+    assert request(background, "GET", f"/api/download?photo={info['id']}&weights={weights}")[0] \
+        == 200
+    assert os.listdir(tmp_path) == []
+
+
+def test_bin_studio_flags_reach_the_config():
+    from magenta_style.errors import UserError
+    from magenta_style.scripts import studio as studio_script
+
+    argv = ["studio", "--checkpoint=no_such_model", "--port=0", "--working_size=200"]
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(argv)
+        config = flagutil.config_from_flags(StudioConfig)
+        assert config == dataclasses.replace(
+            StudioConfig(), checkpoint="no_such_model", port=0, working_size=200)
+        with pytest.raises(UserError, match="No model named 'no_such_model'"):
+            studio_script.main(argv)
+    finally:
+        flags.FLAGS.unparse_flags()

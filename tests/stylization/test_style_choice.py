@@ -1,0 +1,75 @@
+"""which_styles parsing: Magenta's list/dict syntax, names, errors."""
+
+import numpy as np
+import pytest
+
+from magenta_style.errors import UserError
+from magenta_style.stylization.style_choice import mixture_suffix
+from magenta_style.stylization.style_choice import parse_which_styles
+
+NAMES = ("starry", "wave", "scream", "udnie")
+
+
+def test_magenta_list_gives_one_one_hot_row_per_style():
+    spec = parse_which_styles("[0,3,1]", 4)
+    np.testing.assert_array_equal(spec.weights, np.eye(4, dtype=np.float32)[[0, 3, 1]])
+    assert spec.suffixes == ("0", "3", "1")
+    assert not spec.is_mixture
+
+
+@pytest.mark.parametrize("text", ["{0:0.5,3:0.5}", "0:0.5,3:0.5", "<0:0.5,3:0.5>",
+                                  "{3: 0.5, 0: 0.5}", " 0 : 0.5 , 3 : 0.5 ",
+                                  "{starry: 0.5, udnie: 0.5}", "starry:0.5,udnie:0.5",
+                                  "{'starry': 0.5, 3: 0.5}"])
+def test_mixture_forms_are_one_row_with_magenta_naming(text):
+    spec = parse_which_styles(text, 4, NAMES)
+    np.testing.assert_allclose(spec.weights, [[0.5, 0, 0, 0.5]])
+    assert spec.suffixes == ("0_500_3_500",)
+    assert spec.is_mixture
+
+
+@pytest.mark.parametrize("value, index", [(2, 2), ("2", 2), ("scream", 2), ("[2]", 2),
+                                          (["wave"], 1), ("wave,udnie", None)])
+def test_single_styles_and_names(value, index):
+    spec = parse_which_styles(value, 4, NAMES)
+    if index is None:
+        assert spec.suffixes == ("1", "3")
+    else:
+        assert spec.suffixes == (str(index),)
+        np.testing.assert_array_equal(spec.weights[0], np.eye(4)[index])
+
+
+def test_weights_are_used_as_given_unless_normalized():
+    raw = parse_which_styles({0: 1.0, 2: 1.0}, 3)
+    np.testing.assert_allclose(raw.weights, [[1, 0, 1]])
+    assert raw.suffixes == ("0_1000_2_1000",)
+    norm = parse_which_styles({0: 1.0, 2: 3.0}, 3, normalize=True)
+    np.testing.assert_allclose(norm.weights, [[0.25, 0, 0.75]])
+    assert norm.suffixes == ("0_250_2_750",)
+
+
+def test_weight_vectors_as_the_studio_sends_them():
+    spec = parse_which_styles(np.array([0.2, 0.0, 0.8], np.float32), 3)
+    np.testing.assert_allclose(spec.weights, [[0.2, 0, 0.8]])
+    many = parse_which_styles(np.array([[1, 0, 0], [0, 0.5, 0.5]], np.float32), 3)
+    assert many.weights.shape == (2, 3) and many.num_outputs == 2
+
+
+def test_mixture_suffix_rounds_to_thousandths():
+    assert mixture_suffix({3: 0.5, 0: 0.5}) == "0_500_3_500"
+    assert mixture_suffix({1: 0.05}) == "1_050"
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("[4]", "out of range"), ("{-1: 1.0}", "out of range"), ("{0: -0.5}", "negative"),
+    ("{0: nan}", "not finite"), ("{0: 0.0, 1: 0}", "all weights are zero"),
+    ("[]", "empty"), ("{}", "empty"), ("", "no style"), ("monet", "unknown style name"),
+    ("{0: 'x'}", "not a number"), ("0:0.5,0:0.5", "twice"), ("[1.5]", "not a style index"),
+    (np.array([1.0, 0.0], np.float32), "needs 4 entries"),
+    (np.array([np.nan, 1, 0, 0], np.float32), "not finite"),
+])
+def test_bad_specs_raise_one_line_user_errors(bad, words):
+    with pytest.raises(UserError, match=words) as info:
+        parse_which_styles(bad, 4, NAMES)
+    assert "\n" not in str(info.value)
+    assert "Received" in str(info.value)

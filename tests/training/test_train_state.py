@@ -1,0 +1,61 @@
+"""Training checkpoints: atomic npz files restored all-or-nothing."""
+
+import keras
+import numpy as np
+import pytest
+
+from magenta_style.errors import UserError
+from magenta_style.model import transformer
+from magenta_style.training import train_state
+
+
+def _model_and_optimizer(alpha, seed):
+    model = transformer.build_transformer(2, alpha=alpha)
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        v.assign(rng.normal(0, 0.1, v.shape).astype("float32"))
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    return model, optimizer
+
+
+def test_restore_round_trip(tmp_path):
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    path = train_state.save_checkpoint(str(tmp_path), 7, model, optimizer, meta={"x": 1})
+    other, other_optimizer = _model_and_optimizer(0.125, seed=2)
+    meta = train_state.restore_checkpoint(path, other, other_optimizer)
+    assert meta == {"x": 1, "step": 7, "fresh_optimizer": False}
+    for a, b in zip(other_optimizer.variables, optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(other.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_checkpoint_of_another_architecture_is_one_line_and_changes_nothing(tmp_path):
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    path = train_state.save_checkpoint(str(tmp_path), 3, model, optimizer)
+    wider, wider_optimizer = _model_and_optimizer(0.25, seed=2)
+    before = [np.asarray(v).copy() for v in wider.weights]
+    with pytest.raises(UserError, match="holds a different model.*contract_conv1/kernel: shape"
+                       ) as e:
+        train_state.restore_checkpoint(path, wider, wider_optimizer)
+    assert "\n" not in str(e.value)
+    for v, old in zip(wider.weights, before):
+        np.testing.assert_array_equal(np.asarray(v), old)
+
+
+def test_a_weights_only_checkpoint_leaves_the_optimizer_fresh(tmp_path):
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    for v in optimizer.variables:  # A used optimizer: moments and counter set.
+        v.assign(np.ones(v.shape, v.dtype))
+    path = train_state.seed_from_model(str(tmp_path), model, 12, {"architecture": "a"})
+    other, fresh = _model_and_optimizer(0.125, seed=2)
+    meta = train_state.restore_checkpoint(path, other, fresh)
+    assert meta["step"] == 12 and meta["fresh_optimizer"] is True
+    for a, b in zip(other.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    _, built = _model_and_optimizer(0.125, seed=3)
+    for a, b in zip(fresh.variables, built.variables):  # As built: nothing restored.
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(UserError, match="already holds checkpoints"):
+        train_state.seed_from_model(str(tmp_path), model, 12, {})
