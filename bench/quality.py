@@ -67,7 +67,7 @@ def main():
     p.add_argument("--styles", default="", help="comma-separated indices (default all)")
     args = p.parse_args()
 
-    model = model_format.load_any(args.model)
+    model = model_format.load_model(args.model)
     styles = style_set_lib.load_style_set(args.style_set)
     names = list(model.style_names)
     indices = ([int(i) for i in args.styles.split(",")] if args.styles

@@ -45,16 +45,18 @@ def bench_step(mode, batch_size, size, steps, styles):
     import numpy as np
     import tensorflow as tf
 
+    from magenta_style.training import config as train_config
     from magenta_style.training import engine_tf
     from magenta_style.training import loop
+    from magenta_style.training import modes
 
     tf.config.run_functions_eagerly(mode == "eager")
-    cfg = loop.TrainConfig(train_dir="/tmp/bench_train", batch_size=batch_size,
+    cfg = train_config.TrainConfig(train_dir="/tmp/bench_train", batch_size=batch_size,
                                image_size=size, vgg_weights=VGG, jit_compile=mode == "xla",
                                style_images="unused")
     engine = engine_tf.Engine(cfg)
     # The step `train` builds, Winograd in the transformer under XLA included.
-    loop.build_parts(cfg, engine, styles).compile(engine)
+    modes.build_parts(cfg, engine, styles).compile(engine)
     images = tf.constant(photos(batch_size, size))
     times, cpu = [], []
     for step in range(steps + 1):

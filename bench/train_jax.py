@@ -7,7 +7,7 @@ repository root with `.accel/` carried (tools/accel_prepare.py builds it):
         --styles='.accel/styles/*.jpg' --photos=.accel/photos --batch_size=16 \\
         --variants=fp32,mixed,fp32-cpu-forms --steps=40 --json=$OUT/train_jax.json
 
-It builds exactly the step `loop.train` runs (`loop.build_parts`:
+It builds exactly the step `loop.train` runs (`modes.build_parts`:
 the transformer at --alpha, VGG-16 blocks 1-4, Magenta's losses, Adam, every
 example its own style) for each variant and prints:
 
@@ -55,16 +55,18 @@ def bench_variant(variant, args, styles, photos):
     import numpy as np
 
     from magenta_style.model import fast_conv
+    from magenta_style.training import config as train_config
     from magenta_style.training import loop
+    from magenta_style.training import modes
 
     os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else "auto"
     keras.backend.clear_session()
-    cfg = loop.TrainConfig(
+    cfg = train_config.TrainConfig(
         train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"), batch_size=args.batch_size,
         image_size=args.image_size, vgg_weights=args.vgg_weights, alpha=args.alpha,
         mixed_precision=variant.startswith("mixed"), style_images="unused")
-    engine = loop._engine_for_backend(cfg, None)
-    built = loop.build_parts(cfg, engine, styles)
+    engine = loop.engine_for_backend(cfg, None)
+    built = modes.build_parts(cfg, engine, styles)
     built.compile(engine)
     num_styles = len(styles.names)
     labels = [loop.labels_for_step(0, s, cfg.batch_size, num_styles)

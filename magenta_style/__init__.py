@@ -29,7 +29,7 @@ _EXPORTS = {
     "contact_sheet": "stylization.api",
     "StylizeConfig": "stylization.api",
     "OptimizeConfig": "optimization.gatys",
-    "TrainConfig": "training.loop",
+    "TrainConfig": "training.config",
     "evaluate": "training.evaluation",
     "content_dataset": "data.tf_pipeline",
     "create_style_set": "data.style_grams",

@@ -47,7 +47,7 @@ def style_files(folder, n=2, seed=1, names=None):
 
 
 def tiny_config(train_dir, style_glob, vgg_file, **overrides):
-    from magenta_style.training import loop
+    from magenta_style.training import config as train_config
 
     kwargs = dict(train_dir=str(train_dir), style_images=style_glob, style_image_size=40,
                   vgg_weights=vgg_file, alpha=0.25, batch_size=2, image_size=SIZE,
@@ -58,7 +58,7 @@ def tiny_config(train_dir, style_glob, vgg_file, **overrides):
                   content_weights={"vgg_16/conv2": 1.0},
                   style_weights={"vgg_16/conv1": 1e-4, "vgg_16/conv2": 1e-4})
     kwargs.update(overrides)
-    return loop.TrainConfig(**kwargs)
+    return train_config.TrainConfig(**kwargs)
 
 
 def weights_by_path(model):

@@ -18,7 +18,7 @@ network, and at most 64 MiB travel to it with the working tree. This writes:
 and prints the size of `.accel/` including `.accel/state/` (the checkpoint
 brought back from the previous run). With `--resume_model=checkpoints/varied`
 it writes `.accel/state/` from that committed model instead (its weights and
-step, a fresh Adam state: `loop.seed_train_dir`), for a session that no
+step, a fresh Adam state: `run_dir.seed_train_dir`), for a session that no
 longer has the last run's optimizer state. Keep `.accel/` out of git: this adds it
 to `.git/info/exclude`.
 """
@@ -81,13 +81,13 @@ def seed_state(model_dir, state):
     import tempfile
 
     from magenta_style.storage import model_format
-    from magenta_style.training import loop
+    from magenta_style.training import run_dir
 
     model = model_format.load_model(model_dir)
     shutil.rmtree(state, ignore_errors=True)
     os.makedirs(state)
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = loop.seed_train_dir(tmp, model)
+        ckpt = run_dir.seed_train_dir(tmp, model)
         shutil.copy(os.path.join(tmp, "config.json"), os.path.join(state, "config.json"))
         # accel_train.sh joins ckpt-N.npz.part-*; one part is under 16 MB here.
         shutil.copy(ckpt, os.path.join(state, os.path.basename(ckpt) + ".part-00"))

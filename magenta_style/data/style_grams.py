@@ -341,3 +341,19 @@ def load_style_set(path):
         ) from None
     meta.pop("names", None)
     return StyleSet(names, grams, images, meta)
+
+
+def match_grams(grams, layer_names):
+    """{weight layer name: Grams} where keys may name layers differently."""
+    from magenta_style.losses import vgg as vgg_lib  # Keras import, only when needed.
+
+    by_layer = {vgg_lib.resolve_layer(k): v for k, v in grams.items()}
+    out = {}
+    for name in layer_names:
+        target = vgg_lib.resolve_layer(name)
+        if target not in by_layer:
+            raise UserError(
+                f"The style set has no Gram matrices for {name!r} (it has "
+                f"{sorted(grams)}). Recreate it, or drop {name} from --style_weights.")
+        out[name] = np.asarray(by_layer[target], dtype="float32")
+    return out

@@ -10,11 +10,7 @@ Winograd needs. Every path here computes the same numbers as the
 straightforward ops (to float rounding; see tests/test_fast_conv.py) with
 the same weights, and runs unchanged under the TensorFlow and JAX backends.
 
-Measured on the 2-core CPU (bench/stylize.py, XLA, 512x512 input):
-  - `conv2d_valid`, 9x9 32->3 on 520x520: 490 ms plain, 113 ms blocked;
-    9x9 3->32: 110 ms plain, 103 ms blocked.
-  - `upsample2x_conv3x3`, 256->512 px, 64->32 ch: 205 ms plain, 103 ms fused.
-  - Winograd F(2x2, 3x3), 128->128 ch at 128x128: 77 ms plain, 51 ms.
+What each form saves, measured with bench/stylize.py: docs/stylize.md.
 """
 
 import functools

@@ -12,7 +12,6 @@ Layer names map Magenta's variable scopes (Keras forbids `/` in names):
 """
 
 import keras
-from keras import ops
 
 from magenta_style import config as config_lib
 from magenta_style.model import layers
@@ -186,7 +185,3 @@ def set_winograd_in_training(model, enabled):
         if isinstance(layer, layers.PaddedConv2D):
             layer.winograd_in_training = bool(enabled)
 
-
-def one_hot(indices, num_styles):
-    """`[len(indices), num_styles]` float32 one-hot style weights."""
-    return ops.one_hot(ops.convert_to_tensor(indices), num_styles)

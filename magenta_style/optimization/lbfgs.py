@@ -71,9 +71,9 @@ class LBFGS:
         Reads the stored history (two matrix-vector products, at memory
         speed) but does not write it: the rows are written by `commit`.
         Inside an XLA-compiled step, writing a row of the `[m, n]` history
-        and then multiplying by it made XLA:CPU copy and re-lay it out (the
-        update with 100 pairs took 111 ms at 256x256 and 482 ms at 512x512
-        before; 37 and 117 ms with `commit`, bench/lbfgs_update.py).
+        and then multiplying by it makes XLA:CPU copy and re-lay out the
+        whole history every iteration (timings: docs/optimize.md,
+        bench/lbfgs_update.py).
         Returns `(s, y, at_pos, slot, sg, yg)`: `at_pos` `[m]` bool marks the
         slot the pair takes (all False when it is skipped), `slot` is that
         slot or -1, `sg`/`yg` are `S g`/`Y g` by slot with the new pair in it.

@@ -8,15 +8,16 @@ The trained model is written to <train_dir>/model.
 """
 
 from magenta_style.scripts import flagutil
+from magenta_style.training import config as train_config
 from magenta_style.training import loop
 
 # Required inputs are checked by train() (absl validators are process-wide).
-flagutil.define_flags(loop.TrainConfig, exclude=("init_from", "append"))
+flagutil.define_flags(train_config.TrainConfig, exclude=("init_from", "append"))
 
 
 def main(argv):
     del argv  # Unused.
-    config = flagutil.config_from_flags(loop.TrainConfig, init_from="scratch",
+    config = flagutil.config_from_flags(train_config.TrainConfig, init_from="scratch",
                                         append=False)
     model = loop.train(config)  # Ctrl-C: checkpoint saved, exit 130 (flagutil.run).
     print(f"Trained {len(model.style_names)} styles for {model.provenance['steps']} steps; "

@@ -176,21 +176,8 @@ def read_model_config(name_or_dir):
     return meta
 
 
-def load_model(name_or_dir=None):
-    """Loads a transformer from a model directory or a shipped model name.
-
-    Args:
-        name_or_dir: a shipped model name (`shipped_models()`), a model
-            directory, or None for the default shipped model.
-
-    Returns:
-        The `keras.Model` of `build_transformer`, with attributes
-        `transformer_config`, `style_names` (list of str) and `provenance`.
-
-    Raises:
-        UserError: unknown name, not a model directory, broken config, or
-            weights that do not fit the configured architecture.
-    """
+def _load_model_dir(name_or_dir):
+    """A model directory or shipped name (see `load_model`)."""
     meta = read_model_config(name_or_dir)
     model = transformer_lib.build_transformer_from_config(meta["architecture"])
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
@@ -216,8 +203,11 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
             or a directory (its latest checkpoint).
         num_styles: optional; checked against the checkpoint (Monet 10,
             Varied 32). Read from the checkpoint when None.
-        alpha: optional width multiplier; read from the checkpoint's shapes
-            when None.
+        alpha: optional width multiplier (Magenta's `--alpha`). When None,
+            every width is read from the checkpoint's shapes (so a model
+            trained at any alpha loads: Magenta's `int(alpha * 64)` is not
+            always `2 * int(alpha * 32)`), and the config says alpha 1.0
+            with those widths.
         **arch: other `build_transformer` keyword arguments.
 
     Returns:
@@ -253,7 +243,14 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
             f"holds {found_styles} styles."
         )
     if alpha is None:
-        alpha = kernel[-1] / 32.0
+        alpha = 1.0
+        widths = [shapes.get(f"transformer/contract/conv{i}/weights") for i in (1, 2, 3)]
+        expand = [shapes.get(f"transformer/expand/conv{i}/conv/weights") for i in (1, 2)]
+        if all(widths) and all(expand):
+            arch.setdefault("contract_widths", tuple(int(w[-1]) for w in widths))
+            arch.setdefault("expand_widths", tuple(int(w[-1]) for w in expand))
+            arch.setdefault("kernel_sizes", (int(widths[0][0]), int(widths[1][0]),
+                                             int(expand[0][0])))
     if "num_residual_blocks" not in arch:
         arch["num_residual_blocks"] = len({
             m.group(1) for m in (re.match(r"transformer/residual/residual(\d+)/", n)
@@ -304,12 +301,26 @@ def save_magenta_checkpoint(model, prefix):
                       shape_and_slices=[""] * len(names), tensors=tensors)
 
 
-def load_any(model=None, num_styles=None):
-    """A loaded model from whatever a user passes as `model`/`--checkpoint`.
+def load_model(model=None, num_styles=None, alpha=None):
+    """Loads a transformer from whatever a user passes as `model` / `--checkpoint`.
 
-    Accepts a `keras.Model` (returned as is), None (default shipped model), a
-    shipped name, a model directory, or a Magenta TF1 checkpoint prefix or
-    directory.
+    Args:
+        model: None (the default shipped model), a shipped model name
+            (`shipped_models()`), a model directory, a Magenta TF1
+            checkpoint prefix or a directory holding one, or a loaded
+            `keras.Model` (returned as is).
+        num_styles: optional; checked against the model.
+        alpha: optional width multiplier for a Magenta checkpoint whose
+            widths cannot be read from its shapes (see
+            `load_magenta_checkpoint`); ignored for model directories.
+
+    Returns:
+        The `keras.Model` of `build_transformer`, with attributes
+        `transformer_config`, `style_names` (tuple of str) and `provenance`.
+
+    Raises:
+        UserError: unknown name, not a model directory or checkpoint, broken
+            config, weights that do not fit, or another `num_styles`.
     """
     if model is not None and not isinstance(model, (str, os.PathLike)):
         return model
@@ -320,8 +331,8 @@ def load_any(model=None, num_styles=None):
                           and (os.path.isfile(os.path.join(path, "checkpoint"))
                                or glob.glob(os.path.join(path, "*.index")))))
         if is_tf_ckpt:
-            return load_magenta_checkpoint(path, num_styles=num_styles)
-    loaded = load_model(path)
+            return load_magenta_checkpoint(path, num_styles=num_styles, alpha=alpha)
+    loaded = _load_model_dir(path)
     n = loaded.transformer_config.num_styles
     if num_styles is not None and num_styles != n:
         raise UserError(

@@ -36,7 +36,7 @@ def style_embeddings(model):
     """Each style's concatenated CIN parameters.
 
     Args:
-        model: a transformer (`build_transformer` / `model_format.load_any`).
+        model: a transformer (`build_transformer` / `model_format.load_model`).
 
     Returns:
         `[num_styles, D]` float32, row i = `[gamma_1[i], beta_1[i], gamma_2[i],
@@ -166,7 +166,7 @@ def distances_report(config=None):
             f"--format must be one of {', '.join(FORMATS)}. Received: {config.format!r}")
     from magenta_style.storage import model_format  # TensorFlow: only once the flags are good
 
-    model = model_format.load_any(config.checkpoint, num_styles=config.num_styles)
+    model = model_format.load_model(config.checkpoint, num_styles=config.num_styles)
     data = style_map(model)
     if config.format == "json":
         return json.dumps({k: data[k] for k in ("names", "distances", "dimension")})

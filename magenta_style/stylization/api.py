@@ -40,6 +40,9 @@ class StylizeConfig:
                 "or a Magenta TF1 .ckpt prefix/directory."})
     num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={
         "help": "Number of styles in --checkpoint; optional, checked when given."})
+    alpha: typing.Optional[float] = dataclasses.field(default=None, metadata={
+        "help": "Width multiplier of a Magenta .ckpt (Magenta's --alpha); only for a "
+                "checkpoint whose widths cannot be read from it."})
     input_image: typing.Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Photo(s) to stylize: a file, a glob, a directory, or several "
                 "of those separated by commas."})
@@ -96,7 +99,7 @@ def _fingerprint(path):
     return real, tuple(stamps)
 
 
-def get_model(model=None, num_styles=None):
+def get_model(model=None, num_styles=None, alpha=None):
     """A loaded transformer, from the cache when it was loaded before.
 
     Args:
@@ -104,6 +107,8 @@ def get_model(model=None, num_styles=None):
             shipped model), a shipped name, a model directory, or a Magenta
             TF1 checkpoint prefix or directory.
         num_styles: optional int, checked against the model.
+        alpha: optional width multiplier of a Magenta checkpoint
+            (`storage.model_format.load_magenta_checkpoint`).
 
     Returns:
         The `keras.Model` (with `style_names` and `transformer_config`).
@@ -114,11 +119,11 @@ def get_model(model=None, num_styles=None):
     path = model_format.DEFAULT_MODEL if model is None else os.fspath(model)
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
         path = model_format.resolve_model_dir(path)  # shipped name (or a clear error)
-    key = _fingerprint(path)
+    key = (_fingerprint(path), alpha)
     with _CACHE_LOCK:
         loaded = _MODEL_CACHE.get(key)
         if loaded is None:
-            loaded = model_format.load_any(path, num_styles=num_styles)
+            loaded = model_format.load_model(path, num_styles=num_styles, alpha=alpha)
             _MODEL_CACHE[key] = loaded
     _check_num_styles(loaded, num_styles)
     return loaded
@@ -258,7 +263,7 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
         image: a path, a PIL image, an array (`[H, W]`, `[H, W, 1|3|4]` uint8,
             uint16, or float in [0, 1]), or a list of those (or a
             `[B, H, W, 3]` array).
-        model: a loaded model (`model_format.load_any`), None for the default
+        model: a loaded model (`model_format.load_model`), None for the default
             shipped model (android-26), a shipped name, a model directory, or
             a Magenta TF1 checkpoint. Paths load once and are cached.
         which_styles: which style(s): an index, a style name, a list (one
@@ -410,7 +415,7 @@ def stylize_files(config, progress=True, log=None):
         raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
     paths = expand_inputs(config.input_image)
     bases = _basenames(paths, config.output_basename)
-    model = get_model(config.checkpoint, config.num_styles)
+    model = get_model(config.checkpoint, config.num_styles, config.alpha)
     spec = style_choice.parse_which_styles(config.which_styles, num_styles_of(model),
                                           style_names_of(model), config.normalize_weights)
     os.makedirs(config.output_dir, exist_ok=True)

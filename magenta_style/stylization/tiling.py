@@ -31,21 +31,6 @@ _DEFAULT_TILE_ELEMENTS = 1024 * 1024 * 32
 _NORM_CHUNK_ELEMENTS = 1 << 24
 
 
-def _reflect_slice(x, lo, hi, axis):
-    """`x[lo:hi]` along `axis`, mirror-padded (TF REFLECT) where out of range."""
-    n = x.shape[axis]
-    a, b = max(lo, 0), min(hi, n)
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(a, b)
-    part = x[tuple(index)]
-    before, after = a - lo, hi - b
-    if before or after:
-        pad = [(0, 0)] * x.ndim
-        pad[axis] = (before, after)
-        part = np.pad(part, pad, mode="reflect")
-    return part
-
-
 def _upsampled_rows(x, lo, hi, axis):
     """Rows [lo, hi) of `x` upsampled x2 (nearest) along `axis`, no padding."""
     index = [slice(None)] * x.ndim

@@ -2,7 +2,7 @@
 
 For accelerator machines that have JAX but no TensorFlow: nothing here (or
 in what it imports) imports TensorFlow. The model, the VGG loss network and
-`loop.compute_losses` are the same Keras objects as under TensorFlow;
+`objective.compute_losses` are the same Keras objects as under TensorFlow;
 the step runs them through Keras's stateless API (`stateless_call`,
 `optimizer.stateless_apply`) inside one `jax.jit`, so the weights and Adam
 state live as JAX arrays between steps and are copied back into the Keras
@@ -21,14 +21,15 @@ import keras
 import numpy as np
 
 from magenta_style.errors import UserError
-from magenta_style.training import loop
+from magenta_style.losses import objective
+from magenta_style.training import modes
 
 
 def _enable_compilation_cache(train_dir):
     """Keeps XLA programs in `<train_dir>/jax_cache` unless one is configured.
 
-    Keras-on-JAX compiles every initializer and the train step; runs of at
-    most 10 minutes on a borrowed GPU would otherwise spend minutes of each
+    Keras-on-JAX compiles every initializer and the train step; runs cut
+    short by a time limit and resumed would otherwise spend part of each run
     recompiling what the previous run compiled.
     """
     if jax.config.jax_compilation_cache_dir:
@@ -63,7 +64,7 @@ class Engine:
         cfg = self.cfg
         b = cfg.batch_size
         if self.content is not None:
-            arr = loop.in_memory_content(cfg, self.content)
+            arr = modes.in_memory_content(cfg, self.content)
 
             def cycle():
                 # Same order as the tf.data path: element e of the stream is
@@ -124,7 +125,7 @@ class Engine:
             def content_fn(x):
                 return content_net.stateless_call([], content_values, x)[0]
 
-            loss, parts = loop.compute_losses(
+            loss, parts = objective.compute_losses(
                 model_fn, loss_fn_vgg, content_fn, images, labels, num_styles, offset,
                 grams, coeffs, loss_config)
             # The loss scale (mixed precision) is an optimizer variable.
@@ -163,8 +164,8 @@ class Engine:
 
         Copies, not the step's own buffers: Keras's compiled predict (the
         style grids) donates the variables' buffers, which would otherwise
-        delete the state the next step reads (seen on an H200 as "Array has
-        been deleted" after the first grid).
+        delete the state the next step reads ("Array has been deleted" at
+        the step after the first grid).
         """
         if not hasattr(self, "state"):
             return

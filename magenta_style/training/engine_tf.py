@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style.errors import UserError
-from magenta_style.training import loop
+from magenta_style.losses import objective
+from magenta_style.training import modes
 
 
 def make_strategy(name):
@@ -120,7 +121,7 @@ class Engine:
         replicas = self.replicas
         local = replicas // ctx.num_input_pipelines
         if self.content is not None:
-            arr = loop.in_memory_content(cfg, self.content)
+            arr = modes.in_memory_content(cfg, self.content)
             skip = (start_step * cfg.batch_size) % len(arr)
             ds = tf.data.Dataset.from_tensor_slices(arr).repeat().skip(skip)
             ds = ds.batch(batch_size, drop_remainder=True)
@@ -183,7 +184,7 @@ class Engine:
         @tf.function(jit_compile=cfg.jit_compile, reduce_retracing=True, autograph=False)
         def gradients(images, labels):
             with tf.GradientTape() as tape:
-                loss, parts = loop.compute_losses(
+                loss, parts = objective.compute_losses(
                     model, loss_net, content_net, images, labels, num_styles,
                     offset, grams, coeffs, loss_config)
                 scaled = optimizer.scale_loss(loss / replicas)

@@ -139,7 +139,7 @@ def evaluate(config):
     """Held-out losses per style and the style grid PNG.
 
     Every photo is stylized under every style; the content and style losses
-    (`loop.compute_losses`, the training objective) are averaged per
+    (`objective.compute_losses`, the training objective) are averaged per
     style.
 
     Args:
@@ -150,18 +150,20 @@ def evaluate(config):
         "grid": PNG path or None}. Also written to
         `<output_dir>/losses.json` when `output_dir` is set.
     """
+    from magenta_style.losses import objective
     from magenta_style.storage import model_format
-    from magenta_style.training import loop
+    from magenta_style.training import config as train_config
+    from magenta_style.training import modes
     from magenta_style.training import train_state
 
     if not config.checkpoint:
         raise UserError("--checkpoint is required: the model to evaluate.")
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
-    model = model_format.load_any(config.checkpoint)
+    model = model_format.load_model(config.checkpoint)
     names = list(getattr(model, "style_names", None)
                  or [f"style_{i}" for i in range(model.transformer_config.num_styles)])
-    tcfg = loop.TrainConfig(
+    tcfg = train_config.TrainConfig(
         train_dir=config.output_dir or ".", style_images=config.style_images,
         style_dataset_file=config.style_dataset_file,
         style_image_size=config.style_image_size, vgg_weights=config.vgg_weights)
@@ -175,7 +177,7 @@ def evaluate(config):
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, loop.STYLE_SET_FILE)
+            path = os.path.join(tmp, train_config.STYLE_SET_FILE)
             style_set_lib.create_style_set(tcfg.style_images, path, tcfg.vgg_weights,
                                            tcfg.style_image_size)
             styles = style_set_lib.load_style_set(path)
@@ -184,8 +186,8 @@ def evaluate(config):
         raise UserError(f"The model holds {n} styles but {len(styles.names)} style images "
                         "were given; pass the model's styles in order.")
     loss_config = tcfg.loss_config()
-    grams = loop._match_grams(styles.grams, loss_config.style_weights)
-    loss_net, content_net = loop.loss_networks(tcfg)
+    grams = style_set_lib.match_grams(styles.grams, loss_config.style_weights)
+    loss_net, content_net = modes.loss_networks(tcfg)
     photos = _load_photos(config.eval_images, config.image_size, config.max_images)
     sums = {}
     for photo in photos:
@@ -193,7 +195,7 @@ def evaluate(config):
         labels = np.arange(n, dtype="int32")
         from keras import ops
 
-        _, parts = loop.compute_losses(
+        _, parts = objective.compute_losses(
             model, loss_net, content_net, images, labels, n, 0, grams,
             np.ones([n], "float32"), loss_config)
         for k, v in parts.items():

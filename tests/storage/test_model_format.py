@@ -94,10 +94,28 @@ def test_magenta_checkpoint_written_in_tf1_layout_loads(model, tmp_path):
     assert shapes["transformer/expand/conv1/conv/InstanceNorm/gamma"] == [3, 16]
     assert len(shapes) == 16 * 3  # kernel, gamma, beta for 16 conv layers
     loaded = model_format.load_magenta_checkpoint(prefix)
-    assert loaded.transformer_config.alpha == 0.25
+    # Widths come from the shapes: (32, 64, 128) and (64, 32) at alpha 0.25.
+    assert loaded.transformer_config.contract_widths == (8, 16, 32)
+    assert loaded.transformer_config.expand_widths == (16, 8)
     np.testing.assert_array_equal(run(loaded), run(model))
-    # load_any recognises the checkpoint prefix and its directory.
-    np.testing.assert_array_equal(run(model_format.load_any(str(tmp_path))), run(model))
+    # load_model recognises the checkpoint prefix and its directory.
+    np.testing.assert_array_equal(run(model_format.load_model(str(tmp_path))), run(model))
+
+
+def test_magenta_checkpoint_at_alpha_0_3_loads_without_alpha(tmp_path):
+    # Magenta's int(0.3 * 64) = 19 is not 2 * int(0.3 * 32) = 18: the widths
+    # cannot be derived from the first layer alone.
+    odd = transformer.build_transformer(2, alpha=0.3)
+    rng = np.random.default_rng(4)
+    for v in odd.weights:
+        v.assign(rng.normal(0, 0.1, v.shape).astype("float32"))
+    prefix = str(tmp_path / "alpha03.ckpt")
+    model_format.save_magenta_checkpoint(odd, prefix)
+    loaded = model_format.load_model(prefix)  # The one loading function.
+    assert loaded.transformer_config.contract_widths == (9, 19, 38)
+    x = np.random.default_rng(5).random((1, 20, 20, 3), dtype=np.float32)
+    w = np.array([[0.3, 0.7]], "float32")
+    np.testing.assert_allclose(np.asarray(loaded([x, w])), np.asarray(odd([x, w])), atol=1e-6)
 
 
 def test_magenta_checkpoint_num_styles_mismatch(model, tmp_path):

@@ -9,9 +9,13 @@ import pytest
 from PIL import Image
 
 from magenta_style.errors import UserError
+from magenta_style.losses import objective
 from magenta_style.model import transformer as transformer_lib
 from magenta_style.storage import model_format
+from magenta_style.training import config as train_config
 from magenta_style.training import loop
+from magenta_style.training import modes
+from magenta_style.training import run_dir
 from magenta_style.training import train_state
 from tests import train_helpers as th
 
@@ -38,7 +42,7 @@ def scratch_run(tmp_path_factory, styles_glob, content, vgg16_file):
 
 
 def _metrics(train_dir):
-    with open(os.path.join(train_dir, loop.METRICS_FILE)) as f:
+    with open(os.path.join(train_dir, train_config.METRICS_FILE)) as f:
         return [json.loads(line) for line in f]
 
 
@@ -53,8 +57,8 @@ def test_labels_mix_styles_within_a_batch_and_repeat_by_step():
 
 def test_each_example_is_scored_against_its_own_style(vgg16_file):
     """A mixed batch gives each example the loss it gets alone with its style."""
-    cfg = loop.TrainConfig(vgg_weights=vgg16_file)
-    loss_net, content_net = loop.loss_networks(cfg)
+    cfg = train_config.TrainConfig(vgg_weights=vgg16_file)
+    loss_net, content_net = modes.loss_networks(cfg)
     model = transformer_lib.build_transformer(3, alpha=0.25)
     images = th.smooth_images(2, 24, seed=3)
     rng = np.random.default_rng(0)
@@ -62,10 +66,10 @@ def test_each_example_is_scored_against_its_own_style(vgg16_file):
              for k, c in zip(cfg.style_weights, (64, 128, 256, 512))}
     coeffs = np.asarray([1.0, 2.0, 0.5], "float32")
     labels = np.asarray([2, 0], "int32")
-    _, parts = loop.compute_losses(model, loss_net, content_net, images, labels, 3, 0,
+    _, parts = objective.compute_losses(model, loss_net, content_net, images, labels, 3, 0,
                                        grams, coeffs, cfg.loss_config())
     for i, label in enumerate(labels):
-        _, alone = loop.compute_losses(
+        _, alone = objective.compute_losses(
             model, loss_net, content_net, images[i:i + 1], labels[i:i + 1], 3, int(label),
             {k: v[label:label + 1] for k, v in grams.items()}, coeffs[label:label + 1],
             cfg.loss_config())
@@ -80,7 +84,7 @@ def test_scratch_training_lowers_the_loss_and_writes_everything(scratch_run):
     records = _metrics(cfg.train_dir)
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert records[-1]["losses/total_loss"] < records[0]["losses/total_loss"]
-    with Image.open(os.path.join(cfg.train_dir, loop.CURVE_FILE)) as curve:
+    with Image.open(os.path.join(cfg.train_dir, train_config.CURVE_FILE)) as curve:
         assert curve.format == "PNG"  # The loss curve of the run.
     assert any(k.startswith("styles/style0/") for r in records for k in r)
     loaded = model_format.load_model(os.path.join(cfg.train_dir, "model"))
@@ -173,7 +177,7 @@ def test_a_shipped_model_continues_training_from_its_step(scratch_run, tmp_path,
                                                           content, vgg16_file):
     cfg, _ = scratch_run
     shipped = model_format.load_model(os.path.join(cfg.train_dir, "model"))  # 4 steps.
-    loop.seed_train_dir(str(tmp_path), shipped)
+    run_dir.seed_train_dir(str(tmp_path), shipped)
     more = loop.train(th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=6),
                           content=content)
     assert [r["step"] for r in _metrics(str(tmp_path))] == [5, 6]
@@ -182,7 +186,7 @@ def test_a_shipped_model_continues_training_from_its_step(scratch_run, tmp_path,
              for a, b in zip(more.trainable_weights, shipped.trainable_weights)]
     assert all(moved)  # Every weight trained on: the convolutions too.
     with pytest.raises(UserError, match="already holds checkpoints"):
-        loop.seed_train_dir(str(tmp_path), shipped)
+        run_dir.seed_train_dir(str(tmp_path), shipped)
 
 
 @pytest.mark.slow

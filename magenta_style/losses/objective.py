@@ -1,0 +1,71 @@
+"""The training objective: Magenta's losses on a batch where each example has its own style.
+
+Written with `keras.ops`, so the TensorFlow and JAX training steps and the
+held-out evaluation compute the same numbers.
+"""
+
+from keras import ops
+
+from magenta_style.losses import loss_terms
+
+
+def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
+                   num_styles, label_offset, gram_table, coefficients,
+                   loss_config):
+    """Per-example losses of a batch where each example has its own style.
+
+    Args:
+        model_fn: `([images, style_weights], training=True) -> pastiches`
+            (the transformer, or its stateless call under JAX).
+        pastiche_net_fn, content_net_fn: `[B, H, W, 3] -> {layer: features}`
+            (VGG with every loss layer, resp. only the content layers).
+        images: `[B, H, W, 3]` float in [0, 1].
+        labels: `[B]` int, rows of the transformer's CIN tables.
+        num_styles: rows of the CIN tables.
+        label_offset: `labels - label_offset` indexes `gram_table`.
+        gram_table: {layer: `[num_new, C, C]` float32}.
+        coefficients: `[num_new]` float32 style coefficients.
+        loss_config: `config.LossConfig`.
+
+    Returns:
+        (scalar mean loss, {part name: `[B]` float32}) with Magenta's part
+        names plus `total_loss`.
+    """
+    images = ops.convert_to_tensor(images)
+    labels = ops.convert_to_tensor(labels)
+    weights = ops.one_hot(labels, num_styles)
+    # training=True: the transformer keeps the direct (deterministic)
+    # convolutions for the layers it runs by Winograd at inference.
+    pastiche = model_fn([images, weights], training=True)
+
+    def f32(feats):  # Losses in float32 under mixed precision.
+        return {k: ops.cast(v, "float32") for k, v in feats.items()}
+
+    pastiche_features = f32(pastiche_net_fn(pastiche))
+    content = f32(content_net_fn(images))
+    rows = labels - label_offset
+    grams = {k: ops.take(v, rows, axis=0) for k, v in gram_table.items()}
+    coeffs = ops.take(coefficients, rows, axis=0)
+    c_total, parts = loss_terms.content_loss(
+        content, pastiche_features, loss_config.content_weights, reduce_batch=False)
+    s_total, s_parts = loss_terms.style_loss(
+        grams, pastiche_features, loss_config.style_weights, sample_weights=coeffs,
+        reduce_batch=False)
+    parts.update(s_parts)
+    per_example = c_total + s_total
+    if loss_config.total_variation_weight:
+        tv, tv_parts = loss_terms.total_variation_loss(
+            ops.cast(pastiche, "float32"), loss_config.total_variation_weight)
+        ones = ops.ones_like(per_example)
+        parts.update({k: v * ones for k, v in tv_parts.items()})
+        per_example = per_example + tv
+    parts["total_content_loss"] = c_total
+    parts["total_style_loss"] = s_total
+    parts["total_loss"] = per_example
+    return ops.mean(per_example), parts
+
+
+# --------------------------------------------------------------------------
+# Set-up shared by the backends.
+
+

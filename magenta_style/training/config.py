@@ -1,0 +1,103 @@
+"""`TrainConfig`: every training setting and its default, and the train dir's file names.
+
+Defaults are Magenta's where it had one; the scripts' flags are generated from
+this dataclass.
+"""
+
+import dataclasses
+from typing import Optional
+
+from magenta_style import config as config_lib
+from magenta_style.data import style_grams as style_set_lib
+
+STYLE_SET_FILE = "style_set.npz"
+MODEL_SUBDIR = "model"
+GRID_SUBDIR = "grids"
+METRICS_FILE = "metrics.jsonl"
+CURVE_FILE = "loss_curve.png"
+# Settings that define what is being trained; a train_dir holding a run with
+# other values is refused (resuming would silently mix two models).
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `train` needs. Defaults are Magenta's where it had one."""
+
+    train_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Folder for checkpoints, config.json, TensorBoard logs, grids and the "
+                "final model (<train_dir>/model). Rerunning resumes from it."})
+    style_images: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Glob of style images; style names are the file names."})
+    style_dataset_file: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "A style set written by create_style_dataset (instead of "
+                "--style_images)."})
+    style_image_size: int = dataclasses.field(
+        default=style_set_lib.StyleSetConfig.style_image_size,
+        metadata=style_set_lib.StyleSetConfig.__dataclass_fields__["style_image_size"].metadata)
+    content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
+        "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
+    vgg_weights: str = dataclasses.field(default="imagenet", metadata={
+        "help": "VGG-16 weights: 'imagenet' (Keras cache / $MAGENTA_STYLE_VGG_WEIGHTS) "
+                "or an h5 path."})
+    init_from: str = dataclasses.field(default="scratch", metadata={
+        "help": "'scratch', or a model to fine-tune (model directory, shipped name or "
+                "Magenta checkpoint)."})
+    append: bool = dataclasses.field(default=False, metadata={
+        "help": "Fine-tuning: keep the checkpoint's styles bit-identical and add the "
+                "new ones (Magenta replaces them)."})
+    alpha: Optional[float] = dataclasses.field(default=None, metadata={
+        "help": "Width multiplier. None: 1.0 from scratch (Magenta), the checkpoint's "
+                "when fine-tuning."})
+    learning_rate: float = dataclasses.field(default=1e-3, metadata={
+        "help": "Adam learning rate."})
+    batch_size: int = dataclasses.field(default=16, metadata={
+        "help": "Global batch size (split across replicas)."})
+    image_size: int = dataclasses.field(default=256, metadata={
+        "help": "Side of the square content crops."})
+    train_steps: int = dataclasses.field(default=40000, metadata={
+        "help": "Total steps; a resumed run stops here too."})
+    content_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(config_lib.LossConfig().content_weights),
+        metadata={"help": "Content loss weight per VGG layer."})
+    style_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(config_lib.LossConfig().style_weights),
+        metadata={"help": "Style loss weight per VGG layer."})
+    total_variation_weight: float = dataclasses.field(
+        default=config_lib.LossConfig().total_variation_weight,
+        metadata={"help": "Total variation weight (Magenta: none)."})
+    style_coefficients: Optional[list] = dataclasses.field(default=None, metadata={
+        "help": "Per-style multipliers of the style loss, one per style (default 1)."})
+    clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
+        "help": "Clip each gradient to this norm (Magenta's per-variable clipping); "
+                "0 = off."})
+    save_every: int = dataclasses.field(default=500, metadata={
+        "help": "Steps between checkpoints."})
+    keep_checkpoints: int = dataclasses.field(default=3, metadata={
+        "help": "Checkpoints kept in train_dir."})
+    log_every: int = dataclasses.field(default=50, metadata={
+        "help": "Steps between TensorBoard / metrics.jsonl entries."})
+    grid_every: int = dataclasses.field(default=1000, metadata={
+        "help": "Steps between style grids (TensorBoard + PNG); 0 = only at the end."})
+    grid_images: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Photos for the style grid (glob); default: the first content batch."})
+    strategy: str = dataclasses.field(default="default", metadata={
+        "help": "tf.distribute strategy: default, mirrored or multi_worker (TF_CONFIG)."})
+    mixed_precision: bool = dataclasses.field(default=False, metadata={
+        "help": "mixed_float16 compute (accelerators); CIN statistics and losses stay "
+                "float32."})
+    jit_compile: bool = dataclasses.field(default=True, metadata={
+        "help": "Compile the step with XLA (TensorFlow) / jax.jit (JAX)."})
+    random_crop: bool = dataclasses.field(default=False, metadata={
+        "help": "Random instead of centre crops of the content photos."})
+    random_flip: bool = dataclasses.field(default=False, metadata={
+        "help": "Random horizontal flips of the content photos."})
+    seed: int = dataclasses.field(default=0, metadata={
+        "help": "Seed of the weights, the style labels and the content order."})
+    model_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Where the trained model is written (default <train_dir>/model)."})
+
+    def loss_config(self):
+        return config_lib.LossConfig(
+            content_weights=dict(self.content_weights),
+            style_weights=dict(self.style_weights),
+            total_variation_weight=float(self.total_variation_weight))
+
+
