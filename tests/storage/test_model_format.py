@@ -153,3 +153,18 @@ def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
             for i, w in enumerate(layer.weights):
                 group.create_dataset(str(i), data=np.asarray(w))
     np.testing.assert_array_equal(run(model_format.load_model(str(path))), run(model))
+
+
+def test_a_directory_written_by_earlier_code_still_loads():
+    # tests/testdata/model_format2 was written by tests/testdata/make_model_fixture.py
+    # (commit 457cf32); its pastiches must not change.
+    from tests.testdata.make_model_fixture import HERE
+    from tests.testdata.make_model_fixture import fixture_input
+
+    directory = os.path.join(HERE, "model_format2")
+    loaded = model_format.load_model(directory)
+    assert loaded.style_names == ("dots", "waves")
+    assert loaded.provenance == {"made_by": "tests/testdata/make_model_fixture.py"}
+    image, weights = fixture_input()
+    expected = np.load(os.path.join(directory, "expected.npz"))["pastiche"]
+    np.testing.assert_allclose(np.asarray(loaded([image, weights])), expected, atol=1e-6)
