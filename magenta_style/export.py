@@ -75,7 +75,7 @@ def _serving_module(model):
 
     module = tf.Module()
     module.model = model
-    names = list(getattr(model, "style_names", None) or [f"style_{i}" for i in range(n)])
+    names = list(model.style_names)
     module.style_names = tf.Variable(names, trainable=False, name="style_names")
 
     @tf.function(input_signature=[
@@ -154,7 +154,6 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
 
     # `from magenta_style import stylize` may give the function (lazy export).
     from magenta_style.stylization.api import get_model
-    from magenta_style.stylization.api import style_names_of
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")
@@ -162,10 +161,10 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     module = _serving_module(model)
     meta = {
         "num_styles": model.transformer_config.num_styles,
-        "style_names": list(style_names_of(model)),
+        "style_names": list(model.style_names),
         "architecture": model.transformer_config.to_dict(),
         "signatures": SIGNATURE_DOC,
-        "provenance": dict(getattr(model, "provenance", None) or {}),
+        "provenance": dict(model.provenance),
     }
     flatbuffer = _tflite_bytes(model, tflite_image_size, quantize) if tflite else None
     if tflite:

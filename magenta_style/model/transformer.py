@@ -9,6 +9,11 @@ Layer names map Magenta's variable scopes (Keras forbids `/` in names):
 | `transformer/expand/conv3/conv`            | `expand_conv3`, `_norm`            |
 
 `magenta_style.storage.model_format` holds the translation in both directions.
+
+The network is a `PasticheNetwork`: a functional Keras model that carries its
+`TransformerConfig`, its style names and its provenance through `get_config`,
+so a `.keras` file, a model directory and a freshly built model all know
+their styles.
 """
 
 import keras
@@ -65,11 +70,12 @@ def build_transformer(num_styles, alpha=1.0, *, contract_widths=None,
         name: model name.
 
     Returns:
-        A functional `keras.Model` with inputs
+        A `PasticheNetwork` (a functional `keras.Model`) with inputs
         `image` `[B, H, W, 3]` float32 in [0, 1] (any H, W >= 5) and
         `style_weights` `[B, num_styles]` float32, and output
-        `[B, H, W, 3]` float32 in [0, 1] (sigmoid). The model carries its
-        `TransformerConfig` as `model.transformer_config`.
+        `[B, H, W, 3]` float32 in [0, 1] (sigmoid). It carries its
+        `TransformerConfig` (`transformer_config`), `style_names`
+        (`style_0`, ... until named) and `provenance`.
 
     Raises:
         ValueError: for a non-positive `num_styles` or `alpha`, an even kernel
@@ -88,6 +94,71 @@ def build_transformer(num_styles, alpha=1.0, *, contract_widths=None,
         epsilon=defaults.epsilon if epsilon is None else epsilon,
     )
     return build_transformer_from_config(cfg, name=name)
+
+
+def default_style_names(num_styles):
+    """`("style_0", ..., f"style_{num_styles - 1}")`: names of styles nobody named."""
+    return tuple(f"style_{i}" for i in range(int(num_styles)))
+
+
+@keras.saving.register_keras_serializable(package="magenta_style")
+class PasticheNetwork(keras.Model):
+    """The multi-style pastiche generator with its architecture, style names and provenance.
+
+    Inputs `image` `[B, H, W, 3]` float32 in [0, 1] (any H, W >= 5) and
+    `style_weights` `[B, num_styles]` float32; output `[B, H, W, 3]` float32
+    in [0, 1]. Build it with `build_transformer` / `build_transformer_from_config`.
+
+    Attributes:
+        transformer_config: the `config.TransformerConfig`.
+        style_names: tuple of `num_styles` str (default `style_0`, ...).
+        provenance: dict, where the weights come from (JSON-able).
+    """
+
+    def __init__(self, architecture, style_names=None, provenance=None, name="transformer",
+                 **kwargs):
+        cfg = (architecture if isinstance(architecture, config_lib.TransformerConfig)
+               else config_lib.TransformerConfig.from_dict(dict(architecture)))
+        _validate(cfg)
+        inputs, output = _graph(cfg)
+        super().__init__(inputs=inputs, outputs=output, name=name, **kwargs)
+        self._transformer_config = cfg
+        self.style_names = style_names
+        self.provenance = provenance
+
+    @property
+    def transformer_config(self):
+        return self._transformer_config
+
+    @property
+    def style_names(self):
+        return self._style_names
+
+    @style_names.setter
+    def style_names(self, names):
+        n = self._transformer_config.num_styles
+        names = default_style_names(n) if names is None else tuple(str(s) for s in names)
+        if len(names) != n:
+            raise ValueError(f"style_names must hold {n} names, one per style. "
+                             f"Received: {list(names)}")
+        self._style_names = names
+
+    @property
+    def provenance(self):
+        return self._provenance
+
+    @provenance.setter
+    def provenance(self, value):
+        self._provenance = dict(value or {})
+
+    def get_config(self):
+        return {"architecture": self._transformer_config.to_dict(),
+                "style_names": list(self._style_names),
+                "provenance": self._provenance, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def _validate(cfg):
@@ -123,9 +194,14 @@ def _validate(cfg):
         )
 
 
-def build_transformer_from_config(cfg, name="transformer"):
+def build_transformer_from_config(cfg, name="transformer", style_names=None,
+                                  provenance=None):
     """Same as `build_transformer`, from a `config.TransformerConfig`."""
-    _validate(cfg)
+    return PasticheNetwork(cfg, style_names=style_names, provenance=provenance, name=name)
+
+
+def _graph(cfg):
+    """(inputs, output) of the network `cfg` describes."""
     big_k, stride_k, small_k = cfg.kernel_sizes
     image = keras.Input(shape=(None, None, 3), name="image")
     style_weights = keras.Input(shape=(cfg.num_styles,), name="style_weights")
@@ -156,9 +232,7 @@ def build_transformer_from_config(cfg, name="transformer"):
                     activation="sigmoid")
 
     output = layers.CropLike(name="crop_to_input")([x, image])
-    model = keras.Model([image, style_weights], output, name=name)
-    model.transformer_config = cfg
-    return model
+    return [image, style_weights], output
 
 
 def norm_layers(model):

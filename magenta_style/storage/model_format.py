@@ -111,14 +111,12 @@ def save_model(model, directory, style_names=None, provenance=None):
     Args:
         model: a model from `build_transformer` (carries `transformer_config`).
         directory: output folder; replaced whole if it exists.
-        style_names: optional list of num_styles names (default from the
-            model's `style_names` attribute, else "style_0", ...).
+        style_names: optional list of num_styles names (default the
+            model's `style_names`).
         provenance: optional JSON-able dict (training steps, losses, sources).
     """
     cfg = model.transformer_config
-    names = list(style_names if style_names is not None
-                 else getattr(model, "style_names", None)
-                 or [f"style_{i}" for i in range(cfg.num_styles)])
+    names = list(style_names if style_names is not None else model.style_names)
     if len(names) != cfg.num_styles:
         raise UserError(
             f"Got {len(names)} style names for a model of {cfg.num_styles} "
@@ -129,8 +127,7 @@ def save_model(model, directory, style_names=None, provenance=None):
         "architecture": cfg.to_dict(),
         "num_styles": cfg.num_styles,
         "style_names": names,
-        "provenance": dict(provenance if provenance is not None
-                           else getattr(model, "provenance", None) or {}),
+        "provenance": dict(provenance if provenance is not None else model.provenance),
     }
 
     def write(tmp):
@@ -179,7 +176,9 @@ def read_model_config(name_or_dir):
 def _load_model_dir(name_or_dir):
     """A model directory or shipped name (see `load_model`)."""
     meta = read_model_config(name_or_dir)
-    model = transformer_lib.build_transformer_from_config(meta["architecture"])
+    model = transformer_lib.build_transformer_from_config(
+        meta["architecture"], style_names=meta["style_names"],
+        provenance=meta.get("provenance", {}))
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     try:
         weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
@@ -190,8 +189,6 @@ def _load_model_dir(name_or_dir):
             f"Weights {weights} do not fit the architecture in its config: "
             f"{str(e).splitlines()[0]}"
         ) from None
-    model.style_names = tuple(meta["style_names"])
-    model.provenance = meta.get("provenance", {})
     return model
 
 
@@ -267,7 +264,6 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
                 "alpha/widths."
             )
         var.assign(value)
-    model.style_names = tuple(f"style_{i}" for i in range(found_styles))
     model.provenance = {"source": "magenta checkpoint", "path": path}
     return model
 
@@ -333,10 +329,13 @@ def load_model(model=None, num_styles=None, alpha=None):
         if is_tf_ckpt:
             return load_magenta_checkpoint(path, num_styles=num_styles, alpha=alpha)
     loaded = _load_model_dir(path)
-    n = loaded.transformer_config.num_styles
+    check_num_styles(loaded, num_styles)
+    return loaded
+
+
+def check_num_styles(model, num_styles):
+    """Refuses a `num_styles` (None: any) other than the model's, in one line."""
+    n = model.transformer_config.num_styles
     if num_styles is not None and num_styles != n:
         raise UserError(
-            f"--num_styles={num_styles} does not match the model, which "
-            f"holds {n} styles."
-        )
-    return loaded
+            f"--num_styles={num_styles} does not match the model, which holds {n} styles.")

@@ -138,8 +138,8 @@ class Studio:
         self.config = config or StudioConfig()
         self.model = stylize_lib.get_model(
             self.config.checkpoint if model is None else model, self.config.num_styles)
-        self.num_styles = stylize_lib.num_styles_of(self.model)
-        self.style_names = list(stylize_lib.style_names_of(self.model))
+        self.num_styles = self.model.transformer_config.num_styles
+        self.style_names = list(self.model.style_names)
         self._photos = collections.OrderedDict()
         self._photos_lock = threading.Lock()
         self._run_lock = threading.Lock()

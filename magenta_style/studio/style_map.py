@@ -115,8 +115,7 @@ def style_map(model):
     """
     emb = style_embeddings(model)
     coords, explained = pca(emb, 2)
-    names = list(getattr(model, "style_names", None)
-                 or [f"style_{i}" for i in range(emb.shape[0])])
+    names = list(model.style_names)
     return {
         "names": names,
         "coords": coords.round(4).tolist(),

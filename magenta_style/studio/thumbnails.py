@@ -65,6 +65,6 @@ def render_thumbnails(model, size=128):
     stylize_lib = importlib.import_module("magenta_style.stylization.api")
 
     picture = sample_picture(size, max(8, size * 3 // 4))
-    n = stylize_lib.num_styles_of(model)
+    n = model.transformer_config.num_styles
     thumbs = stylize_lib.stylize(picture, model=model, which_styles=list(range(n)))
     return image_io.to_uint8(picture), list(thumbs)

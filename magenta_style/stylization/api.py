@@ -114,7 +114,7 @@ def get_model(model=None, num_styles=None, alpha=None):
         The `keras.Model` (with `style_names` and `transformer_config`).
     """
     if model is not None and not isinstance(model, (str, os.PathLike)):
-        _check_num_styles(model, num_styles)
+        model_format.check_num_styles(model, num_styles)
         return model
     path = model_format.DEFAULT_MODEL if model is None else os.fspath(model)
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
@@ -125,7 +125,7 @@ def get_model(model=None, num_styles=None, alpha=None):
         if loaded is None:
             loaded = model_format.load_model(path, num_styles=num_styles, alpha=alpha)
             _MODEL_CACHE[key] = loaded
-    _check_num_styles(loaded, num_styles)
+    model_format.check_num_styles(loaded, num_styles)
     return loaded
 
 
@@ -135,28 +135,6 @@ def clear_model_cache():
         _MODEL_CACHE.clear()
 
 
-def _check_num_styles(model, num_styles):
-    n = num_styles_of(model)
-    if num_styles is not None and num_styles != n:
-        raise UserError(
-            f"--num_styles={num_styles} does not match the model, which holds {n} styles.")
-
-
-def num_styles_of(model):
-    """Number of styles of a transformer."""
-    cfg = getattr(model, "transformer_config", None)
-    if cfg is not None:
-        return cfg.num_styles
-    return int(model.inputs[1].shape[-1])
-
-
-def style_names_of(model):
-    """The model's style names (`style_0`, ... when it has none)."""
-    names = getattr(model, "style_names", None)
-    return tuple(names) if names else tuple(
-        f"style_{i}" for i in range(num_styles_of(model)))
-
-
 def _runner(model, jit_compile=False):
     """A compiled `(images [B,H,W,3], weights [B,N]) -> [B,H,W,3]` for `model`."""
     import tensorflow as tf
@@ -164,7 +142,7 @@ def _runner(model, jit_compile=False):
     per_model = _RUNNERS.setdefault(model, {})
     fn = per_model.get(jit_compile)
     if fn is None:
-        n = num_styles_of(model)
+        n = model.transformer_config.num_styles
         # Dynamic H, W and batch: one trace serves every image size.
         fn = tf.function(
             lambda x, w: model([x, w], training=False),
@@ -297,7 +275,7 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
     _check_options(strength, max_size)
     model = get_model(model, num_styles)
     spec = style_choice.parse_which_styles(
-        which_styles, num_styles_of(model), style_names_of(model), normalize_weights)
+        which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)
     images, was_list = _as_list(image)
     results = []
     for i, item in enumerate(images):
@@ -416,8 +394,8 @@ def stylize_files(config, progress=True, log=None):
     paths = expand_inputs(config.input_image)
     bases = _basenames(paths, config.output_basename)
     model = get_model(config.checkpoint, config.num_styles, config.alpha)
-    spec = style_choice.parse_which_styles(config.which_styles, num_styles_of(model),
-                                          style_names_of(model), config.normalize_weights)
+    spec = style_choice.parse_which_styles(config.which_styles, model.transformer_config.num_styles,
+                                          model.style_names, config.normalize_weights)
     os.makedirs(config.output_dir, exist_ok=True)
     failures, written, kept = [], 0, 0
     bar = tqdm.tqdm(list(zip(paths, bases)), desc="stylize", unit="img",
@@ -483,10 +461,10 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
         band on top when `labels`).
     """
     model = get_model(model)
-    names = style_names_of(model)
+    names = model.style_names
     spec = style_choice.parse_which_styles(
         list(range(len(names))) if styles is None else list(styles),
-        num_styles_of(model), names)
+        model.transformer_config.num_styles, names)
     indices = [int(s) for s in spec.suffixes]
     images, _ = _as_list(images)
     rows = []

@@ -161,8 +161,7 @@ def evaluate(config):
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
     model = model_format.load_model(config.checkpoint)
-    names = list(getattr(model, "style_names", None)
-                 or [f"style_{i}" for i in range(model.transformer_config.num_styles)])
+    names = list(model.style_names)
     tcfg = train_config.TrainConfig(
         train_dir=config.output_dir or ".", style_images=config.style_images,
         style_dataset_file=config.style_dataset_file,

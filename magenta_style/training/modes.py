@@ -199,8 +199,7 @@ def build_model(cfg, new_names):
         raise UserError(
             f"The model to fine-tune ({cfg.init_from}) has alpha={arch.alpha}, but "
             f"--alpha={cfg.alpha}. Omit --alpha to use the model's.")
-    old = list(getattr(base, "style_names", None)
-               or [f"style_{i}" for i in range(arch.num_styles)])
+    old = list(base.style_names)
     offset = len(old) if cfg.append else 0
     model = transformer_lib.build_transformer_from_config(
         dataclasses.replace(arch, num_styles=offset + len(new_names)))

@@ -70,7 +70,7 @@ def seed_train_dir(train_dir, model):
         UserError: the model has no step count, or `train_dir` holds
             checkpoints.
     """
-    steps = (getattr(model, "provenance", None) or {}).get("steps")
+    steps = model.provenance.get("steps")
     if not isinstance(steps, int) or steps < 1:
         raise UserError("The model does not say how many steps it was trained for "
                         f"(provenance 'steps'). Received: {steps!r}")

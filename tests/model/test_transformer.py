@@ -91,8 +91,14 @@ def test_wrong_number_of_style_weights_is_a_clear_error(small):
 
 def test_keras_file_round_trip(small, tmp_path):
     path = str(tmp_path / "t.keras")
+    small.style_names = ["a", "b", "c"]
+    small.provenance = {"steps": 7}
     small.save(path)
     restored = keras.saving.load_model(path)
+    # The model object carries its config, names and provenance itself.
+    assert type(restored) is transformer.PasticheNetwork
+    assert restored.transformer_config == small.transformer_config
+    assert restored.style_names == ("a", "b", "c") and restored.provenance == {"steps": 7}
     x = np.random.default_rng(4).random((1, 20, 28, 3), dtype=np.float32)
     w = np.array([[0.2, 0.3, 0.5]], "float32")
     np.testing.assert_allclose(np.asarray(restored([x, w])), np.asarray(small([x, w])),
@@ -107,3 +113,10 @@ def test_set_winograd_in_training_flags_every_padded_conv():
     assert all(layer.winograd_in_training for layer in convs)
     transformer.set_winograd_in_training(model, False)
     assert not any(layer.winograd_in_training for layer in convs)
+
+
+def test_style_names_default_and_must_match_the_style_count():
+    fresh = transformer.build_transformer(2, alpha=0.125)
+    assert fresh.style_names == ("style_0", "style_1") and fresh.provenance == {}
+    with pytest.raises(ValueError, match=r"must hold 2 names.*Received: \['only'\]"):
+        fresh.style_names = ["only"]
