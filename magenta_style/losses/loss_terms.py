@@ -145,8 +145,11 @@ def total_variation_loss(images, weight=1.0):
 
 
 def total_loss(pastiche_images, pastiche_features, content_features,
-               style_grams, loss_config, style_coefficients=None):
+               style_grams, loss_config, style_coefficients=None, reduce_batch=True):
     """Content + style (+ total variation) for a batch of pastiches.
+
+    The one place the terms are added up: the training objective
+    (`losses.objective.compute_losses`) and its held-out evaluation call it.
 
     Args:
         pastiche_images: `[B, H, W, 3]` in [0, 1] (only for total variation).
@@ -154,21 +157,26 @@ def total_loss(pastiche_images, pastiche_features, content_features,
         style_grams: {layer: `[B or 1, C, C]`}.
         loss_config: `config.LossConfig` (weights per layer, TV weight).
         style_coefficients: optional `[B]` per-example style multipliers.
+        reduce_batch: if False, the total and every part are `[B]` vectors
+            (total variation, a batch mean, is repeated per example).
 
     Returns:
-        (scalar total, parts) with every content/style/TV part and
-        `total_loss`.
+        (total, parts) with every content/style/TV part and `total_loss`:
+        scalars, or `[B]` vectors when not `reduce_batch`.
     """
     c_total, parts = content_loss(content_features, pastiche_features,
-                                  loss_config.content_weights)
+                                  loss_config.content_weights, reduce_batch=reduce_batch)
     s_total, s_parts = style_loss(style_grams, pastiche_features,
                                   loss_config.style_weights,
-                                  sample_weights=style_coefficients)
+                                  sample_weights=style_coefficients, reduce_batch=reduce_batch)
     parts.update(s_parts)
     total = c_total + s_total
     if loss_config.total_variation_weight:
         tv_total, tv_parts = total_variation_loss(
-            pastiche_images, loss_config.total_variation_weight)
+            ops.cast(pastiche_images, "float32"), loss_config.total_variation_weight)
+        if not reduce_batch:
+            ones = ops.ones_like(total)
+            tv_parts = {k: v * ones for k, v in tv_parts.items()}
         parts.update(tv_parts)
         total = total + tv_total
     parts["total_content_loss"] = c_total

@@ -46,22 +46,9 @@ def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
     rows = labels - label_offset
     grams = {k: ops.take(v, rows, axis=0) for k, v in gram_table.items()}
     coeffs = ops.take(coefficients, rows, axis=0)
-    c_total, parts = loss_terms.content_loss(
-        content, pastiche_features, loss_config.content_weights, reduce_batch=False)
-    s_total, s_parts = loss_terms.style_loss(
-        grams, pastiche_features, loss_config.style_weights, sample_weights=coeffs,
-        reduce_batch=False)
-    parts.update(s_parts)
-    per_example = c_total + s_total
-    if loss_config.total_variation_weight:
-        tv, tv_parts = loss_terms.total_variation_loss(
-            ops.cast(pastiche, "float32"), loss_config.total_variation_weight)
-        ones = ops.ones_like(per_example)
-        parts.update({k: v * ones for k, v in tv_parts.items()})
-        per_example = per_example + tv
-    parts["total_content_loss"] = c_total
-    parts["total_style_loss"] = s_total
-    parts["total_loss"] = per_example
+    per_example, parts = loss_terms.total_loss(
+        pastiche, pastiche_features, content, grams, loss_config,
+        style_coefficients=coeffs, reduce_batch=False)
     return ops.mean(per_example), parts
 
 

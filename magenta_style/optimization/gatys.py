@@ -36,6 +36,7 @@ from magenta_style.losses import loss_terms
 from magenta_style.losses import vgg
 from magenta_style.optimization import lbfgs
 from magenta_style.storage import image_io
+from magenta_style.storage import tensorboard
 from magenta_style.stylization import color
 
 # neural-style's `-content_layers relu4_2 -style_layers relu1_1,...,relu5_1`
@@ -479,7 +480,7 @@ def optimize(content, styles, config=None, *, callback=None, **options):
     """
     problem = _setup(content, styles, config, options)
     cfg, content_img = problem.cfg, problem.content_img
-    writer = tf.summary.create_file_writer(cfg.log_dir) if cfg.log_dir else None
+    writer = tensorboard.TensorBoardWriter(cfg.log_dir) if cfg.log_dir else None
     sizes = _sizes(content_img.shape[:2], cfg)
     image = _init_image(content_img, sizes[0], cfg)
     history = []
@@ -496,31 +497,6 @@ def optimize(content, styles, config=None, *, callback=None, **options):
     if writer:
         writer.close()
     return OptimizeResult(image.astype(np.float32), history)
-
-
-def _metadata(plugin):
-    from tensorflow.core.framework import summary_pb2
-
-    return summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin))
-
-
-# `tf.summary.scalar/image` live in the tensorboard package (not a dependency);
-# the core `tf.summary.write` with TensorBoard's plugin metadata writes the
-# same event records.
-def _write_scalars(writer, parts, step):
-    with writer.as_default():
-        for name, value in parts.items():
-            tf.summary.write(name, tf.constant(value, tf.float32), step=step,
-                             metadata=_metadata("scalars"))
-
-
-def _write_image(writer, name, image, step):
-    png = tf.io.encode_png(image_io.to_uint8(image))
-    h, w = image.shape[:2]
-    tensor = tf.stack([tf.as_string(w), tf.as_string(h), png])
-    with writer.as_default():
-        tf.summary.write(name, tensor, step=step, metadata=_metadata("images"))
 
 
 def _run_scale(scale, budget, si, hw, cfg, history, writer, callback):
@@ -544,13 +520,13 @@ def _run_scale(scale, budget, si, hw, cfg, history, writer, callback):
                             tv=f"{parts['total_variation_loss']:.3g}",
                             total=f"{total:.4g}", refresh=False)
             if writer:
-                _write_scalars(writer, parts, it)
+                writer.scalars(it, parts)
             if cfg.save_every and (i + 1) % cfg.save_every == 0:
                 img = np.clip(scale.x.numpy()[0] / 255.0, 0, 1)
                 image_io.save_image(img, os.path.join(
                     cfg.save_dir, f"iter_{it + 1:05d}_{hw[0]}x{hw[1]}.png"))
                 if writer:
-                    _write_image(writer, "pastiche", img, it)
+                    writer.image(it, "pastiche", img)
             if not np.isfinite(total):
                 stop = "non-finite loss"
             elif bool(converged):

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from magenta_style.errors import UserError
 from magenta_style.losses import objective
+from magenta_style.storage import tensorboard
 from magenta_style.training import modes
 
 
@@ -51,45 +52,6 @@ def is_chief():
     return kind == "worker" and index == 0 and "chief" not in cluster
 
 
-def _metadata(plugin):
-    from tensorflow.core.framework import summary_pb2
-
-    return summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin))
-
-
-class _Writer:
-    """TensorBoard events through `tf.summary.write`.
-
-    The raw op plus the plugin names TensorBoard reads ("scalars", "images"),
-    so logging works without the `tensorboard` package installed (TF no
-    longer pulls it in); TensorBoard itself is only needed to view them.
-    """
-
-    def __init__(self, logdir):
-        self._writer = tf.summary.create_file_writer(logdir)
-
-    def scalars(self, step, values):
-        with self._writer.as_default():
-            for k, v in values.items():
-                tf.summary.write(k, tf.constant(float(v), tf.float32), step=int(step),
-                                 metadata=_metadata("scalars"))
-        self._writer.flush()
-
-    def image(self, step, tag, image):
-        image = np.asarray(image, "float32")
-        png = tf.image.encode_png(tf.constant(np.round(np.clip(image, 0, 1) * 255)
-                                              .astype("uint8")))
-        # The images plugin's layout: [width, height, encoded image, ...].
-        tensor = tf.stack([tf.as_string(image.shape[1]), tf.as_string(image.shape[0]), png])
-        with self._writer.as_default():
-            tf.summary.write(tag, tensor, step=int(step), metadata=_metadata("images"))
-        self._writer.flush()
-
-    def close(self):
-        self._writer.close()
-
-
 class Engine:
     """Step, data and logging for the TensorFlow backend (see module doc)."""
 
@@ -112,7 +74,7 @@ class Engine:
         return self.strategy.scope()
 
     def summary_writer(self):
-        return _Writer(os.path.join(self.cfg.train_dir, "logs"))
+        return tensorboard.TensorBoardWriter(os.path.join(self.cfg.train_dir, "logs"))
 
     # ---------------------------------------------------------------- data
     def _content_dataset(self, start_step, batch_size, ctx):
