@@ -23,6 +23,7 @@ from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
+from magenta_style.stylization import grid as grid_lib
 from magenta_style.stylization import style_choice
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -473,36 +474,11 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
         pastiches = stylize_array(model, photo, spec.weights)
         cells = [image_io.to_uint8(photo)] + [
             _finish(p, photo, preserve_colors, strength) for p in pastiches]
-        rows.append(np.concatenate([_fit_cell(c, cell_size) for c in cells], axis=1))
-    grid = np.concatenate(rows, axis=0)
-    if labels:
-        grid = np.concatenate(
-            [_label_band(["photo"] + [names[i] for i in indices], cell_size), grid], axis=0)
-    return grid
+        rows.append([grid_lib.fit_cell(image_io.array_to_float(c), cell_size) for c in cells])
+    labels = ["photo"] + [names[i] for i in indices] if labels else None
+    return image_io.to_uint8(grid_lib.assemble(rows, cell_size, labels=labels))
 
 
 def save_contact_sheet(images, path, model=None, **options):
     """Writes `contact_sheet(images, model, **options)` to `path`; returns path."""
     return image_io.save_image(contact_sheet(images, model, **options), path)
-
-
-def _fit_cell(arr, size):
-    """Centres a uint8 image on a white `size x size` cell."""
-    cell = np.full((size, size, 3), 255, np.uint8)
-    h, w = arr.shape[:2]
-    top, left = (size - h) // 2, (size - w) // 2
-    cell[top:top + h, left:left + w] = arr[:size, :size]
-    return cell
-
-
-def _label_band(texts, size, height=24):
-    """A white band with one centred label per cell."""
-    from PIL import Image
-    from PIL import ImageDraw
-
-    band = Image.new("RGB", (size * len(texts), height), "white")
-    draw = ImageDraw.Draw(band)
-    for i, text in enumerate(texts):
-        width = draw.textlength(text)
-        draw.text((i * size + max(0, (size - width) / 2), height / 4), text, fill="black")
-    return np.asarray(band)

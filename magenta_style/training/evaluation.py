@@ -13,84 +13,7 @@ from typing import Optional
 import numpy as np
 
 from magenta_style.errors import UserError
-
-_PAD = 2  # White gap between grid cells, in pixels.
-
-
-def _square(image, size):
-    """Centre square crop resized to `size` x `size`: `[size, size, 3]` float32."""
-    from magenta_style.storage import image_io
-
-    image = image_io.array_to_float(image)  # Style sets hold uint8 images.
-    h, w = image.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    crop = image[top:top + side, left:left + side]
-    if side == size:
-        return crop
-    return np.clip(image_io.resize(crop, (size, size)), 0.0, 1.0)
-
-
-def stylize_all(model, photo, batch=8):
-    """`photo` `[H, W, 3]` in [0, 1] under every style: `[N, H, W, 3]` float32.
-
-    Runs through Keras's compiled predict function, in chunks of one shape
-    (the last chunk repeats styles), so it compiles once per photo size:
-    36 styles at alpha 1 on three 128 px photos took 9.7 s instead of 22.5 s
-    eagerly on the 2-core CPU (TensorFlow; 12.8 s instead of 20.5 s under
-    JAX), and grids during training stop paying eager dispatch on GPUs.
-    """
-    n = model.transformer_config.num_styles
-    size = min(batch, n)
-    eye = np.eye(n, dtype="float32")
-    images = np.repeat(np.asarray(photo, "float32")[None], size, axis=0)
-    # A model built in a tf.distribute scope would predict on every worker
-    # (collectives the chief's grid alone cannot complete): call it eagerly.
-    # `_distribute_strategy` is where Keras's TensorFlow trainer keeps it.
-    predict = (model.predict_on_batch if getattr(model, "_distribute_strategy", None) is None
-               else model)
-    out = []
-    for s in range(0, n, size):
-        rows = np.arange(s, s + size) % n
-        pastiches = predict([images, eye[rows]])
-        out.append(np.asarray(pastiches, "float32")[:min(size, n - s)])
-    return np.concatenate(out, axis=0)
-
-
-def style_grid(model, photos, style_images=None, cell_size=128):
-    """Every style applied to a few photos, as one image.
-
-    Layout: the first row shows the style images (a grey cell where none is
-    known); each further row starts with a photo followed by its pastiche
-    under every style, in style order.
-
-    Args:
-        model: a transformer (`build_transformer` / `load_model`).
-        photos: list of `[H, W, 3]` float in [0, 1] (centre-cropped square).
-        style_images: optional list of num_styles `[H, W, 3]` arrays (uint8,
-            or float in [0, 1]) or None.
-        cell_size: side of each cell in pixels.
-
-    Returns:
-        `[(len(photos) + 1) * (cell + 2), (num_styles + 1) * (cell + 2), 3]`
-        float32 in [0, 1] (white gaps between cells).
-    """
-    n = model.transformer_config.num_styles
-    step = cell_size + _PAD
-    grid = np.ones([(len(photos) + 1) * step, (n + 1) * step, 3], "float32")
-
-    def put(r, c, image):
-        grid[r * step:r * step + cell_size, c * step:c * step + cell_size] = image
-
-    style_images = list(style_images or [None] * n)
-    for c, image in enumerate(style_images[:n], 1):
-        put(0, c, 0.5 if image is None else _square(image, cell_size))
-    for r, photo in enumerate(photos, 1):
-        photo = _square(photo, cell_size)
-        put(r, 0, photo)
-        for c, pastiche in enumerate(stylize_all(model, photo), 1):
-            put(r, c, np.clip(pastiche, 0.0, 1.0))
-    return grid
+from magenta_style.stylization import grid as grid_lib
 
 
 @dataclasses.dataclass
@@ -131,7 +54,7 @@ def _load_photos(pattern, image_size, limit):
         raise UserError(f"--eval_images matched no image files. Received: {pattern!r}")
     photos = []
     for f in files[:limit]:
-        photos.append(_square(image_io.load_image(f), image_size))
+        photos.append(grid_lib.square_crop(image_io.load_image(f), image_size))
     return photos
 
 
@@ -208,7 +131,7 @@ def evaluate(config):
         from magenta_style.storage import image_io
 
         os.makedirs(config.output_dir, exist_ok=True)
-        grid = style_grid(model, photos[:config.grid_photos],
+        grid = grid_lib.style_grid(model, photos[:config.grid_photos],
                           style_images=getattr(styles, "images", None))
         result["grid"] = os.path.join(config.output_dir, "style_grid.png")
         image_io.save_image(grid, result["grid"])

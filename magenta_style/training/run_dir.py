@@ -121,9 +121,9 @@ def write_curve(cfg):
 
 def write_grid(cfg, model, styles, photos, step, writer):
     from magenta_style.storage import image_io
-    from magenta_style.training import evaluation
+    from magenta_style.stylization import grid as grid_lib
 
-    grid = evaluation.style_grid(model, photos, style_images=_style_thumbs(model, styles))
+    grid = grid_lib.style_grid(model, photos, style_images=_style_thumbs(model, styles))
     path = os.path.join(cfg.train_dir, train_config.GRID_SUBDIR, f"grid_{step:07d}.png")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     image_io.save_image(grid, path)
