@@ -4,7 +4,7 @@
         --source=../shared/images/train --batch_size=16 --image_size=256
 
 Prints batches/s and images/s for the tf.data path (`tf_pipeline.content_dataset`)
-and the TensorFlow-free NumPy path (`photo_files.NumpyContentLoader`), after
+and the TensorFlow-free NumPy path (`numpy_loader.NumpyContentLoader`), after
 a warm-up. Training must be many times slower than either, or the input
 pipeline is the bottleneck.
 """
@@ -57,9 +57,9 @@ def bench_tf(args):
 
 
 def bench_numpy(args):
-    from magenta_style.data import photo_files
+    from magenta_style.data import numpy_loader
 
-    loader = photo_files.NumpyContentLoader(args.source, args.batch_size,
+    loader = numpy_loader.NumpyContentLoader(args.source, args.batch_size,
                                            image_size=args.image_size, seed=0,
                                            random_crop=args.random_crop,
                                            random_flip=args.random_flip,

@@ -108,9 +108,9 @@ def bench_variant(variant, args, styles, photos):
 
 
 def bench_pipeline(args):
-    from magenta_style.data import photo_files
+    from magenta_style.data import numpy_loader
 
-    loader = photo_files.NumpyContentLoader(args.photos, args.batch_size,
+    loader = numpy_loader.NumpyContentLoader(args.photos, args.batch_size,
                                            image_size=args.image_size, seed=0)
     it = iter(loader)
     next(it)

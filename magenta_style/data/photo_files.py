@@ -1,17 +1,15 @@
-"""Content photos as NumPy batches, with Pillow and threads: no TensorFlow.
+"""Photo files without TensorFlow: listing, checking, resizing and cropping.
 
-This is the input path for training under `KERAS_BACKEND=jax` on machines
-that have no TensorFlow. It gives the same preprocessing as the tf.data path
-in `magenta_style.data.tf_pipeline` (Magenta's by default: aspect-preserving resize so the
-short side is `resize_side` = 258, centre crop `image_size` = 256, float32 in
-[0, 1]), so a model trained on either path sees the same images.
+The preprocessing of the TensorFlow-free input path (`numpy_loader`), the
+same as the tf.data path's in `magenta_style.data.tf_pipeline` (Magenta's by
+default: aspect-preserving resize so the short side is `resize_side` = 258,
+centre crop `image_size` = 256, float32 in [0, 1]), so a model trained on
+either path sees the same images.
 
 Importing this module must not import TensorFlow (a test checks it); keep it
 to the standard library, NumPy and Pillow.
 """
 
-import collections
-import concurrent.futures
 import dataclasses
 import glob
 import logging
@@ -187,7 +185,7 @@ def check_sizes(image_size, resize_side):
         )
 
 
-def _to_rgb8(img):
+def to_rgb8(img):
     """Any PIL mode -> 8-bit RGB, as TensorFlow's decoders give it."""
     if img.mode.startswith("I"):
         # 16-bit grayscale: Pillow's convert("RGB") would clip it to white;
@@ -199,7 +197,7 @@ def _to_rgb8(img):
 
 def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
     """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
-    img = _to_rgb8(img)
+    img = to_rgb8(img)
     h, w = img.height, img.width
     nh, nw = resized_shape(h, w, resize_side)
     if (nh, nw) != (h, w):
@@ -241,7 +239,7 @@ def preprocess_array(image_uint8, image_size=256, resize_side=258, random_crop=F
                           random_flip, rng)
 
 
-def _open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft=True):
+def open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft=True):
     with Image.open(path) as img:
         if draft and img.format == "JPEG":
             h, w = img.height, img.width
@@ -272,218 +270,5 @@ def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False
         file cannot be read as an image (the loader counts and skips these).
     """
     check_sizes(image_size, resize_side)
-    crop = _open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft)
+    crop = open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft)
     return crop.astype(np.float32) / 255.0
-
-
-def _load_task(path, image_size, resize_side, random_crop, random_flip, seed, draft):
-    """One loader task: uint8 crop, or None when the file is unreadable.
-
-    Module-level (not a method) so a process pool pickles only its arguments.
-    """
-    try:
-        return _open_crop(path, image_size, resize_side, random_crop, random_flip,
-                          np.random.default_rng(seed), draft)
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError,
-            Image.DecompressionBombError):
-        return None
-
-
-class NumpyContentLoader:
-    """Batches of preprocessed content photos, decoded by a worker pool.
-
-    Pillow releases the GIL while it decodes and resizes, so the default
-    thread pool scales across cores without process start-up or pickling
-    costs; `processes=True` uses a process pool (started with "spawn", which
-    is safe beside JAX's threads) for when Python overhead dominates.
-
-    Iterating yields `[batch_size, image_size, image_size, 3]` float32 arrays
-    in [0, 1], forever when `repeat` (reshuffled every epoch), else one
-    epoch. Unreadable files are skipped and counted in `self.stats`
-    (`SkipStats`) and logged once; they never stop iteration.
-
-    With a `seed`, the file order and every random crop and flip depend only
-    on (seed, epoch, position), not on worker timing, so runs are repeatable.
-
-    Args:
-        files: a folder, glob, comma-separated string or list (see
-            `list_image_files`).
-        batch_size: images per batch (the last partial batch of an epoch is
-            dropped, so every batch has this size).
-        image_size: side of the square crops.
-        resize_side: the short side after the aspect-preserving resize
-            (default image_size + 2, Magenta's).
-        shuffle: shuffle the files every epoch.
-        seed: int or None (fresh randomness).
-        random_crop, random_flip: augmentations (off in Magenta).
-        workers: pool size (default: number of CPUs).
-        repeat: iterate forever.
-        prefetch_batches: batches decoded ahead of the consumer.
-        num_shards, shard_index: keep only every `num_shards`-th file starting
-            at `shard_index` (one shard per host in multi-host training).
-        processes: a process pool instead of threads.
-        start_epoch, start_position: where in the stream of files to start,
-            to continue it exactly when resuming: element e of the stream is
-            position `e % len(files)` of epoch `e // len(files)`, so pass
-            e = `step * batch_size` (exact while every file is readable).
-        draft: fast reduced-scale decoding of large JPEGs (see
-            `load_and_preprocess`); False matches the tf.data path exactly.
-    """
-
-    def __init__(self, files, batch_size, image_size=256, resize_side=None, shuffle=True,
-                 seed=None, random_crop=False, random_flip=False, workers=None,
-                 repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
-                 processes=False, start_epoch=0, start_position=0, draft=True):
-        resize_side = image_size + 2 if resize_side is None else resize_side
-        check_sizes(image_size, resize_side)
-        if batch_size < 1:
-            raise UserError(f"batch_size must be positive. Received: batch_size={batch_size}")
-        if isinstance(files, str) and (files.startswith(("tfds:", "tfrecord:"))
-                                       or ".tfrec" in files.lower()):
-            raise UserError(
-                "The NumPy loader reads image files only (no TensorFlow); TFDS and TFRecord "
-                f"sources need the tf.data path. Received: files={files!r}"
-            )
-        self.files = list_image_files(files)[shard_index::num_shards]
-        if len(self.files) < batch_size:
-            raise UserError(
-                f"{len(self.files)} content images are fewer than one batch of "
-                f"{batch_size}; add photos or lower batch_size. Received: files={files!r}"
-            )
-        check_readable(self.files)
-        self.batch_size = batch_size
-        self.image_size = image_size
-        self.resize_side = resize_side
-        self.shuffle = shuffle
-        self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else seed
-        self.random_crop = random_crop
-        self.random_flip = random_flip
-        self.workers = workers or os.cpu_count() or 1
-        self.repeat = repeat
-        self.prefetch_batches = max(1, prefetch_batches)
-        self.processes = processes
-        if not 0 <= start_position < len(self.files):
-            raise UserError(f"start_position must be in [0, {len(self.files)}) (files per "
-                            f"epoch). Received: start_position={start_position}")
-        self.start_epoch = start_epoch
-        self.start_position = start_position
-        self.draft = draft
-        self.stats = SkipStats()
-
-    @property
-    def skipped(self):
-        """How many unreadable files were skipped so far."""
-        return self.stats.skipped
-
-    def __len__(self):
-        """Batches per epoch, assuming every file is readable."""
-        return len(self.files) // self.batch_size
-
-    def _epoch_order(self, epoch):
-        if not self.shuffle:
-            return list(range(len(self.files)))
-        rng = np.random.default_rng([self.seed, epoch])
-        return rng.permutation(len(self.files)).tolist()
-
-    def _tasks(self):
-        """(file index, task arguments) in order, epoch after epoch."""
-        epoch, start = self.start_epoch, self.start_position
-        while True:
-            for position, index in enumerate(self._epoch_order(epoch)):
-                if position < start:
-                    continue
-                yield index, (self.files[index], self.image_size, self.resize_side,
-                              self.random_crop, self.random_flip,
-                              [self.seed, epoch, position, 1], self.draft)
-            epoch, start = epoch + 1, 0
-            if not self.repeat:
-                return
-
-    def _pool(self):
-        if self.processes:
-            import multiprocessing
-
-            return concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return concurrent.futures.ThreadPoolExecutor(self.workers)
-
-    def __iter__(self):
-        """Yields `[B, S, S, 3]` float32 batches; see the class docstring."""
-        window = self.batch_size * (self.prefetch_batches + 1)
-        # Two full epochs without one readable file means none is readable.
-        limit = 2 * len(self.files) + 1
-        tasks = self._tasks()
-        pending = collections.deque()
-        batch = []
-        with self._pool() as pool:
-
-            def refill():
-                while len(pending) < window:
-                    task = next(tasks, None)
-                    if task is None:
-                        return
-                    pending.append((task[0], pool.submit(_load_task, *task[1])))
-
-            refill()
-            while pending:
-                index, future = pending.popleft()
-                crop = future.result()
-                self.stats.record(crop is not None, self.files[index], limit)
-                refill()
-                if crop is None:
-                    continue
-                batch.append(crop)
-                if len(batch) == self.batch_size:
-                    # Workers return uint8 (4x less to move); convert once.
-                    yield np.stack(batch).astype(np.float32) / np.float32(255.0)
-                    batch = []
-
-
-def write_resized_copies(files, output_dir, resize_side=258, quality=90, limit=None,
-                         progress=True):
-    """Writes each photo shrunk so its short side is `resize_side` (JPEG).
-
-    For carrying a training subset to a machine with little room (the GPU
-    machines take at most 64 MiB): training preprocesses the copies exactly
-    as the originals (they are already at the resize size), up to JPEG
-    re-encoding. Photos already smaller are copied at their size. Unreadable
-    files are skipped and counted; output names keep the relative folder
-    layout and end in `.jpg`.
-
-    Args:
-        files: folder, glob or list (see `list_image_files`).
-        output_dir: created if needed.
-        resize_side: short side of the copies (training's resize_side).
-        quality: JPEG quality.
-        limit: copy only the first `limit` files (sorted order).
-        progress: tqdm progress bar.
-
-    Returns:
-        (number written, `SkipStats`).
-    """
-    from tqdm import tqdm
-
-    paths = list_image_files(files)[:limit]
-    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
-    stats = SkipStats()
-    written = 0
-    for path in tqdm(paths, desc="Resizing photos", unit="photo", disable=not progress):
-        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), root))[0] + ".jpg"
-        out = os.path.join(output_dir, rel)
-        try:
-            with Image.open(path) as img:
-                img.draft("RGB", (resize_side, resize_side))
-                img = _to_rgb8(img)
-                h, w = img.height, img.width
-                if min(h, w) > resize_side:
-                    nh, nw = resized_shape(h, w, resize_side)
-                    img = img.resize((nw, nh), Image.BILINEAR)
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                tmp = out + ".tmp"
-                img.save(tmp, format="JPEG", quality=quality)
-                os.replace(tmp, out)
-            written += 1
-            stats.record(True, path)
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
-            stats.record(False, path)
-    return written, stats

@@ -75,13 +75,14 @@ class Engine:
                     position += b
 
             return cycle()
+        from magenta_style.data import numpy_loader
         from magenta_style.data import photo_files
 
         files = photo_files.list_image_files(cfg.content_images)
         # Continue the stream where the checkpointed step left it: a resumed
         # run sees the photos (and crops, flips) the uninterrupted one would.
         element = start_step * b
-        self.loader = photo_files.NumpyContentLoader(
+        self.loader = numpy_loader.NumpyContentLoader(
             files, b, image_size=cfg.image_size, seed=cfg.seed,
             random_crop=cfg.random_crop, random_flip=cfg.random_flip,
             start_epoch=element // len(files), start_position=element % len(files))
