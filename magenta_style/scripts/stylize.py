@@ -15,7 +15,7 @@ from absl import flags
 
 from magenta_style.scripts import flagutil
 from magenta_style.stylization.api import StylizeConfig
-from magenta_style.stylization.api import stylize_files
+from magenta_style.stylization.batch_files import stylize_files
 
 # Not marked required: absl would then check them in every script of the
 # process (tests import several); stylize_files says what is missing.

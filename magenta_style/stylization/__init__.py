@@ -1,7 +1,8 @@
 """Photos in, pastiches out.
 
-- `api`: `stylize`, `stylize_files`, the model cache and the compiled runner,
-  contact sheets.
+- `api`: `stylize`, the model cache and the compiled runner.
+- `batch_files`: `stylize_files` (many photos, named outputs) and contact sheets.
+- `grid`: the grid layout of contact sheets and training's style grids.
 - `style_choice`: parsing `which_styles` into style-weight vectors.
 - `tiling`: images too large for one pass.
 - `color`: colour preservation and strength.

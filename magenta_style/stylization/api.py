@@ -1,18 +1,17 @@
-"""Photo in, pastiche out: `stylize`, batch stylization of files, contact sheets.
+"""Photo in, pastiche out: `stylize`, the model cache and the compiled runner.
 
 `stylize(image, model, which_styles)` is the one call most users need. Models
 are loaded once per path and cached (Magenta rebuilt its graph on every run);
 the network runs as a compiled `tf.function` whose shapes are dynamic, so
-new image sizes do not retrace. Images above `tile_threshold` pixels go
+new image sizes do not retrace. Batches of files and contact sheets are
+`batch_files`'. Images above `tile_threshold` pixels go
 through `magenta_style.stylization.tiling`, which bounds memory and still uses the
 whole image's normalisation statistics.
 """
 
 import dataclasses
-import glob
 import numbers
 import os
-import sys
 import threading
 import typing
 import weakref
@@ -23,7 +22,6 @@ from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
-from magenta_style.stylization import grid as grid_lib
 from magenta_style.stylization import style_choice
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -202,7 +200,7 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
     return out[:, :h, :w, :]
 
 
-def _finish(pastiche, photo, preserve_colors, strength):
+def finish(pastiche, photo, preserve_colors, strength):
     """Colour preservation, then strength blending, then uint8."""
     if preserve_colors:
         pastiche = color.preserve_colors(pastiche, photo)
@@ -211,14 +209,14 @@ def _finish(pastiche, photo, preserve_colors, strength):
     return image_io.to_uint8(pastiche)
 
 
-def _check_options(strength, max_size):
+def check_options(strength, max_size):
     if not isinstance(strength, numbers.Real) or not 0.0 <= float(strength) <= 1.0:
         raise UserError(f"strength must be in [0, 1]. Received: strength={strength!r}")
     if max_size is not None and (int(max_size) != max_size or max_size < 0):
         raise UserError(f"max_size must be a positive integer or 0. Received: {max_size!r}")
 
 
-def _as_list(image):
+def as_list(image):
     """(list of images, was_list)."""
     if isinstance(image, (list, tuple)):
         return list(image), True
@@ -273,17 +271,17 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
     Raises:
         UserError: unreadable image, bad which_styles, bad options.
     """
-    _check_options(strength, max_size)
+    check_options(strength, max_size)
     model = get_model(model, num_styles)
     spec = style_choice.parse_which_styles(
         which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)
-    images, was_list = _as_list(image)
+    images, was_list = as_list(image)
     results = []
     for i, item in enumerate(images):
         photo = image_io.load_image(item, max_size=max_size or None)
         pastiches = stylize_array(model, photo, spec.weights, tile_size=tile_size,
                                   tile_threshold=tile_threshold, jit_compile=jit_compile)
-        outs = [_finish(p, photo, preserve_colors, strength) for p in pastiches]
+        outs = [finish(p, photo, preserve_colors, strength) for p in pastiches]
         if output_dir is not None:
             base = output_basename
             if was_list:  # the file's name, else a numbered name
@@ -308,177 +306,3 @@ def _several(which_styles):
 
 # --------------------------------------------------------------------------
 # Files: batches and contact sheets.
-
-def expand_inputs(spec):
-    """Input files from `--input_image`: files, globs, directories, commas.
-
-    Args:
-        spec: str; comma-separated parts, each a file, a glob or a directory
-            (its image files, sorted, not recursive). A list of str works too.
-
-    Returns:
-        Sorted-per-part list of paths (missing plain files are kept, so they
-        are reported as failures rather than silently dropped).
-
-    Raises:
-        UserError: nothing given, or a glob/directory that matches no image.
-    """
-    parts = spec if isinstance(spec, (list, tuple)) else str(spec or "").split(",")
-    parts = [os.path.expanduser(p.strip()) for p in parts if p and p.strip()]
-    if not parts:
-        raise UserError("No input image given; pass --input_image=PATH (file, glob or folder).")
-    paths = []
-    for part in parts:
-        if os.path.isdir(part):
-            found = sorted(os.path.join(part, f) for f in os.listdir(part)
-                           if f.lower().endswith(IMAGE_EXTENSIONS)
-                           and os.path.isfile(os.path.join(part, f)))
-            if not found:
-                raise UserError(f"Folder {part} holds no image files "
-                                f"({', '.join(IMAGE_EXTENSIONS)}).")
-        elif glob.has_magic(part):
-            found = sorted(p for p in glob.glob(part) if os.path.isfile(p))
-            if not found:
-                raise UserError(f"No file matches {part!r}.")
-        else:
-            found = [part]
-        paths.extend(p for p in found if p not in paths)
-    return paths
-
-
-def _basenames(paths, output_basename):
-    """Output name prefix per input; refuses two inputs that would collide."""
-    if output_basename and len(paths) == 1:
-        return [output_basename]
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-    if output_basename:
-        stems = [f"{output_basename}_{s}" for s in stems]
-    seen = {}
-    for path, stem in zip(paths, stems):
-        if stem in seen:
-            raise UserError(
-                f"{seen[stem]} and {path} would write the same output names "
-                f"({stem}_*); rename one or run them separately.")
-        seen[stem] = path
-    return stems
-
-
-def stylize_files(config, progress=True, log=None):
-    """Stylizes every input of `config` into `config.output_dir`.
-
-    One output per style row, named as Magenta does: `{basename}_{index}.png`
-    for a list, `{basename}_0_500_3_500.png` for a mixture. Unreadable files
-    are reported and skipped; existing outputs are kept unless
-    `config.overwrite`. With `config.contact_sheet`, also writes
-    `{output_basename}_contact_sheet.png` (or `contact_sheet.png`).
-
-    Args:
-        config: a `StylizeConfig`.
-        progress: show a tqdm progress bar.
-        log: callable taking one line of text (default: print to stderr).
-
-    Returns:
-        The number of inputs that failed (0 = all good).
-
-    Raises:
-        UserError: bad config (no inputs, no output_dir, bad which_styles).
-    """
-    import tqdm
-
-    log = log or (lambda line: tqdm.tqdm.write(line, file=sys.stderr))
-    if not config.output_dir:
-        raise UserError("No output folder given; pass --output_dir=FOLDER.")
-    _check_options(config.strength, config.max_size)
-    ext = config.output_format.lower().lstrip(".")
-    if "." + ext not in image_io._FORMATS:
-        raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
-    paths = expand_inputs(config.input_image)
-    bases = _basenames(paths, config.output_basename)
-    model = get_model(config.checkpoint, config.num_styles, config.alpha)
-    spec = style_choice.parse_which_styles(config.which_styles, model.transformer_config.num_styles,
-                                          model.style_names, config.normalize_weights)
-    os.makedirs(config.output_dir, exist_ok=True)
-    failures, written, kept = [], 0, 0
-    bar = tqdm.tqdm(list(zip(paths, bases)), desc="stylize", unit="img",
-                    disable=not progress or len(paths) < 2, file=sys.stderr)
-    for path, base in bar:
-        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}") for s in spec.suffixes]
-        todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
-        kept += len(targets) - len(todo)
-        if not todo:
-            continue
-        try:
-            photo = image_io.load_image(path, max_size=config.max_size or None)
-            pastiches = stylize_array(
-                model, photo, spec.weights[todo], tile_size=config.tile_size,
-                tile_threshold=config.tile_threshold, jit_compile=config.jit_compile)
-            for i, pastiche in zip(todo, pastiches):
-                out = _finish(pastiche, photo, config.preserve_colors, config.strength)
-                image_io.save_image(out, targets[i])
-                written += 1
-        except UserError as e:
-            failures.append(path)
-            log(f"skipped {path}: {e}")
-        except Exception as e:  # noqa: BLE001 -- one bad photo must not stop a batch
-            failures.append(path)
-            log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    if config.contact_sheet:
-        readable = [p for p in paths if p not in failures]
-        sheet_path = os.path.join(
-            config.output_dir,
-            f"{config.output_basename}_contact_sheet.png" if config.output_basename
-            else "contact_sheet.png")
-        if readable and (config.overwrite or not os.path.exists(sheet_path)):
-            save_contact_sheet(readable, sheet_path, model=model,
-                               cell_size=config.contact_sheet_size,
-                               preserve_colors=config.preserve_colors,
-                               strength=config.strength)
-            written += 1
-        elif os.path.exists(sheet_path):
-            kept += 1
-    log(f"wrote {written} file(s) to {config.output_dir}"
-        + (f"; kept {kept} existing (use --overwrite to replace)" if kept else "")
-        + (f"; {len(failures)} input(s) failed" if failures else ""))
-    return len(failures)
-
-
-def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
-                  labels=True, preserve_colors=_CFG.preserve_colors, strength=_CFG.strength):
-    """Every style of a model on one or more photos, as one grid image.
-
-    Like Magenta's style grid: one row per photo, the photo first, then its
-    pastiche under each style; a header row names the styles.
-
-    Args:
-        images: one image or a list (anything `stylize` accepts).
-        model: as in `stylize`.
-        cell_size: int, longer side of each cell in pixels (photos are scaled
-            down to it before stylizing, so a sheet stays fast).
-        styles: optional list of style indices/names (default: all).
-        labels: draw the style names above the columns.
-
-    Returns:
-        `[rows * cell, (1 + num_styles) * cell, 3]` uint8 grid (plus a label
-        band on top when `labels`).
-    """
-    model = get_model(model)
-    names = model.style_names
-    spec = style_choice.parse_which_styles(
-        list(range(len(names))) if styles is None else list(styles),
-        model.transformer_config.num_styles, names)
-    indices = [int(s) for s in spec.suffixes]
-    images, _ = _as_list(images)
-    rows = []
-    for item in images:
-        photo = image_io.load_image(item, max_size=cell_size)
-        pastiches = stylize_array(model, photo, spec.weights)
-        cells = [image_io.to_uint8(photo)] + [
-            _finish(p, photo, preserve_colors, strength) for p in pastiches]
-        rows.append([grid_lib.fit_cell(image_io.array_to_float(c), cell_size) for c in cells])
-    labels = ["photo"] + [names[i] for i in indices] if labels else None
-    return image_io.to_uint8(grid_lib.assemble(rows, cell_size, labels=labels))
-
-
-def save_contact_sheet(images, path, model=None, **options):
-    """Writes `contact_sheet(images, model, **options)` to `path`; returns path."""
-    return image_io.save_image(contact_sheet(images, model, **options), path)

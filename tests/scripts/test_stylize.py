@@ -10,7 +10,7 @@ from PIL import Image
 
 from magenta_style.storage import image_io
 from magenta_style.stylization.api import StylizeConfig
-from magenta_style.stylization.api import stylize_files
+from magenta_style.stylization.batch_files import stylize_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -9,9 +9,9 @@ from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
 from magenta_style.stylization.api import clear_model_cache
-from magenta_style.stylization.api import contact_sheet
 from magenta_style.stylization.api import get_model
 from magenta_style.stylization.api import stylize
+from magenta_style.stylization.batch_files import contact_sheet
 from tests.conftest import styled_model
 
 

@@ -1,0 +1,195 @@
+"""Many photos at once: `stylize_files` (what `bin/stylize` runs) and contact sheets.
+
+Inputs are files, globs, folders or comma lists of those; outputs are named
+after the photo and the style mixture and written atomically; a photo that
+fails is reported and skipped. `contact_sheet` draws every style of a model
+on a few photos (`stylization.grid`'s layout).
+"""
+
+import glob
+import os
+import sys
+
+from magenta_style.errors import UserError
+from magenta_style.storage import image_io
+from magenta_style.stylization import api
+from magenta_style.stylization import grid as grid_lib
+from magenta_style.stylization import style_choice
+
+
+def expand_inputs(spec):
+    """Input files from `--input_image`: files, globs, directories, commas.
+
+    Args:
+        spec: str; comma-separated parts, each a file, a glob or a directory
+            (its image files, sorted, not recursive). A list of str works too.
+
+    Returns:
+        Sorted-per-part list of paths (missing plain files are kept, so they
+        are reported as failures rather than silently dropped).
+
+    Raises:
+        UserError: nothing given, or a glob/directory that matches no image.
+    """
+    parts = spec if isinstance(spec, (list, tuple)) else str(spec or "").split(",")
+    parts = [os.path.expanduser(p.strip()) for p in parts if p and p.strip()]
+    if not parts:
+        raise UserError("No input image given; pass --input_image=PATH (file, glob or folder).")
+    paths = []
+    for part in parts:
+        if os.path.isdir(part):
+            found = sorted(os.path.join(part, f) for f in os.listdir(part)
+                           if f.lower().endswith(api.IMAGE_EXTENSIONS)
+                           and os.path.isfile(os.path.join(part, f)))
+            if not found:
+                raise UserError(f"Folder {part} holds no image files "
+                                f"({', '.join(api.IMAGE_EXTENSIONS)}).")
+        elif glob.has_magic(part):
+            found = sorted(p for p in glob.glob(part) if os.path.isfile(p))
+            if not found:
+                raise UserError(f"No file matches {part!r}.")
+        else:
+            found = [part]
+        paths.extend(p for p in found if p not in paths)
+    return paths
+
+
+def _basenames(paths, output_basename):
+    """Output name prefix per input; refuses two inputs that would collide."""
+    if output_basename and len(paths) == 1:
+        return [output_basename]
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if output_basename:
+        stems = [f"{output_basename}_{s}" for s in stems]
+    seen = {}
+    for path, stem in zip(paths, stems):
+        if stem in seen:
+            raise UserError(
+                f"{seen[stem]} and {path} would write the same output names "
+                f"({stem}_*); rename one or run them separately.")
+        seen[stem] = path
+    return stems
+
+
+def stylize_files(config, progress=True, log=None):
+    """Stylizes every input of `config` into `config.output_dir`.
+
+    One output per style row, named as Magenta does: `{basename}_{index}.png`
+    for a list, `{basename}_0_500_3_500.png` for a mixture. Unreadable files
+    are reported and skipped; existing outputs are kept unless
+    `config.overwrite`. With `config.contact_sheet`, also writes
+    `{output_basename}_contact_sheet.png` (or `contact_sheet.png`).
+
+    Args:
+        config: a `api.StylizeConfig`.
+        progress: show a tqdm progress bar.
+        log: callable taking one line of text (default: print to stderr).
+
+    Returns:
+        The number of inputs that failed (0 = all good).
+
+    Raises:
+        UserError: bad config (no inputs, no output_dir, bad which_styles).
+    """
+    import tqdm
+
+    log = log or (lambda line: tqdm.tqdm.write(line, file=sys.stderr))
+    if not config.output_dir:
+        raise UserError("No output folder given; pass --output_dir=FOLDER.")
+    api.check_options(config.strength, config.max_size)
+    ext = config.output_format.lower().lstrip(".")
+    if "." + ext not in image_io._FORMATS:
+        raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
+    paths = expand_inputs(config.input_image)
+    bases = _basenames(paths, config.output_basename)
+    model = api.get_model(config.checkpoint, config.num_styles, config.alpha)
+    spec = style_choice.parse_which_styles(config.which_styles, model.transformer_config.num_styles,
+                                          model.style_names, config.normalize_weights)
+    os.makedirs(config.output_dir, exist_ok=True)
+    failures, written, kept = [], 0, 0
+    bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
+                    disable=not progress or len(paths) < 2, file=sys.stderr)
+    for path, base in bar:
+        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}") for s in spec.suffixes]
+        todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
+        kept += len(targets) - len(todo)
+        if not todo:
+            continue
+        try:
+            photo = image_io.load_image(path, max_size=config.max_size or None)
+            pastiches = api.stylize_array(
+                model, photo, spec.weights[todo], tile_size=config.tile_size,
+                tile_threshold=config.tile_threshold, jit_compile=config.jit_compile)
+            for i, pastiche in zip(todo, pastiches):
+                out = api.finish(pastiche, photo, config.preserve_colors, config.strength)
+                image_io.save_image(out, targets[i])
+                written += 1
+        except UserError as e:
+            failures.append(path)
+            log(f"skipped {path}: {e}")
+        except Exception as e:  # noqa: BLE001 -- one bad photo must not stop a batch
+            failures.append(path)
+            log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    if config.contact_sheet:
+        readable = [p for p in paths if p not in failures]
+        sheet_path = os.path.join(
+            config.output_dir,
+            f"{config.output_basename}_contact_sheet.png" if config.output_basename
+            else "contact_sheet.png")
+        if readable and (config.overwrite or not os.path.exists(sheet_path)):
+            save_contact_sheet(readable, sheet_path, model=model,
+                               cell_size=config.contact_sheet_size,
+                               preserve_colors=config.preserve_colors,
+                               strength=config.strength)
+            written += 1
+        elif os.path.exists(sheet_path):
+            kept += 1
+    log(f"wrote {written} file(s) to {config.output_dir}"
+        + (f"; kept {kept} existing (use --overwrite to replace)" if kept else "")
+        + (f"; {len(failures)} input(s) failed" if failures else ""))
+    return len(failures)
+
+
+_CFG = api.StylizeConfig
+
+
+def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
+                  labels=True, preserve_colors=_CFG.preserve_colors, strength=_CFG.strength):
+    """Every style of a model on one or more photos, as one grid image.
+
+    Like Magenta's style grid: one row per photo, the photo first, then its
+    pastiche under each style; a header row names the styles.
+
+    Args:
+        images: one image or a list (anything `api.stylize` accepts).
+        model: as in `api.stylize`.
+        cell_size: int, longer side of each cell in pixels (photos are scaled
+            down to it before stylizing, so a sheet stays fast).
+        styles: optional list of style indices/names (default: all).
+        labels: draw the style names above the columns.
+
+    Returns:
+        `[rows * cell, (1 + num_styles) * cell, 3]` uint8 grid (plus a label
+        band on top when `labels`).
+    """
+    model = api.get_model(model)
+    names = model.style_names
+    spec = style_choice.parse_which_styles(
+        list(range(len(names))) if styles is None else list(styles),
+        model.transformer_config.num_styles, names)
+    indices = [int(s) for s in spec.suffixes]
+    images, _ = api.as_list(images)
+    rows = []
+    for item in images:
+        photo = image_io.load_image(item, max_size=cell_size)
+        pastiches = api.stylize_array(model, photo, spec.weights)
+        cells = [image_io.to_uint8(photo)] + [
+            api.finish(p, photo, preserve_colors, strength) for p in pastiches]
+        rows.append([grid_lib.fit_cell(image_io.array_to_float(c), cell_size) for c in cells])
+    labels = ["photo"] + [names[i] for i in indices] if labels else None
+    return image_io.to_uint8(grid_lib.assemble(rows, cell_size, labels=labels))
+
+
+def save_contact_sheet(images, path, model=None, **options):
+    """Writes `contact_sheet(images, model, **options)` to `path`; returns path."""
+    return image_io.save_image(contact_sheet(images, model, **options), path)
