@@ -32,7 +32,7 @@ def styled_model(num_styles, seed, style_names=None, **arch):
 
     model = transformer.build_transformer(num_styles, alpha=0.25, **arch)
     rng = np.random.default_rng(seed)
-    for layer in transformer.norm_layers(model):
+    for layer in transformer.style_tables(model):
         layer.gamma.assign(rng.normal(1, 0.5, layer.gamma.shape).astype("float32"))
         layer.beta.assign(rng.normal(0, 0.5, layer.beta.shape).astype("float32"))
     if style_names is not None:

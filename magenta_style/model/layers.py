@@ -150,71 +150,49 @@ class CropLike(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class ConditionalInstanceNormalization(keras.layers.Layer):
-    """Instance normalisation whose scale and shift depend on the style.
+class InstanceNormalization(keras.layers.Layer):
+    """Instance normalisation with a scale and shift given per example.
 
-    Called on `[x, style_weights]`:
+    Called on `[x, gamma, beta]`:
       x: `[B, H, W, C]` float.
-      style_weights: `[B, num_styles]` float. A one-hot row selects one style
-        (Magenta's `conditional_instance_norm`); any other row mixes styles
-        (Magenta's `weighted_instance_norm`): gamma = sum_i w_i gamma_i and
-        beta = sum_i w_i beta_i. The weights are NOT normalised, as in Magenta.
+      gamma, beta: `[B, C]` float, this example's scale and shift. Where they
+        come from is not this layer's business (Magenta's `normalizer_fn`
+        split): a style table (`conditioning.StyleTable`, the multi-style
+        network) or a style-prediction network (arbitrary style).
 
     Output: `[B, H, W, C]`, `(x - mean) / sqrt(var + epsilon) * gamma + beta`
     with mean and variance taken over H and W of each example and channel.
-
-    Weights: `gamma` `[num_styles, C]` (ones) and `beta` `[num_styles, C]`
-    (zeros), the same layout as Magenta's `InstanceNorm/{gamma,beta}`.
+    No weights.
     """
 
-    def __init__(self, num_styles, epsilon=1e-5, **kwargs):
+    def __init__(self, epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
-        if int(num_styles) != num_styles or num_styles < 1:
-            raise ValueError(
-                "num_styles must be a positive integer. "
-                f"Received: num_styles={num_styles}"
-            )
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon}")
-        self.num_styles = int(num_styles)
         self.epsilon = float(epsilon)
 
     def build(self, input_shape):
-        x_shape, w_shape = input_shape
+        x_shape, gamma_shape, beta_shape = input_shape
         channels = x_shape[-1]
-        if channels is None:
-            raise ValueError(
-                "The channel dimension of the input must be known. "
-                f"Received: input_shape={input_shape}"
-            )
-        if w_shape[-1] is not None and w_shape[-1] != self.num_styles:
-            raise ValueError(
-                f"Expected style weights of length num_styles={self.num_styles}. "
-                f"Received: style_weights shape={w_shape}"
-            )
-        self.gamma = self.add_weight(
-            shape=(self.num_styles, channels), initializer="ones", name="gamma"
-        )
-        self.beta = self.add_weight(
-            shape=(self.num_styles, channels), initializer="zeros", name="beta"
-        )
+        for name, shape in (("gamma", gamma_shape), ("beta", beta_shape)):
+            if shape[-1] is not None and channels is not None and shape[-1] != channels:
+                raise ValueError(
+                    f"{name} must hold one value per channel ({channels}). "
+                    f"Received: {name} shape={shape}")
 
     def call(self, inputs):
-        x, style_weights = inputs
+        x, gamma, beta = inputs
         mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
-        return self.normalize(x, style_weights, mean, variance)
+        return self.normalize(x, gamma, beta, mean, variance)
 
-    def normalize(self, x, style_weights, mean, variance):
-        """Applies the style's scale and shift with given statistics.
+    def normalize(self, x, gamma, beta, mean, variance):
+        """Applies `gamma`/`beta` (`[B, C]`) with given statistics.
 
         Split out of `call` so that tiled inference can reuse statistics
         measured on the whole image (`mean`, `variance`: `[B, 1, 1, C]`).
         """
-        style_weights = ops.cast(style_weights, x.dtype)
-        gamma = ops.matmul(style_weights, ops.cast(self.gamma, x.dtype))  # (B, C)
-        beta = ops.matmul(style_weights, ops.cast(self.beta, x.dtype))
-        gamma = gamma[:, None, None, :]
-        beta = beta[:, None, None, :]
+        gamma = ops.cast(gamma, x.dtype)[:, None, None, :]
+        beta = ops.cast(beta, x.dtype)[:, None, None, :]
         inv = ops.rsqrt(variance + self.epsilon)
         return (x - mean) * inv * gamma + beta
 
@@ -222,8 +200,4 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
         return input_shape[0]
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "num_styles": self.num_styles,
-            "epsilon": self.epsilon,
-        }
+        return {**super().get_config(), "epsilon": self.epsilon}

@@ -8,6 +8,9 @@ Layer names map Magenta's variable scopes (Keras forbids `/` in names):
 | `transformer/residual/residual3/conv2`     | `residual3_conv2`, `_norm`         |
 | `transformer/expand/conv3/conv`            | `expand_conv3`, `_norm`            |
 
+(`_norm` is the style table holding `InstanceNorm/{gamma,beta}`; the
+weightless `_in` layer after it normalises.)
+
 `magenta_style.storage.model_format` holds the translation in both directions.
 
 The network is a `PasticheNetwork`: a functional Keras model that carries its
@@ -16,9 +19,12 @@ so a `.keras` file, a model directory and a freshly built model all know
 their styles.
 """
 
+import dataclasses
+
 import keras
 
 from magenta_style import config as config_lib
+from magenta_style.model import conditioning
 from magenta_style.model import layers
 
 # Two stride-2 convolutions then two x2 upsamplings: sizes must divide by 4.
@@ -42,9 +48,10 @@ def _conv_block(x, style_weights, cfg, filters, kernel_size, strides, name,
         kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01),
         name=name,
     )(x)
-    x = layers.ConditionalInstanceNormalization(
-        cfg.num_styles, epsilon=cfg.epsilon, name=f"{name}_norm"
-    )([x, style_weights])
+    # The table keeps Magenta's scope name (`..._norm`: `InstanceNorm/gamma`).
+    gamma, beta = conditioning.StyleTable(cfg.num_styles, filters, name=f"{name}_norm")(
+        style_weights)
+    x = layers.InstanceNormalization(cfg.epsilon, name=f"{name}_in")([x, gamma, beta])
     if activation is not None:
         x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
     return x
@@ -94,6 +101,36 @@ def build_transformer(num_styles, alpha=1.0, *, contract_widths=None,
         epsilon=defaults.epsilon if epsilon is None else epsilon,
     )
     return build_transformer_from_config(cfg, name=name)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvBlock:
+    """One `[nearest x2,] padded conv -> instance norm -> activation` of the network.
+
+    `table(style_weights)` gives the norm's `[gamma, beta]`; `activation` is
+    None where the block has none (the second convolution of a residual
+    block), `upsample` 2 for the expand blocks.
+    """
+    name: str
+    conv: object
+    table: object
+    norm: object
+    activation: object
+    upsample: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Blocks:
+    """The network's blocks in order: what code that walks it (tiling) reads.
+
+    contract: 3 `ConvBlock`; residual: (conv1, conv2) pairs, each added to
+    its input; expand: the upsampling blocks; output: the last block (RGB,
+    sigmoid).
+    """
+    contract: tuple
+    residual: tuple
+    expand: tuple
+    output: ConvBlock
 
 
 def default_style_names(num_styles):
@@ -150,6 +187,29 @@ class PasticheNetwork(keras.Model):
     @provenance.setter
     def provenance(self, value):
         self._provenance = dict(value or {})
+
+    @property
+    def blocks(self):
+        """The `Blocks` of this network (its layers, grouped; no new weights)."""
+        cfg = self._transformer_config
+
+        def block(name, upsample=1):
+            activation = None
+            for suffix in ("relu", "sigmoid"):
+                full = f"{name}_{suffix}"
+                if any(layer.name == full for layer in self.layers):
+                    activation = self.get_layer(full)
+            return ConvBlock(name, self.get_layer(name), self.get_layer(f"{name}_norm"),
+                             self.get_layer(f"{name}_in"), activation, upsample)
+
+        n_expand = len(cfg.expand_widths)
+        return Blocks(
+            contract=tuple(block(f"contract_conv{i}") for i in (1, 2, 3)),
+            residual=tuple((block(f"residual{r}_conv1"), block(f"residual{r}_conv2"))
+                           for r in range(1, cfg.num_residual_blocks + 1)),
+            expand=tuple(block(f"expand_conv{i}", upsample=2)
+                         for i in range(1, n_expand + 1)),
+            output=block(f"expand_conv{n_expand + 1}"))
 
     def get_config(self):
         return {"architecture": self._transformer_config.to_dict(),
@@ -235,12 +295,15 @@ def _graph(cfg):
     return [image, style_weights], output
 
 
-def norm_layers(model):
-    """The model's `ConditionalInstanceNormalization` layers, in order."""
-    return [
-        layer for layer in model.layers
-        if isinstance(layer, layers.ConditionalInstanceNormalization)
-    ]
+def style_tables(model):
+    """The model's `conditioning.StyleTable` layers (the styles), in network order."""
+    return [layer for layer in model.layers if isinstance(layer, conditioning.StyleTable)]
+
+
+def instance_norms(model):
+    """The model's `layers.InstanceNormalization` layers, in network order."""
+    return [layer for layer in model.layers
+            if isinstance(layer, layers.InstanceNormalization)]
 
 
 def conv_layers(model):

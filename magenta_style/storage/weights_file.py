@@ -51,7 +51,8 @@ def _legacy(f, model):
     for key in groups:
         kind = re.sub(r"_\d+$", "", key)
         by_kind.setdefault(kind, []).append(key)
-    kinds = {"ConditionalInstanceNormalization": "conditional_instance_normalization",
+    # Format 1 named the style tables after the layer they were then part of.
+    kinds = {"StyleTable": "conditional_instance_normalization",
              "PaddedConv2D": "conv2d"}
     arrays, seen = {}, {}
     for layer in model.layers:

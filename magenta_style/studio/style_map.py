@@ -46,11 +46,11 @@ def style_embeddings(model):
     from magenta_style.model import transformer
 
     parts = []
-    for layer in transformer.norm_layers(model):
+    for layer in transformer.style_tables(model):
         parts.append(np.asarray(layer.gamma, np.float32))
         parts.append(np.asarray(layer.beta, np.float32))
     if not parts:
-        raise ValueError("The model has no ConditionalInstanceNormalization layers.")
+        raise ValueError("The model has no style tables (conditioning.StyleTable layers).")
     return np.concatenate(parts, axis=1)
 
 

@@ -10,7 +10,7 @@ padding only at the image border, as the untiled network does). The
 pre-normalisation output of each layer is kept for the whole image (in RAM,
 at most two layer maps at a time), its per-channel mean and variance are
 accumulated across tiles (Chan's parallel formula, float64), and the whole
-map is then normalised with `ConditionalInstanceNormalization.normalize`
+map is then normalised with `InstanceNormalization.normalize`
 using those statistics. The result equals the untiled network's output up
 to float rounding (see tests/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
@@ -101,21 +101,21 @@ def _tile_side(channels, tile_elements):
     return max(16, int((tile_elements / max(channels, 1)) ** 0.5))
 
 
-def _conv_block(model, x, weights, name, tile_elements, upsample=1):
-    """Pad-conv-CIN-activation of layer `name` over the whole map `x` in tiles.
+def _conv_block(block, x, weights, tile_elements):
+    """Pad-conv-norm-activation of one `transformer.ConvBlock` over the whole map `x` in tiles.
 
     Args:
+        block: the block (`model.blocks`).
         x: `[H, W, Cin]` float32 map (numpy).
         weights: `[1, num_styles]` float32 tensor.
-        upsample: 2 for the expand layers (nearest x2 before the conv).
 
     Returns:
         `[H', W', Cout]` float32 normalised and activated map.
     """
     import tensorflow as tf
 
-    conv = model.get_layer(name)
-    norm = model.get_layer(f"{name}_norm")
+    conv, norm, upsample = block.conv, block.norm, block.upsample
+    gamma, beta = block.table(weights)
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
     pad = k // 2
@@ -142,23 +142,14 @@ def _conv_block(model, x, weights, name, tile_elements, upsample=1):
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
-    activation = _activation(model, name)
+    activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
-        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), weights, mean, variance)
+        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, mean, variance)
         if activation is not None:
             chunk = activation(chunk)
         out[r0:r0 + rows] = chunk[0].numpy()
     return out
-
-
-def _activation(model, name):
-    for suffix in ("relu", "sigmoid"):
-        try:
-            return model.get_layer(f"{name}_{suffix}")
-        except ValueError:
-            continue
-    return None
 
 
 def stylize_tiled(model, image, style_weights, tile_size=1024):
@@ -177,7 +168,6 @@ def stylize_tiled(model, image, style_weights, tile_size=1024):
     """
     import tensorflow as tf
 
-    cfg = model.transformer_config
     image = np.asarray(image, np.float32)
     h, w = image.shape[:2]
     weights = tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1))
@@ -186,18 +176,20 @@ def stylize_tiled(model, image, style_weights, tile_size=1024):
     # PadToMultiple: mirror bottom/right up to a multiple of 4 (as the model).
     x = np.pad(image, [[0, (m - h % m) % m], [0, (m - w % m) % m], [0, 0]], mode="reflect")
 
-    def block(x, name, upsample=1):
-        return _conv_block(model, x, weights, name, tile_elements, upsample)
+    blocks = model.blocks
 
-    for i in range(1, len(cfg.contract_widths) + 1):
-        x = block(x, f"contract_conv{i}")
-    for r in range(1, cfg.num_residual_blocks + 1):
-        h1 = block(x, f"residual{r}_conv1")
-        h2 = block(h1, f"residual{r}_conv2")
+    def run(block, x):
+        return _conv_block(block, x, weights, tile_elements)
+
+    for block in blocks.contract:
+        x = run(block, x)
+    for conv1, conv2 in blocks.residual:
+        h1 = run(conv1, x)
+        h2 = run(conv2, h1)
         del h1
         h2 += x  # residual add, in place
         x = h2
-    for i in range(1, len(cfg.expand_widths) + 1):
-        x = block(x, f"expand_conv{i}", upsample=2)
-    x = block(x, f"expand_conv{len(cfg.expand_widths) + 1}")
+    for block in blocks.expand:
+        x = run(block, x)
+    x = run(blocks.output, x)
     return x[:h, :w]

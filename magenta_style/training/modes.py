@@ -141,8 +141,9 @@ def _dtype_policy(mixed):
 
 def _float32_norms(model):
     # Instance-norm statistics over 65k positions lose too much in float16;
-    # the layer autocasts its float16 input to float32.
-    for layer in transformer_lib.norm_layers(model):
+    # the layer autocasts its float16 input to float32. The style tables
+    # give it float32 gamma/beta, as the unsplit layer computed them.
+    for layer in transformer_lib.instance_norms(model) + transformer_lib.style_tables(model):
         layer.dtype_policy = "float32"
 
 
@@ -210,7 +211,7 @@ def build_model(cfg, new_names):
     if cfg.append:
         mask = np.zeros([offset + len(new_names), 1], "float32")
         mask[offset:] = 1.0
-        for layer in transformer_lib.norm_layers(model):
+        for layer in transformer_lib.style_tables(model):
             old_layer = base.get_layer(layer.name)
             for var, old_var in ((layer.gamma, old_layer.gamma),
                                  (layer.beta, old_layer.beta)):

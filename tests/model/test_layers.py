@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from magenta_style.model import conditioning
 from magenta_style.model import layers
 
 
@@ -15,49 +16,70 @@ def np_cin(x, w, gamma, beta, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * g + b
 
 
-def make_cin(num_styles, channels, rng):
-    layer = layers.ConditionalInstanceNormalization(num_styles)
-    layer.build([(None, None, None, channels), (None, num_styles)])
-    layer.gamma.assign(rng.normal(size=(num_styles, channels)).astype("float32"))
-    layer.beta.assign(rng.normal(size=(num_styles, channels)).astype("float32"))
-    return layer
+def make_table(num_styles, channels, rng):
+    table = conditioning.StyleTable(num_styles, channels)
+    table.build((None, num_styles))
+    table.gamma.assign(rng.normal(size=(num_styles, channels)).astype("float32"))
+    table.beta.assign(rng.normal(size=(num_styles, channels)).astype("float32"))
+    return table
 
 
-def test_cin_matches_numpy_for_labels_and_mixtures(rng):
-    layer = make_cin(4, 5, rng)
+def conditional_norm(table, x, w):
+    gamma, beta = table(w)
+    return layers.InstanceNormalization()([x, gamma, beta])
+
+
+def test_style_table_then_norm_match_numpy_for_labels_and_mixtures(rng):
+    table = make_table(4, 5, rng)
     x = rng.normal(2.0, 3.0, size=(3, 6, 7, 5)).astype("float32")
     # A one-hot label, a normalised mixture, an unnormalised one.
     w = np.array([[0, 0, 1, 0], [0.5, 0, 0, 0.5], [1.5, 0.25, 0, 0]], "float32")
-    got = np.asarray(layer([x, w]))
-    want = np_cin(x, w, np.asarray(layer.gamma), np.asarray(layer.beta))
+    got = np.asarray(conditional_norm(table, x, w))
+    want = np_cin(x, w, np.asarray(table.gamma), np.asarray(table.beta))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_cin_initial_state_is_plain_instance_norm(rng):
-    layer = layers.ConditionalInstanceNormalization(2)
+def test_instance_norm_takes_gamma_beta_from_any_source(rng):
+    # The seam: gamma/beta per example from anywhere (here: plain arrays).
+    x = rng.normal(size=(2, 5, 6, 3)).astype("float32")
+    gamma = rng.normal(size=(2, 3)).astype("float32")
+    beta = rng.normal(size=(2, 3)).astype("float32")
+    got = np.asarray(layers.InstanceNormalization(epsilon=1e-3)([x, gamma, beta]))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    want = (x - mean) / np.sqrt(var + 1e-3) * gamma[:, None, None] + beta[:, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"gamma must hold one value per channel \(3\)"):
+        layers.InstanceNormalization()([x, gamma[:, :2], beta])
+
+
+def test_a_fresh_style_table_gives_plain_instance_norm(rng):
+    table = conditioning.StyleTable(2, 3)
     x = rng.normal(size=(2, 4, 4, 3)).astype("float32")
-    out = np.asarray(layer([x, np.array([[1, 0], [0, 1]], "float32")]))
+    out = np.asarray(conditional_norm(table, x, np.array([[1, 0], [0, 1]], "float32")))
     np.testing.assert_allclose(out.mean(axis=(1, 2)), 0, atol=1e-5)
     np.testing.assert_allclose(out.std(axis=(1, 2)), 1, atol=1e-3)
 
 
-def test_cin_weights_are_style_tables():
-    layer = layers.ConditionalInstanceNormalization(7)
-    layer.build([(None, 8, 8, 3), (None, 7)])
-    assert [tuple(w.shape) for w in layer.weights] == [(7, 3), (7, 3)]
-    assert [w.path.split("/")[-1] for w in layer.weights] == ["gamma", "beta"]
+def test_style_table_weights_are_magenta_tables():
+    table = conditioning.StyleTable(7, 3)
+    table.build((None, 7))
+    assert [tuple(w.shape) for w in table.weights] == [(7, 3), (7, 3)]
+    assert [w.path.split("/")[-1] for w in table.weights] == ["gamma", "beta"]
 
 
-def test_cin_rejects_wrong_style_vector_length():
-    layer = layers.ConditionalInstanceNormalization(3)
+def test_style_table_rejects_wrong_style_vector_length():
+    table = conditioning.StyleTable(3, 2)
     with pytest.raises(ValueError, match="num_styles=3"):
-        layer([np.zeros((1, 4, 4, 2), "float32"), np.zeros((1, 5), "float32")])
+        table(np.zeros((1, 5), "float32"))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5])
-def test_cin_rejects_bad_num_styles(bad):
+def test_style_table_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="Received: num_styles"):
-        layers.ConditionalInstanceNormalization(bad)
+        conditioning.StyleTable(bad, 3)
+    with pytest.raises(ValueError, match="Received: channels"):
+        conditioning.StyleTable(3, bad)
 
 
 @pytest.mark.parametrize("k,stride,upsample,cout", [
@@ -113,7 +135,8 @@ def test_pad_to_multiple_and_crop(rng):
 
 
 @pytest.mark.parametrize("layer", [
-    layers.ConditionalInstanceNormalization(3, epsilon=1e-3, name="n"),
+    conditioning.StyleTable(3, 4, name="t"),
+    layers.InstanceNormalization(epsilon=1e-3, name="n"),
     layers.PaddedConv2D(5, 3, strides=2, upsample=2, use_bias=False, name="p"),
     layers.PaddedConv2D(8, 3, winograd_in_training=True, name="w"),
     layers.PadToMultiple(8, name="m"),

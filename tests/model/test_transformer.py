@@ -23,7 +23,7 @@ def test_parameter_counts_at_alpha_1():
     # 9*9*3*32 + 3*3*32*64 + 3*3*64*128 + 10*3*3*128*128 + 3*3*128*64
     # + 3*3*64*32 + 9*9*32*3, no biases.
     assert count(convs) == 1_674_432
-    norms = transformer.norm_layers(model)
+    norms = transformer.style_tables(model)
     assert len(norms) == 16
     # 32+64+128+10*128+64+32+3 = 1603 channels, gamma and beta, per style.
     assert count(w for n in norms for w in n.weights) == 2 * 2 * 1603
@@ -120,3 +120,22 @@ def test_style_names_default_and_must_match_the_style_count():
     assert fresh.style_names == ("style_0", "style_1") and fresh.provenance == {}
     with pytest.raises(ValueError, match=r"must hold 2 names.*Received: \['only'\]"):
         fresh.style_names = ["only"]
+
+
+def test_blocks_group_the_layers_in_network_order():
+    model = transformer.build_transformer(2, alpha=0.125, num_residual_blocks=3)
+    blocks = model.blocks
+    assert [b.name for b in blocks.contract] == ["contract_conv1", "contract_conv2",
+                                                 "contract_conv3"]
+    assert len(blocks.residual) == 3
+    first, second = blocks.residual[0]
+    assert first.activation is not None and second.activation is None  # conv-CIN-ReLU, conv-CIN
+    assert [b.upsample for b in blocks.expand] == [2, 2]
+    assert blocks.output.name == "expand_conv3" and blocks.output.activation.name.endswith(
+        "sigmoid")
+    # Each block's table, norm and conv are the model's own layers.
+    for b in blocks.contract + blocks.expand + (blocks.output,):
+        assert model.get_layer(b.name) is b.conv
+        assert b.table.gamma.shape == (2, b.conv.filters)
+        gamma, beta = b.table(np.eye(2, dtype="float32"))
+        assert gamma.shape == (2, b.conv.filters)

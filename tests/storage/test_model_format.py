@@ -141,7 +141,7 @@ def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
     meta["format"] = "magenta_style.transformer/1"
     (path / "config.json").write_text(json.dumps(meta))
     kinds = {"PaddedConv2D": "conv2d",
-             "ConditionalInstanceNormalization": "conditional_instance_normalization"}
+             "StyleTable": "conditional_instance_normalization"}
     counts = {}
     with h5py.File(path / model_format.WEIGHTS_FILE, "w") as f:
         for layer in model.layers:

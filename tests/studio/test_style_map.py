@@ -26,7 +26,7 @@ def model():
 
 def test_embeddings_concatenate_gamma_and_beta_of_every_cin_layer(model):
     emb = style_map.style_embeddings(model)
-    norms = transformer.norm_layers(model)
+    norms = transformer.style_tables(model)
     channels = [layer.gamma.shape[1] for layer in norms]
     assert emb.shape == (4, 2 * sum(channels)) and emb.dtype == np.float32
     for i in range(4):
@@ -40,7 +40,7 @@ def test_distance_is_the_change_in_cin_parameters(model):
     # Style 1 made a copy of style 0 except for one beta entry (+3).
     clone = transformer.build_transformer(4, alpha=0.25, num_residual_blocks=1)
     clone.set_weights(model.get_weights())
-    for k, layer in enumerate(transformer.norm_layers(clone)):
+    for k, layer in enumerate(transformer.style_tables(clone)):
         gamma, beta = np.asarray(layer.gamma).copy(), np.asarray(layer.beta).copy()
         gamma[1], beta[1] = gamma[0], beta[0]
         if k == 2:

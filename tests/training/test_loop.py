@@ -228,7 +228,7 @@ def test_finetune_trains_only_instance_norm_and_replaces_styles(scratch_run, tmp
     for layer in transformer_lib.conv_layers(model):
         np.testing.assert_array_equal(layer.get_weights()[0],
                                       base.get_layer(layer.name).get_weights()[0])
-    gammas = [np.asarray(n.gamma) for n in transformer_lib.norm_layers(model)]
+    gammas = [np.asarray(n.gamma) for n in transformer_lib.style_tables(model)]
     assert all(g.shape[0] == 1 for g in gammas)
     assert any(not np.allclose(g, 1.0) for g in gammas)  # Trained from ones.
 
@@ -241,13 +241,13 @@ def test_append_keeps_old_styles_bit_identical(scratch_run, tmp_path, content, v
     model = loop.train(cfg, content=content)
     assert model.style_names == ("style0", "style1", "extra")
     loaded = model_format.load_model(os.path.join(cfg.train_dir, "model"))
-    for layer in transformer_lib.norm_layers(loaded):
+    for layer in transformer_lib.style_tables(loaded):
         old = base.get_layer(layer.name)
         for new_var, old_var in ((layer.gamma, old.gamma), (layer.beta, old.beta)):
             new_value, old_value = np.asarray(new_var), np.asarray(old_var)
             assert new_value.shape[0] == 3
             assert new_value[:2].tobytes() == old_value.tobytes()  # Bit-identical.
-    moved = [np.abs(np.asarray(n.beta)[2]).max() for n in transformer_lib.norm_layers(loaded)]
+    moved = [np.abs(np.asarray(n.beta)[2]).max() for n in transformer_lib.style_tables(loaded)]
     assert max(moved) > 0  # The new style did train.
     for layer in transformer_lib.conv_layers(loaded):
         np.testing.assert_array_equal(layer.get_weights()[0],
