@@ -300,7 +300,9 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
         pooling: "avg" (Magenta's default) or "max" (ImageNet training).
         weights: "imagenet" (Keras's download and cache, or the file named by
             `$MAGENTA_STYLE_VGG_WEIGHTS`), a path to a Keras-layout h5 file,
-            or None (random init, for tests of structure only).
+            or None (a pseudo-random He-normal init, the same at every build:
+            tests of everything but the features' meaning run without the
+            ImageNet file, and two builds give the same network).
         endpoints: names to output (see module docstring). Default: Magenta's
             `vgg_XX/conv1` .. `conv5`. The network is built only up to the
             deepest endpoint.
@@ -348,5 +350,13 @@ def build_loss_network(arch="vgg16", pooling="avg", weights="imagenet",
     model = keras.Model(inputs, outputs, name=name or f"{arch}_{pooling}")
     if path is not None:
         _load_h5(model, path, all_names[: depth + 1])
+    else:
+        rng = np.random.default_rng(16)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                fan_in = int(np.prod(layer.kernel.shape[:-1]))
+                layer.kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in),
+                                               layer.kernel.shape).astype("float32"))
+                layer.bias.assign(np.zeros(layer.bias.shape, "float32"))
     model.trainable = False
     return model
