@@ -98,3 +98,43 @@ def test_library_subpackage_inits_import_nothing():
     for package in LIBRARY_PACKAGES:
         deps = graph[f"magenta_style.{package}"]
         assert not deps, f"magenta_style/{package}/__init__.py imports {sorted(deps)}"
+
+
+def _closure(graph, start):
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen
+
+
+def test_stylizing_reaches_no_vgg_training_or_data_code():
+    # Every module stylizing (and exporting) can import, function-level
+    # imports included: none of the loss network, training or data pipelines.
+    graph = import_graph()
+    for start in ("magenta_style.stylization.api", "magenta_style.stylization.batch_files",
+                  "magenta_style.export"):
+        reached = _closure(graph, start)
+        heavy = sorted(m for m in reached
+                       if m.startswith(("magenta_style.losses", "magenta_style.training",
+                                        "magenta_style.data", "magenta_style.optimization")))
+        assert not heavy, f"{start} reaches {heavy}"
+
+
+def test_stylize_at_run_time_loads_no_vgg_training_or_data_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, magenta_style\n"
+        "out = magenta_style.stylize(np.full((24, 32, 3), 0.5, 'float32'), which_styles=0)\n"
+        "assert out.shape == (24, 32, 3), out.shape\n"
+        "heavy = [m for m in sys.modules if m.startswith(('magenta_style.losses', "
+        "'magenta_style.training', 'magenta_style.data', 'magenta_style.optimization'))]\n"
+        "assert not heavy, heavy\n")
+    repo = os.path.dirname(PACKAGE)
+    run = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=repo))
+    assert run.returncode == 0, run.stderr[-2000:]
