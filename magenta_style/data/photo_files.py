@@ -20,10 +20,11 @@ import numpy as np
 from PIL import Image
 
 from magenta_style.errors import UserError
+from magenta_style.storage import image_io
 
 # Extensions taken when a *folder* is listed; an explicit glob or list keeps
 # every file it names (a non-image among them is skipped and counted).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+IMAGE_EXTENSIONS = image_io.TRAINING_EXTENSIONS
 
 _log = logging.getLogger("magenta_style.data")
 

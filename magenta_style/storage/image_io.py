@@ -20,6 +20,12 @@ from magenta_style.storage import atomic
 MAX_PIXELS = 300_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
+# What `load_image` (Pillow) reads: the photos `stylize` takes from a folder.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+# What both training input paths decode: TensorFlow's decode_image reads no
+# TIFF, and the NumPy path must take the same files.
+TRAINING_EXTENSIONS = tuple(e for e in IMAGE_EXTENSIONS if e not in (".tif", ".tiff"))
+
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
             ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 

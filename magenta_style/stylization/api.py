@@ -24,7 +24,6 @@ from magenta_style.storage import model_format
 from magenta_style.stylization import color
 from magenta_style.stylization import style_choice
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # The network reflection-pads by 4 and downsamples by 4, so tiny inputs are
 # padded up to this size first, then cropped back.
 MIN_SIZE = 16

@@ -39,11 +39,11 @@ def expand_inputs(spec):
     for part in parts:
         if os.path.isdir(part):
             found = sorted(os.path.join(part, f) for f in os.listdir(part)
-                           if f.lower().endswith(api.IMAGE_EXTENSIONS)
+                           if f.lower().endswith(image_io.IMAGE_EXTENSIONS)
                            and os.path.isfile(os.path.join(part, f)))
             if not found:
                 raise UserError(f"Folder {part} holds no image files "
-                                f"({', '.join(api.IMAGE_EXTENSIONS)}).")
+                                f"({', '.join(image_io.IMAGE_EXTENSIONS)}).")
         elif glob.has_magic(part):
             found = sorted(p for p in glob.glob(part) if os.path.isfile(p))
             if not found:
