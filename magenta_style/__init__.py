@@ -28,7 +28,7 @@ _EXPORTS = {
     "stylize_files": "stylization.batch_files",
     "contact_sheet": "stylization.batch_files",
     "StylizeConfig": "stylization.api",
-    "OptimizeConfig": "optimization.gatys",
+    "OptimizeConfig": "optimization.config",
     "TrainConfig": "training.config",
     "evaluate": "training.evaluation",
     "content_dataset": "data.tf_pipeline",

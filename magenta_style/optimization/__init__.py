@@ -1,5 +1,6 @@
 """The optimisation method of Gatys et al.
 
-- `gatys`: `optimize`, its config and the multi-scale loop.
+- `config`: `OptimizeConfig`, its defaults (neural-style's) and checks.
+- `gatys`: `optimize` and its multi-scale loop.
 - `lbfgs`: the L-BFGS (and Adam) updates it runs.
 """

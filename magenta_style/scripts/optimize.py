@@ -15,7 +15,7 @@ import glob
 from absl import flags
 
 from magenta_style.errors import UserError
-from magenta_style.optimization.gatys import OptimizeConfig
+from magenta_style.optimization.config import OptimizeConfig
 from magenta_style.optimization.gatys import optimize
 from magenta_style.scripts import flagutil
 from magenta_style.storage import image_io
