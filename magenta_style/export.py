@@ -27,6 +27,7 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.stylization import runner as runner_lib
 
 SIGNATURE_DOC = {
     "serving_default": "image float32 [B,H,W,3] in [0,1], style_weights float32 [N] or [B,N] "
@@ -68,10 +69,12 @@ def _serving_module(model):
 
     n = model.transformer_config.num_styles
 
+    network = runner_lib.runner(model)
+
     def run(image, weights):
         batch = tf.shape(image)[0]
         weights = tf.broadcast_to(tf.reshape(weights, [-1, n]), [batch, n])
-        return model([image, weights], training=False)
+        return network(image, weights)
 
     module = tf.Module()
     module.model = model

@@ -1,6 +1,7 @@
 """Photos in, pastiches out.
 
-- `api`: `stylize`, the model cache and the compiled runner.
+- `api`: `stylize` and the model cache.
+- `runner`: the one compiled runner of a model (stylize, grids, export).
 - `batch_files`: `stylize_files` (many photos, named outputs) and contact sheets.
 - `grid`: the grid layout of contact sheets and training's style grids.
 - `style_choice`: parsing `which_styles` into style-weight vectors.

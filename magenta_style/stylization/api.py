@@ -14,7 +14,6 @@ import numbers
 import os
 import threading
 import typing
-import weakref
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
+from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import style_choice
 
 # The network reflection-pads by 4 and downsamples by 4, so tiny inputs are
@@ -82,7 +82,6 @@ class StylizeConfig:
 
 _MODEL_CACHE = {}
 _CACHE_LOCK = threading.Lock()
-_RUNNERS = weakref.WeakKeyDictionary()
 
 
 def _fingerprint(path):
@@ -133,25 +132,6 @@ def clear_model_cache():
         _MODEL_CACHE.clear()
 
 
-def _runner(model, jit_compile=False):
-    """A compiled `(images [B,H,W,3], weights [B,N]) -> [B,H,W,3]` for `model`."""
-    import tensorflow as tf
-
-    per_model = _RUNNERS.setdefault(model, {})
-    fn = per_model.get(jit_compile)
-    if fn is None:
-        n = model.transformer_config.num_styles
-        # Dynamic H, W and batch: one trace serves every image size.
-        fn = tf.function(
-            lambda x, w: model([x, w], training=False),
-            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
-                             tf.TensorSpec([None, n], tf.float32)],
-            jit_compile=jit_compile or None,
-            reduce_retracing=True)
-        per_model[jit_compile] = fn
-    return fn
-
-
 # --------------------------------------------------------------------------
 # Arrays.
 
@@ -188,7 +168,7 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
         out = np.stack([tiling.stylize_tiled(model, image, row, tile_size=tile_size)
                         for row in weights])
     else:
-        run = _runner(model, jit_compile)
+        run = runner_lib.runner(model, jit_compile)
         per_call = max(1, batch_pixels // (ph * pw))
         chunks = []
         for start in range(0, len(weights), per_call):

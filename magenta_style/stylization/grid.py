@@ -5,7 +5,7 @@ One layout (`assemble`) behind both grids the project draws:
 - `style_grid`: what training writes every few thousand steps and
   `bin/evaluate` saves (Magenta's style grid): a first row of style images,
   then one row per photo, square cells with white gaps, float32. It runs
-  through Keras's compiled predict, so it works under every Keras backend.
+  through the model's runner, so it works under every Keras backend.
 - `stylization.api.contact_sheet`: the same rows for any photos through
   `stylize` (colour preservation, strength), with the style names on top,
   uint8.
@@ -81,23 +81,21 @@ def assemble(rows, cell_size, gap=0, labels=None):
 def stylize_all(model, photo, batch=8):
     """`photo` `[H, W, 3]` in [0, 1] under every style: `[N, H, W, 3]` float32.
 
-    Runs through Keras's compiled predict function, in chunks of one shape
-    (the last chunk repeats styles), so it compiles once per photo size and
-    runs under the TensorFlow and JAX backends alike.
+    Runs through the model's compiled runner (`stylization.runner`), in
+    chunks of one shape (the last chunk repeats styles), so a backend that
+    compiles per shape compiles once per photo size.
     """
+    from magenta_style.stylization import runner as runner_lib
+
     n = model.transformer_config.num_styles
     size = min(batch, n)
     eye = np.eye(n, dtype="float32")
     images = np.repeat(np.asarray(photo, "float32")[None], size, axis=0)
-    # A model built in a tf.distribute scope would predict on every worker
-    # (collectives the chief's grid alone cannot complete): call it eagerly.
-    # `_distribute_strategy` is where Keras's TensorFlow trainer keeps it.
-    predict = (model.predict_on_batch if getattr(model, "_distribute_strategy", None) is None
-               else model)
+    run = runner_lib.runner(model)
     out = []
     for s in range(0, n, size):
         rows = np.arange(s, s + size) % n
-        pastiches = predict([images, eye[rows]])
+        pastiches = run(images, eye[rows])
         out.append(np.asarray(pastiches, "float32")[:min(size, n - s)])
     return np.concatenate(out, axis=0)
 

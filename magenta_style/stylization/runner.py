@@ -1,0 +1,68 @@
+"""The one compiled runner of the network on whole images, per model and backend.
+
+`stylize` (and the studio through it), the style grids of training and
+evaluation, and the SavedModel signatures all run the network through
+`runner(model)`. Only tiling (`stylization.tiling`) walks the layers itself,
+since it normalises with whole-image statistics gathered tile by tile.
+"""
+
+import weakref
+
+import keras
+
+_RUNNERS = weakref.WeakKeyDictionary()
+
+
+def runner(model, jit_compile=False):
+    """A compiled `(images, style_weights) -> pastiches` for `model`.
+
+    Args:
+        model: a `PasticheNetwork` (`build_transformer` / `load_model`).
+        jit_compile: TensorFlow only: compile with XLA (once per image size)
+            instead of running the dynamic-shape graph.
+
+    Returns:
+        A function of `images` `[B, H, W, 3]` float32 in [0, 1] and
+        `style_weights` `[B, num_styles]` float32, returning `[B, H, W, 3]`
+        float32 in [0, 1] (a backend tensor). It reads the model's current
+        weights at every call, so a model being trained can be run between
+        steps. Under TensorFlow one trace serves every image size (dynamic H,
+        W and batch); under JAX it compiles once per shape.
+    """
+    per_model = _RUNNERS.setdefault(model, {})
+    fn = per_model.get(jit_compile)
+    if fn is None:
+        fn = per_model[jit_compile] = _build(model, jit_compile)
+    return fn
+
+
+def _build(model, jit_compile):
+    backend = keras.backend.backend()
+    if getattr(model, "_distribute_strategy", None) is not None:
+        # A model built in a tf.distribute scope: a compiled call would run
+        # collectives that the chief alone cannot complete; call it eagerly.
+        return lambda x, w: model([x, w], training=False)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        n = model.transformer_config.num_styles
+        return tf.function(
+            lambda x, w: model([x, w], training=False),
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
+                             tf.TensorSpec([None, n], tf.float32)],
+            jit_compile=jit_compile or None,
+            reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        @jax.jit
+        def call(trainable, non_trainable, x, w):
+            return model.stateless_call(trainable, non_trainable, [x, w], training=False)[0]
+
+        def run(x, w):
+            # Current values, not donated: a training engine may hold them.
+            return call([v.value for v in model.trainable_variables],
+                        [v.value for v in model.non_trainable_variables], x, w)
+
+        return run
+    return lambda x, w: model([x, w], training=False)
