@@ -119,6 +119,7 @@ def _grid_photos(cfg, first_batch):
 
 
 def engine_for_backend(cfg, content):
+    """The `engine.Engine` of the active Keras backend for `cfg`."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         from magenta_style.training import engine_tf

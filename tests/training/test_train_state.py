@@ -59,3 +59,4 @@ def test_a_weights_only_checkpoint_leaves_the_optimizer_fresh(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(UserError, match="already holds checkpoints"):
         train_state.seed_from_model(str(tmp_path), model, 12, {})
+

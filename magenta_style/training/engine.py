@@ -1,0 +1,45 @@
+"""What the training loop needs from a backend: the `Engine` protocol.
+
+`loop.train` is written against this interface only; `engine_tf.Engine`
+(TensorFlow: `tf.function` + XLA, `tf.distribute`, tf.data) and
+`engine_jax.Engine` (JAX: `jax.jit` over Keras's stateless API, the NumPy
+loader) implement it. A new backend is a new module with one such class and
+a line in `loop.engine_for_backend`.
+"""
+
+import typing
+
+
+@typing.runtime_checkable
+class Engine(typing.Protocol):
+    """One backend's training step, data and logging.
+
+    Attributes:
+        is_chief: whether this process writes checkpoints, logs and grids.
+    """
+
+    is_chief: bool
+
+    def scope(self):
+        """Context manager under which the model, losses and optimizer are built."""
+
+    def summary_writer(self):
+        """A `storage.tensorboard.TensorBoardWriter` for the train dir, or None."""
+
+    def batches(self, start_step):
+        """Iterator of content batches `[B, S, S, 3]` float32 in [0, 1], continuing
+        the stream a run that stopped after `start_step` steps would have seen."""
+
+    def local_images(self, images):
+        """This process's part of a batch as a NumPy array (for the style grid)."""
+
+    def compile(self, model, loss_net, content_net, optimizer, loss_config, gram_table,
+                coefficients, setup):
+        """Builds `step` from the variables' current values (`modes.Parts.compile`)."""
+
+    def step(self, images, labels):
+        """One update, dispatched without waiting: (mean loss, {part: `[B]`}) as
+        backend values; reading them waits for the step."""
+
+    def sync(self):
+        """Makes the Keras variables hold the step's weights and optimizer state."""
