@@ -41,12 +41,20 @@ def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = [f for f in os.listdir(tmp_path) if f.endswith(".whl")]
     names = zipfile.ZipFile(tmp_path / wheel).namelist()
-    for expected in ["magenta_style/transformer.py",
-                     "magenta_style/scripts/flagutil.py",
-                     "magenta_style/checkpoints/android-26/config.json",
-                     "magenta_style/checkpoints/android-26/model.weights.h5",
-                     "magenta_style/checkpoints/android-26/NOTICE",
-                     "magenta_style/studio/static/index.html"]:
+    # Every module of every subpackage, and nothing else (a stale build/
+    # folder would add modules that no longer exist).
+    package = os.path.join(REPO, "magenta_style")
+    sources = {os.path.relpath(os.path.join(root, f), REPO).replace(os.sep, "/")
+               for root, _, files in os.walk(package) for f in files if f.endswith(".py")}
+    packaged = {n for n in names if n.endswith(".py") and not n.startswith(
+        "magenta_style/checkpoints/")}
+    assert sources == packaged, (sorted(sources - packaged), sorted(packaged - sources))
+    shipped = [os.path.join(d, f) for d in os.listdir(os.path.join(REPO, "checkpoints"))
+               if os.path.isdir(os.path.join(REPO, "checkpoints", d))
+               for f in os.listdir(os.path.join(REPO, "checkpoints", d))]
+    assert {"android-26/config.json", "varied/model.weights.h5", "varied/NOTICE"} <= set(shipped)
+    for expected in ["magenta_style/checkpoints/" + f for f in shipped] + [
+            "magenta_style/studio/static/index.html"]:
         assert expected in names, f"{expected} missing from {wheel}"
     entry_points = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(tmp_path / wheel).read(entry_points[0]).decode()
