@@ -11,7 +11,6 @@ from magenta_style.stylization import color
 from magenta_style.stylization.api import clear_model_cache
 from magenta_style.stylization.api import get_model
 from magenta_style.stylization.api import stylize
-from magenta_style.stylization.batch_files import contact_sheet
 from tests.conftest import styled_model
 
 
@@ -155,17 +154,6 @@ def test_default_model_is_the_shipped_android_26(photo):
     assert get_model("android-26") is default
     out = stylize(photo, None, "android_05")
     assert out.shape == photo.shape and out.std() > 1
-
-
-def test_contact_sheet_has_every_style_of_the_model(model, photo):
-    sheet = contact_sheet([photo, photo], model, cell_size=32)
-    band = 24
-    assert sheet.shape == (band + 2 * 32, 4 * 32, 3) and sheet.dtype == np.uint8
-    # Second cell of the first row is style 0 of the photo scaled to the cell.
-    small = image_io.load_image(photo, max_size=32)
-    expected = stylize(small, model, 0)
-    top = band + (32 - expected.shape[0]) // 2
-    assert_close_uint8(sheet[top:top + expected.shape[0], 32:32 + expected.shape[1]], expected)
 
 
 def test_magenta_tf1_checkpoints_load_and_check_num_styles(model, photo, tmp_path):
