@@ -2,5 +2,5 @@
 
 - `config`: `OptimizeConfig`, its defaults (neural-style's) and checks.
 - `gatys`: `optimize` and its multi-scale loop.
-- `lbfgs`: the L-BFGS (and Adam) updates it runs.
+- `lbfgs`: the L-BFGS update it runs (Adam is Keras's, `gatys.KerasAdam`).
 """

@@ -67,6 +67,38 @@ def _resize_long(img, long_side):
     return _resize_to(img, (max(1, round(h * s)), max(1, round(w * s))))
 
 
+class KerasAdam:
+    """Keras's Adam on one `tf.Variable`, with `LBFGS`'s interface.
+
+    Defaults beta1=0.9, beta2=0.999, epsilon=1e-8 (the paper's and
+    neural-style's). Keras optimisers update Keras variables, so the step
+    runs on a shadow `keras.Variable` copied from and back to the image
+    (two image-sized copies per iteration, inside the same compiled step).
+    `converged` is never set; `apply`'s `write_history` and `commit` do
+    nothing (L-BFGS needs them).
+    """
+
+    def __init__(self, variable, learning_rate=1e-3):
+        import keras
+
+        self.variable = variable
+        self._shadow = keras.Variable(tf.zeros_like(variable), trainable=True, name="adam_x")
+        self._optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
+                                                epsilon=1e-8)
+        self._optimizer.build([self._shadow])
+        self.converged = tf.Variable(False, trainable=False, name="adam_converged")
+
+    def apply(self, grad, write_history=True):
+        """One Adam step from the gradient at the variable's current value."""
+        del write_history  # Adam keeps no history.
+        self._shadow.assign(self.variable)
+        self._optimizer.apply([grad], [self._shadow])
+        self.variable.assign(self._shadow.value)
+
+    def commit(self):
+        """Nothing to store (see `LBFGS.commit`)."""
+
+
 class _Scale:
     """The compiled loss/gradient/update step for one output size."""
 
@@ -101,7 +133,7 @@ class _Scale:
         if cfg.optimizer == "lbfgs":
             self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history)
         else:
-            self.opt = lbfgs.Adam(self.x, cfg.learning_rate)
+            self.opt = KerasAdam(self.x, cfg.learning_rate)
         self._compiled_step = tf.function(self._step, jit_compile=cfg.jit_compile,
                                           autograph=False)
         # The history write runs outside XLA, in place (see `LBFGS.commit`).

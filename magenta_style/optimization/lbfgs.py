@@ -1,9 +1,10 @@
-"""Limited-memory BFGS and Adam steps on one `tf.Variable`, graph-compatible.
+"""Limited-memory BFGS on one `tf.Variable`, graph-compatible.
 
-Both optimisers expose `apply(grad)`: given the gradient of the loss at the
-variable's current value, move the variable in place. `apply` is plain
-TensorFlow, so a caller can put the loss, its gradient and the update in one
-`tf.function(jit_compile=True)` (one compiled call per iteration).
+`apply(grad)`: given the gradient of the loss at the variable's current
+value, move the variable in place. `apply` is plain TensorFlow, so a caller
+can put the loss, its gradient and the update in one
+`tf.function(jit_compile=True)` (one compiled call per iteration). Keras has
+no L-BFGS; for Adam the optimisation uses Keras's (`gatys.KerasAdam`).
 
 `LBFGS` follows `torch.optim.LBFGS(line_search_fn=None)` (itself a port of
 Torch7's `optim.lbfgs`, which jcjohnson's neural-style uses): the two-loop
@@ -210,35 +211,3 @@ class LBFGS:
         self._y.scatter_nd_update([[row]], tf.where(write, self._pending_y,
                                                     tf.gather(self._y, row))[None])
         self._pending_pos.assign(-1)
-
-
-class Adam:
-    """Adam (Kingma & Ba) on a `tf.Variable`, with bias correction.
-
-    Defaults beta1=0.9, beta2=0.999, epsilon=1e-8 (the paper's, and
-    neural-style's). `converged` is never set, and `apply`'s `write_history`
-    and `commit` do nothing; they exist so callers can treat both optimisers
-    alike.
-    """
-
-    def __init__(self, variable, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        self.variable = variable
-        self.learning_rate = float(learning_rate)
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
-        self._m = tf.Variable(tf.zeros_like(variable), trainable=False, name="adam_m")
-        self._v = tf.Variable(tf.zeros_like(variable), trainable=False, name="adam_v")
-        self.iterations = tf.Variable(0, trainable=False, name="adam_iterations")
-        self.converged = tf.Variable(False, trainable=False, name="adam_converged")
-
-    def apply(self, grad, write_history=True):
-        """One Adam step from the gradient at the current value."""
-        self.iterations.assign_add(1)
-        t = tf.cast(self.iterations, tf.float32)
-        self._m.assign(self.beta1 * self._m + (1.0 - self.beta1) * grad)
-        self._v.assign(self.beta2 * self._v + (1.0 - self.beta2) * tf.square(grad))
-        m_hat = self._m / (1.0 - tf.pow(self.beta1, t))
-        v_hat = self._v / (1.0 - tf.pow(self.beta2, t))
-        self.variable.assign_sub(self.learning_rate * m_hat / (tf.sqrt(v_hat) + self.epsilon))
-
-    def commit(self):
-        """Nothing to store (see `LBFGS.commit`)."""

@@ -1,9 +1,10 @@
-"""L-BFGS and Adam against numpy references."""
+"""L-BFGS, and the optimisation's Keras Adam, against numpy references."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from magenta_style.optimization import gatys
 from magenta_style.optimization import lbfgs
 
 
@@ -121,7 +122,7 @@ def test_adam_matches_reference(rng):
         x = x - 0.1 * (m / (1 - 0.9 ** k)) / (np.sqrt(v / (1 - 0.999 ** k)) + 1e-8)
         ref.append(x)
     var = tf.Variable(x0.astype(np.float32))
-    opt = lbfgs.Adam(var, learning_rate=0.1)
+    opt = gatys.KerasAdam(var, learning_rate=0.1)
     got = []
     for g in grads:
         opt.apply(tf.constant(g, tf.float32))
