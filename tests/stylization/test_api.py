@@ -11,17 +11,6 @@ from magenta_style.stylization import color
 from magenta_style.stylization.api import clear_model_cache
 from magenta_style.stylization.api import get_model
 from magenta_style.stylization.api import stylize
-from tests.conftest import styled_model
-
-
-@pytest.fixture(scope="module")
-def model():
-    return styled_model(3, 1, ("starry", "wave", "scream"))
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return (np.random.default_rng(0).random((36, 52, 3)) * 255).astype(np.uint8)
 
 
 def reference(model, photo, weights):

@@ -8,18 +8,7 @@ from magenta_style.storage import image_io
 from magenta_style.stylization.api import stylize
 from magenta_style.stylization.batch_files import contact_sheet
 from magenta_style.stylization.batch_files import expand_inputs
-from tests.conftest import styled_model
 from tests.stylization.test_api import assert_close_uint8
-
-
-@pytest.fixture(scope="module")
-def model():
-    return styled_model(3, 1, ("starry", "wave", "scream"))
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return (np.random.default_rng(0).random((36, 52, 3)) * 255).astype(np.uint8)
 
 
 def test_contact_sheet_has_every_style_of_the_model(model, photo):
