@@ -192,15 +192,12 @@ class PasticheNetwork(keras.Model):
     def blocks(self):
         """The `Blocks` of this network (its layers, grouped; no new weights)."""
         cfg = self._transformer_config
+        by_name = {layer.name: layer for layer in self.layers}
 
         def block(name, upsample=1):
-            activation = None
-            for suffix in ("relu", "sigmoid"):
-                full = f"{name}_{suffix}"
-                if any(layer.name == full for layer in self.layers):
-                    activation = self.get_layer(full)
-            return ConvBlock(name, self.get_layer(name), self.get_layer(f"{name}_norm"),
-                             self.get_layer(f"{name}_in"), activation, upsample)
+            activation = by_name.get(f"{name}_relu") or by_name.get(f"{name}_sigmoid")
+            return ConvBlock(name, by_name[name], by_name[f"{name}_norm"],
+                             by_name[f"{name}_in"], activation, upsample)
 
         n_expand = len(cfg.expand_widths)
         return Blocks(

@@ -120,7 +120,7 @@ def get_model(model=None, num_styles=None, alpha=None):
     with _CACHE_LOCK:
         loaded = _MODEL_CACHE.get(key)
         if loaded is None:
-            loaded = model_format.load_model(path, num_styles=num_styles, alpha=alpha)
+            loaded = model_format.load_model(path, alpha=alpha)
             _MODEL_CACHE[key] = loaded
     model_format.check_num_styles(loaded, num_styles)
     return loaded

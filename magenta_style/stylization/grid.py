@@ -13,6 +13,8 @@ One layout (`assemble`) behind both grids the project draws:
 
 import numpy as np
 
+from magenta_style.stylization import runner as runner_lib
+
 GAP = 2  # White gap after every cell of a style grid, in pixels.
 
 
@@ -85,8 +87,6 @@ def stylize_all(model, photo, batch=8):
     chunks of one shape (the last chunk repeats styles), so a backend that
     compiles per shape compiles once per photo size.
     """
-    from magenta_style.stylization import runner as runner_lib
-
     n = model.transformer_config.num_styles
     size = min(batch, n)
     eye = np.eye(n, dtype="float32")

@@ -103,11 +103,8 @@ class Engine:
             [v.value for v in model.trainable_variables],
             [v.value for v in optimizer.variables],
         )
-        # Copies: Keras's compiled predict (the style grids) donates the
-        # model's variable buffers, which would delete the frozen weights
-        # (fine-tuning) under the step.
         self.constants = (
-            [jax.numpy.array(v.value, copy=True) for v in model.non_trainable_variables],
+            [v.value for v in model.non_trainable_variables],
             [v.value for v in loss_net.non_trainable_variables],
             [v.value for v in content_net.non_trainable_variables],
             {k: jax.numpy.asarray(v) for k, v in gram_table.items()},
@@ -161,17 +158,17 @@ class Engine:
         return loss, parts
 
     def sync(self):
-        """Copies the step's weights and Adam state into the Keras variables.
+        """Puts the step's weights and Adam state into the Keras variables.
 
-        Copies, not the step's own buffers: Keras's compiled predict (the
-        style grids) donates the variables' buffers, which would otherwise
-        delete the state the next step reads ("Array has been deleted" at
-        the step after the first grid).
+        The variables then share the step's buffers, which the next step
+        donates: read them (checkpoint, grid) before it runs, and never
+        through a function that donates its arguments (Keras's compiled
+        predict does; `stylization.runner` does not).
         """
         if not hasattr(self, "state"):
             return
         trainable, optimizer_values = self.state
         for variable, value in zip(self.model.trainable_variables, trainable):
-            variable.assign(jax.numpy.array(value, copy=True))
+            variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_values):
-            variable.assign(jax.numpy.array(value, copy=True))
+            variable.assign(value)
