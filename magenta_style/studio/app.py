@@ -18,9 +18,21 @@
 Errors are JSON `{"error": "<one line>"}` with a 4xx status; the page shows
 the line. Uploads are the raw file bytes (no multipart parsing), read in
 chunks and refused as soon as they pass the size limit.
+
+Every request is first checked by `guard` (outermost): a browser request
+sent by another web page (its `Origin` or `Sec-Fetch-Site` says so) gets
+403, and every answer carries headers that stop browsers from sniffing
+types, framing the page or loading anything from elsewhere. Each POST
+needs its Content-Type (415 otherwise): application/json for renders, an
+image type (or application/octet-stream) for uploads and frames. None of
+these is one a cross-site page may send without the browser first asking
+the server (a CORS preflight, which the studio does not grant), so a page
+elsewhere cannot make the browser post to it.
 """
 
+import asyncio
 import json
+import logging
 import os
 import time
 
@@ -43,6 +55,118 @@ from magenta_style.studio import uploads
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 # No caching: a restarted studio may serve another model under the same URLs.
 NO_STORE = {"Cache-Control": "no-store"}
+# On every answer. The page uses only its own script and style files, images
+# from the API or blob: URLs (results made in the page), data: for its empty
+# icon, and the camera's stream; no other site may frame it
+# (frame-ancestors, and X-Frame-Options for browsers without CSP 2) or embed
+# its answers (Cross-Origin-Resource-Policy).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+# Content-Types a POST may carry. Bodies are read for what they are (images
+# by their bytes), but a type outside the three a cross-site page may send
+# freely makes the browser ask first, and the studio never says yes.
+JSON_TYPES = ("application/json",)
+IMAGE_TYPES = ("image/*", "application/octet-stream")
+# Render requests are a few hundred bytes (26 weights); 1 MB leaves room for
+# models with thousands of styles.
+MAX_RENDER_BYTES = 1_000_000
+# Uploads and webcam frames whose bodies are read at once (each up to
+# --max_upload_mb); later ones wait unread, so memory stays bounded.
+UPLOAD_SLOTS = 4
+
+_log = logging.getLogger(__name__)
+
+
+def _same_origin_problem(scope, headers):
+    """Why a request comes from another web page (a header), else None.
+
+    Browsers send `Sec-Fetch-Site` with every request (`same-origin` from
+    the studio's own page, `none` when the user types the address) and
+    `Origin` with every POST; other programs (curl, scripts) send neither
+    and are not web pages, so they pass.
+    """
+    site = headers.get("sec-fetch-site")
+    reading = scope["method"] in ("GET", "HEAD")
+    # Opening the page itself is allowed from anywhere (a typed address has
+    # `none`, a link elsewhere `cross-site`): it changes nothing, cannot be
+    # framed, and its own requests are then same-origin.
+    opening_page = reading and scope["path"] == "/" and (
+        headers.get("sec-fetch-mode") == "navigate")
+    if site is not None and site != "same-origin" and not (
+            opening_page or (site == "none" and reading)):
+        return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("origin")
+    if origin is not None:
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+        if origin.lower() != own:
+            return f"Origin: {origin}"
+    return None
+
+
+def guard(app):
+    """ASGI middleware: security headers on every answer, 403 for other sites.
+
+    Outermost, so Starlette's own answers (404, the Host check's 400) get the
+    headers too; an unexpected exception becomes a one-line 500 with them
+    (its traceback goes to the log) rather than Starlette's plain text.
+    """
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                names = {name for name, _ in SECURITY_HEADERS}
+                message = {**message, "headers": [
+                    *(h for h in message.get("headers", []) if h[0].lower() not in names),
+                    *SECURITY_HEADERS]}
+            await send(message)
+
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope["headers"]}
+        problem = _same_origin_problem(scope, headers)
+        if problem is not None:
+            response = JSONResponse({"error": (
+                f"Refused a request from another web page ({problem}): the studio "
+                "answers only its own page. Open the studio's address in the browser "
+                "instead.")}, 403)
+            return await response(scope, receive, send_with_headers)
+        try:
+            await app(scope, receive, send_with_headers)
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            _log.exception("Studio request %s %s failed", scope["method"], scope["path"])
+            if started:
+                raise
+            response = JSONResponse({"error": (
+                f"The studio failed on this request ({type(e).__name__}: {e}); "
+                "see its terminal for details.")}, 500)
+            await response(scope, receive, send_with_headers)
+
+    return guarded
+
+
+def _require_content_type(request, accepted):
+    """Raises `UploadError` (415) unless the POST's Content-Type is accepted."""
+    given = request.headers.get("content-type", "")
+    kind = given.split(";")[0].strip().lower()
+    if not any(kind == a or (a.endswith("/*") and kind.startswith(a[:-1])
+                             and len(kind) > len(a) - 1) for a in accepted):
+        raise uploads.UploadError(
+            f"POST {request.url.path} needs Content-Type {' or '.join(accepted)}. "
+            f"Received: {given or 'none'!r}", status=415)
 
 
 async def _read_body(request, max_bytes):
@@ -68,6 +192,7 @@ def _image_response(image, fmt, started, headers=None):
 def create_app(studio):
     """The Starlette app serving `studio` (an `engine.Studio`)."""
     max_bytes = int(studio.config.max_upload_mb * 1e6)
+    upload_slots = asyncio.Semaphore(UPLOAD_SLOTS)
 
     async def index(request):
         return FileResponse(os.path.join(STATIC_DIR, "index.html"), headers=NO_STORE)
@@ -80,7 +205,8 @@ def create_app(studio):
         key = request.path_params["key"]
         if key == "source":
             data = picture
-        elif key.isdigit() and int(key) < len(thumbs):
+        # isascii: str.isdigit also takes "²", which int() refuses.
+        elif key.isascii() and key.isdigit() and int(key) < len(thumbs):
             data = thumbs[int(key)]
         else:
             return JSONResponse({"error": f"No style {key!r} in this model."}, 404)
@@ -90,9 +216,11 @@ def create_app(studio):
         return JSONResponse(await run_in_threadpool(studio.style_map))
 
     async def upload(request):
-        data = await _read_body(request, max_bytes)
+        _require_content_type(request, IMAGE_TYPES)
         name = os.path.basename(request.query_params.get("name", "photo")) or "photo"
-        photo = await run_in_threadpool(studio.add_photo, data, name)
+        async with upload_slots:
+            data = await _read_body(request, max_bytes)
+            photo = await run_in_threadpool(studio.add_photo, data, name)
         return JSONResponse(photo.info())
 
     async def photo(request):
@@ -101,10 +229,15 @@ def create_app(studio):
 
     async def render(request):
         started = time.perf_counter()
+        _require_content_type(request, JSON_TYPES)
+        body = await _read_body(request, MAX_RENDER_BYTES)  # 413 when too large
         try:
-            params = json.loads(await _read_body(request, 1_000_000))
+            params = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise UserError("The render request is not JSON.") from None
+        except RecursionError:
+            raise UserError("The render request is nested too deeply to be a render "
+                            "request (a JSON object of weights).") from None
         if not isinstance(params, dict):
             raise UserError("The render request must be a JSON object.")
         options = engine.parse_options(params, studio.num_styles)
@@ -122,9 +255,11 @@ def create_app(studio):
 
     async def frame(request):
         started = time.perf_counter()
+        _require_content_type(request, IMAGE_TYPES)
         options = engine.parse_options(request.query_params, studio.num_styles)
-        data = await _read_body(request, max_bytes)
-        image = await run_in_threadpool(studio.render_frame, data, options)
+        async with upload_slots:
+            data = await _read_body(request, max_bytes)
+            image = await run_in_threadpool(studio.render_frame, data, options)
         return _image_response(image, "JPEG", started)
 
     async def user_error(request, exc):
@@ -151,4 +286,5 @@ def create_app(studio):
     allowed = (["*"] if host in ("0.0.0.0", "::", "")
                else ["127.0.0.1", "localhost", "[::1]", host])
     return Starlette(routes=routes, exception_handlers={UserError: user_error},
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
+                     middleware=[Middleware(guard),
+                                 Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])

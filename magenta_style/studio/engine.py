@@ -12,6 +12,7 @@ plus the small working copy), at most `max_photos` of them.
 """
 
 import collections
+import contextlib
 import dataclasses
 import importlib
 import io
@@ -29,9 +30,46 @@ from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
 from magenta_style.stylization import style_choice
 
+# At most this many uploads are decoded at once (each decode holds the whole
+# image in float32, ~36 bytes per pixel); further requests wait for a slot.
+DECODE_SLOTS = 2
+# Peak memory per pixel, measured with /proc/self/status VmHWM on android-26
+# (tiled above 4 MP): decoding a JPEG to float32 RGB took 36 bytes per
+# pixel (16 MP); decoding and stylizing it at full size (a download) took
+# 290, 238 and 206 bytes per pixel at 8, 16 and 31 MP.
+DECODE_BYTES_PER_PIXEL = 36
+RENDER_BYTES_PER_PIXEL = 240
+# Of the memory free when the studio starts, what its images may take: the
+# rest is left to the model, the page and the other programs.
+MEMORY_FRACTION = 0.5
+
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
 stylize_lib = importlib.import_module("magenta_style.stylization.api")
+
+
+def pixel_limit(max_megapixels, available=None):
+    """The most pixels an upload may have: `--max_megapixels`, or less if
+    memory is short.
+
+    Args:
+        max_megapixels: the configured limit.
+        available: free bytes (default: `uploads.available_memory()` now).
+
+    Returns:
+        `(max_pixels, memory)`: `memory` is the free bytes when they set the
+        limit (`MEMORY_FRACTION` of them shared by `DECODE_SLOTS` decodes
+        and one full-size render), else None.
+    """
+    configured = int(max_megapixels * 1e6)
+    available = uploads.available_memory() if available is None else available
+    if available is None:
+        return configured, None
+    per_pixel = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + RENDER_BYTES_PER_PIXEL
+    by_memory = int(MEMORY_FRACTION * available / per_pixel)
+    if by_memory >= configured:
+        return configured, None
+    return max(by_memory, 1), available
 
 
 class UnknownPhoto(UserError):
@@ -143,6 +181,8 @@ class Studio:
         self._photos = collections.OrderedDict()
         self._photos_lock = threading.Lock()
         self._run_lock = threading.Lock()
+        self._decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+        self.max_pixels, self._limited_by_memory = pixel_limit(self.config.max_megapixels)
         self._thumbnails = None
         self._style_map = None
 
@@ -158,7 +198,7 @@ class Studio:
             "working_size": cfg.working_size,
             "webcam_size": cfg.webcam_size,
             "max_upload_mb": cfg.max_upload_mb,
-            "max_megapixels": cfg.max_megapixels,
+            "max_megapixels": self.max_pixels / 1e6,
         }
 
     def thumbnails(self):
@@ -179,9 +219,22 @@ class Studio:
 
     # -- photos ------------------------------------------------------------
 
-    @property
-    def max_pixels(self):
-        return int(self.config.max_megapixels * 1e6)
+    def _decode(self, data, name, max_size=None):
+        """`uploads.decode_image` in one of `DECODE_SLOTS` slots (bounded memory).
+
+        Returns:
+            `(image, (width, height))`: float32 `[h, w, 3]` in [0, 1], scaled
+            down to `max_size` if given (as `stylize(..., max_size=...)`
+            does) while the slot is held, so only the small copy outlives
+            it; and the full size.
+        """
+        with self._decode_slots:
+            image = uploads.decode_image(data, self.max_pixels, name=name,
+                                         memory=self._limited_by_memory)
+            size = (image.shape[1], image.shape[0])
+            if max_size:
+                image = image_io.resize_max(image, max_size)
+            return image, size
 
     def add_photo(self, data, name="photo"):
         """Validates and keeps an uploaded photo.
@@ -196,11 +249,9 @@ class Studio:
         Raises:
             uploads.UploadError: see `uploads.decode_image`.
         """
-        image = uploads.decode_image(data, self.max_pixels, name=repr(name))
-        # Same resizing as stylize(..., max_size=working_size) does.
-        working = image_io.resize_max(image, self.config.working_size)
-        photo = Photo(uuid.uuid4().hex, name, bytes(data), image.shape[1], image.shape[0],
-                      working)
+        working, (width, height) = self._decode(data, repr(name),
+                                                max_size=self.config.working_size)
+        photo = Photo(uuid.uuid4().hex, name, bytes(data), width, height, working)
         with self._photos_lock:
             self._photos[photo.id] = photo
             while len(self._photos) > self.config.max_photos:
@@ -218,11 +269,12 @@ class Studio:
 
     # -- renders -----------------------------------------------------------
 
-    def _stylize(self, image, options, **kwargs):
-        with self._run_lock:
+    def _stylize(self, image, options, locked=False):
+        """`stylize` under the render lock (`locked`: the caller holds it)."""
+        with contextlib.nullcontext() if locked else self._run_lock:
             return stylize_lib.stylize(image, model=self.model,
                                        jit_compile=self.config.jit_compile,
-                                       **options.stylize_kwargs(), **kwargs)
+                                       **options.stylize_kwargs())
 
     def render(self, photo_id, options):
         """The preview: uint8 `[h, w, 3]` at the working size."""
@@ -236,8 +288,12 @@ class Studio:
             `{basename}_{suffix}.png`.
         """
         photo = self.photo(photo_id)
-        image = uploads.decode_image(photo.data, self.max_pixels, name=repr(photo.name))
-        out = self._stylize(image, options)
+        # Decoded under the render lock: downloads waiting for it hold only
+        # bytes, so at most one full-size image is in memory at a time.
+        with self._run_lock:
+            image, _ = self._decode(photo.data, repr(photo.name))
+            out = self._stylize(image, options, locked=True)
+        del image
         spec = style_choice.parse_which_styles(options.weights, self.num_styles,
                                               self.style_names, options.normalize)
         base = photo.name.rsplit(".", 1)[0] or "photo"
@@ -246,5 +302,6 @@ class Studio:
 
     def render_frame(self, data, options):
         """A webcam frame (image bytes) -> uint8 pastiche at `webcam_size`."""
-        frame = uploads.decode_image(data, self.max_pixels, name="the webcam frame")
-        return self._stylize(frame, options, max_size=self.config.webcam_size)
+        # Scaled down inside the decode slot (as max_size=webcam_size would).
+        frame, _ = self._decode(data, "the webcam frame", max_size=self.config.webcam_size)
+        return self._stylize(frame, options)

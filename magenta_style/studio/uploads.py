@@ -8,6 +8,8 @@ the header (before any pixel is decompressed: a 50 KB PNG can declare
 """
 
 import io
+import os
+import re
 
 from PIL import Image
 
@@ -35,13 +37,87 @@ def too_large(num_bytes, max_bytes):
         "with a larger --max_upload_mb.", status=413)
 
 
-def decode_image(data, max_pixels, name="the upload"):
+def available_memory():
+    """Bytes of memory this process may still take, or None if unknown.
+
+    The smaller of the kernel's `MemAvailable` (free memory plus what can be
+    reclaimed without swapping) and, inside a container, what its cgroup
+    limit leaves. Read once when the studio starts; a machine that is busy
+    then gets a lower pixel limit.
+    """
+    candidates = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    candidates.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not candidates:
+        try:
+            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    for limit_file, usage_file in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):  # cgroup v1
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        # "max" (v2) or a huge number (v1) means no limit.
+        if limit.isdigit() and int(limit) < 1 << 60:
+            candidates.append(max(0, int(limit) - usage))
+        break
+    return min(candidates) if candidates else None
+
+
+def _pixels(count):
+    """'50,013,184 pixels (50.0 MP)': exact, so two counts never print alike."""
+    return f"{count:,} pixels ({count / 1e6:.1f} MP)"
+
+
+def bomb_error(name, max_pixels, size=None, declared=None, memory=None):
+    """The error for an image declaring more pixels than `max_pixels` (413).
+
+    Args:
+        size: `(width, height)` from the header, when Pillow gave it.
+        declared: the pixel count when only that is known (Pillow's own
+            bomb check refuses some files before their size is readable).
+        memory: bytes of free memory, when they (not --max_megapixels) set
+            `max_pixels`.
+    """
+    if size is not None:
+        what = f"{size[0]} x {size[1]} = {_pixels(size[0] * size[1])}"
+    elif declared is not None:
+        what = _pixels(declared)
+    else:
+        what = "more pixels than Pillow will open"
+    if memory is None:
+        limit, fix = "", "restart the studio with a larger --max_megapixels"
+    else:
+        limit = f", what {memory / 1e9:.1f} GB of free memory can decode and stylize"
+        fix = "free memory and restart the studio"
+    return UploadError(
+        f"Refused {name}: it declares {what}, more than the studio's limit of "
+        f"{_pixels(max_pixels)}{limit}. A small file with that many pixels is a "
+        f"decompression bomb; if this is a real photo, downscale it first or {fix}.",
+        status=413)
+
+
+def decode_image(data, max_pixels, name="the upload", memory=None):
     """Validates and decodes uploaded image bytes.
 
     Args:
         data: bytes of an image file.
         max_pixels: int; images declaring more pixels are refused unread.
         name: how to call the file in messages.
+        memory: bytes of free memory, when they set `max_pixels` (said in
+            the bomb message).
 
     Returns:
         `[H, W, 3]` float32 RGB in [0, 1] (as `image_io.load_image` gives for
@@ -55,21 +131,19 @@ def decode_image(data, max_pixels, name="the upload"):
         raise UploadError(f"{name} is empty: choose a photo file.")
     try:
         img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        img = None
+    except Image.DecompressionBombError as e:
+        # Pillow refuses before we see the size; its message holds the count.
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        raise bomb_error(name, max_pixels, declared=int(found.group(1)) if found else None,
+                         memory=memory) from None
     except (OSError, ValueError, SyntaxError):
         raise UploadError(
             f"{name} is not an image (JPEG, PNG, WebP, BMP, GIF or TIFF). "
             f"Received: {len(data)} bytes starting with {bytes(data[:12])!r}",
             status=415) from None
-    if img is None or img.width * img.height > max_pixels:
-        size = "" if img is None else f"{img.width} x {img.height} = "
-        pixels = "" if img is None else f"{img.width * img.height / 1e6:.0f} "
-        raise UploadError(
-            f"Refused {name}: it declares {size}{pixels}megapixels, more than the "
-            f"studio's limit of {max_pixels / 1e6:.0f} MP. A small file with that many "
-            "pixels is a decompression bomb; if this is a real photo, downscale it "
-            "first or restart the studio with a larger --max_megapixels.", status=413)
+    if img.width * img.height > max_pixels:
+        img.close()
+        raise bomb_error(name, max_pixels, size=img.size, memory=memory)
     with img:
         if img.format not in ALLOWED_FORMATS:
             raise UploadError(

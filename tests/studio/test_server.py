@@ -8,6 +8,7 @@ import os
 import struct
 import urllib.parse
 import zlib
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from magenta_style.scripts import flagutil  # noqa: E402
 from magenta_style.storage import image_io  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
+from magenta_style.studio import uploads  # noqa: E402
 from magenta_style.studio.config import StudioConfig  # noqa: E402
 from magenta_style.stylization.api import stylize  # noqa: E402  (= magenta_style.stylize)
 
@@ -33,7 +35,9 @@ def studio_server():
     config = dataclasses.replace(
         StudioConfig(), port=0, working_size=WORKING, webcam_size=WEBCAM,
         thumbnail_size=32, max_upload_mb=0.5, max_megapixels=20)
-    studio, background = server.run_in_thread(config)
+    # The limit is --max_megapixels, whatever memory the machine has free now.
+    with mock.patch.object(uploads, "available_memory", return_value=None):
+        studio, background = server.run_in_thread(config)
     yield studio, background
     background.stop()
 
@@ -84,13 +88,18 @@ def photo_file(tmp_path_factory):
     return str(path)
 
 
-def upload(background, path_or_bytes, name="lake house.png"):
+JSON = {"Content-Type": "application/json"}
+PNG = {"Content-Type": "image/png"}
+
+
+def upload(background, path_or_bytes, name="lake house.png", headers=PNG):
     data = path_or_bytes
     if isinstance(path_or_bytes, str):
         with open(path_or_bytes, "rb") as f:
             data = f.read()
     status, _, body = request(background, "POST",
-                              f"/api/photo?name={urllib.parse.quote(name)}", body=data)
+                              f"/api/photo?name={urllib.parse.quote(name)}", body=data,
+                              headers=headers)
     return status, json.loads(body)
 
 
@@ -149,8 +158,7 @@ def test_render_is_stylize_of_the_mixture(studio_server, photo_file):
     body = {"photo": info["id"], "weights": weights_vector(26, mix), "normalize": False,
             "preserve_colors": True, "strength": 0.8}
     status, headers, data = request(background, "POST", "/api/render",
-                                    body=json.dumps(body),
-                                    headers={"Content-Type": "application/json"})
+                                    body=json.dumps(body), headers=JSON)
     assert status == 200 and headers["content-type"] == "image/png"
     expected = stylize(photo_file, studio.model, mix, max_size=WORKING,
                                      preserve_colors=True, strength=0.8)
@@ -164,7 +172,8 @@ def test_normalised_render_equals_weights_summing_to_one(studio_server, photo_fi
     _, info = upload(background, photo_file)
     body = {"photo": info["id"], "weights": weights_vector(26, {2: 2.0, 9: 6.0}),
             "normalize": True}
-    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body))
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                              headers=JSON)
     assert status == 200
     expected = stylize(photo_file, studio.model, {2: 0.25, 9: 0.75},
                                      max_size=WORKING)
@@ -192,7 +201,7 @@ def test_webcam_frame_is_stylized_at_webcam_size(studio_server):
     Image.fromarray(frame).save(buf, format="JPEG", quality=95)
     weights = ",".join(str(w) for w in weights_vector(26, {4: 1.0}))
     status, headers, data = request(background, "POST", f"/api/frame?weights={weights}",
-                                    body=buf.getvalue())
+                                    body=buf.getvalue(), headers={"Content-Type": "image/jpeg"})
     assert status == 200 and headers["content-type"] == "image/jpeg"
     got = decode(data)
     assert got.shape == (36, WEBCAM, 3)
@@ -245,7 +254,8 @@ def test_bad_render_requests_get_one_line_errors(studio_server, photo_file):
         ({"photo": "nope", "weights": [1.0] + [0.0] * 25}, 404, "Unknown photo"),
     ]
     for body, code, text in cases:
-        status, _, data = request(background, "POST", "/api/render", body=json.dumps(body))
+        status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                                  headers=JSON)
         error = json.loads(data)["error"]
         assert status == code and text in error and "\n" not in error
 

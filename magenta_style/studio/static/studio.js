@@ -182,7 +182,10 @@ async function uploadPhoto(file) {
   $("render-status").textContent = "uploading…";
   const response = await fetch(`/api/photo?name=${encodeURIComponent(file.name)}`, {
     method: "POST",
-    headers: { "Content-Type": file.type || "application/octet-stream" },
+    // The server reads the type from the bytes; the header only has to be
+    // an image type or octet-stream (it refuses text/plain, see app.py).
+    headers: { "Content-Type": file.type.startsWith("image/") ? file.type
+                                                              : "application/octet-stream" },
     body: file,
   });
   if (!response.ok) {
@@ -270,7 +273,9 @@ async function webcamLoop() {
     const frame = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.9));
     let response;
     try {
-      response = await fetch(`/api/frame?${query(options())}`, { method: "POST", body: frame });
+      response = await fetch(`/api/frame?${query(options())}`, {
+        method: "POST", headers: { "Content-Type": frame.type || "image/jpeg" }, body: frame,
+      });
     } catch (e) {
       showError(`Webcam frame failed: ${e.message}`);
       break;
