@@ -310,3 +310,159 @@ def test_bin_studio_flags_reach_the_config():
             studio_script.main(argv)
     finally:
         flags.FLAGS.unparse_flags()
+
+
+# -- a hostile web page, malformed requests (issue 17) ---------------------
+
+EVIL = "https://evil.example"
+
+
+def one_line_error(body):
+    error = json.loads(body)["error"]
+    assert "\n" not in error
+    return error
+
+
+@pytest.mark.parametrize("method, path, headers", [
+    # What a page elsewhere can make the browser send without asking (no-cors).
+    ("POST", "/api/photo", {"Origin": EVIL, "Sec-Fetch-Site": "cross-site",
+                            "Content-Type": "text/plain"}),
+    ("POST", "/api/render", {"Origin": EVIL, "Content-Type": "text/plain"}),
+    ("POST", "/api/frame", {"Origin": "null", "Content-Type": "image/png"}),
+    # Another port of this machine is the same site, not the same origin.
+    ("POST", "/api/photo", {"Sec-Fetch-Site": "same-site", "Content-Type": "image/png"}),
+    # An <img src> elsewhere pointing at a full-size render.
+    ("GET", "/api/download?photo=x&weights=1", {"Sec-Fetch-Site": "cross-site",
+                                                "Sec-Fetch-Mode": "no-cors"}),
+    ("GET", "/api/thumbnail/3", {"Sec-Fetch-Site": "cross-site"}),
+    ("POST", "/api/render", {"Sec-Fetch-Site": "none", "Content-Type": "application/json"}),
+])
+def test_requests_from_other_web_pages_are_refused(studio_server, photo_file, method, path,
+                                                   headers):
+    studio, background = studio_server
+    with open(photo_file, "rb") as f:
+        body = f.read() if method == "POST" else None
+    before = len(studio._photos)
+    status, _, data = request(background, method, path, body=body, headers=headers)
+    assert status == 403
+    assert "another web page" in one_line_error(data)
+    assert len(studio._photos) == before
+
+
+def test_the_studios_own_page_and_plain_clients_are_served(studio_server, photo_file):
+    _, background = studio_server
+    own = background.url.rstrip("/")
+    host = urllib.parse.urlsplit(own).netloc
+    with open(photo_file, "rb") as f:
+        data = f.read()
+    # The page's own fetch (Chromium sends both headers).
+    status, _, _ = request(background, "POST", "/api/photo", body=data, headers={
+        **PNG, "Origin": own, "Sec-Fetch-Site": "same-origin", "Host": host})
+    assert status == 200
+    # The address typed in the address bar, or a link from elsewhere to the page.
+    assert request(background, "GET", "/", headers={"Sec-Fetch-Site": "none"})[0] == 200
+    assert request(background, "GET", "/", headers={
+        "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})[0] == 200
+    # curl and scripts send neither header.
+    assert upload(background, data)[0] == 200
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/api/photo", "text/plain"),
+    ("/api/photo", None),
+    ("/api/photo", "application/x-www-form-urlencoded"),
+    ("/api/photo", "multipart/form-data; boundary=x"),
+    ("/api/render", "text/plain;charset=UTF-8"),
+    ("/api/render", "image/png"),
+    ("/api/frame", "text/plain"),
+    ("/api/frame", "image/"),
+])
+def test_posts_need_their_content_type(studio_server, photo_file, path, content_type):
+    studio, background = studio_server
+    with open(photo_file, "rb") as f:
+        data = f.read()
+    if path == "/api/render":
+        _, info = upload(background, data)
+        data = json.dumps({"photo": info["id"], "weights": [1.0] + [0.0] * 25})
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    before = len(studio._photos)
+    status, _, body = request(background, "POST", f"{path}?weights=1{',0' * 25}", body=data,
+                              headers=headers)
+    assert status == 415
+    assert "needs Content-Type" in one_line_error(body)
+    assert len(studio._photos) == before
+
+
+def test_uploads_take_any_image_type_or_octet_stream(studio_server, photo_file):
+    # The bytes decide what the file is: a PNG sent as image/jpeg is still read.
+    _, background = studio_server
+    for content_type in ("image/jpeg", "image/png; x=1", "application/octet-stream"):
+        assert upload(background, photo_file, headers={"Content-Type": content_type})[0] == 200
+
+
+@pytest.mark.parametrize("path, method, headers", [
+    ("/", "GET", {}),
+    ("/static/studio.js", "GET", {}),
+    ("/api/info", "GET", {}),
+    ("/api/thumbnail/0", "GET", {}),
+    ("/api/thumbnail/99", "GET", {}),  # 404 from our route
+    ("/no/such/page", "GET", {}),  # 404 from Starlette's router
+    ("/api/info", "GET", {"Host": "evil.example"}),  # 400 from the Host check
+    ("/api/info", "GET", {"Sec-Fetch-Site": "cross-site"}),  # 403
+    ("/api/render", "POST", {"Content-Type": "text/plain"}),  # 415
+])
+def test_every_answer_carries_the_security_headers(studio_server, path, method, headers):
+    _, background = studio_server
+    status, got, _ = request(background, method, path, body=b"{}" if method == "POST" else None,
+                             headers=headers)
+    got = {k.lower(): v for k, v in got.items()}
+    assert got["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in got["content-security-policy"]
+    assert "script-src 'self'" in got["content-security-policy"]
+    assert got["x-frame-options"] == "DENY"
+    assert got["cross-origin-resource-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("key", ["%C2%B2", "%D9%A3", "%EF%BC%91", "-1", "1e3", "%00"])
+def test_odd_thumbnail_keys_are_404(studio_server, key):
+    # "²" passes str.isdigit but not int(): it gave a 500.
+    _, background = studio_server
+    status, _, body = request(background, "GET", f"/api/thumbnail/{key}")
+    assert status == 404 and "No style" in one_line_error(body)
+
+
+def test_a_deeply_nested_render_body_is_a_400(studio_server):
+    _, background = studio_server
+    for body in ("[" * 100_000 + "]" * 100_000, '{"weights":' + "[" * 5000 + "]" * 5000 + "}"):
+        status, _, data = request(background, "POST", "/api/render", body=body, headers=JSON)
+        assert status == 400, data[:200]
+        one_line_error(data)
+
+
+def test_a_too_large_render_body_is_a_413(studio_server):
+    _, background = studio_server
+    body = json.dumps({"photo": "x", "weights": [0.5] * 400_000})
+    assert len(body) > 2_000_000
+    status, _, data = request(background, "POST", "/api/render", body=body, headers=JSON)
+    assert status == 413 and "too large" in one_line_error(data)
+
+
+def test_a_bomb_message_gives_exact_and_distinct_numbers(studio_server):
+    # 4473^2 = 20,007,729 pixels, just over this server's 20,000,000: rounded to
+    # whole megapixels both read "20" (the message said "20 megapixels, more
+    # than the limit of 20 MP").
+    _, background = studio_server
+    status, body = upload(background, png_bomb(4473), name="b.png")
+    assert status == 413
+    assert "4473 x 4473 = 20,007,729 pixels" in body["error"]
+    assert "limit of 20,000,000 pixels" in body["error"]
+
+
+def test_a_bomb_pillow_refuses_unread_still_says_its_size(studio_server):
+    # Pillow refuses 30000^2 while opening it, before giving us the size; the
+    # message said "it declares megapixels".
+    _, background = studio_server
+    status, body = upload(background, png_bomb(30000), name="b.png")
+    assert status == 413
+    assert "declares 900,000,000 pixels (900.0 MP)" in body["error"]
+    assert "declares megapixels" not in body["error"]
