@@ -61,7 +61,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 # (frame-ancestors, and X-Frame-Options for browsers without CSP 2) or embed
 # its answers (Cross-Origin-Resource-Policy).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' blob:; "
     "img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = [

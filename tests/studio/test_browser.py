@@ -8,11 +8,14 @@ $MAGENTA_STYLE_SCREENSHOT_DIR when set (docs/images/studio.png is made so).
 
 import base64
 import dataclasses
+import functools
+import http.server
 import io
 import json
 import os
 import re
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -76,6 +79,10 @@ def page(browser_context, studio_server):
     page = browser_context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # The Content-Security-Policy must allow everything the page does:
+    # Chromium reports what it blocks on the console.
+    page.on("console", lambda m: errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
     page.goto(background.url)
     page.wait_for_selector("body[data-ready='1']")
     yield page
@@ -230,6 +237,13 @@ def test_bad_uploads_show_the_error_on_the_page(page, tmp_path):
         "name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo at all"}])
     page.wait_for_selector("#error:not([hidden])")
     assert "'notes.jpg' is not an image" in page.inner_text("#error")
+    # A text file's own type (text/plain) is one the server refuses on a POST;
+    # the page sends it as bytes, so the message is about the file.
+    page.set_input_files("#file-input", files=[{
+        "name": "notes.txt", "mimeType": "text/plain", "buffer": b"some notes"}])
+    page.wait_for_function(
+        "() => document.querySelector('#error').textContent.includes('notes.txt')")
+    assert "'notes.txt' is not an image" in page.inner_text("#error")
 
     from tests.studio.test_server import png_bomb
 
@@ -240,3 +254,51 @@ def test_bad_uploads_show_the_error_on_the_page(page, tmp_path):
     text = page.inner_text("#error")
     assert "decompression bomb" in text and "10000 x 10000" in text
     screenshot(page, tmp_path, "studio_error.png")
+
+
+def test_another_web_page_cannot_drive_the_studio(browser_context, studio_server, photo_file,
+                                                  tmp_path):
+    # A page on another local port stands for any web page the user visits
+    # (on 127.0.0.1 too, so Chromium's private-network rules play no part).
+    # It posts a photo and a render the two ways a page can: a no-cors
+    # text/plain body, and an image type, which needs a preflight.
+    studio, background = studio_server
+    (tmp_path / "index.html").write_text("<!doctype html><title>elsewhere</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(tmp_path))
+    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    page = browser_context.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{elsewhere.server_address[1]}/")
+        with open(photo_file, "rb") as f:
+            photo = list(f.read())
+        before = len(studio._photos)
+        outcomes = page.evaluate(
+            """async ([target, photo]) => {
+                const body = new Uint8Array(photo);
+                const tries = [
+                  [target + "api/photo?name=evil.png",
+                   {method: "POST", mode: "no-cors", body,
+                    headers: {"Content-Type": "text/plain"}}],
+                  [target + "api/photo?name=evil.png",
+                   {method: "POST", body, headers: {"Content-Type": "image/png"}}],
+                  [target + "api/render",
+                   {method: "POST", mode: "no-cors", body: "{}",
+                    headers: {"Content-Type": "text/plain"}}],
+                ];
+                const out = [];
+                for (const [url, init] of tries) {
+                  try { out.push((await fetch(url, init)).type); }
+                  catch (e) { out.push("blocked"); }
+                }
+                return out;
+            }""", [background.url, photo])
+    finally:
+        page.close()
+        elsewhere.shutdown()
+    # The server refused the no-cors posts (403; the page cannot even see that:
+    # Cross-Origin-Resource-Policy turns their answers into network errors), and
+    # the browser never sent the preflighted one. No photo arrived.
+    assert outcomes == ["blocked"] * 3
+    assert len(studio._photos) == before
