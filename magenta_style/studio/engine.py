@@ -31,14 +31,16 @@ from magenta_style.studio.config import StudioConfig
 from magenta_style.stylization import style_choice
 
 # At most this many uploads are decoded at once (each decode holds the whole
-# image in float32, ~36 bytes per pixel); further requests wait for a slot.
+# image in float32); further requests wait for a slot.
 DECODE_SLOTS = 2
 # Peak memory per pixel, measured with /proc/self/status VmHWM on android-26
-# (tiled above 4 MP): decoding a JPEG to float32 RGB took 36 bytes per
-# pixel (16 MP); decoding and stylizing it at full size (a download) took
-# 290, 238 and 206 bytes per pixel at 8, 16 and 31 MP.
+# (/tmp script: JPEG bytes -> uploads.decode_image -> stylize): decoding to
+# float32 RGB took 36 bytes per pixel (16 MP). Stylizing at full size (a
+# download) took 491 and 528 bytes per pixel in one piece (2.0 and 4.0 MP),
+# and 290, 238, 206 in tiles (7.8, 16, 31 MP: above the tile threshold).
 DECODE_BYTES_PER_PIXEL = 36
-RENDER_BYTES_PER_PIXEL = 240
+UNTILED_BYTES_PER_PIXEL = 530
+TILED_BYTES_PER_PIXEL = 240  # for the pixels past the tile threshold
 # Of the memory free when the studio starts, what its images may take: the
 # rest is left to the model, the page and the other programs.
 MEMORY_FRACTION = 0.5
@@ -46,6 +48,20 @@ MEMORY_FRACTION = 0.5
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
 stylize_lib = importlib.import_module("magenta_style.stylization.api")
+
+
+def image_memory(pixels):
+    """Bytes the studio's images may take at once, for uploads of `pixels`.
+
+    `DECODE_SLOTS` decodes and one full-size render (itself a decode, which
+    holds one of the slots) at the measured peaks above; below
+    `StylizeConfig.tile_threshold` the render runs in one piece, above it in
+    tiles.
+    """
+    threshold = stylize_lib.StylizeConfig.tile_threshold
+    return (DECODE_SLOTS * DECODE_BYTES_PER_PIXEL * pixels
+            + UNTILED_BYTES_PER_PIXEL * min(pixels, threshold)
+            + TILED_BYTES_PER_PIXEL * max(0, pixels - threshold))
 
 
 def pixel_limit(max_megapixels, available=None):
@@ -58,18 +74,23 @@ def pixel_limit(max_megapixels, available=None):
 
     Returns:
         `(max_pixels, memory)`: `memory` is the free bytes when they set the
-        limit (`MEMORY_FRACTION` of them shared by `DECODE_SLOTS` decodes
-        and one full-size render), else None.
+        limit (`image_memory(max_pixels)` fits in `MEMORY_FRACTION` of
+        them), else None.
     """
     configured = int(max_megapixels * 1e6)
     available = uploads.available_memory() if available is None else available
-    if available is None:
+    budget = None if available is None else MEMORY_FRACTION * available
+    if budget is None or image_memory(configured) <= budget:
         return configured, None
-    per_pixel = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + RENDER_BYTES_PER_PIXEL
-    by_memory = int(MEMORY_FRACTION * available / per_pixel)
-    if by_memory >= configured:
-        return configured, None
-    return max(by_memory, 1), available
+    # image_memory is piecewise linear and increasing: solve on each piece.
+    threshold = stylize_lib.StylizeConfig.tile_threshold
+    slope = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + UNTILED_BYTES_PER_PIXEL
+    if budget <= image_memory(threshold):
+        pixels = budget / slope
+    else:
+        pixels = threshold + (budget - image_memory(threshold)) / (
+            DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL)
+    return max(int(pixels), 1), available
 
 
 class UnknownPhoto(UserError):

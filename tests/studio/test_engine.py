@@ -14,21 +14,26 @@ from magenta_style.studio import engine
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
 
-PER_PIXEL = engine.DECODE_SLOTS * engine.DECODE_BYTES_PER_PIXEL + engine.RENDER_BYTES_PER_PIXEL
-
 
 def test_the_pixel_limit_is_the_flag_when_memory_allows_it():
-    plenty = 50e6 * PER_PIXEL / engine.MEMORY_FRACTION * 2
+    plenty = engine.image_memory(50_000_000) / engine.MEMORY_FRACTION * 1.01
     assert engine.pixel_limit(50, available=plenty) == (50_000_000, None)
     with mock.patch.object(uploads, "available_memory", return_value=None):
         assert engine.pixel_limit(50) == (50_000_000, None)
 
 
-def test_the_pixel_limit_follows_free_memory():
-    # 4 GB free: half of it, at PER_PIXEL bytes for two decodes and a render.
+@pytest.mark.parametrize("free_gb", [0.5, 1.0, 3.0, 4.0, 10.0, 22.0])
+def test_the_pixel_limit_is_the_most_pixels_free_memory_holds(free_gb):
+    # Both sides of the tile threshold (4 MP, where renders get cheaper per
+    # pixel): the limit's images fit in the budget and one pixel more does not.
+    limit, memory = engine.pixel_limit(50, available=free_gb * 1e9)
+    budget = engine.MEMORY_FRACTION * free_gb * 1e9
+    assert memory == free_gb * 1e9 and limit < 50_000_000
+    assert engine.image_memory(limit) <= budget < engine.image_memory(limit + 2)
+
+
+def test_a_memory_bound_limit_says_so():
     limit, memory = engine.pixel_limit(50, available=4e9)
-    assert memory == 4e9
-    assert limit == int(engine.MEMORY_FRACTION * 4e9 / PER_PIXEL) < 50_000_000
     error = uploads.bomb_error("'a.png'", limit, size=(8000, 8000), memory=memory)
     assert f"limit of {limit:,} pixels" in str(error)
     assert "4.0 GB of free memory" in str(error) and "--max_megapixels" not in str(error)
