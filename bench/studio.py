@@ -31,10 +31,10 @@ from magenta_style.studio.config import StudioConfig
 from magenta_style.stylization.api import stylize
 
 
-def post(url, path, body):
+def post(url, path, body, content_type):
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-    conn.request("POST", path, body=body)
+    conn.request("POST", path, body=body, headers={"Content-Type": content_type})
     response = conn.getresponse()
     data = response.read()
     conn.close()
@@ -68,14 +68,15 @@ def main():
           f"{'CPU time per update':>20}")
     for size in sizes:
         studio.config = dataclasses.replace(studio.config, working_size=size)
-        info = json.loads(post(background.url, "/api/photo?name=p.jpg", photo_bytes))
+        info = json.loads(post(background.url, "/api/photo?name=p.jpg", photo_bytes,
+                               "image/jpeg"))
         times, bare, cpu = [], [], []
         for r in range(args.repeats + 1):
             w = np.zeros(n)
             w[rng.choice(n, 3, replace=False)] = rng.random(3) + 0.1
             body = json.dumps({"photo": info["id"], "weights": w.tolist(), "normalize": True})
             t, c = time.perf_counter(), time.process_time()
-            post(background.url, "/api/render", body)
+            post(background.url, "/api/render", body, "application/json")
             if r:  # the first call of a size may trace
                 times.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)
@@ -91,7 +92,7 @@ def main():
     times = []
     for r in range(args.repeats + 1):
         t = time.perf_counter()
-        post(background.url, f"/api/frame?weights={weights}", frame.getvalue())
+        post(background.url, f"/api/frame?weights={weights}", frame.getvalue(), "image/jpeg")
         if r:
             times.append(time.perf_counter() - t)
     size = config.webcam_size

@@ -4,7 +4,7 @@ In a conditional-instance-norm network a style IS its normalisation
 parameters: everything else is shared. So a style's embedding is its gamma and
 beta from every CIN layer, concatenated, and the paper's / announcement's
 "distance between styles" is the L2 distance between two such vectors (the
-announcement reports ~25 between two similar Monet water lilies, ~70 within the
+announcement reports < 25 between two similar Monet water lilies, ~70 within the
 series, ~1300 to an abstract black-and-white painting).
 
 Used by the style studio's map and by `bin/style_distances`. Pure numpy once
@@ -65,7 +65,8 @@ def pairwise_distances(embeddings):
     """
     e = np.asarray(embeddings, np.float64)
     # Differences, not the |a|^2 + |b|^2 - 2ab expansion: that one loses the
-    # small distances (~25) against norms in the thousands to cancellation.
+    # small distances (under 25 between similar styles) against norms in the
+    # thousands to cancellation.
     diff = e[:, None, :] - e[None, :, :]
     return np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
 
