@@ -38,6 +38,7 @@ import time
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import FileResponse
@@ -203,11 +204,13 @@ def create_app(studio):
     async def thumbnail(request):
         picture, thumbs = await run_in_threadpool(studio.thumbnails)
         key = request.path_params["key"]
+        # Looked up as text: int() refuses "²" (which str.isdigit takes) and
+        # numbers of over 4300 digits, and reads "٣" as 3.
+        index = {str(i): i for i in range(len(thumbs))}.get(key)
         if key == "source":
             data = picture
-        # isascii: str.isdigit also takes "²", which int() refuses.
-        elif key.isascii() and key.isdigit() and int(key) < len(thumbs):
-            data = thumbs[int(key)]
+        elif index is not None:
+            data = thumbs[index]
         else:
             return JSONResponse({"error": f"No style {key!r} in this model."}, 404)
         return Response(data, media_type="image/png", headers=NO_STORE)
@@ -266,6 +269,11 @@ def create_app(studio):
         status = getattr(exc, "status", 400)
         return JSONResponse({"error": str(exc)}, status_code=status)
 
+    async def http_error(request, exc):
+        # Starlette's own 404 and 405, as one line of JSON like ours.
+        return JSONResponse({"error": f"{exc.detail}: {request.method} {request.url.path}"},
+                            status_code=exc.status_code, headers=exc.headers)
+
     routes = [
         Route("/", index),
         Route("/api/info", info),
@@ -285,6 +293,7 @@ def create_app(studio):
     # page elsewhere could otherwise reach the studio by DNS rebinding.
     allowed = (["*"] if host in ("0.0.0.0", "::", "")
                else ["127.0.0.1", "localhost", "[::1]", host])
-    return Starlette(routes=routes, exception_handlers={UserError: user_error},
+    return Starlette(routes=routes,
+                     exception_handlers={UserError: user_error, HTTPException: http_error},
                      middleware=[Middleware(guard),
                                  Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])

@@ -423,7 +423,16 @@ def test_every_answer_carries_the_security_headers(studio_server, path, method, 
     assert got["cross-origin-resource-policy"] == "same-origin"
 
 
-@pytest.mark.parametrize("key", ["%C2%B2", "%D9%A3", "%EF%BC%91", "-1", "1e3", "%00"])
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/no/such/page", 404), ("PUT", "/api/render", 405), ("DELETE", "/api/photo", 405)])
+def test_starlettes_own_errors_are_one_line_json_too(studio_server, method, path, status):
+    _, background = studio_server
+    got, _, body = request(background, method, path)
+    assert got == status and path in one_line_error(body)
+
+
+@pytest.mark.parametrize("key", ["%C2%B2", "%D9%A3", "%EF%BC%91", "-1", "1e3", "%00", "03",
+                                 "9" * 5000])
 def test_odd_thumbnail_keys_are_404(studio_server, key):
     # "²" passes str.isdigit but not int(): it gave a 500.
     _, background = studio_server
