@@ -608,7 +608,8 @@ async function init() {
   $("model-info").textContent = `model ${info.checkpoint} · ${info.num_styles} styles`;
   $("limits").textContent =
     `JPEG, PNG, WebP, BMP, GIF or TIFF; up to ${info.max_upload_mb} MB and ` +
-    `${info.max_megapixels} megapixels. Sliders re-render a copy at most ` +
+    // The limit may come from free memory (not a round number): one decimal.
+    `${Number(info.max_megapixels.toFixed(1))} megapixels. Sliders re-render a copy at most ` +
     `${info.working_size} px wide; the download is full size.`;
   buildStrip();
   const w = new Array(info.num_styles).fill(0);
