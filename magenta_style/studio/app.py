@@ -116,9 +116,11 @@ def _same_origin_problem(scope, headers):
 def guard(app):
     """ASGI middleware: security headers on every answer, 403 for other sites.
 
-    Outermost, so Starlette's own answers (404, the Host check's 400) get the
-    headers too; an unexpected exception becomes a one-line 500 with them
-    (its traceback goes to the log) rather than Starlette's plain text.
+    The first of the app's middleware (only Starlette's last-resort error
+    handler is outside it), so Starlette's own answers (404, 405, the Host
+    check's 400) get the headers too; an unexpected exception becomes a
+    one-line 500 with them (its traceback goes to the log) rather than
+    Starlette's plain text.
     """
 
     async def guarded(scope, receive, send):
