@@ -20,8 +20,8 @@ class StudioConfig:
         "help": "TCP port (0 = any free port)."})
     # One slider move re-renders the photo at this size. bench/studio.py on the
     # 2-core CPU, android-26, 4:3 photo, one update over HTTP: 256 px uses
-    # 0.18 s of CPU (so <= 0.18 s idle) and took 0.30 s median with the CPU
-    # shared ~5 ways; 320 px took 0.52 s there.
+    # 52 ms of CPU and took 35 ms median idle, 102 ms with the CPU shared ~7
+    # ways; 320 px took 69 and 308 ms (docs/studio.md, Speed).
     working_size: int = dataclasses.field(default=256, metadata={
         "help": "Longer side, in pixels, of the photo re-rendered as sliders move "
                 "(the download is always full resolution)."})
@@ -33,7 +33,8 @@ class StudioConfig:
     # the command line); a browser upload has no reason to be that big.
     max_megapixels: float = dataclasses.field(default=50.0, metadata={
         "help": "Largest image accepted, in megapixels; bigger ones are refused "
-                "before decoding (decompression bombs)."})
+                "before decoding (decompression bombs). Lowered at start to what "
+                "half the free memory can decode and stylize."})
     max_photos: int = dataclasses.field(default=8, metadata={
         "help": "Uploaded photos kept in memory; the oldest is forgotten first."})
     thumbnail_size: int = dataclasses.field(default=128, metadata={
