@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the style studio's tests need, installed idempotently (safe to rerun):
-# - Debian's Chromium (+ chromedriver) for tests/test_studio_browser.py. We
+# - Debian's Chromium (+ chromedriver) for tests/studio/test_browser.py. We
 #   never run `playwright install`: it downloads its own browser build, which
 #   this network does not allow; the tests launch /usr/bin/chromium.
 # - the `studio` extra (Starlette + uvicorn) and Playwright's Python client,
