@@ -73,6 +73,11 @@ class StylizeConfig:
     mask_palette: typing.Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Colours of the regions in a --style_masks label image, one per "
                 "--which_styles entry: '#87ceeb,#808080'."})
+    region_statistics: str = dataclasses.field(default="per_style", metadata={
+        "help": "With --style_masks: per_style = normalise each region with its own "
+                "style's whole-image statistics (regions match their single-style "
+                "pastiches away from seams; one extra pass per style), shared = "
+                "the mixed image's statistics (one pass)."})
     jit_compile: bool = dataclasses.field(default=False, metadata={
         "help": "Compile the network with XLA (faster for repeated sizes; each "
                 "new size compiles once)."})
@@ -147,7 +152,7 @@ def clear_model_cache():
 def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
                   tile_threshold=StylizeConfig.tile_threshold,
                   jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000,
-                  region_weights=None):
+                  region_weights=None, region_statistics="per_style"):
     """Runs the network on one image for several style-weight rows.
 
     Args:
@@ -163,6 +168,7 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
         region_weights: optional `[H, W, K]` float32 per-pixel shares of the
             K rows of `weights` (`regions.Regions.weights`): then ONE
             pastiche with a style per pixel (`stylization.regions`).
+        region_statistics: "per_style" or "shared", see `regions.forward`.
 
     Returns:
         `[K, H, W, 3]` float32 pastiches in [0, 1] (`[1, H, W, 3]` with
@@ -182,7 +188,8 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
     if region_weights is not None:
         out = regions.stylize_weights(model, image, region_weights, weights,
                                       tiled=ph * pw > tile_threshold, tile_size=tile_size,
-                                      jit_compile=jit_compile)[None]
+                                      jit_compile=jit_compile,
+                                      statistics=region_statistics)[None]
     elif ph * pw > tile_threshold:
         from magenta_style.stylization import tiling
 
@@ -234,7 +241,7 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             normalize_weights=_CFG.normalize_weights, tile_size=_CFG.tile_size,
             tile_threshold=_CFG.tile_threshold, jit_compile=_CFG.jit_compile,
             output_dir=None, output_basename="stylized", output_format=_CFG.output_format,
-            masks=None, mask_palette=None):
+            masks=None, mask_palette=None, region_statistics=_CFG.region_statistics):
     """Stylizes one image or a list of images.
 
     Args:
@@ -269,6 +276,10 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             photo shows through. With `mask_palette` (colours, one per
             region), one colour-label image. See `stylization.regions`.
         mask_palette: e.g. `["#87ceeb", "#808080"]` or `"#87ceeb,#808080"`.
+        region_statistics: with masks, "per_style" (each pixel normalised with
+            its style's own whole-image statistics: regions equal their
+            single-style pastiches away from the seams; K+1 passes) or
+            "shared" (one pass; see docs/stylize.md).
 
     Returns:
         uint8 `[H, W, 3]` arrays: one array for one image and one output; a
@@ -295,7 +306,8 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
                 item, masks, spec.num_regions, max_size, mask_palette)
         pastiches = stylize_array(model, photo, spec.weights, tile_size=tile_size,
                                   tile_threshold=tile_threshold, jit_compile=jit_compile,
-                                  region_weights=None if region is None else region.weights)
+                                  region_weights=None if region is None else region.weights,
+                                  region_statistics=region_statistics)
         if region is not None:
             pastiches = region.show_photo(pastiches, photo)
         outs = [finish(p, photo, preserve_colors, strength) for p in pastiches]

@@ -131,7 +131,8 @@ def stylize_files(config, progress=True, log=None):
                 model, photo, spec.weights if masked else spec.weights[todo],
                 tile_size=config.tile_size, tile_threshold=config.tile_threshold,
                 jit_compile=config.jit_compile,
-                region_weights=region.weights if masked else None)
+                region_weights=region.weights if masked else None,
+                region_statistics=config.region_statistics)
             if masked:
                 pastiches = region.show_photo(pastiches, photo)
             for i, pastiche in zip(todo, pastiches):

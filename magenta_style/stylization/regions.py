@@ -361,21 +361,29 @@ def load_photo_and_masks(image, masks, num_regions, max_size=None, palette=None)
 # --------------------------------------------------------------------------
 # The network with a style per pixel.
 
+STATISTICS = ("per_style", "shared")
+
+
 class RegionStyle:
     """A style per pixel as `tiling`'s gamma/beta source (see `tiling.UniformStyle`).
 
     Args:
-        weights: `[Hp, W_p, K]` float32 region shares of the PADDED image
+        weights: `[Hp, Wp, K]` float32 region shares of the PADDED image
             (`tiling.pad_to_multiple`), summing to 1 per pixel for the
             styles to be at full strength.
         rows: `[K, num_styles]` float32, each region's style weights.
+        statistics: None to normalise with the mixed map's own whole-image
+            statistics ("shared"); or `{block name: (mean [K, C], variance
+            [K, C])}`, each region's single-style pass's whole-image
+            statistics, mixed per pixel like gamma and beta ("per_style").
     """
 
-    def __init__(self, weights, rows):
+    def __init__(self, weights, rows, statistics=None):
         import tensorflow as tf
 
         self.weights = np.asarray(weights, np.float32)
         self.rows = tf.constant(np.asarray(rows, np.float32))
+        self.statistics = statistics
         self._levels = {1: self.weights}
 
     def level(self, scale):
@@ -386,15 +394,43 @@ class RegionStyle:
                 h // scale, scale, w // scale, scale, k).mean((1, 3))
         return self._levels[scale]
 
-    def for_block(self, block, out_shape):
+    def for_block(self, block, out_shape, mean, variance):
         shares = self.level(self.weights.shape[0] // out_shape[0])
         gamma, beta = (np.asarray(t) for t in block.table(self.rows))  # [K, C] each
+        per_style = None if self.statistics is None else self.statistics[block.name]
 
         def params(r0, r1):
             part = shares[r0:r1]
-            return (part @ gamma)[None], (part @ beta)[None]
+            if per_style is None:
+                return (part @ gamma)[None], (part @ beta)[None], mean, variance
+            return ((part @ gamma)[None], (part @ beta)[None],
+                    (part @ per_style[0])[None], (part @ per_style[1])[None])
 
         return params
+
+
+class _RecordStatistics(tiling.UniformStyle):
+    """`UniformStyle` that keeps each block's whole-image statistics (`[C]` each)."""
+
+    def __init__(self, style_weights):
+        super().__init__(style_weights)
+        self.statistics = {}
+
+    def for_block(self, block, out_shape, mean, variance):
+        self.statistics[block.name] = (np.asarray(mean).reshape(-1),
+                                       np.asarray(variance).reshape(-1))
+        return super().for_block(block, out_shape, mean, variance)
+
+
+def _tiled_statistics(model, image, rows, tile_size):
+    """Per-style statistics for `RegionStyle`: one tiled single-style pass per row."""
+    records = []
+    for row in rows:
+        record = _RecordStatistics(row)
+        tiling.stylize_tiled(model, image, None, tile_size=tile_size, style=record)
+        records.append(record.statistics)
+    return {name: tuple(np.stack([r[name][i] for r in records]) for i in (0, 1))
+            for name in records[0]}
 
 
 def output_scales(blocks):
@@ -409,7 +445,7 @@ def output_scales(blocks):
     return scales
 
 
-def forward(model, images, weights, rows):
+def forward(model, images, weights, rows, statistics="per_style"):
     """The network with a style per pixel, on whole images (keras ops).
 
     Args:
@@ -419,6 +455,13 @@ def forward(model, images, weights, rows):
             (used as given: `Regions.weights` sum to 1; raw per-pixel style
             weights are `rows = eye(num_styles)`).
         rows: `[K, num_styles]` float32.
+        statistics: "per_style": each pixel is normalised with the
+            whole-image statistics of its style's own single-style pass,
+            mixed by `weights` like gamma and beta (K more passes, run as one
+            batch; a region beyond the network's reach from a seam equals its
+            single-style pastiche). "shared": with the statistics of the
+            mixed map itself (one pass; every region is normalised together
+            with the others, which changes it everywhere; docs/stylize.md).
 
     Returns:
         `[B, H, W, 3]` float32 in [0, 1]. With `weights` all ones and one row
@@ -426,31 +469,60 @@ def forward(model, images, weights, rows):
     """
     from keras import ops
 
+    if statistics not in STATISTICS:
+        raise ValueError(f"statistics must be one of {STATISTICS}. "
+                         f"Received: statistics={statistics!r}")
     blocks = model.blocks
     pad = model.get_layer("pad_to_multiple")
     scales = output_scales(blocks)
+    images = pad(ops.cast(images, "float32"))
     shares = {1: pad(ops.cast(weights, "float32"))}
+    per_style = {}
+
+    def residual(x, h):
+        return x + h
+
+    if statistics == "per_style":
+        # The K single-style passes as one batch, row-major: example k*B + b
+        # is image b under row k. Their statistics, [K, B, C] per block.
+        num_rows, batch = ops.shape(rows)[0], ops.shape(images)[0]
+        row_of_example = ops.repeat(rows, batch, axis=0)
+
+        def run_single(block, x):
+            y = block.conv(x)
+            mean, variance = ops.moments(y, axes=[1, 2], keepdims=True)
+            per_style[block.name] = [ops.reshape(t, (num_rows, batch, -1))
+                                     for t in (mean, variance)]
+            gamma, beta = block.table(row_of_example)
+            y = block.norm.normalize(y, gamma, beta, mean, variance)
+            return y if block.activation is None else block.activation(y)
+
+        tiling.walk(blocks, ops.tile(images, (num_rows, 1, 1, 1)), run_single, residual)
 
     def run(block, x):
         scale = scales[block.name]
         if scale not in shares:
             shares[scale] = ops.average_pool(shares[1], scale, scale, padding="valid")
+        share = shares[scale]
         y = block.conv(x)
-        mean, variance = ops.moments(y, axes=[1, 2], keepdims=True)
+        if statistics == "per_style":
+            mean, variance = (ops.einsum("bhwk,kbc->bhwc", share, t)
+                              for t in per_style[block.name])
+        else:
+            mean, variance = ops.moments(y, axes=[1, 2], keepdims=True)
         gamma, beta = block.table(rows)  # [K, C]
-        y = block.norm.normalize(y, ops.matmul(shares[scale], gamma),
-                                 ops.matmul(shares[scale], beta), mean, variance)
+        y = block.norm.normalize(y, ops.matmul(share, gamma), ops.matmul(share, beta),
+                                 mean, variance)
         return y if block.activation is None else block.activation(y)
 
-    out = tiling.walk(blocks, pad(images), run, add=lambda x, h: x + h)
-    shape = ops.shape(images)
-    return out[:, :shape[1], :shape[2], :]
+    out = tiling.walk(blocks, images, run, residual)
+    return out[:, :ops.shape(weights)[1], :ops.shape(weights)[2], :]
 
 
 _RUNNERS = weakref.WeakKeyDictionary()
 
 
-def map_runner(model, jit_compile=False):
+def map_runner(model, jit_compile=False, statistics="per_style"):
     """A compiled `forward` for `model`: `(images, weights, rows) -> pastiches`.
 
     Shapes as `forward`; under TensorFlow one trace serves every image size
@@ -460,26 +532,28 @@ def map_runner(model, jit_compile=False):
     import keras
 
     per_model = _RUNNERS.setdefault(model, {})
-    fn = per_model.get(jit_compile)
+    key = (jit_compile, statistics)
+    fn = per_model.get(key)
     if fn is None:
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
             n = model.transformer_config.num_styles
             fn = tf.function(
-                lambda x, m, r: forward(model, x, m, r),
+                lambda x, m, r: forward(model, x, m, r, statistics),
                 input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
                                  tf.TensorSpec([None, None, None, None], tf.float32),
                                  tf.TensorSpec([None, n], tf.float32)],
                 jit_compile=jit_compile or None, reduce_retracing=True)
         else:
             def fn(x, m, r):
-                return forward(model, x, m, r)
-        per_model[jit_compile] = fn
+                return forward(model, x, m, r, statistics)
+        per_model[key] = fn
     return fn
 
 
-def stylize_weights(model, image, weights, rows, *, tiled, tile_size, jit_compile):
+def stylize_weights(model, image, weights, rows, *, tiled, tile_size, jit_compile,
+                    statistics="per_style"):
     """The raw pastiche of one image with per-pixel region weights.
 
     Args:
@@ -487,15 +561,21 @@ def stylize_weights(model, image, weights, rows, *, tiled, tile_size, jit_compil
         weights: `[H, W, K]` float32 (`Regions.weights`).
         rows: `[K, num_styles]` float32.
         tiled: run through `tiling` (bounded memory) instead of `map_runner`.
+        statistics: "per_style" or "shared" (`forward`).
 
     Returns:
         `[H, W, 3]` float32 in [0, 1] (the photo does not show through yet:
         `Regions.show_photo`).
     """
+    if statistics not in STATISTICS:
+        raise UserError(f"region_statistics must be one of {', '.join(STATISTICS)}. "
+                        f"Received: {statistics!r}")
     if tiled:
-        style = RegionStyle(tiling.pad_to_multiple(np.asarray(weights, np.float32)), rows)
+        stats = (_tiled_statistics(model, image, rows, tile_size)
+                 if statistics == "per_style" else None)
+        style = RegionStyle(tiling.pad_to_multiple(np.asarray(weights, np.float32)), rows, stats)
         return tiling.stylize_tiled(model, image, None, tile_size=tile_size, style=style)
-    run = map_runner(model, jit_compile)
+    run = map_runner(model, jit_compile, statistics)
     return np.asarray(run(np.asarray(image, np.float32)[None],
                           np.asarray(weights, np.float32)[None],
                           np.asarray(rows, np.float32)))[0]

@@ -141,14 +141,14 @@ def _conv_block(block, x, style, tile_elements):
             moments.add((r1 - r0) * (c1 - c0), tile_mean.numpy(), tile_var.numpy())
             out[r0:r1, c0:c1] = y[0].numpy()
     mean, variance = moments.result()
-    params = style.for_block(block, (out_h, out_w))
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
+    params = style.for_block(block, (out_h, out_w), mean, variance)
     activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
-        gamma, beta = params(r0, min(out_h, r0 + rows))
-        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, mean, variance)
+        gamma, beta, m, v = params(r0, min(out_h, r0 + rows))
+        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, m, v)
         if activation is not None:
             chunk = activation(chunk)
         out[r0:r0 + rows] = chunk[0].numpy()
@@ -158,10 +158,12 @@ def _conv_block(block, x, style, tile_elements):
 class UniformStyle:
     """One style-weight row for the whole image: the network's own conditioning.
 
-    The gamma/beta source `_conv_block` reads: `for_block(block, out_shape)`
-    returns a function of an output row range `(r0, r1)` giving `(gamma,
-    beta)`, `[1, C]` here (`[1, r1 - r0, W', C]` for a per-pixel source,
-    `regions.RegionStyle`).
+    The gamma/beta source `_conv_block` reads: `for_block(block, out_shape,
+    mean, variance)` gets the block's whole-map statistics (`[1, 1, 1, C]`)
+    and returns a function of an output row range `(r0, r1)` giving `(gamma,
+    beta, mean, variance)` for `InstanceNormalization.normalize`: `[1, C]`
+    and the given statistics here; `[1, r1 - r0, W', C]` maps for a
+    per-pixel source (`regions.RegionStyle`).
     """
 
     def __init__(self, style_weights):
@@ -169,9 +171,9 @@ class UniformStyle:
 
         self.weights = tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1))
 
-    def for_block(self, block, out_shape):
+    def for_block(self, block, out_shape, mean, variance):
         gamma, beta = block.table(self.weights)
-        return lambda r0, r1: (gamma, beta)
+        return lambda r0, r1: (gamma, beta, mean, variance)
 
 
 def pad_to_multiple(array):
