@@ -290,9 +290,10 @@ def load_masks(masks, num_regions, image_size, output_size=None, palette=None):
             else:
                 names.append(f"style mask {i}")
                 planes.append(_mask_from_array(m, names[-1]))
-    out = []
+    out, told = [], set()
     for plane, name in zip(planes, names):
-        if plane.shape != tuple(image_size):
+        if plane.shape != tuple(image_size) and name not in told:
+            told.add(name)  # the label image's planes: once
             _log.warning("%s is %dx%d, the photo %dx%d: resized it to the photo%s.",
                          name[0].upper() + name[1:], plane.shape[1], plane.shape[0],
                          image_size[1], image_size[0],

@@ -182,7 +182,7 @@ def test_a_mask_of_another_size_is_resized_saying_so(caplog, tmp_path):
     assert not caplog.records
 
 
-def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path):
+def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path, caplog):
     gray = np.tile(np.linspace(0, 255, 8).astype(np.uint8), (4, 1))
     Image.fromarray(gray).save(tmp_path / "gray.png")
     rgba = np.zeros((4, 8, 4), np.uint8)
@@ -205,6 +205,10 @@ def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path):
     expected[:, 3:6, 1] = 1
     expected[0, 7] = 0
     np.testing.assert_array_equal(masks, expected)
+    with caplog.at_level(logging.WARNING, logger="magenta_style.stylization"):
+        regions.load_masks(str(tmp_path / "labels.png"), 2, (8, 16), palette="#87ceeb,#808080")
+    assert [r.getMessage() for r in caplog.records] == [
+        "The label image is 8x4, the photo 16x8: resized it to the photo."]
     with pytest.raises(UserError, match="Got 3 palette colours for 2 entries"):
         regions.load_masks(str(tmp_path / "labels.png"), 2, (4, 8),
                            palette=["#000000", "#ffffff", (1, 2, 3)])
