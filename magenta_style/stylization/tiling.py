@@ -15,6 +15,11 @@ using those statistics. The result equals the untiled network's output up
 to float rounding (see tests/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
 
+Where each layer's gamma/beta come from is a small source object
+(`UniformStyle`: one style-weight row; `regions.RegionStyle`: a style per
+pixel, with per-style statistics if asked), and the order of the blocks is
+`walk`, which the masked whole-image pass (`regions.forward`) shares.
+
 Memory: the largest map is the first layer's (`H * W * 32 * 4` bytes at
 alpha=1, about 3 GB for a 6000x4000 photo) plus one tile's convolution.
 Compute: about one forward pass (halos add a few percent).
