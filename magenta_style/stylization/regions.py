@@ -9,23 +9,27 @@ one style-weight row `w_r` per region, every normalised layer uses
 with each mask brought to the layer's resolution (the network's maps are
 1, 1/2 and 1/4 of the padded photo; masks are averaged over 2x2 / 4x4
 blocks, which is exact area resampling there). The instance-norm statistics
-stay whole-image, as in the single-style network: each layer is normalised
-with the mean and variance of its whole map, so a region's features are
-normalised with statistics that the other regions' styles shaped too
-(docs/stylize.md, "Styles in regions", measures what that does).
+stay whole-image, in one of two ways (`STATISTICS`, see `forward`):
+"per_style" (default) normalises each pixel with its own style's
+whole-image statistics, those of that style's single-style pass, mixed
+like gamma and beta, so a region beyond the network's reach from a seam IS
+its single-style pastiche; "shared" normalises with the mixed map's own
+statistics (one pass, but every region then changes everywhere, since the
+other regions' styles shape those statistics). docs/stylize.md, "Styles in
+regions", measures both.
 
 Masks, and what shows where (a choice; the docs say why):
 - `n_r = m_r / sum_s m_s` wherever the masks cover a pixel: the network sees
   a partition of unity (overlapping masks mix their styles in proportion),
-  so a region painted with a full-strength style gets exactly that style.
+  so a pixel one mask alone covers gets that style at full strength.
 - The photo shows through where the masks sum to less than 1: the output
   is `c * pastiche + (1 - c) * photo` with coverage `c = min(1, sum_r m_r)`,
   so a soft edge that fades to 0 fades into the untouched photo (as
   `strength` does for the whole image), instead of fading the style's
   gamma towards 0, which washes the pastiche out to grey.
 - Where no mask covers a pixel the network uses the regions' area-weighted
-  mean style; those pixels show the photo, and the mean keeps the layers'
-  statistics close to the styled regions' own.
+  mean style (the convolutions of covered neighbours read those pixels, so
+  they need some style); the output there is the photo.
 
 Masks are arrays `[H, W]` (float in [0, 1], uint8, uint16 or bool) or
 image files (grayscale; an image with transparency gives its alpha), or one
