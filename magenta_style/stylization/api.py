@@ -152,7 +152,7 @@ def clear_model_cache():
 def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
                   tile_threshold=StylizeConfig.tile_threshold,
                   jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000,
-                  region_weights=None, region_statistics="per_style"):
+                  region_weights=None, region_statistics=StylizeConfig.region_statistics):
     """Runs the network on one image for several style-weight rows.
 
     Args:

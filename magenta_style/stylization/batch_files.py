@@ -109,7 +109,8 @@ def stylize_files(config, progress=True, log=None):
     spec = parse(config.which_styles, model.transformer_config.num_styles, model.style_names,
                  config.normalize_weights)
     if masked:
-        regions.check_count(config.style_masks, spec.num_regions, config.mask_palette)
+        regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
+                            config.region_statistics)
     os.makedirs(config.output_dir, exist_ok=True)
     failures, written, kept = [], 0, 0
     bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",

@@ -63,6 +63,8 @@ _log = logging.getLogger("magenta_style.stylization")
 # How far (max over R, G, B, in 0..255 levels) a label image's pixel may be
 # from its palette colour and still count: tolerates JPEG-saved label maps.
 PALETTE_TOLERANCE = 24
+# How regions are normalised (`forward`); the first is the default.
+STATISTICS = ("per_style", "shared")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,11 +246,19 @@ def _mask_list(masks):
     return list(masks)
 
 
-def check_count(masks, num_regions, palette=None):
-    """Raises `UserError` unless there is one mask (or palette colour) per region.
+def _check_statistics(statistics):
+    if statistics not in STATISTICS:
+        raise UserError(f"region_statistics must be one of {', '.join(STATISTICS)}. "
+                        f"Received: {statistics!r}")
+
+
+def check_masks(masks, num_regions, palette=None, statistics="per_style"):
+    """Raises `UserError` unless there is one mask (or palette colour) per region
+    and `statistics` is one of `STATISTICS`.
 
     Cheap (reads no file): `stylize_files` calls it before its loop.
     """
+    _check_statistics(statistics)
     if palette is not None:
         count, what = len(parse_palette(palette)), "palette colours"
     else:
@@ -280,7 +290,7 @@ def load_masks(masks, num_regions, image_size, output_size=None, palette=None):
             1, NaN, not 2-D), a count that differs from the regions', or
             masks that cover no pixel.
     """
-    check_count(masks, num_regions, palette)
+    check_masks(masks, num_regions, palette)
     output_size = tuple(output_size or image_size)
     if palette is not None:
         planes = list(_masks_from_labels(masks, palette).transpose(2, 0, 1))
@@ -365,9 +375,6 @@ def load_photo_and_masks(image, masks, num_regions, max_size=None, palette=None)
 
 # --------------------------------------------------------------------------
 # The network with a style per pixel.
-
-STATISTICS = ("per_style", "shared")
-
 
 class RegionStyle:
     """A style per pixel as `tiling`'s gamma/beta source (see `tiling.UniformStyle`).
@@ -572,9 +579,7 @@ def stylize_weights(model, image, weights, rows, *, tiled, tile_size, jit_compil
         `[H, W, 3]` float32 in [0, 1] (the photo does not show through yet:
         `Regions.show_photo`).
     """
-    if statistics not in STATISTICS:
-        raise UserError(f"region_statistics must be one of {', '.join(STATISTICS)}. "
-                        f"Received: {statistics!r}")
+    _check_statistics(statistics)
     if tiled:
         stats = (_tiled_statistics(model, image, rows, tile_size)
                  if statistics == "per_style" else None)

@@ -162,6 +162,9 @@ def test_bad_masks_are_one_clear_line(masks, match):
 def test_stylize_rejects_a_mask_count_mismatch(model, photo):
     with pytest.raises(UserError, match="Got 1 style masks for 2 entries of which_styles"):
         api.stylize(photo, model, [0, 1], masks=[np.ones(photo.shape[:2])])
+    with pytest.raises(UserError, match="region_statistics must be one of per_style, shared"):
+        api.stylize(photo, model, [0], masks=[np.ones(photo.shape[:2])],
+                    region_statistics="masked")
 
 
 def test_a_mask_of_another_size_is_resized_saying_so(caplog, tmp_path):
