@@ -7,10 +7,15 @@ SavedModel signatures (all images `[B, H, W, 3]`, any B and any H, W >= 5):
 | `serving_default` | `image` float32 in [0, 1], `style_weights` f32  | float32 in [0, 1] |
 | `serving_uint8`   | `image` uint8 in [0, 255], `style_weights` f32  | uint8             |
 | `stylize_index`   | `image` float32 in [0, 1], `style_index` int32  | float32 in [0, 1] |
+| `stylize_regions` | `image`, `region_weights` `[B, H, W, K]`, `region_styles` `[K, N]` | float32 |
 
 `style_weights` is `[N]` (the same mixture for every image) or `[B, N]`;
 weights are used as given (Magenta's `weighted_instance_norm`).
-`style_index` is a scalar or `[B]`. The style names and the signatures are
+`style_index` is a scalar or `[B]`. `stylize_regions` gives every pixel its
+own mix of K style-weight rows (`stylization.regions`: styles in regions;
+`region_weights` should sum to 1 per pixel; `region_styles = eye(N)` makes
+them per-pixel style weights), each pixel normalised with its styles' own
+whole-image statistics (one extra pass per row). The style names and the signatures are
 written to `assets.extra/model_config.json` beside the SavedModel.
 
 The TFLite model follows Magenta's `image_stylization_convert_tflite`: a
@@ -27,6 +32,7 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
 
 SIGNATURE_DOC = {
@@ -36,6 +42,9 @@ SIGNATURE_DOC = {
                      "-> stylized_image uint8 [B,H,W,3]",
     "stylize_index": "image float32 [B,H,W,3] in [0,1], style_index int32 scalar or [B] "
                      "-> stylized_image float32 [B,H,W,3] in [0,1]",
+    "stylize_regions": "image float32 [B,H,W,3] in [0,1], region_weights float32 [B,H,W,K] "
+                       "(per-pixel shares of K rows, summing to 1), region_styles float32 "
+                       "[K,N] -> stylized_image float32 [B,H,W,3] in [0,1]",
 }
 
 
@@ -104,7 +113,16 @@ def _serving_module(model):
         tf.debugging.assert_non_negative(index, message="style_index out of range")
         return {"stylized_image": run(image, tf.one_hot(index, n))}
 
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.float32, name="image"),
+        tf.TensorSpec([None, None, None, None], tf.float32, name="region_weights"),
+        tf.TensorSpec([None, n], tf.float32, name="region_styles")])
+    def serve_regions(image, region_weights, region_styles):
+        return {"stylized_image": regions.map_runner(model)(image, region_weights,
+                                                            region_styles)}
+
     module.serve = serve
+    module.serve_regions = serve_regions
     module.serve_uint8 = serve_uint8
     module.serve_index = serve_index
     return module
@@ -179,6 +197,7 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
             "serving_default": module.serve.get_concrete_function(),
             "serving_uint8": module.serve_uint8.get_concrete_function(),
             "stylize_index": module.serve_index.get_concrete_function(),
+            "stylize_regions": module.serve_regions.get_concrete_function(),
         })
         extra = os.path.join(tmp, "assets.extra")
         os.makedirs(extra, exist_ok=True)

@@ -59,3 +59,42 @@ def test_transformer_and_losses_match_under_jax(tmp_path):
     flat = x.reshape(2, -1, 3)
     want = (flat @ (g + g.transpose(0, 2, 1))).reshape(x.shape) / (36 * 44)
     np.testing.assert_allclose(jax_out["gram_grad"], want, rtol=1e-4, atol=1e-6)
+
+
+REGIONS_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from magenta_style.storage import model_format
+    from magenta_style.stylization import regions
+    data = np.load(sys.argv[1])
+    model = model_format.load_model("android-26")
+    outs = {s: np.asarray(regions.map_runner(model, statistics=s)(data["x"], data["m"], data["r"]))
+            for s in regions.STATISTICS}
+    np.savez(sys.argv[2], **outs)
+    assert "tensorflow" not in sys.modules, "regions imported tensorflow"
+""")
+
+
+def test_styles_in_regions_match_under_jax(tmp_path):
+    from magenta_style.stylization import regions
+
+    x = np.random.default_rng(1).random((1, 28, 40, 3), dtype=np.float32)
+    m = np.zeros((1, 28, 40, 2), np.float32)
+    m[..., :17, 0] = 1
+    m[..., 17:, 1] = 1
+    r = np.eye(26, dtype=np.float32)[[3, 12]]
+    np.savez(tmp_path / "in.npz", x=x, m=m, r=r)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(
+        [sys.executable, "-c", REGIONS_SCRIPT, str(tmp_path / "in.npz"),
+         str(tmp_path / "out.npz")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jax_out = np.load(tmp_path / "out.npz")
+    model = model_format.load_model("android-26")
+    for statistics in regions.STATISTICS:
+        np.testing.assert_allclose(
+            jax_out[statistics],
+            np.asarray(regions.map_runner(model, statistics=statistics)(x, m, r)), atol=2e-5)

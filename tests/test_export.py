@@ -67,12 +67,35 @@ def test_uint8_and_index_signatures(model, loaded):
         loaded.signatures["stylize_index"](image=tf.constant(floats), style_index=tf.constant(3))
 
 
+def test_regions_signature_gives_each_region_its_style(model, loaded):
+    from magenta_style.stylization import regions
+
+    images = np.random.default_rng(2).random((2, 24, 30, 3), dtype=np.float32)
+    serve = loaded.signatures["stylize_regions"]
+    # One region covering everything: the serving_default output.
+    mix = np.array([[0.2, 0.0, 0.9]], np.float32)
+    out = serve(image=tf.constant(images), region_weights=tf.ones((2, 24, 30, 1)),
+                region_styles=tf.constant(mix))
+    np.testing.assert_allclose(out["stylized_image"].numpy(),
+                               keras_out(model, images, np.tile(mix, (2, 1))), atol=1e-5)
+    # Left half style 0, right half style 2: the library's forward pass.
+    halves = np.zeros((2, 24, 30, 2), np.float32)
+    halves[:, :, :15, 0] = 1
+    halves[:, :, 15:, 1] = 1
+    rows = np.eye(3, dtype=np.float32)[[0, 2]]
+    out = serve(image=tf.constant(images), region_weights=tf.constant(halves),
+                region_styles=tf.constant(rows))
+    expected = regions.forward(model, images, halves, rows)
+    np.testing.assert_allclose(out["stylized_image"].numpy(), np.asarray(expected), atol=1e-5)
+
+
 def test_export_writes_metadata_and_style_names(exported, loaded):
     with open(os.path.join(exported, "assets.extra", "model_config.json")) as f:
         meta = json.load(f)
     assert meta["num_styles"] == NUM_STYLES
     assert meta["style_names"] == ["starry", "wave", "scream"]
-    assert set(meta["signatures"]) == {"serving_default", "serving_uint8", "stylize_index"}
+    assert set(meta["signatures"]) == {"serving_default", "serving_uint8", "stylize_index",
+                                       "stylize_regions"}
     assert [s.decode() for s in loaded.style_names.numpy()] == meta["style_names"]
     # Atomic write: no temporary folders left beside the export.
     assert not [n for n in os.listdir(os.path.dirname(exported)) if n.startswith(".tmp-")]

@@ -155,7 +155,8 @@ class InstanceNormalization(keras.layers.Layer):
 
     Called on `[x, gamma, beta]`:
       x: `[B, H, W, C]` float.
-      gamma, beta: `[B, C]` float, this example's scale and shift. Where they
+      gamma, beta: `[B, C]` float, this example's scale and shift (or
+        `[B, H, W, C]`, one per pixel; see `normalize`). Where they
         come from is not this layer's business (Magenta's `normalizer_fn`
         split): a style table (`conditioning.StyleTable`, the multi-style
         network) or a style-prediction network (arbitrary style).
@@ -186,13 +187,20 @@ class InstanceNormalization(keras.layers.Layer):
         return self.normalize(x, gamma, beta, mean, variance)
 
     def normalize(self, x, gamma, beta, mean, variance):
-        """Applies `gamma`/`beta` (`[B, C]`) with given statistics.
+        """Applies `gamma`/`beta` with given statistics.
 
         Split out of `call` so that tiled inference can reuse statistics
         measured on the whole image (`mean`, `variance`: `[B, 1, 1, C]`).
+        `gamma`, `beta` are `[B, C]` (one style per example) or
+        `[B, H, W, C]`, x's own size (a style per pixel: masked regions,
+        `stylization.regions`); the statistics stay per example either way.
         """
-        gamma = ops.cast(gamma, x.dtype)[:, None, None, :]
-        beta = ops.cast(beta, x.dtype)[:, None, None, :]
+        gamma = ops.cast(gamma, x.dtype)
+        beta = ops.cast(beta, x.dtype)
+        if len(gamma.shape) == 2:
+            gamma = gamma[:, None, None, :]
+        if len(beta.shape) == 2:
+            beta = beta[:, None, None, :]
         inv = ops.rsqrt(variance + self.epsilon)
         return (x - mean) * inv * gamma + beta
 

@@ -21,6 +21,7 @@ from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
+from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import style_choice
 
@@ -64,6 +65,19 @@ class StylizeConfig:
         "help": "Tile side in pixels for large images."})
     tile_threshold: int = dataclasses.field(default=4_000_000, metadata={
         "help": "Images with more pixels than this are stylized in tiles."})
+    style_masks: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Styles in regions: mask images, one per entry of --which_styles "
+                "(--which_styles=0,3 --style_masks=sky.png,city.png; gray = weight, "
+                "soft edges mix, uncovered pixels keep the photo), or one colour-label "
+                "image with --mask_palette."})
+    mask_palette: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Colours of the regions in a --style_masks label image, one per "
+                "--which_styles entry: '#87ceeb,#808080'."})
+    region_statistics: str = dataclasses.field(default="per_style", metadata={
+        "help": "With --style_masks: per_style = normalise each region with its own "
+                "style's whole-image statistics (regions match their single-style "
+                "pastiches away from seams; one extra pass per style), shared = "
+                "the mixed image's statistics (one pass)."})
     jit_compile: bool = dataclasses.field(default=False, metadata={
         "help": "Compile the network with XLA (faster for repeated sizes; each "
                 "new size compiles once)."})
@@ -137,7 +151,8 @@ def clear_model_cache():
 
 def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
                   tile_threshold=StylizeConfig.tile_threshold,
-                  jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000):
+                  jit_compile=StylizeConfig.jit_compile, batch_pixels=4_000_000,
+                  region_weights=None, region_statistics=StylizeConfig.region_statistics):
     """Runs the network on one image for several style-weight rows.
 
     Args:
@@ -150,9 +165,14 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
         jit_compile: use XLA.
         batch_pixels: at most this many pixels per network call (rows are
             batched when the image is small).
+        region_weights: optional `[H, W, K]` float32 per-pixel shares of the
+            K rows of `weights` (`regions.Regions.weights`): then ONE
+            pastiche with a style per pixel (`stylization.regions`).
+        region_statistics: "per_style" or "shared", see `regions.forward`.
 
     Returns:
-        `[K, H, W, 3]` float32 pastiches in [0, 1].
+        `[K, H, W, 3]` float32 pastiches in [0, 1] (`[1, H, W, 3]` with
+        `region_weights`).
     """
     image = np.asarray(image, np.float32)
     weights = np.asarray(weights, np.float32)
@@ -161,8 +181,16 @@ def stylize_array(model, image, weights, *, tile_size=StylizeConfig.tile_size,
     pad_h, pad_w = max(0, MIN_SIZE - h), max(0, MIN_SIZE - w)
     if pad_h or pad_w:
         image = np.pad(image, [[0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
+        if region_weights is not None:
+            region_weights = np.pad(region_weights, [[0, pad_h], [0, pad_w], [0, 0]],
+                                    mode="symmetric")
     ph, pw = image.shape[:2]
-    if ph * pw > tile_threshold:
+    if region_weights is not None:
+        out = regions.stylize_weights(model, image, region_weights, weights,
+                                      tiled=ph * pw > tile_threshold, tile_size=tile_size,
+                                      jit_compile=jit_compile,
+                                      statistics=region_statistics)[None]
+    elif ph * pw > tile_threshold:
         from magenta_style.stylization import tiling
 
         out = np.stack([tiling.stylize_tiled(model, image, row, tile_size=tile_size)
@@ -212,7 +240,8 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
             normalize_weights=_CFG.normalize_weights, tile_size=_CFG.tile_size,
             tile_threshold=_CFG.tile_threshold, jit_compile=_CFG.jit_compile,
-            output_dir=None, output_basename="stylized", output_format=_CFG.output_format):
+            output_dir=None, output_basename="stylized", output_format=_CFG.output_format,
+            masks=None, mask_palette=None, region_statistics=_CFG.region_statistics):
     """Stylizes one image or a list of images.
 
     Args:
@@ -240,6 +269,17 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             each file's name, or `{output_basename}{i}`). Existing files are
             replaced.
         output_basename, output_format: name prefix and extension there.
+        masks: optional, one mask per entry of `which_styles` (a style or a
+            mixture per region: `which_styles=[0, 3]`, `[{0: .5, 3: .5}, 7]`):
+            arrays `[H, W]` in [0, 1] (uint8, bool) or image paths; soft
+            edges mix the styles, and where the masks sum to less than 1 the
+            photo shows through. With `mask_palette` (colours, one per
+            region), one colour-label image. See `stylization.regions`.
+        mask_palette: e.g. `["#87ceeb", "#808080"]` or `"#87ceeb,#808080"`.
+        region_statistics: with masks, "per_style" (each pixel normalised with
+            its style's own whole-image statistics: regions equal their
+            single-style pastiches away from the seams; K+1 passes) or
+            "shared" (one pass; see docs/stylize.md).
 
     Returns:
         uint8 `[H, W, 3]` arrays: one array for one image and one output; a
@@ -252,14 +292,24 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
     """
     check_options(strength, max_size)
     model = get_model(model, num_styles)
-    spec = style_choice.parse_which_styles(
-        which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)
+    parse = (style_choice.parse_which_styles if masks is None
+             else regions.parse_region_styles)
+    spec = parse(which_styles, model.transformer_config.num_styles, model.style_names,
+                 normalize_weights)
     images, was_list = as_list(image)
     results = []
     for i, item in enumerate(images):
-        photo = image_io.load_image(item, max_size=max_size or None)
+        if masks is None:
+            photo, region = image_io.load_image(item, max_size=max_size or None), None
+        else:
+            photo, region = regions.load_photo_and_masks(
+                item, masks, spec.num_regions, max_size, mask_palette)
         pastiches = stylize_array(model, photo, spec.weights, tile_size=tile_size,
-                                  tile_threshold=tile_threshold, jit_compile=jit_compile)
+                                  tile_threshold=tile_threshold, jit_compile=jit_compile,
+                                  region_weights=None if region is None else region.weights,
+                                  region_statistics=region_statistics)
+        if region is not None:
+            pastiches = region.show_photo(pastiches, photo)
         outs = [finish(p, photo, preserve_colors, strength) for p in pastiches]
         if output_dir is not None:
             base = output_basename
@@ -269,7 +319,8 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             for out, suffix in zip(outs, spec.suffixes):
                 image_io.save_image(
                     out, os.path.join(output_dir, f"{base}_{suffix}.{output_format}"))
-        results.append(outs[0] if spec.num_outputs == 1 and not _several(which_styles)
+        results.append(outs[0] if spec.num_outputs == 1
+                       and (masks is not None or not _several(which_styles))
                        else outs)
     return results if was_list else results[0]
 

@@ -14,6 +14,7 @@ from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.stylization import api
 from magenta_style.stylization import grid as grid_lib
+from magenta_style.stylization import regions
 from magenta_style.stylization import style_choice
 
 
@@ -103,8 +104,13 @@ def stylize_files(config, progress=True, log=None):
     paths = expand_inputs(config.input_image)
     bases = _basenames(paths, config.output_basename)
     model = api.get_model(config.checkpoint, config.num_styles, config.alpha)
-    spec = style_choice.parse_which_styles(config.which_styles, model.transformer_config.num_styles,
-                                          model.style_names, config.normalize_weights)
+    masked = config.style_masks is not None
+    parse = regions.parse_region_styles if masked else style_choice.parse_which_styles
+    spec = parse(config.which_styles, model.transformer_config.num_styles, model.style_names,
+                 config.normalize_weights)
+    if masked:
+        regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
+                            config.region_statistics)
     os.makedirs(config.output_dir, exist_ok=True)
     failures, written, kept = [], 0, 0
     bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
@@ -116,10 +122,20 @@ def stylize_files(config, progress=True, log=None):
         if not todo:
             continue
         try:
-            photo = image_io.load_image(path, max_size=config.max_size or None)
+            if masked:
+                photo, region = regions.load_photo_and_masks(
+                    path, config.style_masks, spec.num_regions, config.max_size,
+                    config.mask_palette)
+            else:
+                photo = image_io.load_image(path, max_size=config.max_size or None)
             pastiches = api.stylize_array(
-                model, photo, spec.weights[todo], tile_size=config.tile_size,
-                tile_threshold=config.tile_threshold, jit_compile=config.jit_compile)
+                model, photo, spec.weights if masked else spec.weights[todo],
+                tile_size=config.tile_size, tile_threshold=config.tile_threshold,
+                jit_compile=config.jit_compile,
+                region_weights=region.weights if masked else None,
+                region_statistics=config.region_statistics)
+            if masked:
+                pastiches = region.show_photo(pastiches, photo)
             for i, pastiche in zip(todo, pastiches):
                 out = api.finish(pastiche, photo, config.preserve_colors, config.strength)
                 image_io.save_image(out, targets[i])

@@ -3,7 +3,9 @@
 `stylize` (and the studio through it), the style grids of training and
 evaluation, and the SavedModel signatures all run the network through
 `runner(model)`. Only tiling (`stylization.tiling`) walks the layers itself,
-since it normalises with whole-image statistics gathered tile by tile.
+since it normalises with whole-image statistics gathered tile by tile, and
+styles in regions (`stylization.regions.map_runner`), whose gamma/beta vary
+per pixel; both walk the blocks through `tiling.walk`.
 """
 
 import weakref

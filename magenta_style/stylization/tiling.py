@@ -15,6 +15,11 @@ using those statistics. The result equals the untiled network's output up
 to float rounding (see tests/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
 
+Where each layer's gamma/beta come from is a small source object
+(`UniformStyle`: one style-weight row; `regions.RegionStyle`: a style per
+pixel, with per-style statistics if asked), and the order of the blocks is
+`walk`, which the masked whole-image pass (`regions.forward`) shares.
+
 Memory: the largest map is the first layer's (`H * W * 32 * 4` bytes at
 alpha=1, about 3 GB for a 6000x4000 photo) plus one tile's convolution.
 Compute: about one forward pass (halos add a few percent).
@@ -101,13 +106,15 @@ def _tile_side(channels, tile_elements):
     return max(16, int((tile_elements / max(channels, 1)) ** 0.5))
 
 
-def _conv_block(block, x, weights, tile_elements):
+def _conv_block(block, x, style, tile_elements):
     """Pad-conv-norm-activation of one `transformer.ConvBlock` over the whole map `x` in tiles.
 
     Args:
         block: the block (`model.blocks`).
         x: `[H, W, Cin]` float32 map (numpy).
-        weights: `[1, num_styles]` float32 tensor.
+        style: where gamma/beta come from: `UniformStyle` (one style-weight
+            row) or `regions.RegionStyle` (a style per pixel); see
+            `UniformStyle.for_block`.
 
     Returns:
         `[H', W', Cout]` float32 normalised and activated map.
@@ -115,7 +122,6 @@ def _conv_block(block, x, weights, tile_elements):
     import tensorflow as tf
 
     conv, norm, upsample = block.conv, block.norm, block.upsample
-    gamma, beta = block.table(weights)
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
     pad = k // 2
@@ -142,54 +148,96 @@ def _conv_block(block, x, weights, tile_elements):
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
+    params = style.for_block(block, (out_h, out_w), mean, variance)
     activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
-        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, mean, variance)
+        gamma, beta, m, v = params(r0, min(out_h, r0 + rows))
+        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, m, v)
         if activation is not None:
             chunk = activation(chunk)
         out[r0:r0 + rows] = chunk[0].numpy()
     return out
 
 
-def stylize_tiled(model, image, style_weights, tile_size=1024):
+class UniformStyle:
+    """One style-weight row for the whole image: the network's own conditioning.
+
+    The gamma/beta source `_conv_block` reads: `for_block(block, out_shape,
+    mean, variance)` gets the block's whole-map statistics (`[1, 1, 1, C]`)
+    and returns a function of an output row range `(r0, r1)` giving `(gamma,
+    beta, mean, variance)` for `InstanceNormalization.normalize`: `[1, C]`
+    and the given statistics here; `[1, r1 - r0, W', C]` maps for a
+    per-pixel source (`regions.RegionStyle`).
+    """
+
+    def __init__(self, style_weights):
+        import tensorflow as tf
+
+        self.weights = tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1))
+
+    def for_block(self, block, out_shape, mean, variance):
+        gamma, beta = block.table(self.weights)
+        return lambda r0, r1: (gamma, beta, mean, variance)
+
+
+def pad_to_multiple(array):
+    """`[H, W, ...]` mirror-padded bottom/right to multiples of 4, as `PadToMultiple`."""
+    m = transformer_lib.SIZE_MULTIPLE
+    h, w = array.shape[:2]
+    widths = [[0, (m - h % m) % m], [0, (m - w % m) % m]] + [[0, 0]] * (array.ndim - 2)
+    return np.pad(array, widths, mode="reflect")
+
+
+def walk(blocks, x, run, add):
+    """Runs a network's blocks in order on `x`: the one place that order lives.
+
+    Args:
+        blocks: `model.blocks` (`transformer.Blocks`).
+        x: the (padded) input, in whatever form `run` takes.
+        run: `(block, x) -> y`, one `ConvBlock` (conv, norm, activation).
+        add: `(x, h) -> x + h`, the residual addition (may work in place on h).
+
+    Returns:
+        The last block's output (before cropping the padding).
+    """
+    for block in blocks.contract:
+        x = run(block, x)
+    for conv1, conv2 in blocks.residual:
+        x = add(x, run(conv2, run(conv1, x)))
+    for block in blocks.expand:
+        x = run(block, x)
+    return run(blocks.output, x)
+
+
+def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
     """The pastiche of one image, computed in tiles with whole-image statistics.
 
     Args:
         model: a transformer from `build_transformer` / `load_model`.
         image: `[H, W, 3]` float32 in [0, 1], H, W >= 5.
-        style_weights: `[num_styles]` float32 (one row of style weights).
+        style_weights: `[num_styles]` float32 (one row of style weights);
+            ignored when `style` is given.
         tile_size: int >= 16; tiles hold about `tile_size**2 * 32` values
             (so 128-channel layers use tiles half as wide).
+        style: optional gamma/beta source for the padded image
+            (`regions.RegionStyle`: a style per pixel); default
+            `UniformStyle(style_weights)`.
 
     Returns:
         `[H, W, 3]` float32 in [0, 1], equal to `model([image, w])[0]` up to
         float rounding, in memory bounded by a few full-size layer maps.
     """
-    import tensorflow as tf
-
     image = np.asarray(image, np.float32)
     h, w = image.shape[:2]
-    weights = tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1))
+    style = UniformStyle(style_weights) if style is None else style
     tile_elements = max(16, int(tile_size)) ** 2 * 32
-    m = transformer_lib.SIZE_MULTIPLE
     # PadToMultiple: mirror bottom/right up to a multiple of 4 (as the model).
-    x = np.pad(image, [[0, (m - h % m) % m], [0, (m - w % m) % m], [0, 0]], mode="reflect")
+    x = pad_to_multiple(image)
 
-    blocks = model.blocks
+    def add(x, h):
+        h += x  # residual add, in place
+        return h
 
-    def run(block, x):
-        return _conv_block(block, x, weights, tile_elements)
-
-    for block in blocks.contract:
-        x = run(block, x)
-    for conv1, conv2 in blocks.residual:
-        h1 = run(conv1, x)
-        h2 = run(conv2, h1)
-        del h1
-        h2 += x  # residual add, in place
-        x = h2
-    for block in blocks.expand:
-        x = run(block, x)
-    x = run(blocks.output, x)
+    x = walk(model.blocks, x, lambda block, x: _conv_block(block, x, style, tile_elements), add)
     return x[:h, :w]

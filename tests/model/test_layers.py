@@ -53,6 +53,24 @@ def test_instance_norm_takes_gamma_beta_from_any_source(rng):
         layers.InstanceNormalization()([x, gamma[:, :2], beta])
 
 
+def test_instance_norm_takes_a_gamma_beta_map_with_whole_image_statistics(rng):
+    # Styles in regions: a gamma/beta per pixel; statistics stay per example.
+    x = rng.normal(1.0, 2.0, size=(2, 5, 6, 3)).astype("float32")
+    gamma = rng.normal(size=(2, 5, 6, 3)).astype("float32")
+    beta = rng.normal(size=(2, 5, 6, 3)).astype("float32")
+    got = np.asarray(layers.InstanceNormalization()([x, gamma, beta]))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(got, (x - mean) / np.sqrt(var + 1e-5) * gamma + beta,
+                               rtol=1e-4, atol=1e-4)
+    # A map that is constant per example gives the [B, C] result.
+    flat = gamma[:, 0, 0], beta[:, 0, 0]
+    norm = layers.InstanceNormalization()
+    np.testing.assert_allclose(
+        np.asarray(norm([x, *(np.broadcast_to(t[:, None, None], x.shape) for t in flat)])),
+        np.asarray(norm([x, *flat])), atol=1e-6)
+
+
 def test_a_fresh_style_table_gives_plain_instance_norm(rng):
     table = conditioning.StyleTable(2, 3)
     x = rng.normal(size=(2, 4, 4, 3)).astype("float32")

@@ -115,3 +115,42 @@ def test_missing_or_bad_flags_are_user_errors(fields, words, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=words):
         stylize_files(StylizeConfig(**fields), progress=False, log=lambda line: None)
+
+
+def test_stylize_script_with_style_masks(photos, tmp_path):
+    sky = np.zeros((20, 28), np.uint8)
+    sky[:10] = 255
+    Image.fromarray(sky).save(tmp_path / "sky.png")
+    Image.fromarray(255 - sky).resize((14, 10)).save(tmp_path / "city.png")  # half size
+    out = tmp_path / "out"
+    result = run_bin("stylize", f"--input_image={photos / 'b.png'}", f"--output_dir={out}",
+                     "--which_styles=[{0:0.5,3:0.5},7]",
+                     f"--style_masks={tmp_path / 'sky.png'},{tmp_path / 'city.png'}")
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(out) == ["b_regions_0_500_3_500-7.png"]
+    assert "city.png) is 14x10, the photo 28x20: resized it to the photo." in result.stderr
+    # One mask for two styles: one line, exit 2, nothing written.
+    bad = run_bin("stylize", f"--input_image={photos / 'b.png'}",
+                  f"--output_dir={tmp_path / 'bad'}", "--which_styles=0,3",
+                  f"--style_masks={tmp_path / 'sky.png'}")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: Got 1 style masks for 2 entries of which_styles; give one per "
+                      "style (or mixture) listed, in the same order."]
+
+
+def test_stylize_files_with_a_label_image_matches_the_library(photos, tmp_path):
+    labels = np.zeros((20, 28, 3), np.uint8)
+    labels[:, 14:] = (255, 255, 255)
+    image_io.save_image(labels, tmp_path / "labels.png")
+    config = StylizeConfig(input_image=str(photos / "b.png"), output_dir=str(tmp_path / "o"),
+                           which_styles="2,5", style_masks=str(tmp_path / "labels.png"),
+                           mask_palette="#000000,#ffffff", strength=0.7)
+    assert stylize_files(config, progress=False, log=lambda line: None) == 0
+    with Image.open(tmp_path / "o" / "b_regions_2-5.png") as img:
+        written = np.asarray(img)
+    from magenta_style import stylize
+
+    expected = stylize(str(photos / "b.png"), which_styles=[2, 5], strength=0.7,
+                       masks=[labels[..., 0] == 0, labels[..., 0] == 255])
+    np.testing.assert_array_equal(written, expected)
