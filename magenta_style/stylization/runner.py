@@ -2,8 +2,10 @@
 
 `stylize` (and the studio through it), the style grids of training and
 evaluation, and the SavedModel signatures all run the network through
-`runner(model)`. Only tiling (`stylization.tiling`) walks the layers itself,
-since it normalises with whole-image statistics gathered tile by tile.
+`runner(model)`, and so do video frames stylized one by one. Only code
+that normalises with other statistics walks the blocks itself
+(`stylization.block_walk`): tiling (whole-image statistics gathered tile by
+tile) and video's statistics averaged over time (`video.temporal`).
 """
 
 import weakref

@@ -11,7 +11,8 @@ pre-normalisation output of each layer is kept for the whole image (in RAM,
 at most two layer maps at a time), its per-channel mean and variance are
 accumulated across tiles (Chan's parallel formula, float64), and the whole
 map is then normalised with `InstanceNormalization.normalize`
-using those statistics. The result equals the untiled network's output up
+using those statistics (`block_walk`, shared with video's statistics
+averaged over time). The result equals the untiled network's output up
 to float rounding (see tests/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from magenta_style.model import fast_conv
 from magenta_style.model import transformer as transformer_lib
+from magenta_style.stylization import block_walk
 
 # Work per tile, in pixels x channels: a 1024 x 1024 tile at 32 channels.
 _DEFAULT_TILE_ELEMENTS = 1024 * 1024 * 32
@@ -114,7 +116,7 @@ def _conv_block(block, x, weights, tile_elements):
     """
     import tensorflow as tf
 
-    conv, norm, upsample = block.conv, block.norm, block.upsample
+    conv, upsample = block.conv, block.upsample
     gamma, beta = block.table(weights)
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
@@ -142,12 +144,10 @@ def _conv_block(block, x, weights, tile_elements):
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
-    activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
-        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, mean, variance)
-        if activation is not None:
-            chunk = activation(chunk)
+        chunk = block_walk.normalize_block(block, tf.constant(out[None, r0:r0 + rows]),
+                                           gamma, beta, mean, variance)
         out[r0:r0 + rows] = chunk[0].numpy()
     return out
 
@@ -176,20 +176,12 @@ def stylize_tiled(model, image, style_weights, tile_size=1024):
     # PadToMultiple: mirror bottom/right up to a multiple of 4 (as the model).
     x = np.pad(image, [[0, (m - h % m) % m], [0, (m - w % m) % m], [0, 0]], mode="reflect")
 
-    blocks = model.blocks
-
     def run(block, x):
         return _conv_block(block, x, weights, tile_elements)
 
-    for block in blocks.contract:
-        x = run(block, x)
-    for conv1, conv2 in blocks.residual:
-        h1 = run(conv1, x)
-        h2 = run(conv2, h1)
-        del h1
-        h2 += x  # residual add, in place
-        x = h2
-    for block in blocks.expand:
-        x = run(block, x)
-    x = run(blocks.output, x)
+    def add_in_place(x, h):  # the residual add, into the fresh map
+        h += x
+        return h
+
+    x = block_walk.walk(model.blocks, x, run, add_in_place)
     return x[:h, :w]
