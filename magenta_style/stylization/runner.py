@@ -31,10 +31,19 @@ def runner(model, jit_compile=False):
         steps. Under TensorFlow one trace serves every image size (dynamic H,
         W and batch); under JAX it compiles once per shape.
     """
+    return cached(model, jit_compile, lambda: _build(model, jit_compile))
+
+
+def cached(model, key, build):
+    """`build()`, made once per `model` and `key` and kept while the model lives.
+
+    The runner's cache, shared with other compiled functions of a model (the
+    video's statistics-sharing network), so each traces once per model.
+    """
     per_model = _RUNNERS.setdefault(model, {})
-    fn = per_model.get(jit_compile)
+    fn = per_model.get(key)
     if fn is None:
-        fn = per_model[jit_compile] = _build(model, jit_compile)
+        fn = per_model[key] = build()
     return fn
 
 

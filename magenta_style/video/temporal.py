@@ -31,8 +31,8 @@ answers one:
 import numpy as np
 
 from magenta_style.errors import UserError
-from magenta_style.model import transformer as transformer_lib
 from magenta_style.stylization import block_walk
+from magenta_style.stylization import runner as runner_lib
 
 TEMPORAL_MODES = ("none", "ema", "flow", "ema+flow")
 
@@ -88,7 +88,9 @@ class EmaNetwork:
         self.model = model
         self.momentum = float(momentum)
         self._channels = [b.conv.filters for b in _norm_blocks(model.blocks)]
-        self._fn = _compile(model, self.momentum, self._channels, jit_compile)
+        self._fn = runner_lib.cached(
+            model, ("ema", self.momentum, bool(jit_compile)),
+            lambda: _compile(model, self.momentum, self._channels, jit_compile))
         self.reset()
 
     def reset(self):
@@ -165,11 +167,6 @@ def _compile(model, momentum, channels, jit_compile):
                          tf.TensorSpec([None, n], tf.float32),
                          stat_specs, stat_specs, tf.TensorSpec([], tf.float32)],
         jit_compile=jit_compile or None, reduce_retracing=True)
-
-
-def norm_layer_count(model):
-    """How many instance norms (running statistics) `model` has."""
-    return len(transformer_lib.instance_norms(model))
 
 
 # --------------------------------------------------------------------------
