@@ -8,6 +8,7 @@ into place at the end. `FrameStylizer` is the same per-frame pipeline for a
 stream of frames held in memory (a webcam, the benchmark).
 """
 
+import concurrent.futures
 import dataclasses
 import os
 import typing
@@ -43,10 +44,11 @@ class VideoConfig:
         "help": "One style or one mixture: '3', 'starry_night', '{0:0.5,3:0.5}'."})
     normalize_weights: bool = dataclasses.field(default=False, metadata={
         "help": "Rescale mixture weights to sum to 1 (Magenta uses them as given)."})
-    temporal: str = dataclasses.field(default="ema+flow", metadata={
+    temporal: str = dataclasses.field(default="flow", metadata={
         "help": "Temporal consistency: none (each frame alone), ema (instance-norm "
                 "statistics averaged over time), flow (blend with the previous output "
-                "warped by optical flow), ema+flow (both). See docs/video.md."})
+                "warped by optical flow; the default: measured best trade-off), ema+flow "
+                "(both). See docs/video.md."})
     momentum: float = dataclasses.field(default=0.9, metadata={
         "help": "ema: weight of the past in the running statistics, in [0, 1)."})
     flow_weight: float = dataclasses.field(default=0.6, metadata={
@@ -100,6 +102,7 @@ class FrameStylizer:
                      if use_ema else None)
         self._run = runner_lib.runner(self.model, jit_compile)
         self._flow = temporal_lib.FlowBlender(flow_weight) if use_flow else None
+        self._pool = None
         self.preserve_colors, self.strength = preserve_colors, float(strength)
 
     def reset(self):
@@ -118,14 +121,20 @@ class FrameStylizer:
                             f"Received: {frames.shape[2]}x{frames.shape[1]}")
         photos = frames.astype(np.float32) / 255.0
         weights = np.repeat(self.weights, len(frames), axis=0)
+        motions = None
+        if self._flow is not None:
+            # The flow reads only input frames: estimate it while the network runs.
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "magenta_style_flow")
+            motions = self._pool.submit(self._flow.motion, frames)
         if self._ema is not None:
             pastiches = self._ema(photos, weights)
         else:
             pastiches = np.asarray(self._run(photos, weights))
+        if motions is not None:
+            pastiches = self._flow.blend(pastiches, motions.result())
         out = np.empty_like(frames)
-        for i, (frame, photo, pastiche) in enumerate(zip(frames, photos, pastiches)):
-            if self._flow is not None:
-                pastiche = self._flow(frame, pastiche)
+        for i, (photo, pastiche) in enumerate(zip(photos, pastiches)):
             out[i] = stylize_api.finish(pastiche, photo, self.preserve_colors, self.strength)
         return out
 

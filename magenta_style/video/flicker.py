@@ -7,6 +7,7 @@ stylization moved exactly with the scene would score 0 (up to resampling).
 
 - `pan_flicker`: for a pan of a known whole number of pixels per frame
   (`synthetic.pan_frames`): alignment is exact, no flow is estimated.
+- `pan_global_flicker`: the whole-frame colour shift part of `pan_flicker`.
 - `flow_flicker`: for any clip: the input's motion is estimated with
   OpenCV's Farneback flow (deliberately not DIS, which `FlowBlender` uses,
   so the method is not graded by its own flow), pixels failing the
@@ -36,6 +37,21 @@ def pan_flicker(outputs, shift, margin=8):
     w = frames.shape[2]
     now = frames[1:, margin:-margin or None, margin:w - shift - margin]
     before = frames[:-1, margin:-margin or None, margin + shift:w - margin]
+    return float(np.mean(np.abs(now - before)))
+
+
+def pan_global_flicker(outputs, shift, margin=8):
+    """The part of `pan_flicker` that is one colour shift of the whole frame.
+
+    Mean over frame pairs and channels of |mean colour of out[t+1] - mean
+    colour of out[t]| over the same aligned region: what per-frame
+    instance-norm statistics cause and `temporal.EmaNetwork` targets.
+    Grey levels (0-255).
+    """
+    frames = np.asarray(outputs, np.float32)
+    w = frames.shape[2]
+    now = frames[1:, margin:-margin or None, margin:w - shift - margin].mean((1, 2))
+    before = frames[:-1, margin:-margin or None, margin + shift:w - margin].mean((1, 2))
     return float(np.mean(np.abs(now - before)))
 
 

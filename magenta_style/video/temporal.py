@@ -28,6 +28,8 @@ answers one:
 `TEMPORAL_MODES` names the choices of `stylize_video(temporal=...)`.
 """
 
+import functools
+
 import numpy as np
 
 from magenta_style.errors import UserError
@@ -186,25 +188,36 @@ def _gray(frame):
     return cv2.cvtColor(np.asarray(frame, np.uint8), cv2.COLOR_RGB2GRAY)
 
 
+@functools.lru_cache(maxsize=4)
+def _grid(h, w):
+    """Pixel coordinates `(x, y)`, each float32 `[h, w]` (cached per size)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return x, y
+
+
+def _sample_at(image, x, y):
+    """`image` sampled at float coordinates `x`, `y` (bilinear; edges replicated)."""
+    cv2 = _load_cv2()
+    return cv2.remap(image, x, y, interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
 def _remap(image, flow):
     """`image` sampled at `p + flow(p)` (bilinear; edges replicated)."""
-    cv2 = _load_cv2()
-    h, w = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1],
-                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    grid_x, grid_y = _grid(*flow.shape[:2])
+    return _sample_at(image, grid_x + flow[..., 0], grid_y + flow[..., 1])
 
 
-def visible_mask(backward, forward, frame=None, warped_frame=None, color_tolerance=0.08):
+def visible_mask(backward, forward, gray=None, warped_gray=None, gray_tolerance=20):
     """Pixels of the current frame that were visible in the previous one.
 
     Args:
         backward: `[H, W, 2]` float32 flow current -> previous (x, y).
         forward: `[H, W, 2]` float32 flow previous -> current.
-        frame, warped_frame: optional `[H, W, 3]` float32 in [0, 1], the
-            current input and the previous input warped onto it; pixels
-            whose colours differ by more than `color_tolerance` (mean over
-            channels) are treated as occluded (flow failures).
+        gray, warped_gray: optional uint8 `[H, W]`, the current input's grey
+            levels and the previous input's warped onto it; pixels differing
+            by more than `gray_tolerance` are treated as occluded (flow
+            failures the two flows agree on).
 
     Returns:
         `[H, W]` float32 in {0, 1}: 1 where the flows are consistent
@@ -212,15 +225,17 @@ def visible_mask(backward, forward, frame=None, warped_frame=None, color_toleran
         et al. 2010 as used by Ruder et al.) and the warp stays in the frame.
     """
     h, w = backward.shape[:2]
-    forward_at = _remap(forward, backward)
-    total = backward + forward_at
-    ok = (np.sum(total ** 2, -1)
-          <= 0.01 * (np.sum(backward ** 2, -1) + np.sum(forward_at ** 2, -1)) + 0.5)
-    grid_x, grid_y = np.meshgrid(np.arange(w), np.arange(h))
-    x, y = grid_x + backward[..., 0], grid_y + backward[..., 1]
+    grid_x, grid_y = _grid(h, w)
+    bx, by = backward[..., 0], backward[..., 1]
+    x, y = grid_x + bx, grid_y + by
+    forward_at = _sample_at(forward, x, y)
+    fx, fy = forward_at[..., 0], forward_at[..., 1]
+    ok = ((bx + fx) ** 2 + (by + fy) ** 2
+          <= 0.01 * (bx * bx + by * by + fx * fx + fy * fy) + 0.5)
     ok &= (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    if frame is not None:
-        ok &= np.mean(np.abs(frame - warped_frame), -1) <= color_tolerance
+    if gray is not None:
+        cv2 = _load_cv2()
+        ok &= cv2.absdiff(gray, warped_gray) <= gray_tolerance
     return ok.astype(np.float32)
 
 
@@ -230,10 +245,10 @@ class FlowBlender:
     Args:
         weight: float in [0, 1): the previous output's share where visible.
         preset: OpenCV DIS preset (`"ultrafast"`, `"fast"`, `"medium"`).
-        color_tolerance: see `visible_mask`.
+        gray_tolerance: see `visible_mask`.
     """
 
-    def __init__(self, weight=0.6, preset="fast", color_tolerance=0.08):
+    def __init__(self, weight=0.6, preset="fast", gray_tolerance=20):
         if not 0.0 <= float(weight) < 1.0:
             raise UserError(f"flow_weight must be in [0, 1). Received: flow_weight={weight!r}")
         cv2 = _load_cv2()
@@ -244,34 +259,63 @@ class FlowBlender:
             raise UserError(f"flow preset must be one of {sorted(presets)}. Received: {preset!r}")
         self._dis = cv2.DISOpticalFlow_create(presets[preset])
         self.weight = float(weight)
-        self.color_tolerance = float(color_tolerance)
+        self.gray_tolerance = gray_tolerance
         self.reset()
 
     def reset(self):
         """Forgets the previous frame (the next frame starts a new video)."""
-        self._prev_gray = self._prev_frame = self._prev_out = None
+        self._prev_gray = self._prev_out = None
 
-    def __call__(self, frame, pastiche):
-        """The blended output of the next frame.
+    def motion(self, frames):
+        """The input side: where each frame's pixels were in the frame before.
+
+        Reads only input frames, so it can run while the network works on the
+        same frames (`FrameStylizer` runs it in a thread; OpenCV releases the
+        GIL). Call it once per frame, in order, before `blend`.
 
         Args:
-            frame: uint8 `[H, W, 3]` input frame.
-            pastiche: float32 `[H, W, 3]` in [0, 1], its stylized version.
+            frames: uint8 `[B, H, W, 3]` consecutive input frames.
 
         Returns:
-            float32 `[H, W, 3]` in [0, 1].
+            A list of B items: None for a video's first frame, else `(x, y,
+            share)`, float32 `[H, W]` sampling coordinates in the previous
+            frame and the previous output's share per pixel (`weight` where
+            visible, 0 where occluded).
         """
-        pastiche = np.asarray(pastiche, np.float32)
-        gray = _gray(frame)
-        current = np.asarray(frame, np.float32) / 255.0
-        out = pastiche
-        if self._prev_out is not None and self.weight > 0:
-            backward = self._dis.calc(gray, self._prev_gray, None)
-            forward = self._dis.calc(self._prev_gray, gray, None)
-            warped_frame = _remap(self._prev_frame, backward)
-            visible = visible_mask(backward, forward, current, warped_frame,
-                                   self.color_tolerance)
-            share = (self.weight * visible)[..., None]
-            out = (1.0 - share) * pastiche + share * _remap(self._prev_out, backward)
-        self._prev_gray, self._prev_frame, self._prev_out = gray, current, out
+        motions = []
+        for frame in frames:
+            gray = _gray(frame)
+            if self._prev_gray is None or self.weight == 0:
+                motions.append(None)
+            else:
+                backward = self._dis.calc(gray, self._prev_gray, None)
+                forward = self._dis.calc(self._prev_gray, gray, None)
+                grid_x, grid_y = _grid(*gray.shape)
+                x, y = grid_x + backward[..., 0], grid_y + backward[..., 1]
+                visible = visible_mask(backward, forward, gray,
+                                       _sample_at(self._prev_gray, x, y), self.gray_tolerance)
+                motions.append((x, y, self.weight * visible))
+            self._prev_gray = gray
+        return motions
+
+    def blend(self, pastiches, motions):
+        """The output side: each pastiche blended with the warped previous output.
+
+        Args:
+            pastiches: float32 `[B, H, W, 3]` in [0, 1], the frames' pastiches.
+            motions: `motion(frames)` of the same frames.
+
+        Returns:
+            float32 `[B, H, W, 3]` in [0, 1].
+        """
+        out = np.array(pastiches, np.float32)
+        for i, move in enumerate(motions):
+            if move is not None and self._prev_out is not None:
+                x, y, share = move
+                out[i] += share[..., None] * (_sample_at(self._prev_out, x, y) - out[i])
+            self._prev_out = out[i]
         return out
+
+    def __call__(self, frame, pastiche):
+        """`blend` of one frame: float32 `[H, W, 3]` from uint8 `frame` and its pastiche."""
+        return self.blend(np.asarray(pastiche, np.float32)[None], self.motion([frame]))[0]

@@ -14,6 +14,9 @@ def test_pan_flicker_is_zero_for_a_pure_pan_and_grows_with_noise():
     noisy = pan + rng.normal(0, 5, pan.shape)
     assert flicker.pan_flicker(noisy, 3) == pytest.approx(5 * 2 / np.sqrt(np.pi), rel=0.1)
     assert flicker.pan_flicker(pan, 2) > 10  # wrong shift: misaligned
+    assert flicker.pan_global_flicker(noisy, 3) < 0.2  # noise averages out over a frame
+    brighter = pan + np.arange(5, dtype=np.float32)[:, None, None, None] * 2
+    assert flicker.pan_global_flicker(brighter, 3) == pytest.approx(2, abs=1e-3)
 
 
 def test_flow_flicker_matches_a_known_noise_level():
