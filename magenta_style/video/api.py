@@ -79,7 +79,9 @@ class FrameStylizer:
         normalize_weights, num_styles: as in `VideoConfig`.
 
     Call it on uint8 `[B, H, W, 3]` batches of consecutive frames; it returns
-    uint8 `[B, H, W, 3]`. `reset()` before frames of another video.
+    uint8 `[B, H, W, 3]`. `reset()` before frames of another video (a change
+    of frame size resets by itself); `set_styles` changes the style mid-stream.
+    A live source (a webcam) calls it one frame at a time.
     """
 
     def __init__(self, model=None, which_styles=0, *, temporal=_CFG.temporal,
@@ -90,6 +92,21 @@ class FrameStylizer:
         stylize_api.check_options(strength, 0)
         use_ema, use_flow = temporal_lib.parse_temporal(temporal)
         self.model = stylize_api.get_model(model, num_styles)
+        self.set_styles(which_styles, normalize_weights)
+        self._ema = (temporal_lib.EmaNetwork(self.model, momentum, jit_compile)
+                     if use_ema else None)
+        self._run = runner_lib.runner(self.model, jit_compile)
+        self._flow = temporal_lib.FlowBlender(flow_weight) if use_flow else None
+        self._pool = None
+        self._size = None
+        self.preserve_colors, self.strength = preserve_colors, float(strength)
+
+    def set_styles(self, which_styles, normalize_weights=False):
+        """Changes the style (one style or one mixture) from the next frame on.
+
+        The temporal state is kept, so a live stream (the studio's webcam
+        with its sliders) changes style without a jump in its statistics.
+        """
         spec = style_choice.parse_which_styles(
             which_styles, self.model.transformer_config.num_styles, self.model.style_names,
             normalize_weights)
@@ -98,15 +115,10 @@ class FrameStylizer:
                             f"Received: which_styles={which_styles!r}")
         self.weights = spec.weights[:1]
         self.suffix = spec.suffixes[0]
-        self._ema = (temporal_lib.EmaNetwork(self.model, momentum, jit_compile)
-                     if use_ema else None)
-        self._run = runner_lib.runner(self.model, jit_compile)
-        self._flow = temporal_lib.FlowBlender(flow_weight) if use_flow else None
-        self._pool = None
-        self.preserve_colors, self.strength = preserve_colors, float(strength)
 
     def reset(self):
         """Starts a new video (forgets running statistics and the previous frame)."""
+        self._size = None
         if self._ema is not None:
             self._ema.reset()
         if self._flow is not None:
@@ -119,6 +131,9 @@ class FrameStylizer:
         if min(frames.shape[1:3]) < _MIN_SIDE:
             raise UserError(f"video frames must be at least {_MIN_SIDE}x{_MIN_SIDE} pixels. "
                             f"Received: {frames.shape[2]}x{frames.shape[1]}")
+        if self._size not in (None, frames.shape[1:3]):
+            self.reset()  # a new frame size is a new stream
+        self._size = frames.shape[1:3]
         photos = frames.astype(np.float32) / 255.0
         weights = np.repeat(self.weights, len(frames), axis=0)
         motions = None

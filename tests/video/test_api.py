@@ -68,6 +68,14 @@ def test_gif_output_and_frame_stylizer_batching(pan_clip, tmp_path):
     stylizer.reset()
     pieces = np.concatenate([stylizer(inputs[:3]), stylizer(inputs[3:])])
     assert np.abs(whole.astype(int) - pieces).max() <= 1  # batching changes nothing
+    # A live stream: one frame at a time, a style change, then a new size.
+    stylizer.reset()
+    first = stylizer(inputs[:1])
+    stylizer.set_styles({0: 0.5, 3: 0.5})
+    assert np.abs(stylizer(inputs[1:2]).astype(int) - whole[1]).mean() > 5
+    smaller = stylizer(inputs[2:3, :40, :60])
+    assert smaller.shape == (1, 40, 60, 3)
+    assert np.array_equal(first, whole[:1])
 
 
 def test_bad_input_is_one_error_and_leaves_no_file(tmp_path):
