@@ -75,7 +75,7 @@ def test_gif_output_and_frame_stylizer_batching(pan_clip, tmp_path):
     assert np.abs(stylizer(inputs[1:2]).astype(int) - whole[1]).mean() > 5
     smaller = stylizer(inputs[2:3, :40, :60])
     assert smaller.shape == (1, 40, 60, 3)
-    assert np.array_equal(first, whole[:1])
+    assert np.abs(first.astype(int) - whole[:1]).max() <= 1
 
 
 def test_bad_input_is_one_error_and_leaves_no_file(tmp_path):
