@@ -126,27 +126,40 @@ def report(results, floors):
               f"{1000 / mean['ms_per_frame']:.1f} |")
 
 
-def save_strip(clips, outputs, style, path, step, columns=5):
-    """Rows: input, per-frame, flow (the default); every `step`-th frame of the pan."""
+def save_strip(clips, outputs, style, path, step, shift, columns=5):
+    """Rows: input, per-frame, flow (the default), then each one's flicker map.
+
+    Every `step`-th frame of the pan. A flicker map is |out[t] - out[t-1]
+    moved by the pan| (x4, grey): what `pan_flicker` averages; black = steady.
+    """
     from magenta_style.storage import image_io
     from magenta_style.stylization import grid
 
     frames = clips["pan"]
-    picks = list(range(0, len(frames), step))[:columns]
+    picks = list(range(max(1, step), len(frames), step))[:columns]
+    modes = [m for m in ("none", "flow") if (style, m, "pan") in outputs]
     rows = [[frames[i] for i in picks]]
-    for mode in ("none", "flow"):
-        if (style, mode, "pan") in outputs:
-            rows.append([outputs[(style, mode, "pan")][i] for i in picks])
+    rows += [[outputs[(style, m, "pan")][i] for i in picks] for m in modes]
+    for m in modes:
+        out = outputs[(style, m, "pan")].astype(np.float32)
+        maps = []
+        for i in picks:
+            diff = np.zeros_like(out[i])
+            diff[:, :-shift] = np.abs(out[i][:, :-shift] - out[i - 1][:, shift:])
+            maps.append(np.clip(diff.mean(-1, keepdims=True) * 4, 0, 255).repeat(3, -1))
+        rows.append(maps)
     h, w = frames.shape[1:3]
     side = max(h, w)
-    cells = [[grid.fit_cell(f.astype(np.float32) / 255.0, side) for f in row] for row in rows]
+    cells = [[grid.fit_cell(np.asarray(f, np.float32) / 255.0, side) for f in row]
+             for row in rows]
     image = grid.assemble(cells, side, gap=4)
     # Cells are square; keep only the frame band of each row.
     top = (side - h) // 2
     keep = np.concatenate([np.arange(r * (side + 4) + top, r * (side + 4) + top + h + 4)
                            for r in range(len(rows))])
     image_io.save_image(image_io.to_uint8(image[keep[keep < image.shape[0]]]), path)
-    print(f"wrote {path}: rows input / per-frame / flow, frames {picks}")
+    print(f"wrote {path}: rows input / {' / '.join(modes)} / their flicker maps, "
+          f"frames {picks}")
 
 
 def memory(args):
@@ -197,7 +210,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "results": results, "floors": floors}, f, indent=1)
     if args.strip:
-        save_strip(clips, outputs, args.styles[0], args.strip, max(1, args.frames // 5))
+        save_strip(clips, outputs, args.styles[0], args.strip, max(1, args.frames // 5),
+                   args.shift)
     if args.memory:
         memory(args)
 
