@@ -158,7 +158,7 @@ def _compile(model, momentum, channels, jit_compile):
         return y[:, :h, :width], new_means, new_variances
 
     if keras.backend.backend() != "tensorflow":
-        return forward  # eager keras.ops (JAX compiles per shape only via jit; not needed)
+        return forward  # other backends: eager keras.ops (slower, same result)
     import tensorflow as tf
 
     n = model.transformer_config.num_styles
