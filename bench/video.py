@@ -157,7 +157,7 @@ def save_strip(clips, outputs, style, path, step, shift, columns=5):
     top = (side - h) // 2
     keep = np.concatenate([np.arange(r * (side + 4) + top, r * (side + 4) + top + h + 4)
                            for r in range(len(rows))])
-    image_io.save_image(image_io.to_uint8(image[keep[keep < image.shape[0]]]), path)
+    image_io.save_image(image_io.to_uint8(image[keep[keep < image.shape[0]]]), path, quality=85)
     print(f"wrote {path}: rows input / {' / '.join(modes)} / their flicker maps, "
           f"frames {picks}")
 
