@@ -19,6 +19,7 @@ SCRIPTS = [
     "studio",
     "style_distances",
     "plot_metrics",
+    "stylize_video",
 ]
 
 
@@ -48,6 +49,7 @@ setup(
         "magenta_style.stylization",
         "magenta_style.training",
         "magenta_style.studio",
+        "magenta_style.video",
         "magenta_style.checkpoints",
     ],
     package_dir={"magenta_style.checkpoints": "checkpoints"},
@@ -70,6 +72,9 @@ setup(
         "jax": ["jax[cpu]"],
         # The style studio's web server (see README: why Starlette).
         "studio": ["starlette>=0.36", "uvicorn>=0.27"],
+        # Video files (PyAV: FFmpeg inside its wheels) and optical flow for
+        # --temporal=flow (OpenCV's DIS). See README: why PyAV.
+        "video": ["av>=14", "opencv-python-headless>=4.5"],
     },
     entry_points={
         "console_scripts": [

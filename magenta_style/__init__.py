@@ -37,6 +37,8 @@ _EXPORTS = {
     "optimize": "optimization.gatys",
     "train": "training.loop",
     "export_saved_model": "export",
+    "stylize_video": "video.api",
+    "VideoConfig": "video.api",
 }
 
 __all__ = sorted(_EXPORTS)

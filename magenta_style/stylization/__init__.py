@@ -6,5 +6,7 @@
 - `grid`: the grid layout of contact sheets and training's style grids.
 - `style_choice`: parsing `which_styles` into style-weight vectors.
 - `tiling`: images too large for one pass.
+- `block_walk`: the network block by block with given normalisation
+  statistics (tiling; video's statistics shared over time).
 - `color`: colour preservation and strength.
 """

@@ -36,7 +36,7 @@ image files (grayscale; an image with transparency gives its alpha), or one
 colour-label image with a palette (one colour per region). A mask of
 another size is resized to the photo (Lanczos), saying so.
 
-The network runs block by block (`tiling.walk`, the one place that order
+The network runs block by block (`block_walk.walk`, the one place that order
 lives): on the whole image through `map_runner` (compiled, the same layers
 as `runner`), or above the tile threshold through `tiling.stylize_tiled`
 with `RegionStyle` as its gamma/beta source. The single-style path
@@ -55,6 +55,7 @@ from PIL import Image
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.stylization import block_walk
 from magenta_style.stylization import style_choice
 from magenta_style.stylization import tiling
 
@@ -453,7 +454,7 @@ def output_scales(blocks):
         scales[block.name] = scale * int(block.conv.strides[0]) // block.upsample
         return scales[block.name]
 
-    tiling.walk(blocks, 1, run, add=lambda x, h: x)
+    block_walk.walk(blocks, 1, run, add=lambda x, h: x)
     return scales
 
 
@@ -509,7 +510,7 @@ def forward(model, images, weights, rows, statistics="per_style"):
             y = block.norm.normalize(y, gamma, beta, mean, variance)
             return y if block.activation is None else block.activation(y)
 
-        tiling.walk(blocks, ops.tile(images, (num_rows, 1, 1, 1)), run_single, residual)
+        block_walk.walk(blocks, ops.tile(images, (num_rows, 1, 1, 1)), run_single, residual)
 
     def run(block, x):
         scale = scales[block.name]
@@ -527,7 +528,7 @@ def forward(model, images, weights, rows, statistics="per_style"):
                                  mean, variance)
         return y if block.activation is None else block.activation(y)
 
-    out = tiling.walk(blocks, images, run, residual)
+    out = block_walk.walk(blocks, images, run, residual)
     return out[:, :ops.shape(weights)[1], :ops.shape(weights)[2], :]
 
 

@@ -2,10 +2,11 @@
 
 `stylize` (and the studio through it), the style grids of training and
 evaluation, and the SavedModel signatures all run the network through
-`runner(model)`. Only tiling (`stylization.tiling`) walks the layers itself,
-since it normalises with whole-image statistics gathered tile by tile, and
-styles in regions (`stylization.regions.map_runner`), whose gamma/beta vary
-per pixel; both walk the blocks through `tiling.walk`.
+`runner(model)`, and so do video frames stylized one by one. Only code
+that normalises with other statistics or gamma/beta walks the blocks itself
+(`stylization.block_walk`): tiling (whole-image statistics gathered tile by
+tile), styles in regions (`stylization.regions.map_runner`: gamma/beta per
+pixel) and video's statistics averaged over time (`video.temporal`).
 """
 
 import weakref
@@ -31,10 +32,19 @@ def runner(model, jit_compile=False):
         steps. Under TensorFlow one trace serves every image size (dynamic H,
         W and batch); under JAX it compiles once per shape.
     """
+    return cached(model, jit_compile, lambda: _build(model, jit_compile))
+
+
+def cached(model, key, build):
+    """`build()`, made once per `model` and `key` and kept while the model lives.
+
+    The runner's cache, shared with other compiled functions of a model (the
+    video's statistics-sharing network), so each traces once per model.
+    """
     per_model = _RUNNERS.setdefault(model, {})
-    fn = per_model.get(jit_compile)
+    fn = per_model.get(key)
     if fn is None:
-        fn = per_model[jit_compile] = _build(model, jit_compile)
+        fn = per_model[key] = build()
     return fn
 
 

@@ -11,14 +11,16 @@ pre-normalisation output of each layer is kept for the whole image (in RAM,
 at most two layer maps at a time), its per-channel mean and variance are
 accumulated across tiles (Chan's parallel formula, float64), and the whole
 map is then normalised with `InstanceNormalization.normalize`
-using those statistics. The result equals the untiled network's output up
+using those statistics (`block_walk`, shared with video's statistics
+averaged over time). The result equals the untiled network's output up
 to float rounding (see tests/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
 
 Where each layer's gamma/beta come from is a small source object
 (`UniformStyle`: one style-weight row; `regions.RegionStyle`: a style per
 pixel, with per-style statistics if asked), and the order of the blocks is
-`walk`, which the masked whole-image pass (`regions.forward`) shares.
+`block_walk.walk`, which the masked whole-image pass (`regions.forward`)
+and video share.
 
 Memory: the largest map is the first layer's (`H * W * 32 * 4` bytes at
 alpha=1, about 3 GB for a 6000x4000 photo) plus one tile's convolution.
@@ -29,6 +31,7 @@ import numpy as np
 
 from magenta_style.model import fast_conv
 from magenta_style.model import transformer as transformer_lib
+from magenta_style.stylization import block_walk
 
 # Work per tile, in pixels x channels: a 1024 x 1024 tile at 32 channels.
 _DEFAULT_TILE_ELEMENTS = 1024 * 1024 * 32
@@ -121,7 +124,7 @@ def _conv_block(block, x, style, tile_elements):
     """
     import tensorflow as tf
 
-    conv, norm, upsample = block.conv, block.norm, block.upsample
+    conv, upsample = block.conv, block.upsample
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
     pad = k // 2
@@ -149,13 +152,11 @@ def _conv_block(block, x, style, tile_elements):
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
     params = style.for_block(block, (out_h, out_w), mean, variance)
-    activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
         gamma, beta, m, v = params(r0, min(out_h, r0 + rows))
-        chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, m, v)
-        if activation is not None:
-            chunk = activation(chunk)
+        chunk = block_walk.normalize_block(block, tf.constant(out[None, r0:r0 + rows]),
+                                           gamma, beta, m, v)
         out[r0:r0 + rows] = chunk[0].numpy()
     return out
 
@@ -189,27 +190,6 @@ def pad_to_multiple(array):
     return np.pad(array, widths, mode="reflect")
 
 
-def walk(blocks, x, run, add):
-    """Runs a network's blocks in order on `x`: the one place that order lives.
-
-    Args:
-        blocks: `model.blocks` (`transformer.Blocks`).
-        x: the (padded) input, in whatever form `run` takes.
-        run: `(block, x) -> y`, one `ConvBlock` (conv, norm, activation).
-        add: `(x, h) -> x + h`, the residual addition (may work in place on h).
-
-    Returns:
-        The last block's output (before cropping the padding).
-    """
-    for block in blocks.contract:
-        x = run(block, x)
-    for conv1, conv2 in blocks.residual:
-        x = add(x, run(conv2, run(conv1, x)))
-    for block in blocks.expand:
-        x = run(block, x)
-    return run(blocks.output, x)
-
-
 def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
     """The pastiche of one image, computed in tiles with whole-image statistics.
 
@@ -235,9 +215,12 @@ def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
     # PadToMultiple: mirror bottom/right up to a multiple of 4 (as the model).
     x = pad_to_multiple(image)
 
-    def add(x, h):
-        h += x  # residual add, in place
+    def run(block, x):
+        return _conv_block(block, x, style, tile_elements)
+
+    def add_in_place(x, h):  # the residual add, into the fresh map
+        h += x
         return h
 
-    x = walk(model.blocks, x, lambda block, x: _conv_block(block, x, style, tile_elements), add)
+    x = block_walk.walk(model.blocks, x, run, add_in_place)
     return x[:h, :w]

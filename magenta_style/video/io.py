@@ -1,0 +1,300 @@
+"""Video files in and out through PyAV, frames streamed, the sound kept.
+
+PyAV's wheels carry their own FFmpeg (H.264, VP9, GIF, AAC, Opus included),
+so reading and writing video needs no system package. Frames come out and go
+in as uint8 `[H, W, 3]` RGB arrays in batches, so memory does not grow with
+the length of the video; the audio track is copied packet by packet when the
+output container can hold its codec (remux, bit-exact) and re-encoded (AAC,
+or Opus for WebM) otherwise. GIF holds no sound: its audio is dropped with a
+warning.
+
+Every output frame gets the input's nominal frame rate: a variable-rate
+input becomes constant-rate with the same number of frames.
+"""
+
+import contextlib
+import dataclasses
+import fractions
+import logging
+import os
+
+import numpy as np
+
+from magenta_style.errors import UserError
+
+# Output container by extension: (FFmpeg muxer, video encoder, audio encoder,
+# audio codecs the container takes as they are).
+CONTAINERS = {
+    ".mp4": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "opus", "flac"}),
+    ".m4v": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3"}),
+    ".mov": ("mov", "libx264", "aac", {"aac", "mp3", "alac", "pcm_s16le", "pcm_s24le"}),
+    ".mkv": ("matroska", "libx264", "aac", None),  # None: any codec
+    ".webm": ("webm", "libvpx-vp9", "libopus", {"opus", "vorbis"}),
+    ".gif": ("gif", "gif", None, set()),
+}
+# H.264 quality (x264's CRF: 0 lossless, 23 its default; 18 looks lossless).
+_CRF = "18"
+
+
+def _load_av():
+    try:
+        import av
+    except ImportError:
+        raise UserError("video needs PyAV: pip install 'magenta_style[video]' "
+                        "(or pip install av)") from None
+    av.logging.set_level(av.logging.ERROR)  # FFmpeg's warnings are not ours
+    return av
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds.
+
+    width, height: frame size in pixels. rate: frames per second (a
+    `fractions.Fraction`, e.g. 30000/1001). frames: the number of frames the
+    container declares (0 when it does not know). audio_codec: the first
+    audio track's codec name, or None without sound. duration: seconds, or
+    None when unknown.
+    """
+    width: int
+    height: int
+    rate: fractions.Fraction
+    frames: int
+    audio_codec: object
+    duration: object
+
+
+def _reading_error(path, error):
+    return UserError(f"cannot read video {os.fspath(path)!r}: {error}. "
+                     "Give a video file FFmpeg can decode (mp4, mov, webm, mkv, gif, ...).")
+
+
+class VideoReader:
+    """An open video file: its `info`, then its frames in batches.
+
+    Use as a context manager. `packets()` yields the file's video frames and
+    audio packets in file order (what a writer needs to interleave sound
+    without buffering the whole track).
+    """
+
+    def __init__(self, path):
+        av = _load_av()
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise UserError(f"video file {self.path!r} does not exist (or is not a file).")
+        try:
+            self._container = av.open(self.path)
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+            raise _reading_error(self.path, e) from None
+        streams = self._container.streams
+        if not streams.video:
+            self._container.close()
+            raise UserError(f"{self.path!r} holds no video stream. Received streams: "
+                            f"{[s.type for s in streams]}")
+        self.video_stream = streams.video[0]
+        self.video_stream.thread_type = "AUTO"  # FFmpeg's frame threads
+        self.audio_stream = streams.audio[0] if streams.audio else None
+        v = self.video_stream
+        rate = v.average_rate or v.guessed_rate or v.base_rate
+        if not rate:
+            rate = fractions.Fraction(25)
+        duration = (float(self._container.duration) / 1e6
+                    if self._container.duration else None)
+        self.info = VideoInfo(
+            width=v.codec_context.width, height=v.codec_context.height,
+            rate=fractions.Fraction(rate), frames=int(v.frames or 0),
+            audio_codec=(self.audio_stream.codec_context.name
+                         if self.audio_stream is not None else None),
+            duration=duration)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._container.close()
+
+    def packets(self):
+        """Yields `("frame", uint8 [H, W, 3])` and `("audio", packet)` in file order."""
+        av = _load_av()
+        streams = [self.video_stream] + ([self.audio_stream] if self.audio_stream else [])
+        try:
+            for packet in self._container.demux(streams):
+                if packet.stream is self.video_stream:
+                    for frame in packet.decode():
+                        yield "frame", frame.to_ndarray(format="rgb24")
+                elif packet.dts is not None:  # None: the demuxer's end marker
+                    yield "audio", packet
+        except av.FFmpegError as e:
+            raise _reading_error(self.path, e) from None
+
+    def frames(self):
+        """Yields the video's frames, uint8 `[H, W, 3]` RGB."""
+        for kind, item in self.packets():
+            if kind == "frame":
+                yield item
+
+
+def read_info(path):
+    """The `VideoInfo` of the video file at `path` (raises `UserError` if unreadable)."""
+    with VideoReader(path) as reader:
+        return reader.info
+
+
+def read_frames(path, max_frames=None):
+    """All (or the first `max_frames`) frames of a video: uint8 `[T, H, W, 3]`.
+
+    For tests and benchmarks on short clips; `stylize_video` streams instead.
+    """
+    frames = []
+    with VideoReader(path) as reader:
+        for frame in reader.frames():
+            frames.append(frame)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    return np.stack(frames) if frames else np.zeros((0, 0, 0, 3), np.uint8)
+
+
+def container_for(path):
+    """`CONTAINERS` entry of an output path, or a `UserError` naming the supported ones."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in CONTAINERS:
+        raise UserError(f"cannot write video {os.fspath(path)!r}: unknown extension "
+                        f"{ext or '(none)'!r}. Use one of {sorted(CONTAINERS)}.")
+    return CONTAINERS[ext]
+
+
+def _encoder(av, name, path):
+    try:
+        return av.codec.Codec(name, "w")
+    except (av.FFmpegError, ValueError):
+        raise UserError(
+            f"cannot write {os.fspath(path)!r}: this FFmpeg (PyAV {av.__version__}) has no "
+            f"{name!r} encoder. Install PyAV's own wheel (pip install --force-reinstall av) "
+            "or pick another extension (.mp4, .webm, .mov, .gif).") from None
+
+
+def _gif_frame(av, frame):
+    """An RGB frame as a 256-colour palette frame (PIL's median cut, per frame)."""
+    from PIL import Image
+
+    paletted = Image.fromarray(frame).quantize(256, method=Image.Quantize.MEDIANCUT,
+                                               dither=Image.Dither.NONE)
+    rgb = np.zeros((256, 3), np.uint8)
+    pal = np.asarray(paletted.getpalette()[:768], np.uint8).reshape(-1, 3)
+    rgb[:len(pal)] = pal
+    # PyAV takes the palette as (A, R, G, B) columns, opaque.
+    argb = np.concatenate([np.full((256, 1), 255, np.uint8), rgb], axis=1)
+    return av.VideoFrame.from_ndarray((np.asarray(paletted, np.uint8), argb), format="pal8")
+
+
+class VideoWriter:
+    """Writes frames (and optionally the source's audio) to a video file.
+
+    `path` is written as it is (callers wanting atomicity pass a temp path).
+    The container comes from the extension (`CONTAINERS`): H.264 (CRF 18) in
+    mp4/mov/mkv, VP9 in webm, 256-colour GIF. Odd frame sizes, which 4:2:0
+    chroma cannot hold, are encoded 4:4:4 in H.264 so the size is kept.
+    """
+
+    def __init__(self, path, width, height, rate, audio_stream=None):
+        av = _load_av()
+        self._av = av
+        self.path = os.fspath(path)
+        muxer, vcodec, acodec, remuxable = container_for(self.path)
+        _encoder(av, vcodec, self.path)
+        try:
+            self._container = av.open(self.path, mode="w", format=muxer)
+        except (av.FFmpegError, OSError) as e:
+            raise UserError(f"cannot write video {self.path!r}: {e}") from None
+        self._gif = vcodec == "gif"
+        self._rate = fractions.Fraction(rate).limit_denominator(1_000_000)
+        stream = self._container.add_stream(vcodec, rate=self._rate)
+        stream.width, stream.height = int(width), int(height)
+        if self._gif:
+            stream.pix_fmt = "pal8"
+        elif vcodec == "libx264":
+            odd = width % 2 or height % 2
+            stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+            stream.options = {"crf": _CRF, "preset": "medium"}
+        else:  # VP9: constant quality
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "30", "b": "0", "row-mt": "1", "deadline": "good",
+                              "cpu-used": "4"}
+        self._video = stream
+        self._count = 0
+        self._audio = None
+        self._remux = False
+        if audio_stream is not None:
+            name = audio_stream.codec_context.name
+            if acodec is None:
+                logging.warning("%s: GIF holds no sound; the %s audio track is dropped.",
+                                self.path, name)
+            elif remuxable is None or name in remuxable:
+                self._audio = self._container.add_stream_from_template(audio_stream)
+                self._remux = True
+            else:
+                _encoder(av, acodec, self.path)
+                sample_rate = audio_stream.codec_context.sample_rate or 48000
+                if acodec == "libopus":
+                    sample_rate = 48000  # Opus's own rate
+                self._audio = self._container.add_stream(acodec, rate=sample_rate)
+                layout = audio_stream.codec_context.layout
+                if layout is not None and layout.nb_channels <= 2:
+                    self._audio.layout = layout.name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.close(flush=exc_type is None)
+
+    @property
+    def frames_written(self):
+        return self._count
+
+    def write_frames(self, frames):
+        """Encodes uint8 `[B, H, W, 3]` (or one `[H, W, 3]`) RGB frames, in order."""
+        frames = np.asarray(frames, np.uint8)
+        if frames.ndim == 3:
+            frames = frames[None]
+        for frame in frames:
+            vf = (_gif_frame(self._av, frame) if self._gif
+                  else self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
+                                                        format="rgb24"))
+            vf.pts = self._count
+            vf.time_base = 1 / self._rate
+            self._count += 1
+            self._container.mux(self._video.encode(vf))
+
+    def write_audio(self, packet):
+        """Copies (or re-encodes) one audio packet of the source's audio stream."""
+        if self._audio is None:
+            return
+        if self._remux:
+            packet.stream = self._audio
+            self._container.mux(packet)
+            return
+        for frame in packet.decode():
+            frame.pts = None  # the encoder numbers its own samples
+            self._container.mux(self._audio.encode(frame))
+
+    def close(self, flush=True):
+        """Flushes the encoders (unless `flush` is False) and closes the file."""
+        try:
+            if flush:
+                self._container.mux(self._video.encode(None))
+                if self._audio is not None and not self._remux:
+                    self._container.mux(self._audio.encode(None))
+        finally:
+            self._container.close()
+
+
+@contextlib.contextmanager
+def open_writer(path, width, height, rate, audio_stream=None):
+    """`VideoWriter` as a context manager (flushes only when no error occurred)."""
+    writer = VideoWriter(path, width, height, rate, audio_stream)
+    with writer:
+        yield writer
