@@ -1,14 +1,15 @@
 """Running the network block by block, for code that supplies its own statistics.
 
 The compiled runner (`runner`) calls the Keras model whole, and each
-instance norm then measures its own frame's mean and variance. Two callers
+instance norm then measures its own frame's mean and variance. Three callers
 need other statistics or per-pixel styles and so walk the blocks
 themselves: tiling (whole-image statistics gathered tile by tile), styles
 in regions (`stylization.regions`: gamma/beta per pixel) and video
 (statistics averaged over time, `magenta_style.video.temporal`). All go
-through `walk` (the order of the network's blocks and its residual adds) and `normalize_block` (the
-block's norm with the given statistics, then its activation), so the
-network's structure is written down once outside `model.transformer`.
+through `walk` (the order of the network's blocks and its residual adds)
+and `normalize_block` (the block's norm with the given statistics, then its
+activation), so the network's structure is written down once outside
+`model.transformer`.
 """
 
 
