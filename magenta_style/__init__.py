@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 # `import magenta_style` stays cheap and a part can be used without the rest.
 _EXPORTS = {
     "build_transformer": "model.transformer",
+    "build_arbitrary_transformer": "model.arbitrary_transformer",
+    "build_style_predictor": "model.style_predictor",
     "build_loss_network": "losses.vgg",
     "save_model": "storage.model_format",
     "load_model": "storage.model_format",

@@ -107,7 +107,9 @@ def _conv_block(block, x, weights, tile_elements):
     Args:
         block: the block (`model.blocks`).
         x: `[H, W, Cin]` float32 map (numpy).
-        weights: `[1, num_styles]` float32 tensor.
+        weights: `[1, num_styles]` float32 tensor (the block's `table`
+            input: style weights, or a style vector for the arbitrary
+            transformer).
 
     Returns:
         `[H', W', Cout]` float32 normalised and activated map.
@@ -115,7 +117,11 @@ def _conv_block(block, x, weights, tile_elements):
     import tensorflow as tf
 
     conv, norm, upsample = block.conv, block.norm, block.upsample
-    gamma, beta = block.table(weights)
+    # The arbitrary transformer's contract blocks have no norm (batch norm
+    # folded into a bias): tiles are then finished as they are computed.
+    gamma, beta = block.table(weights) if norm is not None else (None, None)
+    bias = tf.convert_to_tensor(conv.bias) if conv.use_bias else None
+    activation = block.activation
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
     pad = k // 2
@@ -136,13 +142,19 @@ def _conv_block(block, x, weights, tile_elements):
             if any(any(w) for w in widths):
                 t = tf.pad(t, [(0, 0), *widths, (0, 0)], mode="REFLECT")
             y = fast_conv.conv2d_valid(t, kernel, stride, inference=True)
+            if bias is not None:
+                y = y + bias
+            if norm is None:
+                out[r0:r1, c0:c1] = (activation(y) if activation is not None else y)[0].numpy()
+                continue
             tile_mean, tile_var = tf.nn.moments(y, axes=[0, 1, 2])
             moments.add((r1 - r0) * (c1 - c0), tile_mean.numpy(), tile_var.numpy())
             out[r0:r1, c0:c1] = y[0].numpy()
+    if norm is None:
+        return out
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
-    activation = block.activation
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
         chunk = norm.normalize(tf.constant(out[None, r0:r0 + rows]), gamma, beta, mean, variance)
@@ -156,9 +168,11 @@ def stylize_tiled(model, image, style_weights, tile_size=1024):
     """The pastiche of one image, computed in tiles with whole-image statistics.
 
     Args:
-        model: a transformer from `build_transformer` / `load_model`.
+        model: a transformer from `build_transformer` / `load_model`, or an
+            `ArbitraryTransformer` (same `blocks`).
         image: `[H, W, 3]` float32 in [0, 1], H, W >= 5.
-        style_weights: `[num_styles]` float32 (one row of style weights).
+        style_weights: `[num_styles]` float32 (one row of style weights), or
+            the `[style_dim]` style vector of an `ArbitraryTransformer`.
         tile_size: int >= 16; tiles hold about `tile_size**2 * 32` values
             (so 128-channel layers use tiles half as wide).
 
