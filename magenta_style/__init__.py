@@ -27,6 +27,8 @@ _EXPORTS = {
     "LossConfig": "config",
     "UserError": "errors",
     "stylize": "stylization.api",
+    "style_vector": "stylization.arbitrary",
+    "style_vectors": "stylization.arbitrary",
     "stylize_files": "stylization.batch_files",
     "contact_sheet": "stylization.batch_files",
     "StylizeConfig": "stylization.api",
