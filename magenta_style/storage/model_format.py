@@ -363,3 +363,11 @@ def check_num_styles(model, num_styles):
 def is_arbitrary(model):
     """True for an arbitrary-style model (predictor + transformer), not a multi-style one."""
     return hasattr(model, "predictor") and hasattr(model, "transformer")
+
+
+def require_multi_style(model, purpose):
+    """Refuses an arbitrary-style model where trained styles are needed, in one line."""
+    if is_arbitrary(model):
+        raise UserError(f"{purpose} needs a multi-style model (trained styles); {model.name} is "
+                        "an arbitrary-style model (style images), which this does not take.")
+    return model

@@ -13,6 +13,7 @@ import sys
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.storage import model_format
 from magenta_style.stylization import api
 from magenta_style.stylization import grid as grid_lib
 
@@ -219,6 +220,9 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
                               for p in style_images])
     else:
         model = api.get_model(model)
+        if model_format.is_arbitrary(model):
+            raise UserError(f"{model.name} takes any painting: give the contact sheet "
+                            "style_images=[...] (paintings) to show.")
         all_names = model.style_names
         spec = api.style_spec(model, list(range(len(all_names))) if styles is None
                               else list(styles))

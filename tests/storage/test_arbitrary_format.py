@@ -73,3 +73,12 @@ def test_weights_that_do_not_fit_and_broken_configs_are_one_line(pair, tmp_path)
     os.remove(path / "predictor.weights.h5")
     with pytest.raises(UserError, match="no predictor.weights.h5"):
         arbitrary_format.load_arbitrary_model(str(path))
+
+
+def test_multi_style_only_parts_refuse_the_arbitrary_model_in_one_line(pair):
+    with pytest.raises(UserError, match="Fine-tuning needs a multi-style model"):
+        model_format.require_multi_style(pair, "Fine-tuning")
+    from magenta_style.training import modes
+
+    with pytest.raises(UserError, match="multi-style model"):
+        modes._load_base("arbitrary-v1")

@@ -148,3 +148,8 @@ def test_contact_sheet_of_photos_by_paintings(paintings, photo):
     # A label band, a row of paintings, then one row per photo; photo + 2 columns.
     assert sheet.shape == (24 + 3 * 32, 3 * 32, 3) and sheet.dtype == np.uint8
     assert np.all(sheet[24:56, :32] == 255)  # no painting above the photo column
+
+
+def test_contact_sheet_of_the_arbitrary_model_needs_paintings(photo, shipped):
+    with pytest.raises(UserError, match="give the contact sheet style_images"):
+        magenta_style.contact_sheet(photo, shipped)
