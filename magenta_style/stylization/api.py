@@ -20,6 +20,7 @@ import numpy as np
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
+from magenta_style.stylization import arbitrary
 from magenta_style.stylization import color
 from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import style_choice
@@ -326,7 +327,6 @@ def style_spec(model, which_styles=0, num_styles=None, normalize_weights=False,
     `get_model` (Magenta TF1 checkpoints).
     """
     from magenta_style.storage import model_format
-    from magenta_style.stylization import arbitrary
 
     given = style_image is not None or style_vector is not None
     if style_blend_weights is not None and style_image is None:
@@ -345,10 +345,7 @@ def style_spec(model, which_styles=0, num_styles=None, normalize_weights=False,
             or (style_vector is not None and np.ndim(style_vector) == 2))
         return _Spec(model, choice.vectors, choice.suffixes, True, several)
     if given:
-        name = requested if isinstance(requested, (str, os.PathLike)) else "This model"
-        raise UserError(f"{name} is a multi-style model: it has trained styles only (pick them "
-                        f"with which_styles). Style images need an arbitrary-style model such "
-                        f"as {arbitrary.DEFAULT_MODEL!r}.")
+        _arbitrary_model(requested)  # raises: style images need an arbitrary-style model
     spec = style_choice.parse_which_styles(
         which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)
     several = not (spec.num_outputs == 1 and not _several(which_styles))
@@ -356,12 +353,56 @@ def style_spec(model, which_styles=0, num_styles=None, normalize_weights=False,
 
 
 def render(spec, photo, strength, **run_options):
-    """`[K, H, W, 3]` float32 pastiches of `photo` for every row of `spec` (before `finish`)."""
-    if spec.arbitrary:
-        from magenta_style.stylization import arbitrary
+    """`[K, H, W, 3]` float32 pastiches of `photo` for every row of `spec` (before `finish`).
 
-        return arbitrary.pastiches(spec.model, photo, spec.rows, strength, **run_options)
+    For an arbitrary-style model, `strength` interpolates the style vectors
+    with the photo's own (`arbitrary.interpolate_with_photo`); otherwise it
+    is applied to the pixels by `finish`.
+    """
+    if spec.arbitrary:
+        vectors = arbitrary.interpolate_with_photo(spec.model, spec.rows, photo, strength)
+        return stylize_array(spec.model.transformer, photo, vectors, **run_options)
     return stylize_array(spec.model, photo, spec.rows, **run_options)
+
+
+def _arbitrary_model(model):
+    """A loaded arbitrary-style model from anything `get_model` takes (None: arbitrary-v1)."""
+    from magenta_style.storage import model_format
+
+    loaded = get_model(arbitrary.DEFAULT_MODEL if model is None else model)
+    if not model_format.is_arbitrary(loaded):
+        name = model if isinstance(model, (str, os.PathLike)) else "This model"
+        raise UserError(f"{name} is a multi-style model: it has trained styles only (pick them "
+                        f"with which_styles). Style images need an arbitrary-style model such "
+                        f"as {arbitrary.DEFAULT_MODEL!r}.")
+    return loaded
+
+
+def style_vectors(images, model=arbitrary.DEFAULT_MODEL):
+    """The style vectors of several paintings (see `style_vector`).
+
+    Returns:
+        `[N, style_dim]` float32.
+    """
+    return arbitrary.predict(_arbitrary_model(model), list(images))
+
+
+def style_vector(image, model=arbitrary.DEFAULT_MODEL):
+    """The 100-d style vector of one painting (Ghiasi et al.'s style embedding).
+
+    Args:
+        image: a path, PIL image or array; prepared as Magenta does
+            (`arbitrary.preprocess_style_image`: centre square crop, 256 px
+            Lanczos).
+        model: an arbitrary-style model or its name/path (default arbitrary-v1).
+
+    Returns:
+        `[style_dim]` float32 (`[100]` for arbitrary-v1), unbounded.
+
+    Raises:
+        UserError: unreadable or too small image; a multi-style model.
+    """
+    return style_vectors([image], model)[0]
 
 
 def _several(which_styles):

@@ -6,13 +6,13 @@ as a 100-d vector that its predictor computes from a painting. Here:
 - `preprocess_style_image`: Magenta's preprocessing of a painting (centre
   square crop, 256 x 256 Lanczos, [0, 1]); the vector depends on it, so it
   is the same in every path (API, CLI, export);
-- `style_vector` / `style_vectors`: paintings -> `[100]` / `[N, 100]`;
+- `predict`: paintings -> `[N, 100]` under a loaded model (the public
+  `magenta_style.style_vector(s)` are `api`'s: they load the model);
 - `style_choice`: what `stylize` and `bin/stylize` accept as a style
   (paintings, a blend with weights, or vectors) -> one vector per output,
   with output-name suffixes;
-- `pastiches`: one photo under those vectors, with Magenta's `strength`
-  (identity interpolation: blend the vector with the photo's own vector,
-  not the pixels).
+- `interpolate_with_photo`: Magenta's `strength` (identity interpolation:
+  blend the vector with the photo's own vector, not the pixels).
 """
 
 import dataclasses
@@ -60,51 +60,34 @@ def preprocess_style_image(image):
     return np.asarray(crop, np.float32) / 255.0
 
 
-def _get(model):
-    from magenta_style.storage import model_format
-    from magenta_style.stylization import api
-
-    loaded = api.get_model(DEFAULT_MODEL if model is None else model)
-    if not model_format.is_arbitrary(loaded):
-        name = model if isinstance(model, (str, os.PathLike)) else "This model"
-        raise UserError(f"{name} is a multi-style model: it has trained styles only (pick them "
-                        f"with which_styles). Style images need an arbitrary-style model such "
-                        f"as {DEFAULT_MODEL!r}.")
-    return loaded
-
-
-def style_vectors(images, model=DEFAULT_MODEL, batch=8):
-    """The style vectors of several paintings.
+def predict(model, images, batch=8):
+    """The style vectors of several paintings under a loaded arbitrary-style model.
 
     Args:
-        images: list of paintings (paths, PIL images, arrays).
-        model: an arbitrary-style model or its name/path.
+        model: an `ArbitraryStyleModel` (`load_model("arbitrary-v1")`).
+        images: list of paintings (paths, PIL images, arrays), each
+            prepared by `preprocess_style_image`.
         batch: paintings per predictor call.
 
     Returns:
         `[N, style_dim]` float32 (unbounded; about -3 to 3 for arbitrary-v1).
     """
-    model = _get(model)
     inputs = np.stack([preprocess_style_image(i) for i in images])
     return np.concatenate([np.asarray(model.predictor(inputs[s:s + batch], training=False))
                            for s in range(0, len(inputs), batch)]).astype(np.float32)
 
 
-def style_vector(image, model=DEFAULT_MODEL):
-    """The 100-d style vector of one painting (Ghiasi et al.'s style embedding).
+def interpolate_with_photo(model, vectors, photo, strength):
+    """Magenta's identity interpolation: `s * v + (1 - s) * v_photo`, `[K, style_dim]` float32.
 
-    Args:
-        image: a path, PIL image or array; preprocessed as Magenta does
-            (`preprocess_style_image`).
-        model: an arbitrary-style model or its name/path (default arbitrary-v1).
-
-    Returns:
-        `[style_dim]` float32 (`[100]` for arbitrary-v1).
-
-    Raises:
-        UserError: unreadable or too small image; a multi-style model.
+    `v_photo` is the photo's own style vector (the photo prepared as a style
+    image); strength 1 returns `vectors` unchanged.
     """
-    return style_vectors([image], model)[0]
+    vectors = np.asarray(vectors, np.float32)
+    if strength == 1.0:
+        return vectors
+    own = predict(model, [photo])[0]
+    return (strength * vectors + (1.0 - strength) * own[None]).astype(np.float32)
 
 
 def check_vector(vector, style_dim):
@@ -194,7 +177,7 @@ def style_choice(model, style_image=None, style_blend_weights=None, style_vector
     images = list(style_image) if several else [style_image]
     if not images:
         raise UserError("style_image is an empty list; give at least one painting.")
-    vectors = style_vectors(images, model)
+    vectors = predict(model, images)
     names = [_name(image, i) for i, image in enumerate(images)]
     if style_blend_weights is None:
         return StyleChoice(vectors, tuple(names), False)
@@ -202,29 +185,3 @@ def style_choice(model, style_image=None, style_blend_weights=None, style_vector
     blend = (w[:, None] * vectors.astype(np.float64)).sum(axis=0).astype(np.float32)
     suffix = "_".join(f"{n}_{int(round(x * 1000)):03d}" for n, x in zip(names, w))
     return StyleChoice(blend[None], (suffix,), True)
-
-
-def pastiches(model, photo, vectors, strength=1.0, **run_options):
-    """One photo rendered under each style vector.
-
-    Args:
-        model: a loaded arbitrary-style model.
-        photo: `[H, W, 3]` float32 in [0, 1], at the size to render.
-        vectors: `[K, style_dim]` float32.
-        strength: float in [0, 1]: Magenta's identity interpolation, the
-            vector `s * v + (1 - s) * v_photo` where `v_photo` is the photo's
-            own style vector (1 = the painting's style; 0 = the photo's own,
-            which the network renders close to the photo).
-        **run_options: `api.stylize_array` options (tile_size, tile_threshold,
-            jit_compile).
-
-    Returns:
-        `[K, H, W, 3]` float32 in [0, 1].
-    """
-    from magenta_style.stylization import api
-
-    vectors = np.asarray(vectors, np.float32)
-    if strength != 1.0:
-        own = style_vector(photo, model)
-        vectors = (strength * vectors + (1.0 - strength) * own[None]).astype(np.float32)
-    return api.stylize_array(model.transformer, photo, vectors, **run_options)
