@@ -43,6 +43,26 @@ DEMO_SIZE = 384
 DEMO_CAP = 1024
 
 
+def summarize(rows):
+    """Median loss ratios (own / 384) and win counts, over all pairs and per painting."""
+    def part(rs):
+        return {
+            "pairs": len(rs),
+            "median_style_ratio_own_over_384": float(np.median(
+                [r["style_own"] / r["style_384"] for r in rs])),
+            "median_content_ratio_own_over_384": float(np.median(
+                [r["content_own"] / r["content_384"] for r in rs])),
+            "own_better_style": int(sum(r["style_own"] < r["style_384"] for r in rs)),
+            "own_better_content": int(sum(r["content_own"] < r["content_384"] for r in rs)),
+            "own_better_both": int(sum(r["style_own"] < r["style_384"]
+                                       and r["content_own"] < r["content_384"] for r in rs)),
+        }
+    styles = sorted({r["style"] for r in rows})
+    return {**part(rows),
+            "per_style": {s: part([r for r in rows if r["style"] == s]) for s in styles},
+            "rows": rows}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--content_dir", required=True)
@@ -52,7 +72,16 @@ def main():
     p.add_argument("--style_image_size", type=int, default=256)
     p.add_argument("--max_photos", type=int, default=0)
     p.add_argument("--out", required=True)
+    p.add_argument("--rows_from", default=None,
+                   help="re-summarise the rows of an earlier --out file (no rendering)")
     args = p.parse_args()
+    if args.rows_from:
+        with open(args.rows_from) as f:
+            summary = summarize(json.load(f)["rows"])
+        with open(args.out, "w") as f:
+            json.dump(summary, f, indent=1)
+        print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
+        return
 
     style_dir = args.style_dir or os.path.join(args.content_dir, "..", "styles")
     style_files = [glob.glob(os.path.join(style_dir, f"{name}.*"))[0]
@@ -83,17 +112,7 @@ def main():
                              style=styles.names[s], style_own=s_own, style_384=s_384,
                              content_own=c_own, content_384=c_384))
             print(json.dumps(rows[-1]), flush=True)
-    ratio = lambda key: float(np.median([r[f"{key}_own"] / r[f"{key}_384"] for r in rows]))  # noqa: E731
-    summary = {
-        "pairs": len(rows),
-        "median_style_ratio_own_over_384": ratio("style"),
-        "median_content_ratio_own_over_384": ratio("content"),
-        "own_better_style": sum(r["style_own"] < r["style_384"] for r in rows),
-        "own_better_content": sum(r["content_own"] < r["content_384"] for r in rows),
-        "own_better_both": sum(r["style_own"] < r["style_384"]
-                               and r["content_own"] < r["content_384"] for r in rows),
-        "rows": rows,
-    }
+    summary = summarize(rows)
     with open(args.out, "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "rows"}))
