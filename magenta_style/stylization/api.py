@@ -18,6 +18,7 @@ import typing
 import numpy as np
 
 from magenta_style.errors import UserError
+from magenta_style.storage import arbitrary_format
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import arbitrary
@@ -101,6 +102,8 @@ def _fingerprint(path):
     stamps = []
     for f in (os.path.join(real, model_format.WEIGHTS_FILE),
               os.path.join(real, model_format.CONFIG_FILE),
+              os.path.join(real, arbitrary_format.PREDICTOR_WEIGHTS),
+              os.path.join(real, arbitrary_format.TRANSFORMER_WEIGHTS),
               real + ".index", os.path.join(real, "checkpoint")):
         if os.path.exists(f):
             stamps.append(os.path.getmtime(f))
