@@ -7,6 +7,9 @@ converted; transparency is composited on white. Unreadable input raises
 """
 
 import os
+import re
+import struct
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -15,10 +18,74 @@ from PIL import ImageOps
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 
-# Pillow refuses images above ~179 MP as decompression bombs; we accept
-# large photos (a 24 MP photo is routine) but keep a bound.
-MAX_PIXELS = 300_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Decompression bombs. A 1 MB PNG can declare 20000 x 20000 pixels; decoding
+# it takes 12 GB and stylizing it ~50 GB. The limit follows from what the
+# tiled path (`stylization.tiling`) must hold for the whole image: about two
+# full-size layer maps of 32 float32 channels (the first and last
+# convolutions) plus the photo, padded copy, pastiche and uint8 output.
+# Peak RSS measured over the first 12.25 MP of tiled android-26 and
+# varied runs (bench note in docs/stylize.md, "Limits") is about 300 bytes
+# per pixel; we allow half the machine's memory for it.
+BYTES_PER_PIXEL = 300
+MAX_PIXELS_ENV = "MAGENTA_STYLE_MAX_PIXELS"
+
+
+def _physical_memory():
+    """Bytes of RAM this process may use: the machine's, or its cgroup's limit."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        total = 16 << 30
+    for limit_file in ("/sys/fs/cgroup/memory.max",
+                       "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                limit = int(f.read().strip())
+        except (OSError, ValueError):  # absent, or "max"
+            continue
+        total = min(total, limit)
+    return total
+
+
+def default_max_pixels():
+    """The pixel limit of `load_image`: `$MAGENTA_STYLE_MAX_PIXELS`, else what fits.
+
+    Raises:
+        UserError: the variable is set but is not a positive integer.
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if text:
+        try:
+            value = int(float(text))
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise UserError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, "
+                            f"such as 200000000. Received: {text!r}")
+        return value
+    return max(4_000_000, _physical_memory() // 2 // BYTES_PER_PIXEL)
+
+
+# Read at each `load_image` call, so a program may set it
+# (`image_io.MAX_PIXELS = 400_000_000`); None re-reads the environment.
+MAX_PIXELS = None
+
+
+def max_pixels():
+    """The pixel limit in force (`MAX_PIXELS`, else `default_max_pixels()`)."""
+    return int(MAX_PIXELS) if MAX_PIXELS else default_max_pixels()
+
+
+def _bomb_error(path, width, height, pixels, limit):
+    size = f" ({width}x{height})" if width else ""
+    return UserError(
+        f"{path} is {pixels / 1e6:,.1f} megapixels{size}, more than the limit of "
+        f"{limit / 1e6:,.1f} megapixels ({limit:,} pixels: about {BYTES_PER_PIXEL} bytes each "
+        f"to stylize, within half of this machine's memory). Scale it down, or raise the "
+        f"limit with the environment variable {MAX_PIXELS_ENV}={max(pixels, limit + 1)} "
+        f"(in Python: magenta_style.storage.image_io.MAX_PIXELS)."
+    )
+
 
 # What `load_image` (Pillow) reads: the photos `stylize` takes from a folder.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -68,15 +135,30 @@ def load_image(image, max_size=None):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise UserError(f"Image not found: {path}")
+        limit = max_pixels()
+        if Image.MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS < limit:
+            # Pillow raises above twice its global limit in `open`, before our
+            # check; never lower it (other Pillow users keep their setting).
+            Image.MAX_IMAGE_PIXELS = limit
         try:
-            with Image.open(path) as img:
-                img.load()
-                arr = _to_rgb(img)
-        except Image.DecompressionBombError:
-            raise UserError(
-                f"{path} has more than {MAX_PIXELS:,} pixels; refusing it."
-            ) from None
-        except (OSError, ValueError, SyntaxError) as e:
+            with warnings.catch_warnings():
+                # Pillow's own bomb check (its global limit) warns or raises
+                # first for some sizes; ours below gives the clearer message.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as img:
+                    # Only the header is read so far: refuse before decoding.
+                    width, height = img.size
+                    if width * height > limit:
+                        raise _bomb_error(path, width, height, width * height, limit)
+                    img.load()
+                    arr = _to_rgb(img)
+        except Image.DecompressionBombError as e:
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            pixels = int(found.group(1)) if found else limit + 1
+            raise _bomb_error(path, 0, 0, pixels, limit) from None
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
+            if isinstance(e, UserError):
+                raise
             raise UserError(f"Cannot read image {path}: {e}") from None
     elif isinstance(image, Image.Image):
         arr = _to_rgb(image)
