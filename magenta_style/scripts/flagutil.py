@@ -17,6 +17,12 @@ from magenta_style.errors import UserError
 
 FLAGS = flags.FLAGS
 
+# Read from sys.argv by `magenta_style.scripts` before TensorFlow loads;
+# defined here so that absl accepts it in every script.
+if "verbose" not in FLAGS:
+    flags.DEFINE_bool("verbose", False,
+                      "Also show TensorFlow's start-up log lines (oneDNN, CUDA probing).")
+
 
 def parse_literal(text, name):
     """A Python literal from a flag string (`{"vgg_16/conv3": 1.0}`, `[0,1]`).
