@@ -145,6 +145,9 @@ def load_image(image, max_size=None):
                 # Pillow's own bomb check (its global limit) warns or raises
                 # first for some sizes; ours below gives the clearer message.
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                # Corrupt metadata ("Corrupt EXIF data", "Tag data larger than
+                # file"): Pillow skips it and warns on stderr; the pixels are fine.
+                warnings.simplefilter("ignore", UserWarning)
                 with Image.open(path) as img:
                     # Only the header is read so far: refuse before decoding.
                     width, height = img.size
