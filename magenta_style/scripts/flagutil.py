@@ -7,6 +7,7 @@ so shared flags are defined once per process.
 
 import ast
 import dataclasses
+import signal
 import sys
 import typing
 
@@ -113,21 +114,42 @@ def config_from_flags(cls, **overrides):
     return cls(**values)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _raise_terminated(signum, frame):
+    del signum, frame
+    raise Terminated()
+
+
 def run(main):
     """`app.run(main)`: a `UserError` is one line and exit 2, Ctrl-C exit 130.
 
     Ctrl-C (or `timeout -s INT`) ends with the shell's code for SIGINT and no
     traceback; training has saved its checkpoint and said so by then.
+    SIGTERM (`kill`, `timeout`, a batch system) is handled the same way, so
+    temp files are removed and checkpoints saved, and ends with 143. An
+    unexpected positional argument is one line too.
     """
 
     def guarded(argv):
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(argv)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        except flags.Error as e:
+            print(f"error: {e} (flags are written --name=value; see --help)", file=sys.stderr)
+            sys.exit(2)
+        except Terminated:
+            print("Terminated.", file=sys.stderr)
+            sys.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             sys.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     app.run(guarded)

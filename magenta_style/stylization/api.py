@@ -191,7 +191,9 @@ def finish(pastiche, photo, preserve_colors, strength):
 def check_options(strength, max_size):
     if not isinstance(strength, numbers.Real) or not 0.0 <= float(strength) <= 1.0:
         raise UserError(f"strength must be in [0, 1]. Received: strength={strength!r}")
-    if max_size is not None and (int(max_size) != max_size or max_size < 0):
+    if max_size is not None and (isinstance(max_size, bool)
+                                 or not isinstance(max_size, numbers.Real)
+                                 or not float(max_size).is_integer() or max_size < 0):
         raise UserError(f"max_size must be a positive integer or 0. Received: {max_size!r}")
 
 

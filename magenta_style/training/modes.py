@@ -87,6 +87,9 @@ def check_config(cfg):
                         f"Received: {cfg.strategy!r}")
     if not cfg.learning_rate > 0:
         raise UserError(f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    if cfg.alpha is not None and not (math.isfinite(cfg.alpha) and cfg.alpha > 0):
+        raise UserError(f"--alpha (the width multiplier) must be > 0, such as 0.25 or 1. "
+                        f"Received: {cfg.alpha}")
 
 
 def load_styles(cfg, is_chief=True):

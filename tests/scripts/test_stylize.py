@@ -115,3 +115,28 @@ def test_missing_or_bad_flags_are_user_errors(fields, words, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=words):
         stylize_files(StylizeConfig(**fields), progress=False, log=lambda line: None)
+
+
+@pytest.mark.parametrize("script, args, words", [
+    ("stylize", ["--output_dir={tmp}/a_file"], "is a file"),
+    ("stylize", ["--output_dir={tmp}/a_file/sub"], "which is a file"),
+    ("stylize", ["--output_dir={tmp}/out", "extra_positional_arg"], "Unexpected arguments"),
+    ("stylize", ["--output_dir={tmp}/out", "--contact_sheet", "--contact_sheet_size=0"],
+     "contact_sheet_size"),
+    ("stylize", ["--output_dir={tmp}/out", "--which_styles={0: 1e300}"], "above 1000"),
+    ("stylize", ["--output_dir={tmp}/out", "--which_styles=[0,0]"], "listed twice"),
+    ("export", ["--export_dir={tmp}/a_file"], "is a file"),
+    ("export", ["--export_dir={tmp}/x", "--tflite", "--tflite_image_size=0"],
+     "tflite_image_size"),
+    ("studio", ["--port=99999"], "--port must be in 0..65535"),
+])
+def test_mistakes_are_one_line_not_a_traceback(photos, tmp_path, script, args, words):
+    (tmp_path / "a_file").write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if script == "stylize":
+        args.append(f"--input_image={photos / 'a.jpg'}")
+    result = run_bin(script, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "in"]  # nothing written
