@@ -71,6 +71,9 @@ class _QuietLoader(importlib.abc.Loader):
                 self._loader.exec_module(module)
                 # CUDA is probed (cuInit) on first use: do it while held.
                 module.config.list_physical_devices()
+                # Its Python logger too: "INFO:tensorflow:Assets written to ..."
+                # on every export.
+                module.get_logger().setLevel("ERROR")
                 failed = False
             finally:
                 sys.stderr.flush()

@@ -13,6 +13,7 @@ import typing
 
 from absl import app
 from absl import flags
+from absl import logging as absl_logging
 
 from magenta_style.errors import UserError
 
@@ -134,6 +135,10 @@ def run(main):
     """
 
     def guarded(argv):
+        if not FLAGS.verbose:
+            # TensorFlow's SavedModel code logs INFO lines through absl
+            # ("Writing fingerprint to ..."); warnings still show.
+            absl_logging.set_verbosity(absl_logging.WARNING)
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(argv)

@@ -29,6 +29,9 @@ class TrainConfig:
     style_dataset_file: Optional[str] = dataclasses.field(default=None, metadata={
         "help": "A style set written by create_style_dataset (instead of "
                 "--style_images)."})
+    remeasure_styles: bool = dataclasses.field(default=False, metadata={
+        "help": "Resuming with --style_images that differ from those the train_dir "
+                "measured: measure them again (default: refuse)."})
     style_image_size: int = dataclasses.field(
         default=style_set_lib.StyleSetConfig.style_image_size,
         metadata=style_set_lib.StyleSetConfig.__dataclass_fields__["style_image_size"].metadata)

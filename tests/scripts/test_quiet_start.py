@@ -1,5 +1,6 @@
 """Scripts start quietly: TensorFlow's start-up log lines are held back, others are not."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -58,6 +59,7 @@ def test_held_lines_that_are_not_noise_come_back(capfd):
         def exec_module(self, module):
             os.write(2, ("\n".join(NOISE) + "\nsomething the user must see\n").encode())
             module.config = types.SimpleNamespace(list_physical_devices=lambda: [])
+            module.get_logger = lambda: logging.getLogger("fake_tensorflow")
 
     scripts._QuietLoader(FakeLoader()).exec_module(types.SimpleNamespace())
     assert capfd.readouterr().err == "something the user must see\n"

@@ -100,6 +100,7 @@ def test_export_script_writes_saved_model_and_quantized_tflite(tmp_path):
                      "--tflite", "--quantize", "--tflite_image_size=64")
     assert result.returncode == 0, result.stderr
     assert {"saved_model.pb", "variables", "stylize_quantized.tflite"} <= set(os.listdir(out))
+    assert result.stderr == ""  # no TensorFlow INFO lines on a successful run
     assert run_bin("export", "--checkpoint=android-26", "--num_styles=10",
                    f"--export_dir={tmp_path / 'x'}").returncode == 2
 
