@@ -144,7 +144,7 @@ def _style_images_change(stored, cfg):
                 f"missing: {_names(gone)}" if gone else "") if p)
         return "the same names in another order"
     size = stored.meta.get("style_image_size", cfg.style_image_size)
-    for name, path, image in zip(names, files, stored.images):
+    for path, image in zip(files, stored.images):
         now = style_set_lib.load_style_image(path, size)
         if now.shape != image.shape or not np.array_equal(now, image):
             return f"{os.path.basename(path)} changed"
