@@ -169,10 +169,10 @@ def train(config, content=None, style_set=None):
     run_dir.check_train_dir(cfg, resolved, engine.is_chief)
 
     start = 0
-    latest = train_state.latest_checkpoint(cfg.train_dir)
+    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
+    with engine.scope():
+        latest, meta = train_state.restore_latest(cfg.train_dir, setup.model, optimizer, say)
     if latest:
-        with engine.scope():
-            meta = train_state.restore_checkpoint(latest, setup.model, optimizer)
         start = int(meta["step"])
         if meta["fresh_optimizer"] and engine.is_chief:
             print(f"Resuming at step {start} from weights alone ({latest}): the "
