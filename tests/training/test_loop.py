@@ -327,3 +327,17 @@ def test_bad_settings_are_one_line_errors(tmp_path, styles_glob, vgg16_file):
         with pytest.raises(UserError) as e:
             loop.train(cfg, content=th.smooth_images(2, th.SIZE, 0))
         _one_line(e)
+
+
+def test_the_run_ends_with_the_total_of_skipped_photos(tmp_path, styles_glob, vgg16_file,
+                                                       capsys):
+    photos = tmp_path / "photos"
+    th.write_images(str(photos), th.smooth_images(3, 40, seed=3))
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    cfg = th.tiny_config(tmp_path / "run", styles_glob, vgg16_file, content_images=str(photos),
+                         train_steps=4)
+    loop.train(cfg)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Skipped" in line]
+    assert len(lines) == 1, lines
+    assert "unreadable content photo(s)" in lines[0] and "broken.jpg" in lines[0]
+    assert "1 distinct file(s)" in lines[0]
