@@ -4,6 +4,7 @@ import json
 import os
 import signal
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -341,3 +342,25 @@ def test_the_run_ends_with_the_total_of_skipped_photos(tmp_path, styles_glob, vg
     assert len(lines) == 1, lines
     assert "unreadable content photo(s)" in lines[0] and "broken.jpg" in lines[0]
     assert "1 distinct file(s)" in lines[0]
+
+
+def test_tfds_data_dir_and_download_reach_tensorflow_datasets(tmp_path, styles_glob, vgg16_file,
+                                                               monkeypatch):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tfds: content is read by the TensorFlow engine")
+    from magenta_style.data import tf_pipeline
+
+    seen = {}
+
+    def fake_tfds(name, **kwargs):
+        seen.update(kwargs, name=name)
+        raise UserError("stop here")
+
+    monkeypatch.setattr(tf_pipeline, "tfds_dataset", fake_tfds)
+    cfg = th.tiny_config(tmp_path / "run", styles_glob, vgg16_file,
+                         content_images="tfds:coco/2017", tfds_data_dir=str(tmp_path / "tfds"),
+                         download=True)
+    with pytest.raises(UserError, match="stop here"):
+        loop.train(cfg)
+    assert seen["name"] == "coco/2017" and seen["download"] is True
+    assert seen["data_dir"] == str(tmp_path / "tfds")
