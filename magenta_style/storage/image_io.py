@@ -20,13 +20,17 @@ from magenta_style.storage import atomic
 
 # Decompression bombs. A 1 MB PNG can declare 20000 x 20000 pixels; decoding
 # it takes 12 GB and stylizing it ~50 GB. The limit follows from what the
-# tiled path (`stylization.tiling`) must hold for the whole image: about two
-# full-size layer maps of 32 float32 channels (the first and last
-# convolutions) plus the photo, padded copy, pastiche and uint8 output.
-# Peak RSS measured over the first 12.25 MP of tiled android-26 and
-# varied runs (bench note in docs/stylize.md, "Limits") is about 300 bytes
-# per pixel; we allow half the machine's memory for it.
-BYTES_PER_PIXEL = 300
+# tiled path (`stylization.tiling`) must hold for the whole image: full-size
+# layer maps of 32 float32 channels plus the photo, its padded copy and the
+# pastiche. Peak RSS of tiled stylizing, measured (docs/stylize.md, "Limits"):
+# android-26 213-270 bytes per pixel, the full-width network (`varied`)
+# 443-581, at 12.25 and 6.25 MP. We allow three quarters of the machine's
+# memory at 450 bytes per pixel. A photo scaled down on load (`max_size`)
+# is only decoded at full size: about 40 bytes per pixel (Pillow's RGB, the
+# float32 copy and the resize's per-channel planes).
+BYTES_PER_PIXEL = 450
+DECODE_BYTES_PER_PIXEL = 40
+MEMORY_FRACTION = 0.75
 MAX_PIXELS_ENV = "MAGENTA_STYLE_MAX_PIXELS"
 
 
@@ -47,8 +51,12 @@ def _physical_memory():
     return total
 
 
-def default_max_pixels():
+def default_max_pixels(scaled=False):
     """The pixel limit of `load_image`: `$MAGENTA_STYLE_MAX_PIXELS`, else what fits.
+
+    Args:
+        scaled: the image is scaled down on load (`max_size`), so it is only
+            decoded at full size, not stylized.
 
     Raises:
         UserError: the variable is set but is not a positive integer.
@@ -63,7 +71,8 @@ def default_max_pixels():
             raise UserError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, "
                             f"such as 200000000. Received: {text!r}")
         return value
-    return max(4_000_000, _physical_memory() // 2 // BYTES_PER_PIXEL)
+    per_pixel = DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL
+    return max(4_000_000, int(_physical_memory() * MEMORY_FRACTION) // per_pixel)
 
 
 # Read at each `load_image` call, so a program may set it
@@ -71,17 +80,22 @@ def default_max_pixels():
 MAX_PIXELS = None
 
 
-def max_pixels():
-    """The pixel limit in force (`MAX_PIXELS`, else `default_max_pixels()`)."""
-    return int(MAX_PIXELS) if MAX_PIXELS else default_max_pixels()
+def max_pixels(scaled=False):
+    """The pixel limit in force (`MAX_PIXELS`, else `default_max_pixels(scaled)`)."""
+    return int(MAX_PIXELS) if MAX_PIXELS else default_max_pixels(scaled)
 
 
-def _bomb_error(path, width, height, pixels, limit):
+def _bomb_error(path, width, height, pixels, limit, scaled):
     size = f" ({width}x{height})" if width else ""
+    if MAX_PIXELS or os.environ.get(MAX_PIXELS_ENV, "").strip():
+        why = "as set"
+    else:
+        why = (f"about {DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL} bytes each to "
+               f"{'decode' if scaled else 'stylize'}, within {MEMORY_FRACTION:.0%} of this "
+               "machine's memory")
     return UserError(
         f"{path} is {pixels / 1e6:,.1f} megapixels{size}, more than the limit of "
-        f"{limit / 1e6:,.1f} megapixels ({limit:,} pixels: about {BYTES_PER_PIXEL} bytes each "
-        f"to stylize, within half of this machine's memory). Scale it down, or raise the "
+        f"{limit / 1e6:,.1f} megapixels ({limit:,} pixels: {why}). Scale it down, or raise the "
         f"limit with the environment variable {MAX_PIXELS_ENV}={max(pixels, limit + 1)} "
         f"(in Python: magenta_style.storage.image_io.MAX_PIXELS)."
     )
@@ -135,7 +149,8 @@ def load_image(image, max_size=None):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise UserError(f"Image not found: {path}")
-        limit = max_pixels()
+        scaled = bool(max_size)
+        limit = max_pixels(scaled)
         if Image.MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS < limit:
             # Pillow raises above twice its global limit in `open`, before our
             # check; never lower it (other Pillow users keep their setting).
@@ -152,13 +167,13 @@ def load_image(image, max_size=None):
                     # Only the header is read so far: refuse before decoding.
                     width, height = img.size
                     if width * height > limit:
-                        raise _bomb_error(path, width, height, width * height, limit)
+                        raise _bomb_error(path, width, height, width * height, limit, scaled)
                     img.load()
                     arr = _to_rgb(img)
         except Image.DecompressionBombError as e:
             found = re.search(r"\((\d+) pixels\)", str(e))
             pixels = int(found.group(1)) if found else limit + 1
-            raise _bomb_error(path, 0, 0, pixels, limit) from None
+            raise _bomb_error(path, 0, 0, pixels, limit, scaled) from None
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
             if isinstance(e, UserError):
                 raise
