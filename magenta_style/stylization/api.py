@@ -18,6 +18,7 @@ import typing
 import numpy as np
 
 from magenta_style.errors import UserError
+from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
@@ -253,6 +254,8 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
         UserError: unreadable image, bad which_styles, bad options.
     """
     check_options(strength, max_size)
+    if output_dir is not None:
+        atomic.check_output_dir(output_dir)  # a file there: one line, before any work
     model = get_model(model, num_styles)
     spec = style_choice.parse_which_styles(
         which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)

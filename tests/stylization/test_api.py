@@ -165,3 +165,9 @@ def test_package_level_call_works_after_the_module_was_imported(model, photo):
 def test_a_bad_max_size_is_one_line(model, photo, max_size):
     with pytest.raises(UserError, match="max_size must be a positive integer"):
         stylize(photo, model, 0, max_size=max_size)
+
+
+def test_an_output_dir_that_is_a_file_is_one_line(model, photo, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        stylize(photo, model, 0, output_dir=str(tmp_path / "a_file"))
