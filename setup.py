@@ -68,7 +68,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest", "ruff", "playwright>=1.40"],
+        "test": ["pytest", "ruff", "playwright>=1.40", "hypothesis>=6"],
         "jax": ["jax[cpu]"],
         # The style studio's web server (see README: why Starlette).
         "studio": ["starlette>=0.36", "uvicorn>=0.27"],

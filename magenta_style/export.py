@@ -41,6 +41,7 @@ take them.
 
 import dataclasses
 import json
+import numbers
 import os
 import typing
 
@@ -50,6 +51,9 @@ from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
+
+# The network needs 16 pixels (it pads and downsamples by 4; see stylization.api).
+MIN_TFLITE_SIZE = 16
 
 SIGNATURE_DOC = {
     "serving_default": "image float32 [B,H,W,3] in [0,1], style_weights float32 [N] or [B,N] "
@@ -325,6 +329,11 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")
+    atomic.check_output_dir(export_dir, "export folder")  # before the slow part
+    if isinstance(tflite_image_size, bool) or not isinstance(tflite_image_size, numbers.Integral) \
+            or tflite_image_size < MIN_TFLITE_SIZE:
+        raise UserError(f"tflite_image_size must be an integer of at least {MIN_TFLITE_SIZE} "
+                        f"pixels. Received: {tflite_image_size!r}")
     from magenta_style.storage import model_format
 
     model = get_model(model, num_styles)

@@ -121,3 +121,23 @@ def test_tflite_model_runs_in_the_interpreter(model, exported):
 def test_export_needs_a_folder(model):
     with pytest.raises(UserError, match="export_dir"):
         export_saved_model(model, "")
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda tmp: (tmp / "a_file").write_text("x") and tmp / "a_file", "is a file"),
+    (lambda tmp: (tmp / "a_file").write_text("x") and tmp / "a_file" / "sub", "which is a file"),
+])
+def test_an_export_dir_that_cannot_be_a_folder_is_one_line_before_exporting(
+        model, tmp_path, monkeypatch, make, words):
+    import magenta_style.export as export
+
+    monkeypatch.setattr(export, "_serving_module", lambda m: pytest.fail("exported anyway"))
+    with pytest.raises(UserError, match=words):
+        export_saved_model(model, str(make(tmp_path)))
+
+
+@pytest.mark.parametrize("size", [0, -1, 15, 31.5, True])
+def test_a_bad_tflite_image_size_is_one_line(model, tmp_path, size):
+    with pytest.raises(UserError, match="tflite_image_size must be an integer"):
+        export_saved_model(model, str(tmp_path / "x"), tflite=True, tflite_image_size=size)
+    assert not (tmp_path / "x").exists()

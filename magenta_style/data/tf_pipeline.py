@@ -363,8 +363,9 @@ def tfds_dataset(name="coco/2017", split="train", batch_size=16, image_size=256,
     except AssertionError:  # TFDS's "could not find data in ...".
         raise UserError(
             f"Dataset {name} is not prepared in {builder.data_dir}. Prepare it once with "
-            f"`tfds build {name} --data_dir=DIR` and pass data_dir=DIR, or pass "
-            "download=True."
+            f"`tfds build {name} --data_dir=DIR` and pass --tfds_data_dir=DIR (data_dir=DIR "
+            "in Python) or set TFDS_DATA_DIR=DIR; or pass --download (download=True) to let "
+            "tensorflow-datasets fetch it (COCO 2017: about 19 GB)."
         ) from None
     except (ValueError, KeyError) as e:
         raise UserError(f"Cannot read split {split!r} of {name}: "

@@ -7,15 +7,23 @@ so shared flags are defined once per process.
 
 import ast
 import dataclasses
+import signal
 import sys
 import typing
 
 from absl import app
 from absl import flags
+from absl import logging as absl_logging
 
 from magenta_style.errors import UserError
 
 FLAGS = flags.FLAGS
+
+# Read from sys.argv by `magenta_style.scripts` before TensorFlow loads;
+# defined here so that absl accepts it in every script.
+if "verbose" not in FLAGS:
+    flags.DEFINE_bool("verbose", False,
+                      "Also show TensorFlow's start-up log lines (oneDNN, CUDA probing).")
 
 
 def parse_literal(text, name):
@@ -107,21 +115,46 @@ def config_from_flags(cls, **overrides):
     return cls(**values)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _raise_terminated(signum, frame):
+    del signum, frame
+    raise Terminated()
+
+
 def run(main):
     """`app.run(main)`: a `UserError` is one line and exit 2, Ctrl-C exit 130.
 
     Ctrl-C (or `timeout -s INT`) ends with the shell's code for SIGINT and no
     traceback; training has saved its checkpoint and said so by then.
+    SIGTERM (`kill`, `timeout`, a batch system) is handled the same way, so
+    temp files are removed and checkpoints saved, and ends with 143. An
+    unexpected positional argument is one line too.
     """
 
     def guarded(argv):
+        if not FLAGS.verbose:
+            # TensorFlow's SavedModel code logs INFO lines through absl
+            # ("Writing fingerprint to ..."); warnings still show.
+            absl_logging.set_verbosity(absl_logging.WARNING)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(argv)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        except flags.Error as e:
+            print(f"error: {e} (flags are written --name=value; see --help)", file=sys.stderr)
+            sys.exit(2)
+        except Terminated:
+            print("Terminated.", file=sys.stderr)
+            sys.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             sys.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     app.run(guarded)

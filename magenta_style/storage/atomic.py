@@ -7,8 +7,93 @@ output behind.
 """
 
 import os
+import re
 import shutil
 import tempfile
+import time
+
+from magenta_style.errors import UserError
+
+# Our temp files and folders: `.tmp-XXXXXXXX[.ext]` beside the target (and
+# `.old-XXXXXXXX` while a folder is swapped). `remove_stale` matches these.
+TEMP_PREFIX = ".tmp-"
+_TEMP_NAME = re.compile(r"^\.(tmp|old)-[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")  # mkstemp's 8 characters
+# A temp file this old is a leftover (a killed run), not another process's
+# write in progress: writing one image or model takes seconds.
+STALE_AFTER_S = 600
+
+
+def remove_stale(directory, max_age_s=STALE_AFTER_S):
+    """Deletes our own leftover temp files and folders in `directory` (not recursive).
+
+    Only names this module makes (`.tmp-XXXXXXXX[.ext]`, `.old-XXXXXXXX`)
+    untouched for `max_age_s` seconds are removed; a killed run (SIGKILL,
+    power loss) leaves them, since a clean exit or Ctrl-C/SIGTERM removes
+    its own.
+
+    Returns:
+        The number of entries removed.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError:  # absent, or not a folder: nothing of ours there
+        return 0
+    removed, now = 0, time.time()
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            if not _TEMP_NAME.match(name) or now - os.lstat(path).st_mtime < max_age_s:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+            removed += 1
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
+
+
+def _check_writable(path, what, target_is_dir):
+    probe = path if target_is_dir else os.path.dirname(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        where = "is a file" if probe == path else f"is under {probe}, which is a file"
+        raise UserError(f"The {what} {path} {where}; pass a "
+                        f"{'folder' if target_is_dir else 'file'} path.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "" if probe == path else f" (its folder {probe} is not)"
+        raise UserError(f"The {what} {path} is not writable{where}; pass a path you can "
+                        "write to.")
+
+
+def check_output_dir(directory, what="output folder"):
+    """Checks, before any work, that `directory` is or can become a writable folder.
+
+    Creates nothing (a run whose every input fails leaves no folder behind).
+
+    Raises:
+        UserError: `directory` or a parent is a file, or the nearest existing
+            folder is not writable.
+    """
+    _check_writable(os.path.abspath(os.fspath(directory)), what, True)
+
+
+def check_output_file(path, what="output file"):
+    """`check_output_dir` for the folder of file `path`; `path` must not be a folder.
+
+    Raises:
+        UserError: a parent is a file, the folder is not writable, or `path`
+            is an existing folder.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"The {what} {path} is a folder; pass a file path.")
+    _check_writable(path, what, False)
 
 
 def write_file(path, write, suffix=""):
@@ -26,7 +111,7 @@ def write_file(path, write, suffix=""):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=directory)
     os.close(fd)
     try:
         write(tmp)
@@ -48,9 +133,12 @@ def write_dir(directory, write):
     reader never sees a mix of old and new files.
     """
     directory = os.path.abspath(os.fspath(directory))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError(f"{directory} is a file; pass a folder path.")
+    check_output_dir(directory, "folder")
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
     os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is shared.
     try:
         write(tmp)

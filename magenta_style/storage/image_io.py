@@ -7,6 +7,9 @@ converted; transparency is composited on white. Unreadable input raises
 """
 
 import os
+import re
+import struct
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -15,10 +18,88 @@ from PIL import ImageOps
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 
-# Pillow refuses images above ~179 MP as decompression bombs; we accept
-# large photos (a 24 MP photo is routine) but keep a bound.
-MAX_PIXELS = 300_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Decompression bombs. A 1 MB PNG can declare 20000 x 20000 pixels; decoding
+# it takes 12 GB and stylizing it ~50 GB. The limit follows from what the
+# tiled path (`stylization.tiling`) must hold for the whole image: full-size
+# layer maps of 32 float32 channels plus the photo, its padded copy and the
+# pastiche. Peak RSS of tiled stylizing, measured (docs/stylize.md, "Limits"):
+# android-26 213-270 bytes per pixel, the full-width network (`varied`)
+# 443-581, at 12.25 and 6.25 MP. We allow three quarters of the machine's
+# memory at 450 bytes per pixel. A photo scaled down on load (`max_size`)
+# is only decoded at full size: about 40 bytes per pixel (Pillow's RGB, the
+# float32 copy and the resize's per-channel planes).
+BYTES_PER_PIXEL = 450
+DECODE_BYTES_PER_PIXEL = 40
+MEMORY_FRACTION = 0.75
+MAX_PIXELS_ENV = "MAGENTA_STYLE_MAX_PIXELS"
+
+
+def _physical_memory():
+    """Bytes of RAM this process may use: the machine's, or its cgroup's limit."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        total = 16 << 30
+    for limit_file in ("/sys/fs/cgroup/memory.max",
+                       "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                limit = int(f.read().strip())
+        except (OSError, ValueError):  # absent, or "max"
+            continue
+        total = min(total, limit)
+    return total
+
+
+def default_max_pixels(scaled=False):
+    """The pixel limit of `load_image`: `$MAGENTA_STYLE_MAX_PIXELS`, else what fits.
+
+    Args:
+        scaled: the image is scaled down on load (`max_size`), so it is only
+            decoded at full size, not stylized.
+
+    Raises:
+        UserError: the variable is set but is not a positive integer.
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if text:
+        try:
+            value = int(float(text))
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise UserError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, "
+                            f"such as 200000000. Received: {text!r}")
+        return value
+    per_pixel = DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL
+    return max(4_000_000, int(_physical_memory() * MEMORY_FRACTION) // per_pixel)
+
+
+# Read at each `load_image` call, so a program may set it
+# (`image_io.MAX_PIXELS = 400_000_000`); None re-reads the environment.
+MAX_PIXELS = None
+
+
+def max_pixels(scaled=False):
+    """The pixel limit in force (`MAX_PIXELS`, else `default_max_pixels(scaled)`)."""
+    return int(MAX_PIXELS) if MAX_PIXELS else default_max_pixels(scaled)
+
+
+def _bomb_error(path, width, height, pixels, limit, scaled):
+    size = f" ({width}x{height})" if width else ""
+    if MAX_PIXELS or os.environ.get(MAX_PIXELS_ENV, "").strip():
+        why = "as set"
+    else:
+        why = (f"about {DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL} bytes each to "
+               f"{'decode' if scaled else 'stylize'}, within {MEMORY_FRACTION:.0%} of this "
+               "machine's memory")
+    return UserError(
+        f"{path} is {pixels / 1e6:,.1f} megapixels{size}, more than the limit of "
+        f"{limit / 1e6:,.1f} megapixels ({limit:,} pixels: {why}). Scale it down, or raise the "
+        f"limit with the environment variable {MAX_PIXELS_ENV}={max(pixels, limit + 1)} "
+        f"(in Python: magenta_style.storage.image_io.MAX_PIXELS)."
+    )
+
 
 # What `load_image` (Pillow) reads: the photos `stylize` takes from a folder.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -68,15 +149,34 @@ def load_image(image, max_size=None):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise UserError(f"Image not found: {path}")
+        scaled = bool(max_size)
+        limit = max_pixels(scaled)
+        if Image.MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS < limit:
+            # Pillow raises above twice its global limit in `open`, before our
+            # check; never lower it (other Pillow users keep their setting).
+            Image.MAX_IMAGE_PIXELS = limit
         try:
-            with Image.open(path) as img:
-                img.load()
-                arr = _to_rgb(img)
-        except Image.DecompressionBombError:
-            raise UserError(
-                f"{path} has more than {MAX_PIXELS:,} pixels; refusing it."
-            ) from None
-        except (OSError, ValueError, SyntaxError) as e:
+            with warnings.catch_warnings():
+                # Pillow's own bomb check (its global limit) warns or raises
+                # first for some sizes; ours below gives the clearer message.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                # Corrupt metadata ("Corrupt EXIF data", "Tag data larger than
+                # file"): Pillow skips it and warns on stderr; the pixels are fine.
+                warnings.simplefilter("ignore", UserWarning)
+                with Image.open(path) as img:
+                    # Only the header is read so far: refuse before decoding.
+                    width, height = img.size
+                    if width * height > limit:
+                        raise _bomb_error(path, width, height, width * height, limit, scaled)
+                    img.load()
+                    arr = _to_rgb(img)
+        except Image.DecompressionBombError as e:
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            pixels = int(found.group(1)) if found else limit + 1
+            raise _bomb_error(path, 0, 0, pixels, limit, scaled) from None
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
+            if isinstance(e, UserError):
+                raise
             raise UserError(f"Cannot read image {path}: {e}") from None
     elif isinstance(image, Image.Image):
         arr = _to_rgb(image)

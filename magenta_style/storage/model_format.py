@@ -6,6 +6,11 @@ A model directory holds:
 - `model.weights.h5`: the weights of `build_transformer(...)`, keyed by layer
   name (`weights_file`; format 1 used Keras's class-keyed layout and is
   still read).
+`config.json` also records the weights file's SHA-256 and size
+(`weights_sha256`, `weights_bytes`), checked on load: flipped bytes in an
+HDF5 file mostly load silently with wrong weights, and a file cut short
+reads as a mismatch. Models saved before these keys still load, with a
+warning.
 It loads without VGG and without the training code.
 
 Magenta's checkpoints name variables by TF1 scope; `magenta_variable_name`
@@ -13,7 +18,9 @@ and `KERAS_TO_MAGENTA` translate between those and our layer names.
 """
 
 import glob
+import hashlib
 import json
+import logging
 import os
 import re
 
@@ -30,6 +37,8 @@ _READABLE_FORMATS = (FORMAT, "magenta_style.transformer/1")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 DEFAULT_MODEL = "android-26"
+SHA256_KEY = "weights_sha256"
+SIZE_KEY = "weights_bytes"
 
 _MODEL_NAME = re.compile(
     r"^(contract_conv(\d)|residual(\d+)_conv([12])|expand_conv(\d))(_norm)?$")
@@ -137,12 +146,60 @@ def save_model(model, directory, style_names=None, provenance=None):
     }
 
     def write(tmp):
-        weights_file.write(model, os.path.join(tmp, WEIGHTS_FILE))
+        weights = os.path.join(tmp, WEIGHTS_FILE)
+        weights_file.write(model, weights)
+        checked = dict(meta, **{SHA256_KEY: file_sha256(weights),
+                                SIZE_KEY: os.path.getsize(weights)})
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
-            json.dump(meta, f, indent=2)
+            json.dump(checked, f, indent=2)
             f.write("\n")
 
     atomic.write_dir(directory, write)
+
+
+def file_sha256(path):
+    """Hex SHA-256 of the file at `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(meta, weights):
+    """Checks `weights` against the checksum its `config.json` recorded.
+
+    Args:
+        meta: the parsed config (`read_model_config`).
+        weights: path of the weights file.
+
+    Returns:
+        True when verified; False for a model saved before checksums
+        (a warning is logged: it loads unverified).
+
+    Raises:
+        UserError: the file differs from the one saved (cut short or changed).
+    """
+    expected = meta.get(SHA256_KEY)
+    if not expected:
+        logging.getLogger(__name__).warning(
+            "%s records no weights checksum (saved by an older magenta_style); its weights "
+            "load unverified. Saving the model again adds one.",
+            os.path.join(meta["directory"], CONFIG_FILE))
+        return False
+    size, saved_size = os.path.getsize(weights), meta.get(SIZE_KEY)
+    if isinstance(saved_size, int) and size != saved_size:
+        how = "cut short" if size < saved_size else "grown"
+        raise UserError(
+            f"Weights {weights} are damaged: {size:,} bytes, {saved_size:,} when saved "
+            f"({how}). Copy or download the model again.")
+    actual = file_sha256(weights)
+    if actual != expected:
+        raise UserError(
+            f"Weights {weights} are damaged: their SHA-256 is {actual[:16]}..., not the "
+            f"{str(expected)[:16]}... recorded in {CONFIG_FILE} when saved. Copy or download "
+            "the model again.")
+    return True
 
 
 def read_model_config(name_or_dir):
@@ -191,11 +248,17 @@ def _load_model_dir(name_or_dir):
         meta["architecture"], style_names=meta["style_names"],
         provenance=meta.get("provenance", {}))
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
+    if not os.path.isfile(weights):
+        raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.")
+    verify_weights(meta, weights)
     try:
         weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
-    except FileNotFoundError:
-        raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.") from None
-    except (ValueError, OSError, KeyError) as e:
+    except (OSError, RuntimeError) as e:  # h5py: not HDF5, truncated, corrupt B-tree
+        raise UserError(
+            f"Weights {weights} cannot be read: the file is damaged or cut short "
+            f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Copy or download "
+            "the model again.") from None
+    except (ValueError, KeyError) as e:
         raise UserError(
             f"Weights {weights} do not fit the architecture in its config: "
             f"{str(e).splitlines()[0]}"

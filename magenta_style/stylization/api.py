@@ -19,6 +19,7 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import arbitrary_format
+from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import arbitrary
@@ -233,7 +234,9 @@ def finish(pastiche, photo, preserve_colors, strength):
 def check_options(strength, max_size):
     if not isinstance(strength, numbers.Real) or not 0.0 <= float(strength) <= 1.0:
         raise UserError(f"strength must be in [0, 1]. Received: strength={strength!r}")
-    if max_size is not None and (int(max_size) != max_size or max_size < 0):
+    if max_size is not None and (isinstance(max_size, bool)
+                                 or not isinstance(max_size, numbers.Real)
+                                 or not float(max_size).is_integer() or max_size < 0):
         raise UserError(f"max_size must be a positive integer or 0. Received: {max_size!r}")
 
 
@@ -323,6 +326,8 @@ def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_
             blend weights.
     """
     check_options(strength, max_size)
+    if output_dir is not None:
+        atomic.check_output_dir(output_dir)  # a file there: one line, before any work
     spec = style_spec(model, which_styles, num_styles, normalize_weights, style_image,
                       style_blend_weights, style_vector, masks=masks)
     images, was_list = as_list(image)

@@ -8,10 +8,12 @@ on a few photos (`stylization.grid`'s layout).
 
 import dataclasses
 import glob
+import numbers
 import os
 import sys
 
 from magenta_style.errors import UserError
+from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import api
@@ -99,6 +101,9 @@ def stylize_files(config, progress=True, log=None):
     if not config.output_dir:
         raise UserError("No output folder given; pass --output_dir=FOLDER.")
     api.check_options(config.strength, config.max_size)
+    if config.contact_sheet:
+        check_cell_size(config.contact_sheet_size)
+    atomic.check_output_dir(config.output_dir)
     ext = config.output_format.lower().lstrip(".")
     if "." + ext not in image_io._FORMATS:
         raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
@@ -116,7 +121,10 @@ def stylize_files(config, progress=True, log=None):
     if masked:
         regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
                             config.region_statistics)
-    os.makedirs(config.output_dir, exist_ok=True)
+    # Created by the first write, so a run whose every input fails makes none.
+    stale = atomic.remove_stale(config.output_dir)
+    if stale:
+        log(f"removed {stale} temp file(s) left in {config.output_dir} by an earlier run")
     failures, written, kept = [], 0, 0
     bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
                     disable=not progress or len(paths) < 2, file=sys.stderr)
@@ -199,6 +207,14 @@ def config_style_images(config):
 _CFG = api.StylizeConfig
 
 
+def check_cell_size(cell_size):
+    """Raises UserError unless `cell_size` is an int >= 16 (a contact sheet cell)."""
+    if isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Integral) \
+            or cell_size < api.MIN_SIZE:
+        raise UserError(f"contact_sheet_size must be an integer of at least {api.MIN_SIZE} "
+                        f"pixels. Received: {cell_size!r}")
+
+
 def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
                   style_images=None, labels=True, preserve_colors=_CFG.preserve_colors,
                   strength=_CFG.strength):
@@ -223,6 +239,7 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
         `[rows * cell, (1 + num_styles) * cell, 3]` uint8 grid (plus a label
         band on top when `labels`).
     """
+    check_cell_size(cell_size)
     rows = []
     if style_images is not None:
         spec = api.style_spec(model, style_image=list(style_images))

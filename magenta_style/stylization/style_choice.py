@@ -8,10 +8,13 @@ mixing the styles with those weights). We accept the same, plus:
 - `"3"`, `3` (one style), `"0,3,5"` (a list without brackets);
 - style names from `model.style_names` anywhere an index may stand
   (`"android_03"`, `"{starry_night: 0.7, android_03: 0.3}"`);
-- a weight vector of length num_styles (`numpy` array), as the studio sends.
+- a weight vector of length num_styles (`numpy` array of any number dtype),
+  as the studio sends; a `[K, num_styles]` array is K outputs.
 
 Weights are used as given (Magenta does not normalise them); with
-`normalize=True` they are rescaled to sum to 1.
+`normalize=True` they are rescaled to sum to 1. A style may appear once per
+spec: `[0, 0]` and `{0: 0.5, 0: 0.5}` are refused rather than silently
+collapsed.
 """
 
 import ast
@@ -22,6 +25,11 @@ import re
 import numpy as np
 
 from magenta_style.errors import UserError
+
+# Above this, every unit of the network saturates (the image stops
+# changing: android-26 gives the same picture from 1e3 to 1e10), and from
+# ~1e19 float32 overflows into a black or flat image.
+MAX_WEIGHT = 1000.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,14 +85,22 @@ def _index(key, num_styles, style_names, text):
 
 
 def _weight(value, text):
+    shown = repr(value)
     try:
         w = float(value)
+    except OverflowError:  # an int beyond float's range, such as 10**400
+        w, shown = (math.inf if value > 0 else -math.inf), "beyond float range"
     except (TypeError, ValueError):
         raise _bad(text, f"weight {value!r} is not a number") from None
-    if math.isnan(w) or math.isinf(w):
-        raise _bad(text, f"weight {value!r} is not finite")
+    if isinstance(value, (int, np.integer)) and len(shown) > 12:
+        shown = f"{w:g}"  # 1e+300, not three hundred digits
+    if math.isnan(w) or (math.isinf(w) and isinstance(value, (float, str, np.floating))):
+        raise _bad(text, f"weight {shown} is not finite")
     if w < 0:
-        raise _bad(text, f"weight {w} is negative")
+        raise _bad(text, f"weight {shown} is negative")
+    if w > MAX_WEIGHT:
+        raise _bad(text, f"weight {shown} is above {MAX_WEIGHT:g} (larger weights "
+                         "saturate or overflow the network)")
     return w
 
 
@@ -115,9 +131,13 @@ def _literal(text):
             return value
         return dict.fromkeys(value if isinstance(value, list) else [value], 1.0)
     try:
-        return ast.literal_eval(stripped)
+        value = ast.literal_eval(stripped)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
+    else:
+        if isinstance(value, dict):
+            _check_unique_keys(stripped, text)
+        return value
     if stripped.startswith("{") and stripped.endswith("}"):
         # Style names without quotes: {starry: 0.5, 3: 0.5}.
         value = _split_plain(stripped[1:-1])
@@ -130,10 +150,43 @@ def _literal(text):
     return _split_plain(stripped)
 
 
+def _check_unique_keys(stripped, text):
+    """Refuses `{0: 0.5, 0: 0.5}`, which Python's dict literal collapses silently."""
+    node = ast.parse(stripped, mode="eval").body
+    if not isinstance(node, ast.Dict):
+        return
+    seen = set()
+    for key in node.keys:
+        value = ast.literal_eval(key) if key is not None else None
+        if isinstance(value, str):
+            value = value.strip()
+        if value in seen:
+            raise _bad(text, f"style {value!r} is given twice")
+        seen.add(value)
+
+
+def _weight_text(w):
+    """A weight for a file name: Magenta's thousandths when they are exact.
+
+    0.5 -> `500` (as Magenta names it). A weight that thousandths do not
+    hold exactly (0.5004, 1e-6) is written in full, `0p5004`, so two
+    different mixtures never share a file name; weights are compared as the
+    float32 the network uses.
+    """
+    w32 = np.float32(w)
+    thousandths = int(round(float(w32) * 1000))
+    if np.float32(thousandths / 1000) == w32:
+        return f"{thousandths:03d}"
+    return np.format_float_positional(w32, unique=True, trim="-").replace(".", "p")
+
+
 def mixture_suffix(weights_by_index):
-    """Magenta's file-name part for a mixture: {0: .5, 3: .5} -> `0_500_3_500`."""
-    return "_".join(f"{i}_{int(round(w * 1000)):03d}"
-                    for i, w in sorted(weights_by_index.items()))
+    """Magenta's file-name part for a mixture: {0: .5, 3: .5} -> `0_500_3_500`.
+
+    Weights that thousandths do not hold exactly are written in full
+    (`{0: 0.5004}` -> `0_0p5004`), so the name identifies the mixture.
+    """
+    return "_".join(f"{i}_{_weight_text(w)}" for i, w in sorted(weights_by_index.items()))
 
 
 def parse_which_styles(which_styles, num_styles, style_names=None, normalize=False):
@@ -158,20 +211,27 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
     value = which_styles
     if isinstance(value, str):
         value = _literal(value)
-    if isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype.kind == "f":
+    # A numpy vector is a weight vector whatever its dtype (np.eye(n, dtype=int)[3]
+    # is style 3, not n indices); a Python list is a list of indices.
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype.kind in "fiu":
         # Several weight vectors: one output each.
         specs = [parse_which_styles(row, num_styles, style_names, normalize)
                  for row in value]
         if not specs:
             raise _bad(_short(text), "no weight vector given")
+        suffixes = [sp.suffixes[0] for sp in specs]
+        if len(set(suffixes)) < len(suffixes):
+            raise _bad(_short(text), "a weight vector is given twice (its outputs would "
+                                     "share a file name)")
         return StyleSpec(np.concatenate([s.weights for s in specs]),
                          tuple(s.suffixes[0] for s in specs), False)
-    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f":
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "fiu":
         if value.shape[0] != num_styles:
             raise _bad(_short(text), f"a weight vector needs {num_styles} entries, "
-                                     f"got {value.shape[0]}")
-        value = {i: float(v) for i, v in enumerate(value) if v != 0 or math.isnan(v)} \
-            or {0: 0.0}
+                                     f"got {value.shape[0]} (a numpy array is a weight "
+                                     "vector; pass style indices as a list, [0, 3])")
+        value = {i: float(v) for i, v in enumerate(value.tolist())
+                 if v != 0 or math.isnan(v)} or {0: 0.0}
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (set, frozenset)):
@@ -200,6 +260,10 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
     if not items:
         raise _bad(text, "the list of styles is empty")
     indices = [_index(k, num_styles, style_names, _short(text)) for k in items]
+    if len(set(indices)) < len(indices):
+        twice = next(i for i in indices if indices.count(i) > 1)
+        # Both outputs would have the same file name: one would be lost.
+        raise _bad(_short(text), f"style {twice} is listed twice")
     weights = np.eye(num_styles, dtype=np.float32)[indices]
     return StyleSpec(weights, tuple(str(i) for i in indices), False)
 

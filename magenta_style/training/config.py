@@ -29,11 +29,20 @@ class TrainConfig:
     style_dataset_file: Optional[str] = dataclasses.field(default=None, metadata={
         "help": "A style set written by create_style_dataset (instead of "
                 "--style_images)."})
+    remeasure_styles: bool = dataclasses.field(default=False, metadata={
+        "help": "Resuming with --style_images that differ from those the train_dir "
+                "measured: measure them again (default: refuse)."})
     style_image_size: int = dataclasses.field(
         default=style_set_lib.StyleSetConfig.style_image_size,
         metadata=style_set_lib.StyleSetConfig.__dataclass_fields__["style_image_size"].metadata)
     content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
         "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
+    tfds_data_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "tensorflow-datasets folder for a tfds: --content_images (default "
+                "$TFDS_DATA_DIR, else ~/tensorflow_datasets)."})
+    download: bool = dataclasses.field(default=False, metadata={
+        "help": "Let tensorflow-datasets download and prepare a tfds: --content_images "
+                "that is not there yet (COCO 2017: about 19 GB)."})
     vgg_weights: str = dataclasses.field(default="imagenet", metadata={
         "help": "VGG-16 weights: 'imagenet' (Keras cache / $MAGENTA_STYLE_VGG_WEIGHTS) "
                 "or an h5 path."})

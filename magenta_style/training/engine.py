@@ -16,9 +16,12 @@ class Engine(typing.Protocol):
 
     Attributes:
         is_chief: whether this process writes checkpoints, logs and grids.
+        skip_stats: `data.photo_files.SkipStats` of the unreadable content
+            photos skipped so far, or None (in-memory content, not started).
     """
 
     is_chief: bool
+    skip_stats: typing.Any
 
     def scope(self):
         """Context manager under which the model, losses and optimizer are built."""

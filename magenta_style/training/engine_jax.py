@@ -52,6 +52,10 @@ class Engine:
         _enable_compilation_cache(cfg.train_dir)
         self.loader = None
 
+    @property
+    def skip_stats(self):
+        return self.loader.stats if self.loader is not None else None
+
     def scope(self):
         return contextlib.nullcontext()
 

@@ -103,10 +103,13 @@ class Engine:
                           shard_index=ctx.input_pipeline_id)
         # Reseed per resume: the content order after a restart is a fresh
         # shuffle, not a replay (tf.data shuffle state is not checkpointed).
+        source = {}
+        if str(cfg.content_images).startswith("tfds:"):
+            source = dict(data_dir=cfg.tfds_data_dir, download=cfg.download)
         return tf_pipeline.content_dataset(
             cfg.content_images, batch_size, image_size=cfg.image_size,
             random_crop=cfg.random_crop, random_flip=cfg.random_flip,
-            seed=cfg.seed * 1000003 + start_step, stats=self.skip_stats, **shards)
+            seed=cfg.seed * 1000003 + start_step, stats=self.skip_stats, **shards, **source)
 
     def batches(self, start_step):
         """Iterator of distributed `[per_replica, S, S, 3]` image batches."""

@@ -105,6 +105,16 @@ class _Curves:
         return out
 
 
+def _report_skips(stats):
+    """One line at the end of a run: how many content photos could not be read."""
+    if stats is None or not stats.skipped:
+        return
+    files = stats.skipped_files
+    example = f", such as {files[0]}" if files else ""
+    print(f"Skipped {stats.skipped} unreadable content photo(s) in this run "
+          f"({len(files)} distinct file(s){example}); fix or remove them.", file=sys.stderr)
+
+
 def _grid_photos(cfg, first_batch):
     from magenta_style.storage import image_io
 
@@ -169,10 +179,10 @@ def train(config, content=None, style_set=None):
     run_dir.check_train_dir(cfg, resolved, engine.is_chief)
 
     start = 0
-    latest = train_state.latest_checkpoint(cfg.train_dir)
+    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
+    with engine.scope():
+        latest, meta = train_state.restore_latest(cfg.train_dir, setup.model, optimizer, say)
     if latest:
-        with engine.scope():
-            meta = train_state.restore_checkpoint(latest, setup.model, optimizer)
         start = int(meta["step"])
         if meta["fresh_optimizer"] and engine.is_chief:
             print(f"Resuming at step {start} from weights alone ({latest}): the "
@@ -281,6 +291,8 @@ def train(config, content=None, style_set=None):
         model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
         model_format.save_model(model, model_dir, style_names=list(setup.style_names),
                                 provenance=model.provenance)
+    if engine.is_chief:
+        _report_skips(engine.skip_stats)
     if stopped:
         # Ctrl-C, `timeout`, SIGTERM: no final grid; rerunning the command
         # continues from the checkpoint.

@@ -87,6 +87,9 @@ def check_config(cfg):
                         f"Received: {cfg.strategy!r}")
     if not cfg.learning_rate > 0:
         raise UserError(f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    if cfg.alpha is not None and not (math.isfinite(cfg.alpha) and cfg.alpha > 0):
+        raise UserError(f"--alpha (the width multiplier) must be > 0, such as 0.25 or 1. "
+                        f"Received: {cfg.alpha}")
 
 
 def load_styles(cfg, is_chief=True):
@@ -99,13 +102,21 @@ def load_styles(cfg, is_chief=True):
     else:
         path = os.path.join(cfg.train_dir, train_config.STYLE_SET_FILE)
         measure = dict(layers=tuple(cfg.style_weights), progress=is_chief)
+        styles = None
         if os.path.isfile(path):
-            styles = style_set_lib.load_style_set(path)
-        elif is_chief:
+            stored = style_set_lib.load_style_set(path)
+            change = _style_images_change(stored, cfg)
+            if change and not cfg.remeasure_styles:
+                raise UserError(
+                    f"--train_dir {cfg.train_dir} measured other style images ({change}). "
+                    "Pass the style images it was started with, a new --train_dir, or "
+                    "--remeasure_styles to measure these instead.")
+            styles = None if change else stored
+        if styles is None and is_chief:
             style_set_lib.create_style_set(cfg.style_images, path, cfg.vgg_weights,
                                            cfg.style_image_size, **measure)
             styles = style_set_lib.load_style_set(path)
-        else:  # Other workers measure the same styles for themselves, unsaved.
+        elif styles is None:  # Other workers measure the same styles themselves, unsaved.
             styles = style_set_lib.compute_style_set(cfg.style_images, cfg.vgg_weights,
                                                      cfg.style_image_size, **measure)
     pooling = (getattr(styles, "meta", None) or {}).get("pooling", "avg")
@@ -113,6 +124,36 @@ def load_styles(cfg, is_chief=True):
         raise UserError(f"The style set was measured with {pooling} pooling; training "
                         "uses VGG-16 with avg pooling. Recreate it with pooling='avg'.")
     return styles
+
+
+def _style_images_change(stored, cfg):
+    """How `cfg.style_images` differ from the style set stored in the train_dir, or None.
+
+    Compares the style names (file stems, in label order) and each image as
+    it is measured (resized uint8, exactly what the stored Grams came from),
+    so a replaced file under the same name counts too.
+    """
+    files = style_set_lib.list_image_files(cfg.style_images)
+    names = style_set_lib.style_names(files)
+    if list(names) != list(stored.names):
+        extra = [n for n in names if n not in stored.names]
+        gone = [n for n in stored.names if n not in names]
+        if extra or gone:
+            return ", ".join(p for p in (
+                f"new: {_names(extra)}" if extra else "",
+                f"missing: {_names(gone)}" if gone else "") if p)
+        return "the same names in another order"
+    size = stored.meta.get("style_image_size", cfg.style_image_size)
+    for path, image in zip(files, stored.images):
+        now = style_set_lib.load_style_image(path, size)
+        if now.shape != image.shape or not np.array_equal(now, image):
+            return f"{os.path.basename(path)} changed"
+    return None
+
+
+def _names(names, most=3):
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _coefficients(cfg, num_new):

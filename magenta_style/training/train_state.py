@@ -19,6 +19,8 @@ import glob
 import json
 import os
 import re
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -105,14 +107,38 @@ def save_checkpoint(train_dir, step, model, optimizer, meta=None, keep=3):
     return path
 
 
-def read_meta(path):
-    """The JSON header of a checkpoint file."""
+class DamagedCheckpoint(UserError):
+    """A checkpoint file that cannot be read (truncated, corrupt)."""
+
+
+def _read(path):
+    """(header dict, {key: array}) of a checkpoint file.
+
+    Raises:
+        DamagedCheckpoint: the file is not a readable checkpoint (a copy cut
+            short, a full disk outside our atomic writes, flipped bytes).
+    """
     try:
         with np.load(path) as f:
-            return json.loads(bytes(f[_META]).decode())
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"Broken training checkpoint {path}: {e}. Delete it to "
-                        "resume from the previous one.") from None
+            meta = json.loads(bytes(f[_META]).decode())
+            stored = {k: f[k] for k in f.files if k != _META}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise DamagedCheckpoint(f"Broken training checkpoint {path} ({type(e).__name__}: "
+                                f"{str(e).splitlines()[0] if str(e) else 'unreadable'}). "
+                                "Delete it to resume from the previous one.") from None
+    if not isinstance(meta, dict) or "step" not in meta:
+        raise DamagedCheckpoint(f"Broken training checkpoint {path}: its header has no "
+                                "step. Delete it to resume from the previous one.")
+    return meta, stored
+
+
+def read_meta(path):
+    """The JSON header of a checkpoint file.
+
+    Raises:
+        DamagedCheckpoint: an unreadable file.
+    """
+    return _read(path)[0]
 
 
 def restore_checkpoint(path, model, optimizer):
@@ -127,12 +153,11 @@ def restore_checkpoint(path, model, optimizer):
         True where the optimizer was left as built).
 
     Raises:
+        DamagedCheckpoint: the file cannot be read (nothing was assigned).
         UserError: the file does not hold this model's or this optimizer's
             variables (another architecture, style count or mode).
     """
-    meta = read_meta(path)
-    with np.load(path) as f:
-        stored = {k: f[k] for k in f.files if k != _META}
+    meta, stored = _read(path)  # all of it, before assigning anything
     pairs = [(_model_key(v), v) for v in model.variables]
     fresh = not any(k.startswith("optimizer/") for k in stored)
     if not fresh:
@@ -146,6 +171,45 @@ def restore_checkpoint(path, model, optimizer):
             "or the settings it was trained with."
         ) from None
     return dict(meta, fresh_optimizer=fresh)
+
+
+def restore_latest(train_dir, model, optimizer, log=None):
+    """Restores the newest readable checkpoint of `train_dir`.
+
+    A damaged newest checkpoint (say, `ckpt-N.npz` cut short by a full disk
+    or a bad copy) is reported through `log` and the one before it is used:
+    the run loses the steps between them instead of stopping.
+
+    Args:
+        log: callable taking one line (default: ignore).
+
+    Returns:
+        `(path, header)` as `restore_checkpoint` gives it, or `(None, None)`
+        when `train_dir` holds no checkpoint.
+
+    Raises:
+        UserError: every checkpoint is damaged (their messages), or one does
+            not fit this run.
+    """
+    found = checkpoints(train_dir)
+    damaged = []
+    for _, path in reversed(found):
+        try:
+            meta = restore_checkpoint(path, model, optimizer)
+        except DamagedCheckpoint as e:
+            damaged.append(path)
+            if log is not None:
+                log(f"{e} Trying the previous checkpoint.")
+            continue
+        if damaged and log is not None:
+            log(f"Resuming from {os.path.basename(path)}: the newer "
+                f"{', '.join(os.path.basename(d) for d in damaged)} could not be read.")
+        return path, meta
+    if damaged:
+        raise UserError(f"Every checkpoint in {train_dir} is damaged "
+                        f"({', '.join(os.path.basename(d) for d in damaged)}). Delete them "
+                        "to start again, or use a new --train_dir.")
+    return None, None
 
 
 def seed_from_model(train_dir, model, step, fingerprint):

@@ -222,3 +222,13 @@ def test_tfrecord_names_are_recognised():
         assert tf_pipeline._looks_like_tfrecord(name), name
     for name in ("/d/photos", "/d/*.jpg", "/d.tfrecord_dir/photos/*"):
         assert not tf_pipeline._looks_like_tfrecord(name), name
+
+
+def test_a_tfds_dataset_not_prepared_names_the_flags_and_variable(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(UserError) as e:
+        tf_pipeline.content_dataset("tfds:coco/2017", 2, image_size=32, data_dir=str(tmp_path))
+    message = str(e.value)
+    assert str(tmp_path) in message and "\n" not in message
+    for words in ("--tfds_data_dir=DIR", "TFDS_DATA_DIR=DIR", "--download"):
+        assert words in message

@@ -58,10 +58,14 @@ def test_bad_literal_is_one_line_naming_the_flag():
     ("UserError('--x must be positive. Received: -1')", 2,
      "error: --x must be positive. Received: -1"),
     ("KeyboardInterrupt()", 130, "Interrupted."),
+    ("flagutil.flags.Error('Unexpected arguments: [1]')", 2,
+     "error: Unexpected arguments: [1] (flags are written --name=value; see --help)"),
+    ("os.kill(os.getpid(), signal.SIGTERM) or time.sleep(30)", 143, "Terminated."),
 ])
 def test_run_ends_scripts_with_one_line_and_the_exit_code(raised, code, line):
     """What every bin/ script does on bad input (2) and on Ctrl-C or `timeout -s INT` (130)."""
-    program = ("from magenta_style.errors import UserError\n"
+    program = ("import os, signal, time\n"
+               "from magenta_style.errors import UserError\n"
                "from magenta_style.scripts import flagutil\n"
                "def main(argv):\n"
                f"    raise {raised}\n"
@@ -71,3 +75,22 @@ def test_run_ends_scripts_with_one_line_and_the_exit_code(raised, code, line):
                           cwd=repo, timeout=60)
     assert proc.returncode == code
     assert proc.stderr.strip().splitlines()[-1] == line and "Traceback" not in proc.stderr
+
+
+def test_sigterm_during_a_write_leaves_no_temp_file(tmp_path):
+    """SIGTERM in the middle of an atomic write: the temp file goes, as on Ctrl-C."""
+    program = ("import os, signal, time\n"
+               "from magenta_style.scripts import flagutil\n"
+               "from magenta_style.storage import atomic\n"
+               "def write(tmp):\n"
+               "    open(tmp, 'w').write('half')\n"
+               "    os.kill(os.getpid(), signal.SIGTERM)\n"
+               "    time.sleep(30)\n"
+               "def main(argv):\n"
+               f"    atomic.write_file({str(tmp_path / 'out.png')!r}, write, suffix='.png')\n"
+               "flagutil.run(main)\n")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          cwd=repo, timeout=60)
+    assert proc.returncode == 143, proc.stderr
+    assert os.listdir(tmp_path) == []

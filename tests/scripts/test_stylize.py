@@ -101,6 +101,7 @@ def test_export_script_writes_saved_model_and_quantized_tflite(tmp_path):
                      "--tflite", "--quantize", "--tflite_image_size=64")
     assert result.returncode == 0, result.stderr
     assert {"saved_model.pb", "variables", "stylize_quantized.tflite"} <= set(os.listdir(out))
+    assert result.stderr == ""  # no TensorFlow INFO lines on a successful run
     assert run_bin("export", "--checkpoint=android-26", "--num_styles=10",
                    f"--export_dir={tmp_path / 'x'}").returncode == 2
 
@@ -211,3 +212,28 @@ def test_bad_style_flags_are_user_errors(fields, words, photos, tmp_path, monkey
     with pytest.raises(UserError) as info:
         stylize_files(cfg, progress=False, log=lambda line: None)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("script, args, words", [
+    ("stylize", ["--output_dir={tmp}/a_file"], "is a file"),
+    ("stylize", ["--output_dir={tmp}/a_file/sub"], "which is a file"),
+    ("stylize", ["--output_dir={tmp}/out", "extra_positional_arg"], "Unexpected arguments"),
+    ("stylize", ["--output_dir={tmp}/out", "--contact_sheet", "--contact_sheet_size=0"],
+     "contact_sheet_size"),
+    ("stylize", ["--output_dir={tmp}/out", "--which_styles={0: 1e300}"], "above 1000"),
+    ("stylize", ["--output_dir={tmp}/out", "--which_styles=[0,0]"], "listed twice"),
+    ("export", ["--export_dir={tmp}/a_file"], "is a file"),
+    ("export", ["--export_dir={tmp}/x", "--tflite", "--tflite_image_size=0"],
+     "tflite_image_size"),
+    ("studio", ["--port=99999"], "--port must be in 0..65535"),
+])
+def test_mistakes_are_one_line_not_a_traceback(photos, tmp_path, script, args, words):
+    (tmp_path / "a_file").write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if script == "stylize":
+        args.append(f"--input_image={photos / 'a.jpg'}")
+    result = run_bin(script, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "in"]  # nothing written

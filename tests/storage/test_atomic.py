@@ -31,3 +31,45 @@ def test_write_dir_swaps_whole_folders(tmp_path):
         atomic.write_dir(target, lambda d: (_ for _ in ()).throw(RuntimeError("x")))
     assert sorted(os.listdir(target)) == ["b"]
     assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_output_checks_refuse_files_and_create_nothing(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(atomic.UserError, match="is a file"):
+        atomic.check_output_dir(tmp_path / "f")
+    with pytest.raises(atomic.UserError, match="under .*f, which is a file"):
+        atomic.check_output_dir(tmp_path / "f" / "a" / "b")
+    with pytest.raises(atomic.UserError, match="is a folder"):
+        atomic.check_output_file(tmp_path)
+    with pytest.raises(atomic.UserError, match="which is a file"):
+        atomic.check_output_file(tmp_path / "f" / "out.png")
+    atomic.check_output_dir(tmp_path / "new" / "deeper")
+    atomic.check_output_file(tmp_path / "new" / "out.png")
+    assert sorted(os.listdir(tmp_path)) == ["f"]
+
+
+def test_write_dir_over_a_file_is_one_line_and_writes_nothing(tmp_path):
+    (tmp_path / "export").write_text("x")
+    calls = []
+    with pytest.raises(atomic.UserError, match="is a file"):
+        atomic.write_dir(tmp_path / "export", calls.append)
+    assert calls == [] and sorted(os.listdir(tmp_path)) == ["export"]
+
+
+def test_remove_stale_takes_only_our_old_temp_names(tmp_path):
+    import time
+
+    old = time.time() - 2 * atomic.STALE_AFTER_S
+    names = [".tmp-abcd1234.png", ".tmp-abcd1234", ".old-zz_99x00", ".tmp-short.png",
+             "tmp-abcd1234.png", ".tmp-abcd1234.png.bak", "photo.png"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+        os.utime(tmp_path / name, (old, old))
+    (tmp_path / ".tmp-dir12345").mkdir()
+    os.utime(tmp_path / ".tmp-dir12345", (old, old))
+    (tmp_path / ".tmp-new12345.png").write_text("in progress")
+    assert atomic.remove_stale(tmp_path) == 4
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [".tmp-short.png", "tmp-abcd1234.png", ".tmp-abcd1234.png.bak", "photo.png",
+         ".tmp-new12345.png"])
+    assert atomic.remove_stale(tmp_path / "absent") == 0

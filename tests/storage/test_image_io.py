@@ -161,3 +161,75 @@ def test_save_rejects_unknown_extension_and_leaves_nothing(tmp_path, rgb):
 def test_to_uint8_rounds_and_clips():
     out = image_io.to_uint8(np.array([-0.1, 0.0, 0.6 / 255, 0.4 / 255, 0.999, 1.2]))
     np.testing.assert_array_equal(out, [0, 0, 1, 0, 255, 255])
+
+
+def _png_bomb(path, width, height, body=True):
+    """A valid grayscale PNG of zeros (a few KB per 100 MP), or one cut after its header."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)))
+        if body:
+            packer, row = zlib.compressobj(9), b"\x00" * (width + 1)
+            data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+            f.write(chunk(b"IDAT", data))
+            f.write(chunk(b"IEND", b""))
+        else:  # an IDAT that the file cuts short
+            f.write(struct.pack(">I", 1 << 20) + b"IDAT" + zlib.compress(b"\x00" * 64))
+    return path
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 50_000_000)
+    # Header only: decoding would say "truncated"; the size alone refuses it.
+    path = _png_bomb(tmp_path / "bomb.png", 20000, 10000, body=False)
+    with pytest.raises(UserError) as info:
+        image_io.load_image(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "is 200.0 megapixels" in message
+    assert "limit of 50.0 megapixels" in message and "MAGENTA_STYLE_MAX_PIXELS=" in message
+
+
+def test_a_valid_bomb_is_refused_and_the_limit_can_be_raised(tmp_path, monkeypatch):
+    path = _png_bomb(tmp_path / "zeros.png", 3000, 2000)
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 5_999_999)
+    with pytest.raises(UserError, match=r"is 6.0 megapixels \(3000x2000\)"):
+        image_io.load_image(path)
+    monkeypatch.setattr(image_io, "MAX_PIXELS", None)
+    monkeypatch.setenv(image_io.MAX_PIXELS_ENV, "6000000")
+    assert image_io.load_image(path).shape == (2000, 3000, 3)
+    monkeypatch.setenv(image_io.MAX_PIXELS_ENV, "lots")
+    with pytest.raises(UserError, match="MAGENTA_STYLE_MAX_PIXELS must be"):
+        image_io.load_image(path)
+
+
+def test_the_default_limit_follows_the_machines_memory(monkeypatch):
+    monkeypatch.delenv(image_io.MAX_PIXELS_ENV, raising=False)
+    monkeypatch.setattr(image_io, "_physical_memory", lambda: 32 << 30)
+    limit = image_io.default_max_pixels()
+    assert limit == int((32 << 30) * image_io.MEMORY_FRACTION) // image_io.BYTES_PER_PIXEL
+    # A 20000 x 20000 photo (400 MP) is over the limit of a 32 GB machine; a
+    # 24 MP photo is not.
+    assert 24_000_000 < limit < 400_000_000
+    # Scaled down on load, it is only decoded: a larger photo fits.
+    assert image_io.default_max_pixels(scaled=True) > 400_000_000
+    monkeypatch.setattr(image_io, "_physical_memory", lambda: 64 << 40)
+    assert image_io.default_max_pixels() > 400_000_000
+
+
+def test_max_size_uses_the_decoding_limit(tmp_path, monkeypatch):
+    monkeypatch.delenv(image_io.MAX_PIXELS_ENV, raising=False)
+    path = _png_bomb(tmp_path / "zeros.png", 3000, 2000)
+    per_pixel = image_io.BYTES_PER_PIXEL / image_io.MEMORY_FRACTION
+    monkeypatch.setattr(image_io, "_physical_memory", lambda: int(5_000_000 * per_pixel))
+    with pytest.raises(UserError, match="bytes each to stylize"):
+        image_io.load_image(path)
+    assert image_io.load_image(path, max_size=300).shape == (200, 300, 3)

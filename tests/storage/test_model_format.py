@@ -139,6 +139,8 @@ def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
     model_format.save_model(model, path, style_names=["a", "b", "c"])
     meta = json.loads((path / "config.json").read_text())
     meta["format"] = "magenta_style.transformer/1"
+    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY):  # format 1 had none
+        meta.pop(key)
     (path / "config.json").write_text(json.dumps(meta))
     kinds = {"PaddedConv2D": "conv2d",
              "StyleTable": "conditional_instance_normalization"}
@@ -155,7 +157,7 @@ def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
     np.testing.assert_array_equal(run(model_format.load_model(str(path))), run(model))
 
 
-def test_a_directory_written_by_earlier_code_still_loads():
+def test_a_directory_written_by_earlier_code_still_loads(caplog):
     # tests/testdata/model_format2 was written by tests/testdata/make_model_fixture.py
     # (commit 457cf32); its pastiches must not change.
     from tests.testdata.make_model_fixture import HERE
@@ -163,8 +165,61 @@ def test_a_directory_written_by_earlier_code_still_loads():
 
     directory = os.path.join(HERE, "model_format2")
     loaded = model_format.load_model(directory)
+    # Saved before checksums: it loads, and says it could not be verified.
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "no weights checksum" in caplog.records[0].getMessage()
     assert loaded.style_names == ("dots", "waves")
     assert loaded.provenance == {"made_by": "tests/testdata/make_model_fixture.py"}
     image, weights = fixture_input()
     expected = np.load(os.path.join(directory, "expected.npz"))["pastiche"]
     np.testing.assert_allclose(np.asarray(loaded([image, weights])), expected, atol=1e-6)
+
+
+def _saved(model, tmp_path):
+    path = tmp_path / "m"
+    model_format.save_model(model, path, style_names=["a", "b", "c"])
+    return path, path / model_format.WEIGHTS_FILE
+
+
+def test_save_records_the_weights_checksum(model, tmp_path):
+    import hashlib
+
+    path, weights = _saved(model, tmp_path)
+    meta = json.loads((path / "config.json").read_text())
+    assert meta[model_format.SHA256_KEY] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert meta[model_format.SIZE_KEY] == weights.stat().st_size
+
+
+@pytest.mark.parametrize("where", [0.3, 0.6, 0.9])
+def test_a_flipped_byte_in_the_weights_is_refused(model, tmp_path, where):
+    path, weights = _saved(model, tmp_path)
+    data = bytearray(weights.read_bytes())
+    data[int(len(data) * where)] ^= 0x40
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="are damaged: their SHA-256") as e:
+        model_format.load_model(str(path))
+    assert "\n" not in str(e.value)
+
+
+def test_a_truncated_weights_file_says_so(model, tmp_path):
+    path, weights = _saved(model, tmp_path)
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match=r"are damaged: .* bytes, .* when saved \(cut short\)"):
+        model_format.load_model(str(path))
+    # A model saved before checksums: still "damaged", not "does not fit".
+    meta = json.loads((path / "config.json").read_text())
+    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY):
+        meta.pop(key)
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="cannot be read: the file is damaged or cut short") as e:
+        model_format.load_model(str(path))
+    assert "do not fit" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["android-26", "varied"])
+def test_shipped_models_are_verified(name, caplog):
+    meta = model_format.read_model_config(name)
+    weights = os.path.join(meta["directory"], model_format.WEIGHTS_FILE)
+    assert model_format.verify_weights(meta, weights) is True
+    assert not caplog.records

@@ -159,3 +159,15 @@ def test_package_level_call_works_after_the_module_was_imported(model, photo):
     # This test module imported magenta_style.stylization.api first; the package
     # attribute must still be the function.
     assert_close_uint8(magenta_style.stylize(photo, model, 2), stylize(photo, model, 2))
+
+
+@pytest.mark.parametrize("max_size", ["abc", -1, 2.5, float("nan"), True, [64]])
+def test_a_bad_max_size_is_one_line(model, photo, max_size):
+    with pytest.raises(UserError, match="max_size must be a positive integer"):
+        stylize(photo, model, 0, max_size=max_size)
+
+
+def test_an_output_dir_that_is_a_file_is_one_line(model, photo, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        stylize(photo, model, 0, output_dir=str(tmp_path / "a_file"))

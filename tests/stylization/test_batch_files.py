@@ -37,3 +37,62 @@ def test_expand_inputs_takes_files_globs_folders_and_comma_lists(tmp_path, photo
     assert [p.split("/")[-1] for p in both] == ["a.png", "c.png"]
     with pytest.raises(UserError):
         expand_inputs(str(tmp_path / "nothing*.png"))
+
+
+def _config(model, tmp_path, **fields):
+    from magenta_style.stylization.api import StylizeConfig
+
+    return StylizeConfig(checkpoint=model, output_dir=str(tmp_path / "out"), **fields)
+
+
+@pytest.mark.parametrize("where, words", [("a_file", "is a file"),
+                                          ("a_file/sub", "is under"),])
+def test_an_output_dir_that_cannot_be_a_folder_is_one_line_before_any_work(
+        model, photo, tmp_path, where, words):
+    from magenta_style.stylization.batch_files import stylize_files
+
+    (tmp_path / "a_file").write_text("x")
+    image_io.save_image(photo, tmp_path / "p.png")
+    config = _config(model, tmp_path, input_image=str(tmp_path / "p.png"))
+    config = type(config)(**{**config.__dict__, "output_dir": str(tmp_path / where)})
+    with pytest.raises(UserError, match=words):
+        stylize_files(config, progress=False, log=lambda line: None)
+
+
+def test_no_output_folder_when_every_input_fails(model, tmp_path):
+    from magenta_style.stylization.batch_files import stylize_files
+
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    lines = []
+    failures = stylize_files(_config(model, tmp_path, input_image=str(tmp_path / "broken.jpg")),
+                             progress=False, log=lines.append)
+    assert failures == 1 and not (tmp_path / "out").exists()
+    assert lines[-1].startswith("wrote 0 file(s)")
+
+
+def test_stale_temp_files_of_an_earlier_run_are_removed(model, photo, tmp_path):
+    import os
+    import time
+
+    from magenta_style.stylization.batch_files import stylize_files
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old = time.time() - 3600
+    for name in (".tmp-abcd1234.png", ".tmp-x_9y8z7w", "keep.png", ".tmp-mine.png"):
+        (out / name).write_text("x")
+        os.utime(out / name, (old, old))
+    (out / ".tmp-fresh123.png").write_text("another run, writing now")
+    image_io.save_image(photo, tmp_path / "p.png")
+    lines = []
+    stylize_files(_config(model, tmp_path, input_image=str(tmp_path / "p.png")),
+                  progress=False, log=lines.append)
+    assert sorted(os.listdir(out)) == [".tmp-fresh123.png", ".tmp-mine.png", "keep.png",
+                                       "p_0.png"]
+    assert "removed 2 temp file(s)" in lines[0]
+
+
+@pytest.mark.parametrize("size", [0, -5, 8, 2.5, "64"])
+def test_a_bad_contact_sheet_size_is_one_line(model, photo, size):
+    with pytest.raises(UserError, match="contact_sheet_size must be an integer"):
+        contact_sheet([photo], model, cell_size=size)

@@ -73,3 +73,39 @@ def test_bad_specs_raise_one_line_user_errors(bad, words):
         parse_which_styles(bad, 4, NAMES)
     assert "\n" not in str(info.value)
     assert "Received" in str(info.value)
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("{0: 1e300}", "above 1000"), ({0: 1e39}, "above 1000"), ("[0,0]", "listed twice"),
+    ([2, "scream"], "listed twice"), ("{0:0.5,0:0.5}", "given twice"),
+    ("{'wave': 1, 'wave': 2}", "given twice"), ("{0:0.5,'starry':0.5}", "twice"),
+    (np.array([[0, 1, 0, 0], [0, 1, 0, 0]], np.float32), "given twice"),
+])
+def test_overflowing_weights_and_repeated_styles_are_refused(bad, words):
+    with pytest.raises(UserError, match=words):
+        parse_which_styles(bad, 4, NAMES)
+
+
+def test_the_largest_weight_is_accepted():
+    spec = parse_which_styles({0: 1000}, 4)
+    assert spec.weights[0, 0] == 1000 and spec.suffixes == ("0_1000000",)
+
+
+def test_different_mixtures_never_share_a_file_name():
+    assert mixture_suffix({0: 0.5004}) != mixture_suffix({0: 0.5})
+    assert mixture_suffix({0: 0.5004}) == "0_0p5004"
+    assert mixture_suffix({0: 1e-6, 1: 0.3}) == "0_0p000001_1_300"
+    assert mixture_suffix({0: 0.1, 2: 0.7}) == "0_100_2_700"  # float32-exact thousandths
+    # Float32 is what the network sees: weights equal in float32 are one mixture.
+    assert mixture_suffix({0: 0.1}) == mixture_suffix({0: float(np.float32(0.1))})
+
+
+def test_integer_weight_vectors_are_weights_not_indices():
+    one_hot = np.eye(4, dtype=np.int64)[2]
+    spec = parse_which_styles(one_hot, 4)
+    np.testing.assert_array_equal(spec.weights, [[0, 0, 1, 0]])
+    assert spec.num_outputs == 1
+    rows = parse_which_styles(np.eye(4, dtype=np.uint8)[[1, 3]], 4)
+    assert rows.suffixes == ("1_1000", "3_1000")
+    with pytest.raises(UserError, match="weight vector needs 4 entries"):
+        parse_which_styles(np.array([0, 3]), 4)

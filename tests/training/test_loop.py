@@ -4,6 +4,7 @@ import json
 import os
 import signal
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -327,3 +328,39 @@ def test_bad_settings_are_one_line_errors(tmp_path, styles_glob, vgg16_file):
         with pytest.raises(UserError) as e:
             loop.train(cfg, content=th.smooth_images(2, th.SIZE, 0))
         _one_line(e)
+
+
+def test_the_run_ends_with_the_total_of_skipped_photos(tmp_path, styles_glob, vgg16_file,
+                                                       capsys):
+    photos = tmp_path / "photos"
+    th.write_images(str(photos), th.smooth_images(3, 40, seed=3))
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    cfg = th.tiny_config(tmp_path / "run", styles_glob, vgg16_file, content_images=str(photos),
+                         train_steps=4)
+    loop.train(cfg)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Skipped" in line]
+    assert len(lines) == 1, lines
+    assert "unreadable content photo(s)" in lines[0] and "broken.jpg" in lines[0]
+    assert "1 distinct file(s)" in lines[0]
+
+
+def test_tfds_data_dir_and_download_reach_tensorflow_datasets(tmp_path, styles_glob, vgg16_file,
+                                                               monkeypatch):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tfds: content is read by the TensorFlow engine")
+    from magenta_style.data import tf_pipeline
+
+    seen = {}
+
+    def fake_tfds(name, **kwargs):
+        seen.update(kwargs, name=name)
+        raise UserError("stop here")
+
+    monkeypatch.setattr(tf_pipeline, "tfds_dataset", fake_tfds)
+    cfg = th.tiny_config(tmp_path / "run", styles_glob, vgg16_file,
+                         content_images="tfds:coco/2017", tfds_data_dir=str(tmp_path / "tfds"),
+                         download=True)
+    with pytest.raises(UserError, match="stop here"):
+        loop.train(cfg)
+    assert seen["name"] == "coco/2017" and seen["download"] is True
+    assert seen["data_dir"] == str(tmp_path / "tfds")

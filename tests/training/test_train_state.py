@@ -60,3 +60,32 @@ def test_a_weights_only_checkpoint_leaves_the_optimizer_fresh(tmp_path):
     with pytest.raises(UserError, match="already holds checkpoints"):
         train_state.seed_from_model(str(tmp_path), model, 12, {})
 
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage"])
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, damage):
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    train_state.save_checkpoint(str(tmp_path), 10, model, optimizer)
+    newer, newer_optimizer = _model_and_optimizer(0.125, seed=5)
+    newest = train_state.save_checkpoint(str(tmp_path), 20, newer, newer_optimizer)
+    data = open(newest, "rb").read()
+    cut = {"truncate": data[: len(data) // 2], "empty": b"",
+           "garbage": data[:100] + b"\x00" * (len(data) - 100)}[damage]
+    open(newest, "wb").write(cut)
+    other, other_optimizer = _model_and_optimizer(0.125, seed=2)
+    lines = []
+    path, meta = train_state.restore_latest(str(tmp_path), other, other_optimizer, lines.append)
+    assert path.endswith("ckpt-10.npz") and meta["step"] == 10
+    for a, b in zip(other.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert len(lines) == 2 and all("\n" not in line for line in lines)
+    assert "ckpt-20.npz" in lines[0] and "Resuming from ckpt-10.npz" in lines[1]
+
+
+def test_all_checkpoints_damaged_is_one_line(tmp_path):
+    (tmp_path / "ckpt-5.npz").write_bytes(b"PK\x03\x04 cut")
+    model, optimizer = _model_and_optimizer(0.125, seed=1)
+    with pytest.raises(UserError, match="Every checkpoint .* is damaged") as e:
+        train_state.restore_latest(str(tmp_path), model, optimizer)
+    assert "\n" not in str(e.value)
+    assert train_state.restore_latest(str(tmp_path / "none"), model, optimizer) == (None, None)
