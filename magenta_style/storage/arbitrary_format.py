@@ -5,7 +5,8 @@ conventions (atomic write, `config.json`, HDF5 weights keyed by variable
 path):
 - `config.json`: {"format": "magenta_style.arbitrary/1", "predictor":
   `StylePredictorConfig` fields, "transformer": `ArbitraryTransformerConfig`
-  fields, "name", "provenance"};
+  fields, "name", "provenance", "checksums": {file: SHA-256 and size}, verified
+  on load (`weights_file.verify`)};
 - `predictor.weights.h5`, `transformer.weights.h5`: the two networks'
   weights (`weights_file`). Keras's Inception-v3 names its layers by a
   process-wide counter (`conv2d_17`), so that trunk is keyed by position.
@@ -78,11 +79,13 @@ def save_arbitrary_model(model, directory, provenance=None, notice=None):
     }
 
     def write(tmp):
+        checksums = {}
         for net, name in ((model.predictor, PREDICTOR_WEIGHTS),
                           (model.transformer, TRANSFORMER_WEIGHTS)):
             _write_weights(net, os.path.join(tmp, name))
+            checksums[name] = weights_file.checksum(os.path.join(tmp, name))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
-            json.dump(meta, f, indent=2)
+            json.dump(dict(meta, checksums=checksums), f, indent=2)
             f.write("\n")
         if notice is not None:
             with open(os.path.join(tmp, NOTICE_FILE), "w") as f:
@@ -122,6 +125,7 @@ def load_arbitrary_model(directory):
         weights = os.path.join(directory, name)
         if not os.path.isfile(weights):
             raise UserError(f"Model directory {directory} has no {name}.")
+        weights_file.verify(meta.get("checksums", {}).get(name, {}), weights, path)
         try:
             _read_weights(net, weights)
         except (ValueError, OSError, KeyError) as e:

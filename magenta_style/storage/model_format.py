@@ -18,9 +18,7 @@ and `KERAS_TO_MAGENTA` translate between those and our layer names.
 """
 
 import glob
-import hashlib
 import json
-import logging
 import os
 import re
 
@@ -37,8 +35,9 @@ _READABLE_FORMATS = (FORMAT, "magenta_style.transformer/1")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 DEFAULT_MODEL = "android-26"
-SHA256_KEY = "weights_sha256"
-SIZE_KEY = "weights_bytes"
+# Checksum keys of config.json (see `weights_file.verify`).
+SHA256_KEY = weights_file.SHA256_KEY
+SIZE_KEY = weights_file.SIZE_KEY
 
 _MODEL_NAME = re.compile(
     r"^(contract_conv(\d)|residual(\d+)_conv([12])|expand_conv(\d))(_norm)?$")
@@ -148,58 +147,12 @@ def save_model(model, directory, style_names=None, provenance=None):
     def write(tmp):
         weights = os.path.join(tmp, WEIGHTS_FILE)
         weights_file.write(model, weights)
-        checked = dict(meta, **{SHA256_KEY: file_sha256(weights),
-                                SIZE_KEY: os.path.getsize(weights)})
+        checked = dict(meta, **weights_file.checksum(weights))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(checked, f, indent=2)
             f.write("\n")
 
     atomic.write_dir(directory, write)
-
-
-def file_sha256(path):
-    """Hex SHA-256 of the file at `path`."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_weights(meta, weights):
-    """Checks `weights` against the checksum its `config.json` recorded.
-
-    Args:
-        meta: the parsed config (`read_model_config`).
-        weights: path of the weights file.
-
-    Returns:
-        True when verified; False for a model saved before checksums
-        (a warning is logged: it loads unverified).
-
-    Raises:
-        UserError: the file differs from the one saved (cut short or changed).
-    """
-    expected = meta.get(SHA256_KEY)
-    if not expected:
-        logging.getLogger(__name__).warning(
-            "%s records no weights checksum (saved by an older magenta_style); its weights "
-            "load unverified. Saving the model again adds one.",
-            os.path.join(meta["directory"], CONFIG_FILE))
-        return False
-    size, saved_size = os.path.getsize(weights), meta.get(SIZE_KEY)
-    if isinstance(saved_size, int) and size != saved_size:
-        how = "cut short" if size < saved_size else "grown"
-        raise UserError(
-            f"Weights {weights} are damaged: {size:,} bytes, {saved_size:,} when saved "
-            f"({how}). Copy or download the model again.")
-    actual = file_sha256(weights)
-    if actual != expected:
-        raise UserError(
-            f"Weights {weights} are damaged: their SHA-256 is {actual[:16]}..., not the "
-            f"{str(expected)[:16]}... recorded in {CONFIG_FILE} when saved. Copy or download "
-            "the model again.")
-    return True
 
 
 def read_model_config(name_or_dir):
@@ -250,7 +203,7 @@ def _load_model_dir(name_or_dir):
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     if not os.path.isfile(weights):
         raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.")
-    verify_weights(meta, weights)
+    weights_file.verify(meta, weights, os.path.join(meta["directory"], CONFIG_FILE))
     try:
         weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
     except (OSError, RuntimeError) as e:  # h5py: not HDF5, truncated, corrupt B-tree

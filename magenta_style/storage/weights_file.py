@@ -9,10 +9,19 @@ when the implementation of a layer changes. Files of format 1 (written
 with Keras's layout) are still read, by position within each layer kind.
 """
 
+import hashlib
+import logging
+import os
 import re
 
 import h5py
 import numpy as np
+
+from magenta_style.errors import UserError
+
+# Keys under which a config.json records its weights file's checksum.
+SHA256_KEY = "weights_sha256"
+SIZE_KEY = "weights_bytes"
 
 
 def write(model, path):
@@ -100,3 +109,54 @@ def read(model, path, legacy=False):
     with h5py.File(path, "r") as f:
         stored = _legacy(f, model) if legacy else _stored(f)
     assign([(v.path, v) for v in model.weights], stored)
+
+
+def checksum(path):
+    """`{SHA256_KEY: hex digest, SIZE_KEY: bytes}` of the file at `path`, for config.json."""
+    return {SHA256_KEY: file_sha256(path), SIZE_KEY: os.path.getsize(path)}
+
+
+def file_sha256(path):
+    """Hex SHA-256 of the file at `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(recorded, weights, config_path):
+    """Checks `weights` against the checksum recorded when it was saved.
+
+    Args:
+        recorded: a dict holding `SHA256_KEY` and `SIZE_KEY` (a model's
+            config.json, or its entry for this file), or neither.
+        weights: path of the weights file.
+        config_path: the config.json that recorded it (for the messages).
+
+    Returns:
+        True when verified; False for a model saved before checksums
+        (a warning is logged: it loads unverified).
+
+    Raises:
+        UserError: the file differs from the one saved (cut short or changed).
+    """
+    expected = recorded.get(SHA256_KEY)
+    if not expected:
+        logging.getLogger("magenta_style.storage.model_format").warning(
+            "%s records no weights checksum (saved by an older magenta_style); its weights "
+            "load unverified. Saving the model again adds one.", config_path)
+        return False
+    size, saved_size = os.path.getsize(weights), recorded.get(SIZE_KEY)
+    if isinstance(saved_size, int) and size != saved_size:
+        how = "cut short" if size < saved_size else "grown"
+        raise UserError(
+            f"Weights {weights} are damaged: {size:,} bytes, {saved_size:,} when saved "
+            f"({how}). Copy or download the model again.")
+    actual = file_sha256(weights)
+    if actual != expected:
+        raise UserError(
+            f"Weights {weights} are damaged: their SHA-256 is {actual[:16]}..., not the "
+            f"{str(expected)[:16]}... recorded in {os.path.basename(config_path)} when saved. "
+            "Copy or download the model again.")
+    return True

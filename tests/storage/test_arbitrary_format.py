@@ -82,3 +82,19 @@ def test_multi_style_only_parts_refuse_the_arbitrary_model_in_one_line(pair):
 
     with pytest.raises(UserError, match="multi-style model"):
         modes._load_base("arbitrary-v1")
+
+
+def test_damaged_weights_are_refused_by_their_checksum(pair, tmp_path):
+    path = tmp_path / "m"
+    model_format.save_model(pair, path)
+    meta = json.loads((path / "config.json").read_text())
+    assert set(meta["checksums"]) == {"predictor.weights.h5", "transformer.weights.h5"}
+    weights = path / "transformer.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte inside the arrays
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="transformer.weights.h5 are damaged: their SHA-256"):
+        model_format.load_model(str(path))
+    weights.write_bytes(bytes(data[:1000]))
+    with pytest.raises(UserError, match="cut short"):
+        model_format.load_model(str(path))

@@ -9,6 +9,7 @@ import pytest
 from magenta_style.errors import UserError
 from magenta_style.model import transformer
 from magenta_style.storage import model_format
+from magenta_style.storage import weights_file
 
 
 @pytest.fixture(scope="module")
@@ -221,5 +222,5 @@ def test_a_truncated_weights_file_says_so(model, tmp_path):
 def test_shipped_models_are_verified(name, caplog):
     meta = model_format.read_model_config(name)
     weights = os.path.join(meta["directory"], model_format.WEIGHTS_FILE)
-    assert model_format.verify_weights(meta, weights) is True
+    assert weights_file.verify(meta, weights, str(weights)) is True
     assert not caplog.records
