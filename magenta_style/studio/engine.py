@@ -7,8 +7,17 @@ page's weight vector, so the page, the Python API and `bin/stylize` agree:
 - a download equals `stylize(photo, model, weights, ...)` at full size, i.e.
   the command the page's "copy command" button gives.
 
-Nothing is written to disk: photos live in memory (their uploaded bytes
-plus the small working copy), at most `max_photos` of them.
+- a webcam frame with temporal smoothing equals the next frame of one
+  `video.api.FrameStylizer(model, temporal="flow")` per stream (the page's
+  camera session), whose style follows the sliders (`set_styles`) without
+  resetting its smoothing;
+- a preview with painted regions equals `stylize(photo, model,
+  which_styles=rows, masks=planes, region_statistics="shared")` at the
+  working size, and its download the same at full size with the masks
+  resized to it (default "per_style").
+
+Nothing is written to disk: photos live in memory (their uploaded bytes,
+the small working copy and its painted masks), at most `max_photos` of them.
 """
 
 import collections
@@ -16,7 +25,9 @@ import contextlib
 import dataclasses
 import importlib
 import io
+import re
 import threading
+import typing
 import uuid
 
 import numpy as np
@@ -28,6 +39,7 @@ from magenta_style.studio import style_map
 from magenta_style.studio import thumbnails
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
+from magenta_style.stylization import regions as regions_lib
 from magenta_style.stylization import style_choice
 
 # At most this many uploads are decoded at once (each decode holds the whole
@@ -44,6 +56,14 @@ TILED_BYTES_PER_PIXEL = 240  # for the pixels past the tile threshold
 # Of the memory free when the studio starts, what its images may take: the
 # rest is left to the model, the page and the other programs.
 MEMORY_FRACTION = 0.5
+
+# Webcam streams with temporal smoothing kept at once (each holds its last
+# frame and output); a new one forgets the least recently used.
+MAX_STREAMS = 4
+# What the page sends as a stream id (it makes one per camera session).
+STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Painted regions per photo: each adds a pass to a "per_style" download.
+MAX_REGIONS = 6
 
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
@@ -108,22 +128,64 @@ class RenderOptions:
         normalize: rescale the weights to sum to 1 (`--normalize_weights`).
         preserve_colors: keep the photo's colours (`--preserve_colors`).
         strength: float in [0, 1] (`--strength`).
+        regions: None, or `[K, num_styles]` float64: the style weights of
+            each painted region, in the order of the photo's masks
+            (`Studio.set_masks`); then `weights` is unused.
+        region_statistics: "shared" or "per_style" (`stylization.regions`).
     """
 
     weights: np.ndarray
     normalize: bool = False
     preserve_colors: bool = False
     strength: float = 1.0
+    regions: typing.Optional[np.ndarray] = None
+    region_statistics: str = "shared"
 
-    def stylize_kwargs(self):
-        return {"which_styles": self.weights, "normalize_weights": self.normalize,
-                "preserve_colors": self.preserve_colors, "strength": self.strength}
+    def stylize_kwargs(self, masks=None):
+        """`stylize`'s keyword arguments; `masks` `[H, W, K]` with `regions`."""
+        kwargs = {"which_styles": self.weights, "normalize_weights": self.normalize,
+                  "preserve_colors": self.preserve_colors, "strength": self.strength}
+        if self.regions is not None:
+            if masks is None or masks.shape[-1] != len(self.regions):
+                have = "no painted masks" if masks is None else f"{masks.shape[-1]} masks"
+                raise UserError(
+                    f"The render names {len(self.regions)} regions but the photo has "
+                    f"{have}; paint the regions again (their masks are sent first).")
+            kwargs.update(which_styles=self.regions, masks=list(masks.transpose(2, 0, 1)),
+                          region_statistics=self.region_statistics)
+        return kwargs
 
 
-def _as_bool(value):
+def as_bool(value):
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def _weight_vector(raw, num_styles, what="weights"):
+    """A list of numbers (or a comma-separated string) -> `[num_styles]` float64."""
+    if isinstance(raw, str):
+        raw = [w for w in raw.split(",") if w.strip()]
+    try:
+        weights = np.asarray(raw, np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a list of numbers. Received: {raw!r}") from None
+    if weights.ndim != 1 or weights.shape[0] != num_styles:
+        raise UserError(
+            f"{what} must hold one number per style ({num_styles}). Received: {raw!r}")
+    return weights
+
+
+def _parse_regions(raw, num_styles):
+    """`regions` (a list of weight lists, or "w,w,...;w,w,...") -> `[K, num_styles]`."""
+    if raw is None or raw == "":
+        return None
+    rows = raw.split(";") if isinstance(raw, str) else raw
+    if not isinstance(rows, (list, tuple)) or not 1 <= len(rows) <= MAX_REGIONS:
+        raise UserError(f"regions must be a list of 1 to {MAX_REGIONS} weight lists, one "
+                        f"per painted region. Received: {str(raw)[:200]!r}")
+    return np.stack([_weight_vector(row, num_styles, f"region {i}'s weights")
+                     for i, row in enumerate(rows)])
 
 
 def parse_options(params, num_styles):
@@ -132,23 +194,20 @@ def parse_options(params, num_styles):
     Args:
         params: mapping with `weights` (list of numbers, or a comma-separated
             string), and optional `normalize`, `preserve_colors` (bools or
-            "0"/"1"), `strength` (number or string).
+            "0"/"1"), `strength` (number or string), `regions` (a list of
+            weight lists, or in a query "w,w,...;w,w,..."), and
+            `region_statistics` ("shared", the default, or "per_style").
         num_styles: the model's number of styles.
 
     Raises:
         UserError: missing or malformed values (ranges are checked by
             `stylize` itself).
     """
-    raw = params.get("weights")
-    if isinstance(raw, str):
-        raw = [w for w in raw.split(",") if w.strip()]
-    try:
-        weights = np.asarray(raw, np.float64)
-    except (TypeError, ValueError):
-        raise UserError(f"weights must be a list of numbers. Received: {raw!r}") from None
-    if weights.ndim != 1 or weights.shape[0] != num_styles:
-        raise UserError(
-            f"weights must hold one number per style ({num_styles}). Received: {raw!r}")
+    weights = _weight_vector(params.get("weights"), num_styles)
+    statistics = params.get("region_statistics") or "shared"
+    if statistics not in regions_lib.STATISTICS:
+        raise UserError(f"region_statistics must be one of "
+                        f"{', '.join(regions_lib.STATISTICS)}. Received: {statistics!r}")
     try:
         strength = float(params.get("strength", 1.0))
     except (TypeError, ValueError):
@@ -156,9 +215,11 @@ def parse_options(params, num_styles):
             f"strength must be a number in [0, 1]. Received: {params.get('strength')!r}"
         ) from None
     return RenderOptions(weights=weights,
-                         normalize=_as_bool(params.get("normalize", False)),
-                         preserve_colors=_as_bool(params.get("preserve_colors", False)),
-                         strength=strength)
+                         normalize=as_bool(params.get("normalize", False)),
+                         preserve_colors=as_bool(params.get("preserve_colors", False)),
+                         strength=strength,
+                         regions=_parse_regions(params.get("regions"), num_styles),
+                         region_statistics=statistics)
 
 
 @dataclasses.dataclass
@@ -171,6 +232,7 @@ class Photo:
     width: int
     height: int
     working: np.ndarray  # [h, w, 3] float32 in [0, 1]
+    masks: typing.Optional[np.ndarray] = None  # [h, w, K] float32 in [0, 1], painted
 
     def info(self):
         return {"id": self.id, "name": self.name, "width": self.width,
@@ -206,6 +268,7 @@ class Studio:
         self.max_pixels, self._limited_by_memory = pixel_limit(self.config.max_megapixels)
         self._thumbnails = None
         self._style_map = None
+        self._streams = collections.OrderedDict()  # stream id -> FrameStylizer
 
     # -- model facts -------------------------------------------------------
 
@@ -290,16 +353,35 @@ class Studio:
 
     # -- renders -----------------------------------------------------------
 
-    def _stylize(self, image, options, locked=False):
+    def set_masks(self, photo_id, data):
+        """Keeps the regions painted on a photo (`uploads.decode_masks`).
+
+        Args:
+            photo_id: the photo's id.
+            data: PNG bytes, the K masks at the working size stacked
+                vertically (gray level = weight).
+
+        Returns:
+            `{"regions": K, "coverage": [share of the photo each covers]}`.
+        """
+        photo = self.photo(photo_id)
+        height, width = photo.working.shape[:2]
+        masks = uploads.decode_masks(data, width, height, MAX_REGIONS)
+        photo.masks = masks
+        return {"regions": masks.shape[-1],
+                "coverage": [round(float(c), 4) for c in masks.mean((0, 1))]}
+
+    def _stylize(self, image, options, locked=False, masks=None):
         """`stylize` under the render lock (`locked`: the caller holds it)."""
+        kwargs = options.stylize_kwargs(masks)
         with contextlib.nullcontext() if locked else self._run_lock:
             return stylize_lib.stylize(image, model=self.model,
-                                       jit_compile=self.config.jit_compile,
-                                       **options.stylize_kwargs())
+                                       jit_compile=self.config.jit_compile, **kwargs)
 
     def render(self, photo_id, options):
         """The preview: uint8 `[h, w, 3]` at the working size."""
-        return self._stylize(self.photo(photo_id).working, options)
+        photo = self.photo(photo_id)
+        return self._stylize(photo.working, options, masks=photo.masks)
 
     def render_full(self, photo_id, options):
         """The full-resolution result and its file name.
@@ -311,18 +393,65 @@ class Studio:
         photo = self.photo(photo_id)
         # Decoded under the render lock: downloads waiting for it hold only
         # bytes, so at most one full-size image is in memory at a time.
+        masks = photo.masks if options.regions is not None else None
         with self._run_lock:
             image, _ = self._decode(photo.data, repr(photo.name))
-            out = self._stylize(image, options, locked=True)
+            if masks is not None:
+                # Painted at the working size: resized here, as `stylize`
+                # would, without its warning about a mask of another size.
+                masks = image_io.resize(masks, (image.shape[1], image.shape[0]))
+            out = self._stylize(image, options, locked=True, masks=masks)
         del image
-        spec = style_choice.parse_which_styles(options.weights, self.num_styles,
-                                              self.style_names, options.normalize)
+        if options.regions is None:
+            spec = style_choice.parse_which_styles(options.weights, self.num_styles,
+                                                  self.style_names, options.normalize)
+        else:
+            spec = regions_lib.parse_region_styles(options.regions, self.num_styles,
+                                                   self.style_names, options.normalize)
         base = photo.name.rsplit(".", 1)[0] or "photo"
         base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]
         return out, f"{base}_{spec.suffixes[0]}.png"
 
-    def render_frame(self, data, options):
-        """A webcam frame (image bytes) -> uint8 pastiche at `webcam_size`."""
+    def render_frame(self, data, options, stream=None, reset=False):
+        """A webcam frame (image bytes) -> uint8 pastiche at `webcam_size`.
+
+        Args:
+            data: the frame's JPEG or PNG bytes.
+            options: `RenderOptions` (regions are not used).
+            stream: None to stylize the frame alone; else the id of the
+                camera session (`STREAM_ID`), whose frames are smoothed over
+                time by one `FrameStylizer(temporal="flow")`: the previous
+                output, warped along the optical flow, is blended in where
+                it is visible (docs/video.md). A changed mixture takes effect
+                at once but keeps the smoothing's state.
+            reset: start the stream afresh (forget its previous frame).
+        """
         # Scaled down inside the decode slot (as max_size=webcam_size would).
         frame, _ = self._decode(data, "the webcam frame", max_size=self.config.webcam_size)
-        return self._stylize(frame, options)
+        if stream is None:
+            return self._stylize(frame, dataclasses.replace(options, regions=None))
+        if not isinstance(stream, str) or not STREAM_ID.fullmatch(stream):
+            raise UserError("stream must be 1 to 64 letters, digits, '-' or '_'. "
+                            f"Received: {str(stream)[:80]!r}")
+        stylize_lib.check_options(options.strength, 0)
+        with self._run_lock:
+            stylizer = self._stream(stream)
+            if reset:
+                stylizer.reset()
+            stylizer.set_styles(options.weights, options.normalize)
+            stylizer.preserve_colors = options.preserve_colors
+            stylizer.strength = float(options.strength)
+            return stylizer(image_io.to_uint8(frame)[None])[0]
+
+    def _stream(self, stream):
+        """The `FrameStylizer` of a camera session (made on its first frame)."""
+        from magenta_style.video import api as video_api
+
+        stylizer = self._streams.pop(stream, None)
+        if stylizer is None:
+            stylizer = video_api.FrameStylizer(self.model, temporal="flow",
+                                               jit_compile=self.config.jit_compile)
+        self._streams[stream] = stylizer  # the most recently used last
+        while len(self._streams) > MAX_STREAMS:
+            self._streams.popitem(last=False)
+        return stylizer
