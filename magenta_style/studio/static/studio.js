@@ -14,6 +14,19 @@ const state = {
   selected: [],        // style indices picked on the map (0, 1 or 2)
 };
 
+// Painted regions (issue 20): one offscreen canvas per region at the photo's
+// working size, alpha = the region's mask. Sent to the server as one PNG,
+// the masks stacked vertically in gray (POST /api/masks), before a render.
+const REGION_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"];
+const MAX_REGIONS = REGION_COLOURS.length;  // = engine.MAX_REGIONS
+const paint = {
+  regions: [],         // {colour, style: "mix" | index, canvas, painted}
+  active: 0,           // the region the brush paints
+  dirty: false,        // masks changed since they were last sent
+  drawing: false,
+  last: null,          // the brush's previous point, in working pixels
+};
+
 // ---------------------------------------------------------------- helpers
 
 const round3 = (x) => Math.round(x * 1000) / 1000;
@@ -39,12 +52,17 @@ async function errorText(response) {
 }
 
 function options() {
-  return {
+  const opts = {
     weights: state.weights.slice(),
     normalize: $("normalize").checked,
     preserve_colors: $("preserve-colors").checked,
     strength: Number($("strength").value),
   };
+  if (regionsActive()) {
+    opts.regions = paint.regions.map(regionWeights);
+    opts.region_statistics = "shared";  // one pass: the cheap live preview
+  }
+  return opts;
 }
 
 function query(opts) {
@@ -54,6 +72,10 @@ function query(opts) {
     preserve_colors: opts.preserve_colors ? "1" : "0",
     strength: String(opts.strength),
   });
+  if (opts.regions) {
+    q.set("regions", opts.regions.map((row) => row.map(fmt).join(",")).join(";"));
+    q.set("region_statistics", opts.region_statistics);
+  }
   if (state.photo) q.set("photo", state.photo.id);
   return q.toString();
 }
@@ -100,9 +122,16 @@ function updateMixtureViews() {
   $("webcam-mixture").textContent = `mixture: ${text}`;
   const strength = Number($("strength").value);
   $("strength-value").textContent = strength.toFixed(2);
+  let which = mixtureLiteral(state.weights);
+  if (regionsActive()) {
+    which = `[${paint.regions.map((r) => mixtureLiteral(regionWeights(r))).join(",")}]`;
+  }
   let cmd = `bin/stylize --checkpoint=${shellQuote(state.info.checkpoint)}` +
     ` --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
-    ` --output_dir=. --which_styles="${mixtureLiteral(state.weights)}"`;
+    ` --output_dir=. --which_styles="${which}"`;
+  if (regionsActive()) {
+    cmd += ` --style_masks=${paint.regions.map((_, i) => `region${i}.png`).join(",")}`;
+  }
   if (normalize) cmd += " --normalize_weights";
   if ($("preserve-colors").checked) cmd += " --preserve_colors";
   if (strength !== 1) cmd += ` --strength=${strength}`;
@@ -121,12 +150,15 @@ let inFlight = false;
 let dirty = false;
 let resultUrl = null;
 
-function scheduleRender() {
+// Sliders debounce (the render starts 60 ms after the last move); a brush
+// stroke throttles (a render at most every 60 ms while it goes on).
+function scheduleRender({ throttle = false } = {}) {
   if (!state.photo || state.mode !== "photo") return;
   dirty = true;
   $("result").dataset.state = "rendering";
+  if (throttle && renderTimer !== null) return;
   clearTimeout(renderTimer);
-  renderTimer = setTimeout(pump, 60);
+  renderTimer = setTimeout(() => { renderTimer = null; pump(); }, 60);
 }
 
 async function pump() {
@@ -137,6 +169,10 @@ async function pump() {
   const started = performance.now();
   const img = $("result");
   try {
+    if (req.regions && !(await sendMasks())) {
+      img.dataset.state = dirty ? "rendering" : "error";
+      return;
+    }
     const response = await fetch("/api/render", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -200,6 +236,7 @@ async function uploadPhoto(file) {
   $("result-figure").hidden = false;
   $("drop-zone").classList.add("compact");
   $("download").disabled = false;
+  resetRegions();
   updateMixtureViews();
   scheduleRender();
 }
@@ -210,7 +247,14 @@ async function download() {
   const label = button.textContent;
   button.textContent = `Rendering ${state.photo.width}×${state.photo.height}…`;
   try {
-    const response = await fetch(`/api/download?${query(options())}`);
+    const opts = options();
+    if (opts.regions) {
+      // The final picture: each region normalised with its own style's
+      // statistics (equal to its single-style pastiche away from the seams).
+      opts.region_statistics = "per_style";
+      if (!(await sendMasks())) return;
+    }
+    const response = await fetch(`/api/download?${query(opts)}`);
     if (!response.ok) { showError(await errorText(response)); return; }
     const disposition = response.headers.get("Content-Disposition") || "";
     const match = /filename="([^"]+)"/.exec(disposition);
@@ -229,7 +273,14 @@ async function download() {
 
 // ---------------------------------------------------------------- webcam
 
-const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null, blob: null };
+const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null, blob: null,
+                 id: "", reset: true };
+
+// A camera session's id: the server keeps one temporal smoother per id.
+function newStreamId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 async function startWebcam() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -248,6 +299,8 @@ async function startWebcam() {
   video.srcObject = webcam.stream;
   await video.play();
   webcam.on = true;
+  webcam.id = newStreamId();
+  webcam.reset = true;
   webcam.frames = 0;
   webcam.last = performance.now();
   webcamLoop();
@@ -271,9 +324,17 @@ async function webcamLoop() {
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     const frame = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.9));
+    const opts = options();
+    delete opts.regions;  // painted regions belong to the photo
+    let q = query(opts);
+    const smooth = $("temporal").checked;
+    if (smooth) {
+      q += `&stream=${webcam.id}${webcam.reset ? "&reset=1" : ""}`;
+      webcam.reset = false;
+    }
     let response;
     try {
-      response = await fetch(`/api/frame?${query(options())}`, {
+      response = await fetch(`/api/frame?${q}`, {
         method: "POST", headers: { "Content-Type": frame.type || "image/jpeg" }, body: frame,
       });
     } catch (e) {
@@ -298,9 +359,11 @@ async function webcamLoop() {
     webcam.frames += 1;
     webcam.fps = webcam.frames === 1 ? instant : 0.8 * webcam.fps + 0.2 * instant;
     out.dataset.frames = String(webcam.frames);
+    out.dataset.smoothed = smooth ? "1" : "0";
     $("webcam-fps").textContent =
       `${webcam.fps.toFixed(1)} fps · ${canvas.width}×${canvas.height} · ` +
-      `${response.headers.get("X-Render-Ms")} ms on the server`;
+      `${response.headers.get("X-Render-Ms")} ms on the server · ` +
+      (smooth ? "smoothed over time" : "each frame alone");
   }
 }
 
@@ -317,6 +380,222 @@ async function setMode(mode) {
     stopWebcam();
     scheduleRender();
   }
+}
+
+// ---------------------------------------------------------------- regions
+
+function regionsActive() {
+  return $("regions-on").checked && state.photo !== null &&
+    paint.regions.some((r) => r.painted);
+}
+
+function regionWeights(region) {
+  if (region.style === "mix") return state.weights.slice();
+  const w = new Array(state.info.num_styles).fill(0);
+  w[region.style] = 1;
+  return w;
+}
+
+function makeRegionCanvas() {
+  const c = document.createElement("canvas");
+  c.width = state.photo.working_width;
+  c.height = state.photo.working_height;
+  return c;
+}
+
+function addRegion(style) {
+  if (paint.regions.length >= MAX_REGIONS) return;
+  paint.regions.push({ colour: REGION_COLOURS[paint.regions.length], style,
+                       canvas: makeRegionCanvas(), painted: false });
+  paint.active = paint.regions.length - 1;
+  buildRegionList();
+}
+
+function buildRegionList() {
+  const list = $("region-list");
+  list.replaceChildren();
+  paint.regions.forEach((region, k) => {
+    const li = document.createElement("li");
+    li.dataset.index = String(k);
+    li.classList.toggle("active", k === paint.active);
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = region.colour;
+    swatch.title = "Paint this region";
+    const label = document.createElement("span");
+    label.textContent = `Region ${k + 1}`;
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", `Style of region ${k + 1}`);
+    const mix = new Option("the sliders' mixture", "mix");
+    select.add(mix);
+    state.info.style_names.forEach((name, i) => select.add(new Option(`${i} ${name}`, String(i))));
+    select.value = String(region.style);
+    select.addEventListener("change", () => {
+      region.style = select.value === "mix" ? "mix" : Number(select.value);
+      updateMixtureViews();
+      scheduleRender();
+    });
+    const remove = document.createElement("button");
+    remove.textContent = "×";
+    remove.title = "Remove this region";
+    remove.disabled = paint.regions.length === 1;
+    remove.addEventListener("click", (e) => {
+      e.stopPropagation();
+      paint.regions.splice(k, 1);
+      paint.regions.forEach((r, j) => { r.colour = REGION_COLOURS[j]; });
+      paint.active = Math.min(paint.active, paint.regions.length - 1);
+      paint.dirty = true;
+      buildRegionList();
+      drawOverlay();
+      updateMixtureViews();
+      scheduleRender();
+    });
+    li.addEventListener("click", (e) => {
+      if (e.target === select) return;
+      paint.active = k;
+      buildRegionList();
+    });
+    li.append(swatch, label, select, remove);
+    list.appendChild(li);
+  });
+  $("add-region").disabled = paint.regions.length >= MAX_REGIONS;
+}
+
+// New photo: two regions, the sliders' mixture and another style, unpainted.
+function resetRegions() {
+  paint.regions = [];
+  paint.dirty = true;
+  const overlay = $("mask-canvas");
+  overlay.width = state.photo.working_width;
+  overlay.height = state.photo.working_height;
+  addRegion("mix");
+  const first = state.weights.findIndex((w) => w > 0);
+  addRegion(first === 1 ? 2 : 1);
+  paint.active = 0;
+  buildRegionList();
+  drawOverlay();
+}
+
+function drawOverlay() {
+  const overlay = $("mask-canvas");
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  if (!$("show-masks").checked) return;
+  const tint = document.createElement("canvas");
+  tint.width = overlay.width;
+  tint.height = overlay.height;
+  const t = tint.getContext("2d");
+  for (const region of paint.regions) {
+    t.globalCompositeOperation = "copy";
+    t.drawImage(region.canvas, 0, 0);
+    t.globalCompositeOperation = "source-in";  // the mask's alpha, in the region's colour
+    t.fillStyle = region.colour;
+    t.fillRect(0, 0, tint.width, tint.height);
+    ctx.globalAlpha = 0.4;
+    ctx.drawImage(tint, 0, 0);
+  }
+  ctx.globalAlpha = 1;
+}
+
+function brushPoint(e) {
+  const overlay = $("mask-canvas");
+  const box = overlay.getBoundingClientRect();
+  return [(e.clientX - box.left) * overlay.width / box.width,
+          (e.clientY - box.top) * overlay.height / box.height];
+}
+
+// One brush segment: painted into the active region and, so each pixel has
+// one region, taken out of the others (the eraser takes it out of all).
+function strokeTo(point) {
+  const from = paint.last || point;
+  const erase = $("eraser").checked;
+  paint.regions.forEach((region, k) => {
+    const ctx = region.canvas.getContext("2d");
+    ctx.globalCompositeOperation = erase || k !== paint.active ? "destination-out" : "source-over";
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = Number($("brush").value);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(point[0] + 0.01, point[1]);  // a dot for a click without a move
+    ctx.stroke();
+    if (!erase && k === paint.active) region.painted = true;
+  });
+  paint.last = point;
+  paint.dirty = true;
+  drawOverlay();
+  updateMixtureViews();
+  scheduleRender({ throttle: true });
+}
+
+// The masks as one PNG: region k in gray at rows k*h..(k+1)*h on black.
+async function sendMasks() {
+  if (!paint.dirty) return true;
+  const w = state.photo.working_width, h = state.photo.working_height;
+  const stacked = document.createElement("canvas");
+  stacked.width = w;
+  stacked.height = h * paint.regions.length;
+  const ctx = stacked.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, stacked.width, stacked.height);
+  paint.regions.forEach((region, k) => ctx.drawImage(region.canvas, 0, k * h));
+  paint.dirty = false;
+  const blob = await new Promise((r) => stacked.toBlob(r, "image/png"));
+  const response = await fetch(`/api/masks?photo=${state.photo.id}`, {
+    method: "POST", headers: { "Content-Type": "image/png" }, body: blob,
+  });
+  if (!response.ok) {
+    paint.dirty = true;
+    showError(await errorText(response));
+    return false;
+  }
+  $("result").dataset.masks = JSON.stringify(await response.json());
+  return true;
+}
+
+function wireRegions() {
+  const overlay = $("mask-canvas");
+  $("regions-on").addEventListener("change", () => {
+    const on = $("regions-on").checked;
+    $("regions-panel").hidden = !on;
+    overlay.hidden = !on;
+    updateMixtureViews();
+    if (paint.regions.some((r) => r.painted)) scheduleRender();
+  });
+  overlay.addEventListener("pointerdown", (e) => {
+    if (!paint.regions.length) return;
+    overlay.setPointerCapture(e.pointerId);
+    paint.drawing = true;
+    paint.last = null;
+    strokeTo(brushPoint(e));
+  });
+  overlay.addEventListener("pointermove", (e) => { if (paint.drawing) strokeTo(brushPoint(e)); });
+  for (const ev of ["pointerup", "pointercancel"]) {
+    overlay.addEventListener(ev, () => {
+      if (!paint.drawing) return;
+      paint.drawing = false;
+      paint.last = null;
+      scheduleRender();
+    });
+  }
+  $("brush").addEventListener("input", () => { $("brush-value").textContent = $("brush").value; });
+  $("show-masks").addEventListener("change", drawOverlay);
+  $("add-region").addEventListener("click", () => {
+    const used = new Set(paint.regions.map((r) => r.style));
+    const free = state.info.style_names.findIndex((_, i) => !used.has(i));
+    addRegion(free >= 0 ? free : 0);
+  });
+  $("clear-masks").addEventListener("click", () => {
+    for (const region of paint.regions) {
+      region.canvas.getContext("2d").clearRect(0, 0, region.canvas.width, region.canvas.height);
+      region.painted = false;
+    }
+    paint.dirty = true;
+    drawOverlay();
+    updateMixtureViews();
+    scheduleRender();
+  });
 }
 
 // ---------------------------------------------------------------- styles
@@ -560,6 +839,7 @@ function wire() {
   const compare = (on) => {
     $("original").hidden = !on;
     $("result").hidden = on;
+    $("mask-canvas").hidden = on || !$("regions-on").checked;
   };
   $("compare").addEventListener("pointerdown", () => compare(true));
   for (const ev of ["pointerup", "pointerleave", "pointercancel"]) {
@@ -590,6 +870,8 @@ function wire() {
     $("copy-status").textContent = "copied";
     setTimeout(() => { $("copy-status").textContent = ""; }, 1500);
   });
+  wireRegions();
+  $("temporal").addEventListener("change", () => { webcam.reset = true; });
   $("mode-photo").addEventListener("click", () => setMode("photo"));
   $("mode-webcam").addEventListener("click", () => setMode("webcam"));
 }
