@@ -380,8 +380,27 @@ def test_painted_regions_render_each_in_its_style(page, studio_server, photo_fil
     middle = slice(int(0.47 * w), int(0.53 * w))
     np.testing.assert_array_equal(shown[:, middle],
                                   image_io.to_uint8(photo.working)[:, middle])
-    assert "--style_masks=region0.png,region1.png" in page.inner_text("#command")
+    command = page.inner_text("#command")
+    assert '--which_styles="[{0:1},{9:1}]"' in command
+    assert "--style_masks=region0.png,region1.png" in command
     screenshot(page, tmp_path, "studio_regions.png")
+    # "Save masks" gives those files: the masks the server got.
+    downloads = []
+
+    def keep(download):
+        downloads.append(download)
+
+    page.on("download", keep)
+    page.click("#save-masks")
+    for _ in range(600):  # events arrive while Playwright waits
+        if len(downloads) == 2:
+            break
+        page.wait_for_timeout(100)
+    page.remove_listener("download", keep)
+    downloads.sort(key=lambda d: d.suggested_filename)
+    assert [d.suggested_filename for d in downloads] == ["region0.png", "region1.png"]
+    saved = [np.asarray(Image.open(d.path()).convert("L")) for d in downloads]
+    np.testing.assert_array_equal(np.stack(saved, -1), image_io.to_uint8(masks))
 
     # The download: full size, each region with its own style's statistics.
     with page.expect_download() as info:

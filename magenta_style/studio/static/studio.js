@@ -529,6 +529,33 @@ function strokeTo(point) {
   scheduleRender({ throttle: true });
 }
 
+// Region k's mask, white (weight 1) on black, on a canvas of the working size.
+function grayMask(region) {
+  const c = document.createElement("canvas");
+  c.width = region.canvas.width;
+  c.height = region.canvas.height;
+  const ctx = c.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.drawImage(region.canvas, 0, 0);
+  return c;
+}
+
+// The masks as files for `bin/stylize --style_masks=region0.png,...` (drawn
+// on the preview: bin/stylize resizes them to the photo, saying so).
+async function saveMasks() {
+  for (const [k, region] of paint.regions.entries()) {
+    const blob = await new Promise((r) => grayMask(region).toBlob(r, "image/png"));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `region${k}.png`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+}
+
 // The masks as one PNG: region k in gray at rows k*h..(k+1)*h on black.
 async function sendMasks() {
   if (!paint.dirty) return true;
@@ -586,6 +613,7 @@ function wireRegions() {
     const free = state.info.style_names.findIndex((_, i) => !used.has(i));
     addRegion(free >= 0 ? free : 0);
   });
+  $("save-masks").addEventListener("click", saveMasks);
   $("clear-masks").addEventListener("click", () => {
     for (const region of paint.regions) {
       region.canvas.getContext("2d").clearRect(0, 0, region.canvas.width, region.canvas.height);
