@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 # `import magenta_style` stays cheap and a part can be used without the rest.
 _EXPORTS = {
     "build_transformer": "model.transformer",
+    "build_arbitrary_transformer": "model.arbitrary_transformer",
+    "build_style_predictor": "model.style_predictor",
     "build_loss_network": "losses.vgg",
     "save_model": "storage.model_format",
     "load_model": "storage.model_format",
@@ -25,6 +27,8 @@ _EXPORTS = {
     "LossConfig": "config",
     "UserError": "errors",
     "stylize": "stylization.api",
+    "style_vector": "stylization.api",
+    "style_vectors": "stylization.api",
     "stylize_files": "stylization.batch_files",
     "contact_sheet": "stylization.batch_files",
     "StylizeConfig": "stylization.api",

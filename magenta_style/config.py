@@ -54,6 +54,43 @@ class TransformerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ArbitraryTransformerConfig:
+    """Architecture of an arbitrary-style transformer (Ghiasi et al., Magenta's `nza_model`).
+
+    Widths are before the width multiplier `alpha` (`int(alpha * 32)`, ...);
+    Magenta's released mobile network is alpha 0.25 (8, 16, 32; expand 16,
+    8). `style_dim` is the length of the style vector the conditional style
+    norms read (the predictor's bottleneck, 100 in Magenta).
+    """
+
+    alpha: float = 1.0
+    contract_widths: tuple = (32, 64, 128)
+    num_residual_blocks: int = 5
+    expand_widths: tuple = (64, 32)
+    kernel_sizes: tuple = (9, 3, 3)
+    epsilon: float = 1e-5
+    style_dim: int = 100
+
+    to_dict = TransformerConfig.to_dict
+    from_dict = classmethod(TransformerConfig.from_dict.__func__)
+
+
+@dataclasses.dataclass(frozen=True)
+class StylePredictorConfig:
+    """Style prediction network: a trunk (`kind`) + global mean + 1x1 conv to `style_dim`.
+
+    kind: "mobilenet_v2" (Magenta's distilled mobile predictor) or
+    "inception_v3" (the paper's, up to Mixed_6e).
+    """
+
+    kind: str = "mobilenet_v2"
+    style_dim: int = 100
+
+    to_dict = TransformerConfig.to_dict
+    from_dict = classmethod(TransformerConfig.from_dict.__func__)
+
+
+@dataclasses.dataclass(frozen=True)
 class LossConfig:
     """Loss weights. Magenta's defaults; no total variation (Magenta has none).
 

@@ -21,6 +21,22 @@ written to `assets.extra/model_config.json` beside the SavedModel.
 The TFLite model follows Magenta's `image_stylization_convert_tflite`: a
 fixed `[1, 384, 384, 3]` float32 image in [0, 1] and `style_weights` `[N]`,
 optionally with dynamic-range weight quantisation (`stylize_quantized.tflite`).
+
+An arbitrary-style model (`arbitrary-v1`) exports instead (`ARBITRARY_SIGNATURE_DOC`):
+
+- `serving_default`: `image` float32 `[B, H, W, 3]` in [0, 1] and
+  `style_vector` float32 `[100]` or `[B, 100]` -> `stylized_image`;
+- `stylize_style_image`: `image` and `style_image` float32 `[1 or B, h, w, 3]`
+  in [0, 1] -> `stylized_image` and `style_vector`;
+- `predict_style_vector`: `style_image` -> `style_vector` `[B, 100]`.
+
+`style_image` is the painting as `magenta_style.stylization.arbitrary.
+preprocess_style_image` prepares it (256 x 256 centre crop; the vector
+depends on that). TFLite: Magenta's mobile pair, `arbitrary_predict.tflite`
+(`[1, 256, 256, 3]` -> style vector `[1, 1, 1, 100]`) and
+`arbitrary_transform.tflite` (`[1, S, S, 3]` image and `[1, 1, 1, 100]`),
+the shapes of Magenta's released `.tflite` files, so apps written for those
+take them.
 """
 
 import dataclasses
@@ -46,6 +62,17 @@ SIGNATURE_DOC = {
                        "(per-pixel shares of K rows, summing to 1), region_styles float32 "
                        "[K,N] -> stylized_image float32 [B,H,W,3] in [0,1]",
 }
+
+
+ARBITRARY_SIGNATURE_DOC = {
+    "serving_default": "image float32 [B,H,W,3] in [0,1], style_vector float32 [D] or [B,D] "
+                       "-> stylized_image float32 [B,H,W,3] in [0,1]",
+    "stylize_style_image": "image float32 [B,H,W,3] in [0,1], style_image float32 [1 or B,"
+                           "256,256,3] in [0,1] (centre crop) -> stylized_image, style_vector",
+    "predict_style_vector": "style_image float32 [B,256,256,3] in [0,1] (centre crop) "
+                            "-> style_vector float32 [B,D]",
+}
+ARBITRARY_TFLITE_FILES = ("arbitrary_predict.tflite", "arbitrary_transform.tflite")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,13 +179,133 @@ def _tflite_bytes(model, image_size, quantize):
     return converter.convert()
 
 
+def _arbitrary_serving_module(model):
+    """A `tf.Module` with the arbitrary-style signatures (see the module docstring)."""
+    import tensorflow as tf
+
+    d = model.style_dim
+    network = runner_lib.runner(model.transformer)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def predict(style_image):
+        return model.predictor(style_image, training=False)
+
+    def run(image, vectors):
+        batch = tf.shape(image)[0]
+        vectors = tf.broadcast_to(tf.reshape(vectors, [-1, d]), [batch, d])
+        return network(image, vectors)
+
+    module = tf.Module()
+    module.predictor, module.transformer = model.predictor, model.transformer
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.float32, name="image"),
+        tf.TensorSpec(None, tf.float32, name="style_vector")])
+    def serve(image, style_vector):
+        return {"stylized_image": run(image, style_vector)}
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.float32, name="image"),
+        tf.TensorSpec([None, None, None, 3], tf.float32, name="style_image")])
+    def serve_style_image(image, style_image):
+        vectors = predict(style_image)
+        return {"stylized_image": run(image, vectors), "style_vector": vectors}
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.float32, name="style_image")])
+    def serve_predict(style_image):
+        return {"style_vector": predict(style_image)}
+
+    module.serve, module.serve_style_image = serve, serve_style_image
+    module.serve_predict = serve_predict
+    return module
+
+
+def _convert(fn, models, quantize):
+    """A TFLite flatbuffer of the concrete function `fn` over the Keras `models`' variables."""
+    import tensorflow as tf
+
+    # The converter freezes only variables it finds on the trackable object;
+    # Keras 3 wraps them, so hand it the underlying tf.Variables (without
+    # this the .tflite keeps uninitialised READ_VARIABLE ops and gives NaN).
+    holder = tf.Module()
+    holder.tf_variables = [v.value for m in models for v in m.variables]
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], holder)
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return converter.convert()
+
+
+def _arbitrary_tflite_bytes(model, image_size, quantize):
+    """Magenta's mobile pair: (predictor, transformer) flatbuffers (see the module docstring)."""
+    import tensorflow as tf
+
+    from magenta_style.stylization import arbitrary
+
+    d, s = model.style_dim, arbitrary.STYLE_IMAGE_SIZE
+
+    @tf.function(input_signature=[tf.TensorSpec([1, s, s, 3], tf.float32, name="style_image")])
+    def predict(style_image):
+        return tf.reshape(model.predictor(style_image, training=False), [1, 1, 1, d])
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([1, image_size, image_size, 3], tf.float32, name="content_image"),
+        tf.TensorSpec([1, 1, 1, d], tf.float32, name="style_vector")])
+    def transform(content_image, style_vector):
+        return model.transformer([content_image, tf.reshape(style_vector, [1, d])],
+                                 training=False)
+
+    return (_convert(predict.get_concrete_function(), [model.predictor], quantize),
+            _convert(transform.get_concrete_function(), [model.transformer], quantize))
+
+
+def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
+    """`export_saved_model` for an `ArbitraryStyleModel`."""
+    import tensorflow as tf
+
+    module = _arbitrary_serving_module(model)
+    meta = {
+        "model": model.name,
+        "style_dim": model.style_dim,
+        "predictor": model.predictor.predictor_config.to_dict(),
+        "architecture": model.transformer.arbitrary_config.to_dict(),
+        "signatures": ARBITRARY_SIGNATURE_DOC,
+        "provenance": dict(model.provenance),
+    }
+    flatbuffers = (_arbitrary_tflite_bytes(model, tflite_image_size, quantize)
+                   if tflite else None)
+    if tflite:
+        meta["tflite"] = {"files": list(ARBITRARY_TFLITE_FILES),
+                          "image_size": tflite_image_size, "quantized": bool(quantize)}
+
+    def write(tmp):
+        tf.saved_model.save(module, tmp, signatures={
+            "serving_default": module.serve.get_concrete_function(),
+            "stylize_style_image": module.serve_style_image.get_concrete_function(),
+            "predict_style_vector": module.serve_predict.get_concrete_function(),
+        })
+        extra = os.path.join(tmp, "assets.extra")
+        os.makedirs(extra, exist_ok=True)
+        with open(os.path.join(extra, "model_config.json"), "w") as f:
+            json.dump(meta, f, indent=2, default=_json_default)
+            f.write("\n")
+        for name, data in zip(ARBITRARY_TFLITE_FILES, flatbuffers or ()):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
+
+    atomic.write_dir(export_dir, write)
+    return export_dir
+
+
 def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
                        tflite_image_size=384, num_styles=None):
     """Writes a SavedModel (and optionally a TFLite model) for serving.
 
     Args:
         model: a loaded transformer or anything `stylize.get_model` accepts
-            (shipped name, model directory, Magenta checkpoint, None).
+            (shipped name, model directory, Magenta checkpoint, None); an
+            arbitrary-style model (`arbitrary-v1`) gets its own signatures
+            and two TFLite files (module docstring).
         export_dir: output folder; written to a temporary folder beside it
             and renamed into place, so it is never half-written.
         tflite: also write `stylize.tflite` (or `stylize_quantized.tflite`)
@@ -178,7 +325,11 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")
+    from magenta_style.storage import model_format
+
     model = get_model(model, num_styles)
+    if model_format.is_arbitrary(model):
+        return _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size)
     module = _serving_module(model)
     meta = {
         "num_styles": model.transformer_config.num_styles,

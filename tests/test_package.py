@@ -52,7 +52,8 @@ def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
     shipped = [os.path.join(d, f) for d in os.listdir(os.path.join(REPO, "checkpoints"))
                if os.path.isdir(os.path.join(REPO, "checkpoints", d))
                for f in os.listdir(os.path.join(REPO, "checkpoints", d))]
-    assert {"android-26/config.json", "varied/model.weights.h5", "varied/NOTICE"} <= set(shipped)
+    assert {"android-26/config.json", "varied/model.weights.h5", "varied/NOTICE",
+            "arbitrary-v1/predictor.weights.h5", "arbitrary-v1/NOTICE"} <= set(shipped)
     for expected in ["magenta_style/checkpoints/" + f for f in shipped] + [
             "magenta_style/studio/static/index.html"]:
         assert expected in names, f"{expected} missing from {wheel}"

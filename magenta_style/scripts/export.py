@@ -2,10 +2,13 @@
 
     bin/export --checkpoint=android-26 --export_dir=/tmp/stylize_savedmodel
     bin/export --checkpoint=model.ckpt --num_styles=32 --export_dir=out --tflite --quantize
+    bin/export --checkpoint=arbitrary-v1 --export_dir=out --tflite
 
 Signatures: `serving_default` (float image in [0, 1], style_weights [N] or
-[B, N]), `serving_uint8` (uint8 image), `stylize_index` (style index). See
-docs/stylize.md.
+[B, N]), `serving_uint8` (uint8 image), `stylize_index` (style index); for
+arbitrary-v1 `serving_default` (image, style_vector), `stylize_style_image`
+(image, style image) and `predict_style_vector`, and with --tflite Magenta's
+predictor/transformer pair. See docs/stylize.md.
 """
 
 from absl import flags

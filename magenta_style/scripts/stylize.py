@@ -1,12 +1,18 @@
-"""Stylize photos with a trained multi-style network (Magenta's `image_stylization_transform`).
+"""Stylize photos with a trained multi-style network (Magenta's `image_stylization_transform`)
+or with any painting (the arbitrary-style model, Ghiasi et al.).
 
     bin/stylize --input_image=photo.jpg --output_dir=out --which_styles="[0,5,14]"
     bin/stylize --input_image=photos/ --output_dir=out --which_styles="{0:0.5,3:0.5}"
     bin/stylize --input_image="a.jpg,b/*.png" --output_dir=out --contact_sheet
+    bin/stylize --input_image=chicago.jpg --output_dir=out --style_image=starry_night.jpg
+    bin/stylize --input_image=chicago.jpg --output_dir=out \
+        --style_images=starry_night.jpg,udnie.jpg --style_blend_weights=0.7,0.3
 
 Writes `{basename}_{index}.png` per style, or `{basename}_0_500_3_500.png` for a
-mixture. Unreadable inputs are reported and skipped; the exit status is 1
-when any input failed. Existing outputs are kept unless --overwrite.
+mixture; with paintings `{basename}_{painting}.png` (`chicago_starry_night.png`),
+or `chicago_starry_night_700_udnie_300.png` for a blend. Unreadable inputs are
+reported and skipped; the exit status is 1 when any input failed. Existing
+outputs are kept unless --overwrite.
 """
 
 import sys

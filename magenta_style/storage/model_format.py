@@ -109,12 +109,18 @@ def save_model(model, directory, style_names=None, provenance=None):
     """Writes a transformer to a model directory (atomically).
 
     Args:
-        model: a model from `build_transformer` (carries `transformer_config`).
+        model: a model from `build_transformer` (carries `transformer_config`),
+            or an `ArbitraryStyleModel` (`storage.arbitrary_format`; it has no
+            style names).
         directory: output folder; replaced whole if it exists.
         style_names: optional list of num_styles names (default the
             model's `style_names`).
         provenance: optional JSON-able dict (training steps, losses, sources).
     """
+    if is_arbitrary(model):
+        from magenta_style.storage import arbitrary_format
+
+        return arbitrary_format.save_arbitrary_model(model, directory, provenance=provenance)
     cfg = model.transformer_config
     names = list(style_names if style_names is not None else model.style_names)
     if len(names) != cfg.num_styles:
@@ -175,7 +181,12 @@ def read_model_config(name_or_dir):
 
 def _load_model_dir(name_or_dir):
     """A model directory or shipped name (see `load_model`)."""
-    meta = read_model_config(name_or_dir)
+    from magenta_style.storage import arbitrary_format
+
+    directory = resolve_model_dir(name_or_dir)
+    if arbitrary_format.is_arbitrary_dir(directory):
+        return arbitrary_format.load_arbitrary_model(directory)
+    meta = read_model_config(directory)
     model = transformer_lib.build_transformer_from_config(
         meta["architecture"], style_names=meta["style_names"],
         provenance=meta.get("provenance", {}))
@@ -312,7 +323,9 @@ def load_model(model=None, num_styles=None, alpha=None):
 
     Returns:
         The `keras.Model` of `build_transformer`, with attributes
-        `transformer_config`, `style_names` (tuple of str) and `provenance`.
+        `transformer_config`, `style_names` (tuple of str) and `provenance`;
+        for an arbitrary-style directory (`arbitrary-v1`), an
+        `ArbitraryStyleModel` (`storage.arbitrary_format`).
 
     Raises:
         UserError: unknown name, not a model directory or checkpoint, broken
@@ -335,7 +348,26 @@ def load_model(model=None, num_styles=None, alpha=None):
 
 def check_num_styles(model, num_styles):
     """Refuses a `num_styles` (None: any) other than the model's, in one line."""
+    if is_arbitrary(model):
+        if num_styles is not None:
+            raise UserError(f"--num_styles={num_styles} does not apply to {model.name}, an "
+                            "arbitrary-style model: it has no trained styles (pass a style "
+                            "image instead).")
+        return
     n = model.transformer_config.num_styles
     if num_styles is not None and num_styles != n:
         raise UserError(
             f"--num_styles={num_styles} does not match the model, which holds {n} styles.")
+
+
+def is_arbitrary(model):
+    """True for an arbitrary-style model (predictor + transformer), not a multi-style one."""
+    return hasattr(model, "predictor") and hasattr(model, "transformer")
+
+
+def require_multi_style(model, purpose):
+    """Refuses an arbitrary-style model where trained styles are needed, in one line."""
+    if is_arbitrary(model):
+        raise UserError(f"{purpose} needs a multi-style model (trained styles); {model.name} is "
+                        "an arbitrary-style model (style images), which this does not take.")
+    return model

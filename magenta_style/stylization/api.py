@@ -18,8 +18,10 @@ import typing
 import numpy as np
 
 from magenta_style.errors import UserError
+from magenta_style.storage import arbitrary_format
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
+from magenta_style.stylization import arbitrary
 from magenta_style.stylization import color
 from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
@@ -50,6 +52,15 @@ class StylizeConfig:
     output_basename: typing.Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Output name prefix (default: the input file's name). Files are "
                 "{basename}_{style}.png as in Magenta."})
+    style_image: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Any painting as the style (Ghiasi et al.'s arbitrary style; implies "
+                "--checkpoint=arbitrary-v1). Outputs are named {basename}_{painting}.png."})
+    style_images: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Several paintings (files, globs, folders, comma-separated): one output "
+                "each, or one blend with --style_blend_weights."})
+    style_blend_weights: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Blend --style_images with these weights (e.g. 0.7,0.3; >= 0, rescaled to "
+                "sum 1): one output, {basename}_a_700_b_300.png."})
     which_styles: str = dataclasses.field(default="[0]", metadata={
         "help": "Styles: '[0,1,2]' = one image per style, '{0:0.5,3:0.5}' or "
                 "'0:0.5,3:0.5' = one mixed image; indices or style names."})
@@ -60,7 +71,8 @@ class StylizeConfig:
     preserve_colors: bool = dataclasses.field(default=False, metadata={
         "help": "Keep the photo's colours; take only luminance from the pastiche."})
     strength: float = dataclasses.field(default=1.0, metadata={
-        "help": "Blend of pastiche and photo in [0, 1]; 1 = full style."})
+        "help": "Style strength in [0, 1]; 1 = full style. Trained styles blend pastiche "
+                "and photo; style images blend the style vector with the photo's own."})
     tile_size: int = dataclasses.field(default=1024, metadata={
         "help": "Tile side in pixels for large images."})
     tile_threshold: int = dataclasses.field(default=4_000_000, metadata={
@@ -104,6 +116,8 @@ def _fingerprint(path):
     stamps = []
     for f in (os.path.join(real, model_format.WEIGHTS_FILE),
               os.path.join(real, model_format.CONFIG_FILE),
+              os.path.join(real, arbitrary_format.PREDICTOR_WEIGHTS),
+              os.path.join(real, arbitrary_format.TRANSFORMER_WEIGHTS),
               real + ".index", os.path.join(real, "checkpoint")):
         if os.path.exists(f):
             stamps.append(os.path.getmtime(f))
@@ -236,13 +250,14 @@ def as_list(image):
 _CFG = StylizeConfig
 
 
-def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None,
+def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_weights=None,
+            style_vector=None, num_styles=None, max_size=None,
             preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
             normalize_weights=_CFG.normalize_weights, tile_size=_CFG.tile_size,
             tile_threshold=_CFG.tile_threshold, jit_compile=_CFG.jit_compile,
             output_dir=None, output_basename="stylized", output_format=_CFG.output_format,
             masks=None, mask_palette=None, region_statistics=_CFG.region_statistics):
-    """Stylizes one image or a list of images.
+    """Stylizes one image or a list of images, with a model's styles or any painting.
 
     Args:
         image: a path, a PIL image, an array (`[H, W]`, `[H, W, 1|3|4]` uint8,
@@ -251,23 +266,37 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
         model: a loaded model (`model_format.load_model`), None for the default
             shipped model (android-26), a shipped name, a model directory, or
             a Magenta TF1 checkpoint. Paths load once and are cached.
-        which_styles: which style(s): an index, a style name, a list (one
-            output per style), a dict {index_or_name: weight} (one mixed
-            output), a `[num_styles]` weight vector, or a string in Magenta's
-            syntax (`"[0,1]"`, `"{0:0.5,3:0.5}"`, `"0:0.5,3:0.5"`); see
+        which_styles: which style(s) of a multi-style model: an index, a
+            style name, a list (one output per style), a dict
+            {index_or_name: weight} (one mixed output), a `[num_styles]`
+            weight vector, or a string in Magenta's syntax (`"[0,1]"`,
+            `"{0:0.5,3:0.5}"`, `"0:0.5,3:0.5"`); see
             `style_choice.parse_which_styles`.
+        style_image: any painting as the style (Ghiasi et al.; implies
+            `model="arbitrary-v1"` when `model` is None): a path, PIL image
+            or array (one output), or a list of them (one output each, or one
+            blend with `style_blend_weights`). See `stylization.arbitrary`.
+        style_blend_weights: one weight >= 0 per painting of the list; the
+            paintings' style vectors are mixed with these weights (rescaled
+            to sum 1), one output.
+        style_vector: instead of `style_image`, a `[100]` style vector
+            (`magenta_style.style_vector`) or `[K, 100]` vectors.
         num_styles: optional int, checked against the model.
         max_size: scale the image down so its longer side is at most this.
         preserve_colors: keep the photo's colours (luminance transfer).
-        strength: float in [0, 1], blend towards the photo (1 = full style).
+        strength: float in [0, 1], 1 = full style. Multi-style models blend
+            the pastiche's pixels with the photo; arbitrary-style models
+            blend the style vector with the photo's own (Magenta's identity
+            interpolation).
         normalize_weights: rescale mixture weights to sum to 1.
         tile_size, tile_threshold: images above `tile_threshold` pixels run in
             tiles (bounded memory, whole-image statistics).
         jit_compile: compile with XLA.
         output_dir: when given, also writes `{output_basename}_{suffix}.png`
             per output (Magenta's naming; for a list input the basename is
-            each file's name, or `{output_basename}{i}`). Existing files are
-            replaced.
+            each file's name, or `{output_basename}{i}`; with style images the
+            suffix names the painting(s): `starry_night`,
+            `starry_night_700_udnie_300`). Existing files are replaced.
         output_basename, output_format: name prefix and extension there.
         masks: optional, one mask per entry of `which_styles` (a style or a
             mixture per region: `which_styles=[0, 3]`, `[{0: .5, 3: .5}, 7]`):
@@ -288,14 +317,14 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
         styles were asked for).
 
     Raises:
-        UserError: unreadable image, bad which_styles, bad options.
+        UserError: unreadable image, bad which_styles, bad options; a style
+            image for a multi-style model, none for an arbitrary-style one;
+            a too small style image, a style vector of the wrong length, bad
+            blend weights.
     """
     check_options(strength, max_size)
-    model = get_model(model, num_styles)
-    parse = (style_choice.parse_which_styles if masks is None
-             else regions.parse_region_styles)
-    spec = parse(which_styles, model.transformer_config.num_styles, model.style_names,
-                 normalize_weights)
+    spec = style_spec(model, which_styles, num_styles, normalize_weights, style_image,
+                      style_blend_weights, style_vector, masks=masks)
     images, was_list = as_list(image)
     results = []
     for i, item in enumerate(images):
@@ -304,13 +333,11 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
         else:
             photo, region = regions.load_photo_and_masks(
                 item, masks, spec.num_regions, max_size, mask_palette)
-        pastiches = stylize_array(model, photo, spec.weights, tile_size=tile_size,
-                                  tile_threshold=tile_threshold, jit_compile=jit_compile,
-                                  region_weights=None if region is None else region.weights,
-                                  region_statistics=region_statistics)
-        if region is not None:
-            pastiches = region.show_photo(pastiches, photo)
-        outs = [finish(p, photo, preserve_colors, strength) for p in pastiches]
+        pastiches = render(spec, photo, strength, region=region,
+                           region_statistics=region_statistics, tile_size=tile_size,
+                           tile_threshold=tile_threshold, jit_compile=jit_compile)
+        outs = [finish(p, photo, preserve_colors, spec.pixel_strength(strength))
+                for p in pastiches]
         if output_dir is not None:
             base = output_basename
             if was_list:  # the file's name, else a numbered name
@@ -319,10 +346,131 @@ def stylize(image, model=None, which_styles=0, *, num_styles=None, max_size=None
             for out, suffix in zip(outs, spec.suffixes):
                 image_io.save_image(
                     out, os.path.join(output_dir, f"{base}_{suffix}.{output_format}"))
-        results.append(outs[0] if spec.num_outputs == 1
-                       and (masks is not None or not _several(which_styles))
-                       else outs)
+        results.append(outs if spec.several else outs[0])
     return results if was_list else results[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """The model and one style row per output: style weights or style vectors."""
+
+    model: object
+    rows: np.ndarray
+    suffixes: tuple
+    arbitrary: bool
+    several: bool
+    num_regions: typing.Optional[int] = None  # styles in regions: one row per mask
+
+    def pixel_strength(self, strength):
+        # Arbitrary style applies strength to the style vector, not the pixels.
+        return 1.0 if self.arbitrary else strength
+
+
+def style_spec(model, which_styles=0, num_styles=None, normalize_weights=False,
+               style_image=None, style_blend_weights=None, style_vector=None, alpha=None,
+               masks=None):
+    """The loaded model and the style rows `stylize` / `stylize_files` render.
+
+    A style image (or vector) selects the arbitrary-style path and its
+    model (`arbitrary-v1` unless `model` names another); otherwise
+    `which_styles` picks a multi-style model's styles. `alpha`: as in
+    `get_model` (Magenta TF1 checkpoints). With `masks`, `which_styles`
+    lists one style or mixture per region (`regions.parse_region_styles`)
+    and the spec renders one output.
+    """
+    from magenta_style.storage import model_format
+
+    given = style_image is not None or style_vector is not None
+    if style_blend_weights is not None and style_image is None:
+        raise UserError("style_blend_weights needs style images to blend (style_image=[...]).")
+    if model is None and given:
+        model = arbitrary.DEFAULT_MODEL
+    requested = model
+    model = get_model(model, num_styles, alpha)
+    if model_format.is_arbitrary(model):
+        if not (isinstance(which_styles, numbers.Integral) and which_styles == 0):
+            raise UserError(f"{model.name} has no trained styles to pick with which_styles; "
+                            "give style_image (any painting) instead.")
+        choice = arbitrary.style_choice(model, style_image, style_blend_weights, style_vector)
+        several = not choice.is_blend and (
+            isinstance(style_image, (list, tuple))
+            or (style_vector is not None and np.ndim(style_vector) == 2))
+        if masks is not None:
+            raise UserError("Style masks work with a multi-style model's styles; they are not "
+                            "supported with style images yet. Drop --style_masks or use "
+                            "which_styles.")
+        return _Spec(model, choice.vectors, choice.suffixes, True, several)
+    if given:
+        _arbitrary_model(requested)  # raises: style images need an arbitrary-style model
+    if masks is not None:
+        spec = regions.parse_region_styles(which_styles, model.transformer_config.num_styles,
+                                           model.style_names, normalize_weights)
+        return _Spec(model, spec.weights, spec.suffixes, False, False,
+                     num_regions=spec.num_regions)
+    spec = style_choice.parse_which_styles(
+        which_styles, model.transformer_config.num_styles, model.style_names, normalize_weights)
+    several = not (spec.num_outputs == 1 and not _several(which_styles))
+    return _Spec(model, spec.weights, spec.suffixes, False, several)
+
+
+def render(spec, photo, strength, region=None, region_statistics=_CFG.region_statistics,
+           **run_options):
+    """`[K, H, W, 3]` float32 pastiches of `photo` for every row of `spec` (before `finish`).
+
+    For an arbitrary-style model, `strength` interpolates the style vectors
+    with the photo's own (`arbitrary.interpolate_with_photo`); otherwise it
+    is applied to the pixels by `finish`. With `region`
+    (`regions.Regions` of this photo), one `[1, H, W, 3]` pastiche with a
+    style per region, the photo showing where the masks sum below 1.
+    """
+    if region is not None:
+        out = stylize_array(spec.model, photo, spec.rows, region_weights=region.weights,
+                            region_statistics=region_statistics, **run_options)
+        return region.show_photo(out, photo)
+    if spec.arbitrary:
+        vectors = arbitrary.interpolate_with_photo(spec.model, spec.rows, photo, strength)
+        return stylize_array(spec.model.transformer, photo, vectors, **run_options)
+    return stylize_array(spec.model, photo, spec.rows, **run_options)
+
+
+def _arbitrary_model(model):
+    """A loaded arbitrary-style model from anything `get_model` takes (None: arbitrary-v1)."""
+    from magenta_style.storage import model_format
+
+    loaded = get_model(arbitrary.DEFAULT_MODEL if model is None else model)
+    if not model_format.is_arbitrary(loaded):
+        name = model if isinstance(model, (str, os.PathLike)) else "This model"
+        raise UserError(f"{name} is a multi-style model: it has trained styles only (pick them "
+                        f"with which_styles). Style images need an arbitrary-style model such "
+                        f"as {arbitrary.DEFAULT_MODEL!r}.")
+    return loaded
+
+
+def style_vectors(images, model=arbitrary.DEFAULT_MODEL):
+    """The style vectors of several paintings (see `style_vector`).
+
+    Returns:
+        `[N, style_dim]` float32.
+    """
+    return arbitrary.predict(_arbitrary_model(model), list(images))
+
+
+def style_vector(image, model=arbitrary.DEFAULT_MODEL):
+    """The 100-d style vector of one painting (Ghiasi et al.'s style embedding).
+
+    Args:
+        image: a path, PIL image or array; prepared as Magenta does
+            (`arbitrary.preprocess_style_image`: centre square crop, 256 px
+            Lanczos).
+        model: an arbitrary-style model or its name/path (default arbitrary-v1).
+
+    Returns:
+        `[style_dim]` float32 (`[100]` for arbitrary-v1), unbounded.
+
+    Raises:
+        UserError: unreadable or too small image; a multi-style model.
+    """
+    return style_vectors([image], model)[0]
 
 
 def _several(which_styles):

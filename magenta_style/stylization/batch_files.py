@@ -6,16 +6,17 @@ fails is reported and skipped. `contact_sheet` draws every style of a model
 on a few photos (`stylization.grid`'s layout).
 """
 
+import dataclasses
 import glob
 import os
 import sys
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.storage import model_format
 from magenta_style.stylization import api
 from magenta_style.stylization import grid as grid_lib
 from magenta_style.stylization import regions
-from magenta_style.stylization import style_choice
 
 
 def expand_inputs(spec):
@@ -103,11 +104,15 @@ def stylize_files(config, progress=True, log=None):
         raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
     paths = expand_inputs(config.input_image)
     bases = _basenames(paths, config.output_basename)
-    model = api.get_model(config.checkpoint, config.num_styles, config.alpha)
+    style_images, blend = config_style_images(config)
+    which = config.which_styles
+    if style_images is not None and which == api.StylizeConfig.which_styles:
+        which = 0  # the default pick of a multi-style model; not asked for
     masked = config.style_masks is not None
-    parse = regions.parse_region_styles if masked else style_choice.parse_which_styles
-    spec = parse(config.which_styles, model.transformer_config.num_styles, model.style_names,
-                 config.normalize_weights)
+    spec = api.style_spec(config.checkpoint, which, config.num_styles, config.normalize_weights,
+                          style_image=style_images, style_blend_weights=blend,
+                          alpha=config.alpha, masks=config.style_masks if masked else None)
+    model = spec.model
     if masked:
         regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
                             config.region_statistics)
@@ -127,17 +132,15 @@ def stylize_files(config, progress=True, log=None):
                     path, config.style_masks, spec.num_regions, config.max_size,
                     config.mask_palette)
             else:
-                photo = image_io.load_image(path, max_size=config.max_size or None)
-            pastiches = api.stylize_array(
-                model, photo, spec.weights if masked else spec.weights[todo],
+                photo, region = image_io.load_image(path, max_size=config.max_size or None), None
+            pastiches = api.render(
+                spec if masked else dataclasses.replace(spec, rows=spec.rows[todo]), photo,
+                config.strength, region=region, region_statistics=config.region_statistics,
                 tile_size=config.tile_size, tile_threshold=config.tile_threshold,
-                jit_compile=config.jit_compile,
-                region_weights=region.weights if masked else None,
-                region_statistics=config.region_statistics)
-            if masked:
-                pastiches = region.show_photo(pastiches, photo)
+                jit_compile=config.jit_compile)
             for i, pastiche in zip(todo, pastiches):
-                out = api.finish(pastiche, photo, config.preserve_colors, config.strength)
+                out = api.finish(pastiche, photo, config.preserve_colors,
+                                 spec.pixel_strength(config.strength))
                 image_io.save_image(out, targets[i])
                 written += 1
         except UserError as e:
@@ -154,6 +157,7 @@ def stylize_files(config, progress=True, log=None):
             else "contact_sheet.png")
         if readable and (config.overwrite or not os.path.exists(sheet_path)):
             save_contact_sheet(readable, sheet_path, model=model,
+                               style_images=style_images if spec.arbitrary else None,
                                cell_size=config.contact_sheet_size,
                                preserve_colors=config.preserve_colors,
                                strength=config.strength)
@@ -166,15 +170,44 @@ def stylize_files(config, progress=True, log=None):
     return len(failures)
 
 
+def config_style_images(config):
+    """`(style images or None, blend weights or None)` from a `StylizeConfig`.
+
+    `--style_image` is one painting (a str); `--style_images` a list (files,
+    globs, folders, commas; see `expand_inputs`); `--style_blend_weights`
+    comma-separated numbers.
+    """
+    if config.style_image and config.style_images:
+        raise UserError("Pass --style_image (one painting) or --style_images (several), not both.")
+    weights = None
+    if config.style_blend_weights:
+        try:
+            weights = [float(w) for w in str(config.style_blend_weights).split(",") if w.strip()]
+        except ValueError:
+            raise UserError("--style_blend_weights must be comma-separated numbers. "
+                            f"Received: {config.style_blend_weights!r}") from None
+        if not config.style_images:
+            raise UserError("--style_blend_weights blends --style_images=a.jpg,b.jpg; "
+                            "none were given.")
+    if config.style_image:
+        return os.path.expanduser(config.style_image), None
+    if config.style_images:
+        return expand_inputs(config.style_images), weights
+    return None, None
+
+
 _CFG = api.StylizeConfig
 
 
 def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,
-                  labels=True, preserve_colors=_CFG.preserve_colors, strength=_CFG.strength):
-    """Every style of a model on one or more photos, as one grid image.
+                  style_images=None, labels=True, preserve_colors=_CFG.preserve_colors,
+                  strength=_CFG.strength):
+    """Every style of a model (or every painting given) on one or more photos, as one grid.
 
     Like Magenta's style grid: one row per photo, the photo first, then its
-    pastiche under each style; a header row names the styles.
+    pastiche under each style; a header row names the styles. With
+    `style_images` (an arbitrary-style model, `arbitrary-v1` by default), the
+    columns are those paintings and a first row shows them.
 
     Args:
         images: one image or a list (anything `api.stylize` accepts).
@@ -182,27 +215,38 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
         cell_size: int, longer side of each cell in pixels (photos are scaled
             down to it before stylizing, so a sheet stays fast).
         styles: optional list of style indices/names (default: all).
+        style_images: list of paintings (paths or arrays) instead of a
+            multi-style model's styles.
         labels: draw the style names above the columns.
 
     Returns:
         `[rows * cell, (1 + num_styles) * cell, 3]` uint8 grid (plus a label
         band on top when `labels`).
     """
-    model = api.get_model(model)
-    names = model.style_names
-    spec = style_choice.parse_which_styles(
-        list(range(len(names))) if styles is None else list(styles),
-        model.transformer_config.num_styles, names)
-    indices = [int(s) for s in spec.suffixes]
-    images, _ = api.as_list(images)
     rows = []
+    if style_images is not None:
+        spec = api.style_spec(model, style_image=list(style_images))
+        names = list(spec.suffixes)
+        rows.append([None] + [grid_lib.square_crop(image_io.load_image(p), cell_size)
+                              for p in style_images])
+    else:
+        model = api.get_model(model)
+        if model_format.is_arbitrary(model):
+            raise UserError(f"{model.name} takes any painting: give the contact sheet "
+                            "style_images=[...] (paintings) to show.")
+        all_names = model.style_names
+        spec = api.style_spec(model, list(range(len(all_names))) if styles is None
+                              else list(styles))
+        names = [all_names[int(s)] for s in spec.suffixes]
+    images, _ = api.as_list(images)
     for item in images:
         photo = image_io.load_image(item, max_size=cell_size)
-        pastiches = api.stylize_array(model, photo, spec.weights)
+        pastiches = api.render(spec, photo, strength)
         cells = [image_io.to_uint8(photo)] + [
-            api.finish(p, photo, preserve_colors, strength) for p in pastiches]
+            api.finish(p, photo, preserve_colors, spec.pixel_strength(strength))
+            for p in pastiches]
         rows.append([grid_lib.fit_cell(image_io.array_to_float(c), cell_size) for c in cells])
-    labels = ["photo"] + [names[i] for i in indices] if labels else None
+    labels = ["photo"] + names if labels else None
     return image_io.to_uint8(grid_lib.assemble(rows, cell_size, labels=labels))
 
 

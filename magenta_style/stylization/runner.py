@@ -20,7 +20,8 @@ def runner(model, jit_compile=False):
     """A compiled `(images, style_weights) -> pastiches` for `model`.
 
     Args:
-        model: a `PasticheNetwork` (`build_transformer` / `load_model`).
+        model: a `PasticheNetwork` (`build_transformer` / `load_model`) or an
+            `ArbitraryTransformer` (its second input is the style vector).
         jit_compile: TensorFlow only: compile with XLA (once per image size)
             instead of running the dynamic-shape graph.
 
@@ -57,7 +58,8 @@ def _build(model, jit_compile):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        n = model.transformer_config.num_styles
+        # Style weights [B, num_styles], or an arbitrary transformer's style vectors.
+        n = model.inputs[1].shape[-1]
         return tf.function(
             lambda x, w: model([x, w], training=False),
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),

@@ -116,7 +116,8 @@ def _conv_block(block, x, style, tile_elements):
         block: the block (`model.blocks`).
         x: `[H, W, Cin]` float32 map (numpy).
         style: where gamma/beta come from: `UniformStyle` (one style-weight
-            row) or `regions.RegionStyle` (a style per pixel); see
+            row, or the style vector of an `ArbitraryTransformer`) or
+            `regions.RegionStyle` (a style per pixel); see
             `UniformStyle.for_block`.
 
     Returns:
@@ -124,7 +125,11 @@ def _conv_block(block, x, style, tile_elements):
     """
     import tensorflow as tf
 
-    conv, upsample = block.conv, block.upsample
+    conv, norm, upsample = block.conv, block.norm, block.upsample
+    # The arbitrary transformer's contract blocks have no norm (batch norm
+    # folded into a bias): tiles are then finished as they are computed.
+    bias = tf.convert_to_tensor(conv.bias) if conv.use_bias else None
+    activation = block.activation
     kernel = tf.convert_to_tensor(conv.kernel)
     k = int(kernel.shape[0])
     pad = k // 2
@@ -145,9 +150,16 @@ def _conv_block(block, x, style, tile_elements):
             if any(any(w) for w in widths):
                 t = tf.pad(t, [(0, 0), *widths, (0, 0)], mode="REFLECT")
             y = fast_conv.conv2d_valid(t, kernel, stride, inference=True)
+            if bias is not None:
+                y = y + bias
+            if norm is None:
+                out[r0:r1, c0:c1] = (activation(y) if activation is not None else y)[0].numpy()
+                continue
             tile_mean, tile_var = tf.nn.moments(y, axes=[0, 1, 2])
             moments.add((r1 - r0) * (c1 - c0), tile_mean.numpy(), tile_var.numpy())
             out[r0:r1, c0:c1] = y[0].numpy()
+    if norm is None:
+        return out
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
@@ -194,9 +206,11 @@ def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
     """The pastiche of one image, computed in tiles with whole-image statistics.
 
     Args:
-        model: a transformer from `build_transformer` / `load_model`.
+        model: a transformer from `build_transformer` / `load_model`, or an
+            `ArbitraryTransformer` (same `blocks`).
         image: `[H, W, 3]` float32 in [0, 1], H, W >= 5.
-        style_weights: `[num_styles]` float32 (one row of style weights);
+        style_weights: `[num_styles]` float32 (one row of style weights), or
+            the `[style_dim]` style vector of an `ArbitraryTransformer`;
             ignored when `style` is given.
         tile_size: int >= 16; tiles hold about `tile_size**2 * 32` values
             (so 128-channel layers use tiles half as wide).

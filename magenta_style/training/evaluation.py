@@ -83,7 +83,8 @@ def evaluate(config):
         raise UserError("--checkpoint is required: the model to evaluate.")
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
-    model = model_format.load_model(config.checkpoint)
+    model = model_format.require_multi_style(model_format.load_model(config.checkpoint),
+                                             "bin/evaluate")
     names = list(model.style_names)
     tcfg = train_config.TrainConfig(
         train_dir=config.output_dir or ".", style_images=config.style_images,

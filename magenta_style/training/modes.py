@@ -151,7 +151,8 @@ def _load_base(init_from):
     from magenta_style.storage import model_format
 
     try:
-        return model_format.load_model(init_from)
+        return model_format.require_multi_style(model_format.load_model(init_from),
+                                                "Fine-tuning")
     except UserError:
         raise
     except Exception as e:  # Anything else that is not a model we can read.

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.stylization.api import StylizeConfig
 from magenta_style.stylization.batch_files import stylize_files
@@ -154,3 +155,59 @@ def test_stylize_files_with_a_label_image_matches_the_library(photos, tmp_path):
     expected = stylize(str(photos / "b.png"), which_styles=[2, 5], strength=0.7,
                        masks=[labels[..., 0] == 0, labels[..., 0] == 255])
     np.testing.assert_array_equal(written, expected)
+
+
+@pytest.fixture
+def paintings(tmp_path):
+    folder = tmp_path / "paintings"
+    rng = np.random.default_rng(3)
+    for name in ("starry.png", "udnie.jpg"):
+        cells = np.repeat(np.repeat(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), 8, 0), 8, 1)
+        image_io.save_image(cells, folder / name)
+    return folder
+
+
+def test_stylize_script_with_a_painting_and_a_blend_names_the_paintings(
+        photos, paintings, tmp_path):
+    out = tmp_path / "out"
+    result = run_bin("stylize", f"--input_image={photos / 'a.jpg'}", f"--output_dir={out}",
+                     f"--style_image={paintings / 'starry.png'}")
+    assert result.returncode == 0, result.stderr
+    blend = run_bin("stylize", f"--input_image={photos / 'a.jpg'}", f"--output_dir={out}",
+                    f"--style_images={paintings / 'starry.png'},{paintings / 'udnie.jpg'}",
+                    "--style_blend_weights=0.7,0.3")
+    assert blend.returncode == 0, blend.stderr
+    assert sorted(os.listdir(out)) == ["a_starry.png", "a_starry_700_udnie_300.png"]
+    with Image.open(out / "a_starry.png") as img:
+        assert img.size == (28, 20)
+
+
+def test_style_images_give_one_output_each_and_a_contact_sheet(photos, paintings, tmp_path):
+    out = tmp_path / "out"
+    cfg = StylizeConfig(input_image=f"{photos / 'a.jpg'},{photos / 'b.png'}",
+                        output_dir=str(out), style_images=str(paintings), contact_sheet=True,
+                        contact_sheet_size=32, strength=0.6)
+    assert stylize_files(cfg, progress=False, log=lambda line: None) == 0
+    assert sorted(os.listdir(out)) == ["a_starry.png", "a_udnie.png", "b_starry.png",
+                                       "b_udnie.png", "contact_sheet.png"]
+
+
+@pytest.mark.parametrize("fields, words", [
+    (dict(style_image="s.png", style_images="s.png"), "not both"),
+    (dict(style_blend_weights="0.5,0.5"), "none were given"),
+    (dict(style_images="s.png,s2.png", style_blend_weights="0.5,x"), "comma-separated numbers"),
+    (dict(style_images="s.png,s2.png", style_blend_weights="1,-1"), ">= 0"),
+    (dict(style_image="s.png", checkpoint="android-26"), "multi-style model"),
+    (dict(style_image="s.png", which_styles="[1]"), "no trained styles"),
+    (dict(style_image="tiny.png"), "too small"),
+])
+def test_bad_style_flags_are_user_errors(fields, words, photos, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    image_io.save_image(np.full((40, 40, 3), 99, np.uint8), tmp_path / "s.png")
+    image_io.save_image(np.full((40, 40, 3), 9, np.uint8), tmp_path / "s2.png")
+    image_io.save_image(np.full((1, 1, 3), 99, np.uint8), tmp_path / "tiny.png")
+    cfg = StylizeConfig(input_image=str(photos / "a.jpg"), output_dir=str(tmp_path / "o"),
+                        **fields)
+    with pytest.raises(UserError) as info:
+        stylize_files(cfg, progress=False, log=lambda line: None)
+    assert words in str(info.value)

@@ -1,0 +1,84 @@
+"""Arbitrary-style model directories: round trip, shipped name, bad input."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from magenta_style.errors import UserError
+from magenta_style.model import arbitrary_transformer
+from magenta_style.model import style_predictor
+from magenta_style.storage import arbitrary_format
+from magenta_style.storage import model_format
+
+
+@pytest.fixture(scope="module")
+def pair():
+    rng = np.random.default_rng(0)
+    predictor = style_predictor.build_style_predictor(style_dim=8)
+    transformer = arbitrary_transformer.build_arbitrary_transformer(0.25, style_dim=8)
+    for var in predictor.weights + transformer.weights:
+        var.assign(rng.normal(0, 0.05, var.shape).astype("float32"))
+    return arbitrary_transformer.ArbitraryStyleModel(predictor, transformer, name="tiny",
+                                                     provenance={"source": "test"})
+
+
+def test_round_trip_keeps_outputs_config_and_provenance(pair, tmp_path):
+    path = tmp_path / "tiny"
+    model_format.save_model(pair, path)
+    assert sorted(os.listdir(path)) == ["config.json", "predictor.weights.h5",
+                                        "transformer.weights.h5"]
+    loaded = model_format.load_model(str(path))
+    assert isinstance(loaded, arbitrary_transformer.ArbitraryStyleModel)
+    assert loaded.name == "tiny" and loaded.provenance == {"source": "test"}
+    assert loaded.transformer.arbitrary_config == pair.transformer.arbitrary_config
+    painting = np.random.default_rng(1).random((1, 64, 64, 3), dtype=np.float32)
+    v = np.asarray(pair.predictor(painting))
+    np.testing.assert_array_equal(np.asarray(loaded.predictor(painting)), v)
+    photo = np.random.default_rng(2).random((1, 20, 24, 3), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(loaded.transformer([photo, v])),
+                                  np.asarray(pair.transformer([photo, v])))
+
+
+def test_shipped_arbitrary_v1_loads_by_name_with_its_notice():
+    assert "arbitrary-v1" in model_format.shipped_models()
+    model = model_format.load_model("arbitrary-v1")
+    assert isinstance(model, arbitrary_transformer.ArbitraryStyleModel)
+    assert model.style_dim == 100 and model.transformer.arbitrary_config.alpha == 0.25
+    notice = os.path.join(model_format.checkpoints_dir(), "arbitrary-v1", "NOTICE")
+    assert "Apache License, Version 2.0" in open(notice).read()
+    with pytest.raises(UserError, match="no trained styles"):
+        model_format.load_model("arbitrary-v1", num_styles=3)
+
+
+def test_weights_that_do_not_fit_and_broken_configs_are_one_line(pair, tmp_path):
+    path = tmp_path / "m"
+    model_format.save_model(pair, path)
+    meta = json.loads((path / "config.json").read_text())
+    meta["transformer"]["style_dim"] = 9
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="must agree on style_dim"):
+        model_format.load_model(str(path))
+    meta["predictor"]["style_dim"] = 9
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="predictor.weights.h5 do not fit the architecture"):
+        model_format.load_model(str(path))
+    meta["transformer"]["nope"] = 1
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="Broken arbitrary-style model config"):
+        model_format.load_model(str(path))
+    os.remove(path / "config.json")
+    (path / "config.json").write_text(json.dumps({**meta, "transformer": {"style_dim": 9}}))
+    os.remove(path / "predictor.weights.h5")
+    with pytest.raises(UserError, match="no predictor.weights.h5"):
+        arbitrary_format.load_arbitrary_model(str(path))
+
+
+def test_multi_style_only_parts_refuse_the_arbitrary_model_in_one_line(pair):
+    with pytest.raises(UserError, match="Fine-tuning needs a multi-style model"):
+        model_format.require_multi_style(pair, "Fine-tuning")
+    from magenta_style.training import modes
+
+    with pytest.raises(UserError, match="multi-style model"):
+        modes._load_base("arbitrary-v1")
