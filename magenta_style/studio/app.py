@@ -15,13 +15,16 @@
 |                                  | comma-separated                   |                 |
 | POST /api/frame?<same query>     | a webcam frame (JPEG/PNG bytes)   | JPEG            |
 |   [&stream=<id>[&reset=1]]       | (stream: smoothed over time)      |                 |
+| POST /api/painting?name=<file>   | a painting (image bytes): a style | painting id     |
+| GET /api/painting/<id>           |                                   | its thumbnail   |
 | POST /api/masks?photo=<id>       | PNG: painted region masks,        | regions, cover  |
 |                                  | stacked vertically                |                 |
 
 Renders and downloads with painted regions add `regions` (one weight list
 per mask; in the download's query "w,w,...;w,w,...") and
 `region_statistics` ("shared" for renders by default, "per_style" for the
-download as the page sends it).
+download as the page sends it). Renders, downloads and frames with dropped
+paintings add `paintings` (`{id: weight}`; in a query "id:w,id:w").
 
 Errors are JSON `{"error": "<one line>"}` with a 4xx status; the page shows
 the line. Uploads are the raw file bytes (no multipart parsing), read in
@@ -278,6 +281,18 @@ def create_app(studio):
             image = await run_in_threadpool(studio.render_frame, data, options, stream, reset)
         return _image_response(image, "JPEG", started)
 
+    async def add_painting(request):
+        _require_content_type(request, IMAGE_TYPES)
+        name = os.path.basename(request.query_params.get("name", "painting")) or "painting"
+        async with upload_slots:
+            data = await _read_body(request, max_bytes)
+            painting = await run_in_threadpool(studio.add_painting, data, name)
+        return JSONResponse(painting.info())
+
+    async def painting_thumbnail(request):
+        painting = studio.painting(request.path_params["painting_id"])
+        return Response(painting.thumbnail, media_type="image/png", headers=NO_STORE)
+
     async def masks(request):
         _require_content_type(request, MASK_TYPES)
         photo_id = request.query_params.get("photo", "")
@@ -307,6 +322,8 @@ def create_app(studio):
         Route("/api/download", download),
         Route("/api/frame", frame, methods=["POST"]),
         Route("/api/masks", masks, methods=["POST"]),
+        Route("/api/painting", add_painting, methods=["POST"]),
+        Route("/api/painting/{painting_id}", painting_thumbnail),
         # StaticFiles resolves each path and refuses any outside STATIC_DIR
         # (`..`, encoded or not, and symlinks leading out).
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -7,6 +7,10 @@ page's weight vector, so the page, the Python API and `bin/stylize` agree:
 - a download equals `stylize(photo, model, weights, ...)` at full size, i.e.
   the command the page's "copy command" button gives.
 
+- a preview with dropped paintings (their sliders) equals `stylize(photo,
+  model="arbitrary-v1", style_vector=v)`, `v` the paintings' style vectors
+  (`magenta_style.style_vector`) mixed with the slider weights rescaled to
+  sum 1 (Ghiasi et al. interpolate in that space);
 - a webcam frame with temporal smoothing equals the next frame of one
   `video.api.FrameStylizer(model, temporal="flow")` per stream (the page's
   camera session), whose style follows the sliders (`set_styles`) without
@@ -64,6 +68,9 @@ MAX_STREAMS = 4
 STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Painted regions per photo: each adds a pass to a "per_style" download.
 MAX_REGIONS = 6
+# Dropped paintings kept (each a style vector and a thumbnail); the oldest
+# is forgotten first.
+MAX_PAINTINGS = 8
 
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
@@ -132,6 +139,9 @@ class RenderOptions:
             each painted region, in the order of the photo's masks
             (`Studio.set_masks`); then `weights` is unused.
         region_statistics: "shared" or "per_style" (`stylization.regions`).
+        paintings: None, or `{painting id: weight}` (weights >= 0, some
+            positive): render with the painting model and these dropped
+            paintings' vectors mixed; then `weights` is unused.
     """
 
     weights: np.ndarray
@@ -140,6 +150,7 @@ class RenderOptions:
     strength: float = 1.0
     regions: typing.Optional[np.ndarray] = None
     region_statistics: str = "shared"
+    paintings: typing.Optional[dict] = None
 
     def stylize_kwargs(self, masks=None):
         """`stylize`'s keyword arguments; `masks` `[H, W, K]` with `regions`."""
@@ -188,6 +199,29 @@ def _parse_regions(raw, num_styles):
                      for i, row in enumerate(rows)])
 
 
+def _parse_paintings(raw):
+    """`paintings` ({id: weight}, or "id:w,id:w" in a query) -> {id: float} or None."""
+    if raw is None or raw == "" or raw == {}:
+        return None
+    if isinstance(raw, str):
+        pairs = [item.split(":", 1) for item in raw.split(",") if item.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise UserError(f"paintings must be 'id:weight,id:weight'. Received: {raw[:200]!r}")
+        raw = dict(pairs)
+    if not isinstance(raw, dict) or len(raw) > MAX_PAINTINGS:
+        raise UserError(f"paintings must map up to {MAX_PAINTINGS} painting ids to weights. "
+                        f"Received: {str(raw)[:200]!r}")
+    try:
+        weights = {str(k).strip(): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise UserError(f"painting weights must be numbers. Received: {str(raw)[:200]!r}") from None
+    if not all(np.isfinite(w) and w >= 0 for w in weights.values()) or not any(
+            w > 0 for w in weights.values()):
+        raise UserError("painting weights must be >= 0 with at least one above 0. "
+                        f"Received: {weights!r}")
+    return {k: w for k, w in weights.items() if w > 0}
+
+
 def parse_options(params, num_styles):
     """`RenderOptions` from JSON or query parameters.
 
@@ -219,7 +253,8 @@ def parse_options(params, num_styles):
                          preserve_colors=as_bool(params.get("preserve_colors", False)),
                          strength=strength,
                          regions=_parse_regions(params.get("regions"), num_styles),
-                         region_statistics=statistics)
+                         region_statistics=statistics,
+                         paintings=_parse_paintings(params.get("paintings")))
 
 
 @dataclasses.dataclass
@@ -248,6 +283,19 @@ def encode(image, fmt="PNG"):
     return buf.getvalue()
 
 
+@dataclasses.dataclass
+class Painting:
+    """A dropped painting, used as a style: its vector and thumbnail."""
+
+    id: str
+    name: str
+    vector: np.ndarray  # [style_dim] float32 (the painting model's style vector)
+    thumbnail: bytes  # PNG of the predictor's centre square crop
+
+    def info(self):
+        return {"id": self.id, "name": self.name}
+
+
 class Studio:
     """The loaded model and the photos of one studio server.
 
@@ -269,6 +317,8 @@ class Studio:
         self._thumbnails = None
         self._style_map = None
         self._streams = collections.OrderedDict()  # stream id -> FrameStylizer
+        self._paintings = collections.OrderedDict()  # painting id -> Painting
+        self._painting_model = None
 
     # -- model facts -------------------------------------------------------
 
@@ -283,6 +333,8 @@ class Studio:
             "webcam_size": cfg.webcam_size,
             "max_upload_mb": cfg.max_upload_mb,
             "max_megapixels": self.max_pixels / 1e6,
+            "painting_model": cfg.painting_model or None,
+            "max_paintings": MAX_PAINTINGS,
         }
 
     def thumbnails(self):
@@ -295,11 +347,86 @@ class Studio:
         return self._thumbnails
 
     def style_map(self):
-        """PCA coordinates and pairwise distances (`style_map.style_map`)."""
+        """PCA coordinates and pairwise distances (`style_map.style_map`).
+
+        With dropped paintings, also `"paintings"`: their ids, names, 2-D
+        PCA coordinates and distances of their style vectors (the painting
+        model's space, another space than the trained styles' gamma/beta).
+        """
         if self._style_map is None:
             self._style_map = style_map.style_map(self.model)
             self._style_map["names"] = self.style_names
-        return self._style_map
+        with self._photos_lock:
+            paintings = list(self._paintings.values())
+        if not paintings:
+            return self._style_map
+        vectors = np.stack([p.vector for p in paintings]).astype(np.float64)
+        coords, explained = style_map.pca(vectors, 2)
+        return {**self._style_map, "paintings": {
+            "ids": [p.id for p in paintings], "names": [p.name for p in paintings],
+            "coords": np.asarray(coords).tolist(),
+            "explained": np.asarray(explained).tolist(),
+            "distances": style_map.pairwise_distances(vectors).tolist(),
+            "dimension": int(vectors.shape[1])}}
+
+    # -- paintings (any painting as a style) ------------------------------
+
+    def painting_model(self):
+        """The arbitrary-style model (`--painting_model`), loaded on first use."""
+        if not self.config.painting_model:
+            raise UserError("Dropped paintings are off in this studio (--painting_model='').")
+        if self._painting_model is None:
+            self._painting_model = stylize_lib.get_model(self.config.painting_model)
+            if not hasattr(self._painting_model, "style_dim"):
+                self._painting_model = None
+                raise UserError(
+                    f"--painting_model={self.config.painting_model!r} is not an "
+                    "arbitrary-style model (one that reads paintings); use arbitrary-v1.")
+        return self._painting_model
+
+    def add_painting(self, data, name="painting"):
+        """A dropped painting -> a new style: its style vector and thumbnail.
+
+        Args:
+            data: the image file's bytes (checked as uploads are).
+            name: its file name.
+
+        Returns:
+            The `Painting` (`vector` = `magenta_style.style_vector(image)`).
+        """
+        from magenta_style.stylization import arbitrary
+
+        image, _ = self._decode(data, repr(name))
+        model = self.painting_model()
+        with self._run_lock:
+            vector = arbitrary.predict(model, [image])[0]
+        square = arbitrary.preprocess_style_image(image)
+        del image
+        thumb = encode(image_io.to_uint8(image_io.resize_max(square,
+                                                             self.config.thumbnail_size)))
+        painting = Painting(uuid.uuid4().hex, name, vector, thumb)
+        with self._photos_lock:
+            self._paintings[painting.id] = painting
+            while len(self._paintings) > MAX_PAINTINGS:
+                self._paintings.popitem(last=False)
+        return painting
+
+    def painting(self, painting_id):
+        with self._photos_lock:
+            painting = self._paintings.get(painting_id)
+        if painting is None:
+            raise UnknownPhoto(
+                f"Unknown painting {painting_id!r}: the studio keeps the last "
+                f"{MAX_PAINTINGS} paintings; drop it again.")
+        return painting
+
+    def painting_vector(self, weights):
+        """`{painting id: weight}` -> the mixed `[style_dim]` vector (weights
+        rescaled to sum 1, as `stylize(style_blend_weights=...)` mixes)."""
+        paintings = [self.painting(i) for i in weights]
+        w = np.asarray(list(weights.values()), np.float64)
+        w = w / w.sum()
+        return (w[:, None] * np.stack([p.vector for p in paintings])).sum(0).astype(np.float32)
 
     # -- photos ------------------------------------------------------------
 
@@ -373,9 +500,19 @@ class Studio:
 
     def _stylize(self, image, options, locked=False, masks=None):
         """`stylize` under the render lock (`locked`: the caller holds it)."""
-        kwargs = options.stylize_kwargs(masks)
+        model = self.model
+        if options.paintings:
+            if options.regions is not None:
+                raise UserError("Painted regions take the model's styles; set the dropped "
+                                "paintings' sliders to 0 to paint regions.")
+            model = self.painting_model()
+            kwargs = {"style_vector": self.painting_vector(options.paintings),
+                      "preserve_colors": options.preserve_colors,
+                      "strength": options.strength}
+        else:
+            kwargs = options.stylize_kwargs(masks)
         with contextlib.nullcontext() if locked else self._run_lock:
-            return stylize_lib.stylize(image, model=self.model,
+            return stylize_lib.stylize(image, model=model,
                                        jit_compile=self.config.jit_compile, **kwargs)
 
     def render(self, photo_id, options):
@@ -402,6 +539,15 @@ class Studio:
                 masks = image_io.resize(masks, (image.shape[1], image.shape[0]))
             out = self._stylize(image, options, locked=True, masks=masks)
         del image
+        if options.paintings:
+            names = [self.painting(i).name.rsplit(".", 1)[0] for i in options.paintings]
+            total = sum(options.paintings.values())
+            suffix = "_".join(f"{n}_{round(1000 * w / total):03d}"
+                              for n, w in zip(names, options.paintings.values()))
+            base = photo.name.rsplit(".", 1)[0] or "photo"
+            name = f"{base}_{suffix}"
+            name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:120]
+            return out, f"{name}.png"
         if options.regions is None:
             spec = style_choice.parse_which_styles(options.weights, self.num_styles,
                                                   self.style_names, options.normalize)
@@ -428,7 +574,8 @@ class Studio:
         """
         # Scaled down inside the decode slot (as max_size=webcam_size would).
         frame, _ = self._decode(data, "the webcam frame", max_size=self.config.webcam_size)
-        if stream is None:
+        if stream is None or options.paintings:
+            # Paintings: their model has no FrameStylizer; frames stand alone.
             return self._stylize(frame, dataclasses.replace(options, regions=None))
         if not isinstance(stream, str) or not STREAM_ID.fullmatch(stream):
             raise UserError("stream must be 1 to 64 letters, digits, '-' or '_'. "

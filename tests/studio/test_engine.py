@@ -247,3 +247,66 @@ def test_region_rows_parse_from_a_query():
         {"weights": "1,0,0", "regions": "1,0,0;0,0.5,0.5", "region_statistics": "per_style"}, 3)
     np.testing.assert_array_equal(options.regions, [[1, 0, 0], [0, 0.5, 0.5]])
     assert options.region_statistics == "per_style"
+
+
+# -- dropped paintings as styles (issue 15) -----------------------------------
+
+@pytest.fixture(scope="module")
+def paintings(studio):
+    """Two 'paintings' (generated pictures, one tinted) dropped on the studio."""
+    from magenta_style.studio import thumbnails
+
+    first = image_io.to_uint8(thumbnails.sample_picture(120, 90))
+    second = first[::-1, :, ::-1].copy()  # upside down, channels swapped
+    return [(studio.add_painting(_png(a), f"p{i}.png"), a) for i, a in enumerate((first, second))]
+
+
+def test_a_dropped_painting_is_its_style_vector(studio, paintings):
+    import magenta_style
+
+    for painting, pixels in paintings:
+        np.testing.assert_allclose(painting.vector, magenta_style.style_vector(pixels),
+                                   rtol=0, atol=1e-6)
+        assert painting.vector.shape == (100,)
+        assert Image.open(io.BytesIO(painting.thumbnail)).size == (128, 128)
+
+
+def test_painting_sliders_render_stylize_with_the_mixed_vector(studio, paintings):
+    from magenta_style.studio import thumbnails
+
+    photo = studio.add_photo(_png(image_io.to_uint8(thumbnails.sample_picture(96, 72))), "x.png")
+    (a, _), (b, _) = paintings
+    options = _options(studio, np.eye(studio.num_styles)[0], strength=0.8,
+                       paintings={a.id: 3.0, b.id: 1.0})
+    got = studio.render(photo.id, options)
+    vector = 0.75 * a.vector + 0.25 * b.vector
+    expected = stylize(photo.working, "arbitrary-v1", style_vector=vector, strength=0.8)
+    np.testing.assert_array_equal(got, expected)
+    alone = studio.render(photo.id, _options(studio, np.eye(studio.num_styles)[0],
+                                             paintings={a.id: 1.0}))
+    assert np.abs(alone.astype(int) - got).mean() > 1  # the mixture matters
+    full, name = studio.render_full(photo.id, options)
+    assert full.shape == (72, 96, 3) and name == "x_p0_750_p1_250.png"
+    # The map: the paintings' own PCA and distances beside the trained styles.
+    data = studio.style_map()
+    assert len(data["names"]) == studio.num_styles
+    assert data["paintings"]["ids"][-2:] == [a.id, b.id]
+    d = data["paintings"]["distances"]
+    assert d[-1][-2] == pytest.approx(np.linalg.norm(a.vector - b.vector), rel=1e-5)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"x": -1}, "must be >= 0 with at least one above 0"),
+    ({"x": 0}, "at least one above 0"),
+    ("x", "must be 'id:weight"),
+    ({"x": "a"}, "must be numbers"),
+])
+def test_bad_painting_weights_are_one_line(raw, message):
+    with pytest.raises(UserError, match=message):
+        engine.parse_options({"weights": [1, 0], "paintings": raw}, 2)
+
+
+def test_an_unknown_painting_is_404(studio):
+    options = _options(studio, np.eye(studio.num_styles)[0], paintings={"nope": 1.0})
+    with pytest.raises(engine.UnknownPhoto, match="Unknown painting 'nope'"):
+        studio.painting_vector(options.paintings)
