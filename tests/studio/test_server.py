@@ -279,6 +279,45 @@ def test_painted_regions_render_and_download_as_stylize_with_masks(studio_server
     np.testing.assert_array_equal(decode(data), expected)
 
 
+def test_a_dropped_painting_is_a_style_for_the_sliders(studio_server, photo_file):
+    import magenta_style
+
+    studio, background = studio_server
+    painting = image_io.to_uint8(thumbnails.sample_picture(90, 60))[:, ::-1]
+    status, _, body = request(background, "POST", "/api/painting?name=mine.png",
+                              body=png_bytes(painting), headers=PNG)
+    assert status == 200
+    info = json.loads(body)
+    assert info["name"] == "mine.png"
+    status, headers, thumb = request(background, "GET", f"/api/painting/{info['id']}")
+    assert status == 200 and headers["content-type"] == "image/png"
+    assert decode(thumb).shape == (32, 32, 3)  # the predictor's square crop
+    _, photo = upload(background, photo_file)
+    body = {"photo": photo["id"], "weights": weights_vector(26, {}),
+            "paintings": {info["id"]: 1.0}, "preserve_colors": True}
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                              headers=JSON)
+    assert status == 200
+    expected = stylize(photo_file, "arbitrary-v1", style_image=painting, max_size=WORKING,
+                       preserve_colors=True)
+    np.testing.assert_array_equal(decode(data), expected)
+    vector = magenta_style.style_vector(painting)
+    status, headers, data = request(
+        background, "GET", f"/api/download?photo={photo['id']}&weights=0{',0' * 25}"
+        f"&paintings={info['id']}:1")
+    assert status == 200
+    assert headers["content-disposition"] == 'attachment; filename="lake_house_mine_1000.png"'
+    np.testing.assert_array_equal(decode(data), stylize(photo_file, "arbitrary-v1",
+                                                        style_vector=vector))
+    status, _, body = request(background, "GET", "/api/style_map")
+    assert info["id"] in json.loads(body)["paintings"]["ids"]
+    # Not an image: one line; an unknown painting: 404.
+    status, _, body = request(background, "POST", "/api/painting?name=x.png",
+                              body=b"not an image", headers=PNG)
+    assert status == 415 and "'x.png' is not an image" in one_line_error(body)
+    assert request(background, "GET", "/api/painting/nope")[0] == 404
+
+
 def test_bad_masks_get_one_line_errors(studio_server, photo_file):
     _, background = studio_server
     _, info = upload(background, photo_file)
@@ -420,6 +459,7 @@ def one_line_error(body):
     ("POST", "/api/render", {"Origin": EVIL, "Content-Type": "text/plain"}),
     ("POST", "/api/frame", {"Origin": "null", "Content-Type": "image/png"}),
     ("POST", "/api/masks?photo=x", {"Origin": EVIL, "Content-Type": "image/png"}),
+    ("POST", "/api/painting", {"Origin": EVIL, "Content-Type": "image/png"}),
     # Another port of this machine is the same site, not the same origin.
     ("POST", "/api/photo", {"Sec-Fetch-Site": "same-site", "Content-Type": "image/png"}),
     # An <img src> elsewhere pointing at a full-size render.
@@ -468,6 +508,7 @@ def test_the_studios_own_page_and_plain_clients_are_served(studio_server, photo_
     ("/api/frame", "text/plain"),
     ("/api/frame", "image/"),
     # Painted masks are PNGs only: the type is the page's promise of that.
+    ("/api/painting", "text/plain"),
     ("/api/masks", "application/octet-stream"),
     ("/api/masks", "image/jpeg"),
 ])

@@ -12,7 +12,10 @@ const state = {
   photo: null,         // /api/photo answer
   mode: "photo",
   selected: [],        // style indices picked on the map (0, 1 or 2)
+  paintings: [],       // dropped paintings: {id, name, weight}, in drop order
 };
+
+const paintingMix = () => state.paintings.some((p) => p.weight > 0);
 
 // Painted regions (issue 20): one offscreen canvas per region at the photo's
 // working size, alpha = the region's mask. Sent to the server as one PNG,
@@ -58,7 +61,11 @@ function options() {
     preserve_colors: $("preserve-colors").checked,
     strength: Number($("strength").value),
   };
-  if (regionsActive()) {
+  if (paintingMix()) {
+    // Rendered by the painting model: their style vectors, mixed.
+    opts.paintings = Object.fromEntries(
+      state.paintings.filter((p) => p.weight > 0).map((p) => [p.id, p.weight]));
+  } else if (regionsActive()) {
     opts.regions = paint.regions.map(regionWeights);
     opts.region_statistics = "shared";  // one pass: the cheap live preview
   }
@@ -72,6 +79,9 @@ function query(opts) {
     preserve_colors: opts.preserve_colors ? "1" : "0",
     strength: String(opts.strength),
   });
+  if (opts.paintings) {
+    q.set("paintings", Object.entries(opts.paintings).map(([id, w]) => `${id}:${fmt(w)}`).join(","));
+  }
   if (opts.regions) {
     q.set("regions", opts.regions.map((row) => row.map(fmt).join(",")).join(";"));
     q.set("region_statistics", opts.region_statistics);
@@ -95,6 +105,9 @@ function shellQuote(s) {
 
 function setWeights(weights, { render = true } = {}) {
   state.weights = weights.map(round3);
+  // One family per mixture: a model style's weight sets the paintings' to 0.
+  if (state.weights.some((w) => w > 0)) state.paintings.forEach((p) => { p.weight = 0; });
+  syncPaintingCards();
   document.querySelectorAll(".style-card").forEach((card) => {
     const i = Number(card.dataset.index);
     const w = state.weights[i];
@@ -117,6 +130,13 @@ function updateMixtureViews() {
       parts.push(`${names[i]} ${shown}`);
     }
   });
+  if (paintingMix()) {
+    parts.length = 0;
+    const ptotal = state.paintings.reduce((a, p) => a + p.weight, 0);
+    state.paintings.forEach((p) => {
+      if (p.weight > 0) parts.push(`${p.name} ${Math.round((100 * p.weight) / ptotal)}%`);
+    });
+  }
   const text = parts.length ? parts.join(" · ") : "no style: move a slider";
   $("mixture").textContent = text;
   $("webcam-mixture").textContent = `mixture: ${text}`;
@@ -129,10 +149,18 @@ function updateMixtureViews() {
   let cmd = `bin/stylize --checkpoint=${shellQuote(state.info.checkpoint)}` +
     ` --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
     ` --output_dir=. --which_styles="${which}"`;
+  if (paintingMix()) {
+    const used = state.paintings.filter((p) => p.weight > 0);
+    const ptotal = used.reduce((a, p) => a + p.weight, 0);
+    cmd = `bin/stylize --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
+      " --output_dir=. " + (used.length === 1 ? `--style_image=${shellQuote(used[0].name)}`
+        : `--style_images=${shellQuote(used.map((p) => p.name).join(","))}` +
+          ` --style_blend_weights=${used.map((p) => fmt(p.weight / ptotal)).join(",")}`);
+  }
   if (regionsActive()) {
     cmd += ` --style_masks=${paint.regions.map((_, i) => `region${i}.png`).join(",")}`;
   }
-  if (normalize) cmd += " --normalize_weights";
+  if (normalize && !paintingMix()) cmd += " --normalize_weights";
   if ($("preserve-colors").checked) cmd += " --preserve_colors";
   if (strength !== 1) cmd += ` --strength=${strength}`;
   $("command").textContent = cmd;
@@ -385,7 +413,7 @@ async function setMode(mode) {
 // ---------------------------------------------------------------- regions
 
 function regionsActive() {
-  return $("regions-on").checked && state.photo !== null &&
+  return !paintingMix() && $("regions-on").checked && state.photo !== null &&
     paint.regions.some((r) => r.painted);
 }
 
@@ -624,6 +652,129 @@ function wireRegions() {
     updateMixtureViews();
     scheduleRender();
   });
+}
+
+// ---------------------------------------------------------------- paintings
+
+async function addPainting(file) {
+  clearError();
+  const response = await fetch(`/api/painting?name=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { "Content-Type": file.type.startsWith("image/") ? file.type
+                                                              : "application/octet-stream" },
+    body: file,
+  });
+  if (!response.ok) { showError(await errorText(response)); return; }
+  const painting = await response.json();
+  state.paintings.push({ ...painting, weight: 0 });
+  // The server keeps the last max_paintings; so does the page.
+  while (state.paintings.length > state.info.max_paintings) state.paintings.shift();
+  buildPaintingCards();
+  soloPainting(painting.id);
+  await refreshMap();
+}
+
+function buildPaintingCards() {
+  document.querySelectorAll(".painting-card").forEach((c) => c.remove());
+  const strip = $("style-strip");
+  state.paintings.forEach((p) => {
+    const card = document.createElement("div");
+    card.className = "style-card painting-card";
+    card.dataset.painting = p.id;
+    card.innerHTML = `<img alt="">
+      <div class="name"><span></span><output>0.00</output></div>
+      <input type="range" min="0" max="1" step="0.01" value="0">`;
+    const img = card.querySelector("img");
+    img.src = `/api/painting/${p.id}`;
+    img.alt = `Painting ${p.name}`;
+    img.title = `${p.name}: click to use this painting alone`;
+    card.querySelector(".name span").textContent = p.name;
+    const slider = card.querySelector("input");
+    slider.setAttribute("aria-label", `Weight of painting ${p.name}`);
+    slider.addEventListener("input", () => setPaintingWeight(p.id, Number(slider.value)));
+    img.addEventListener("click", () => soloPainting(p.id));
+    strip.prepend(card);
+  });
+  syncPaintingCards();
+}
+
+function syncPaintingCards() {
+  state.paintings.forEach((p) => {
+    const card = document.querySelector(`.painting-card[data-painting="${p.id}"]`);
+    if (!card) return;
+    card.querySelector("input").value = String(p.weight);
+    card.querySelector("output").textContent = p.weight.toFixed(2);
+    card.classList.toggle("active", p.weight > 0);
+  });
+  document.querySelectorAll("#painting-map .point").forEach((g) => {
+    const p = state.paintings.find((q) => q.id === g.dataset.painting);
+    g.classList.toggle("weighted", Boolean(p && p.weight > 0));
+  });
+}
+
+// One family per mixture: a painting's weight sets the model's styles to 0.
+function setPaintingWeight(id, weight) {
+  state.paintings.forEach((p) => { if (p.id === id) p.weight = round3(weight); });
+  if (paintingMix()) {
+    state.weights = state.weights.map(() => 0);
+    document.querySelectorAll(".style-card:not(.painting-card)").forEach((card) => {
+      card.querySelector("input").value = "0";
+      card.querySelector("output").textContent = "0.00";
+      card.classList.remove("active");
+    });
+  }
+  syncPaintingCards();
+  updateMixtureViews();
+  scheduleRender();
+}
+
+function soloPainting(id) {
+  state.paintings.forEach((p) => { p.weight = 0; });
+  setPaintingWeight(id, 1);
+}
+
+async function refreshMap() {
+  const response = await fetch("/api/style_map");
+  if (!response.ok) { showError(await errorText(response)); return; }
+  state.map = await response.json();
+  drawPaintingMap();
+}
+
+function drawPaintingMap() {
+  const data = state.map && state.map.paintings;
+  $("painting-map-wrap").hidden = !data;
+  if (!data) return;
+  const svg = $("painting-map");
+  const W = 800, H = 300, pad = 40, tw = 48, th = 48;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.replaceChildren();
+  const xs = data.coords.map((c) => c[0]), ys = data.coords.map((c) => c[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (W - 2 * pad) / Math.max(x1 - x0, 1e-9), sy = (H - 2 * pad) / Math.max(y1 - y0, 1e-9);
+  const truePos = data.coords.map(([x, y]) => [
+    x1 > x0 ? pad + (x - x0) * sx : W / 2, y1 > y0 ? H - pad - (y - y0) * sy : H / 2]);
+  const pos = spread(truePos, tw, th, W, H);
+  data.ids.forEach((id, i) => {
+    svgEl("circle", { cx: truePos[i][0], cy: truePos[i][1], r: 3, fill: "#6b6b6b" }, svg);
+    const g = svgEl("g", { class: "point", "data-painting": id,
+                           transform: `translate(${pos[i][0] - tw / 2},${pos[i][1] - th / 2})` }, svg);
+    svgEl("image", { href: `/api/painting/${id}`, width: tw, height: th }, g);
+    svgEl("rect", { width: tw, height: th, rx: 3 }, g);
+    const label = svgEl("text", { x: tw / 2, y: th + 11, "text-anchor": "middle" }, g);
+    label.textContent = data.names[i];
+    const title = svgEl("title", {}, g);
+    title.textContent = `${data.names[i]}: click to use this painting alone`;
+    g.addEventListener("click", () => soloPainting(id));
+  });
+  const n = data.ids.length;
+  const pairs = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) pairs.push(`${data.names[i]}–${data.names[j]} ${data.distances[i][j].toFixed(1)}`);
+  }
+  $("painting-map-caption").textContent =
+    `${n} painting${n === 1 ? "" : "s"}, style vectors of ${data.dimension} numbers` +
+    (pairs.length ? `; L2 distances: ${pairs.join(", ")}` : "") + ".";
+  syncPaintingCards();
 }
 
 // ---------------------------------------------------------------- styles
@@ -899,6 +1050,17 @@ function wire() {
     setTimeout(() => { $("copy-status").textContent = ""; }, 1500);
   });
   wireRegions();
+  const pinput = $("painting-input");
+  pinput.addEventListener("change", () => { if (pinput.files[0]) addPainting(pinput.files[0]); });
+  const strip = $("style-strip");
+  strip.addEventListener("dragover", (e) => { e.preventDefault(); strip.classList.add("dragging"); });
+  strip.addEventListener("dragleave", () => strip.classList.remove("dragging"));
+  strip.addEventListener("drop", (e) => {
+    e.preventDefault();
+    strip.classList.remove("dragging");
+    const file = e.dataTransfer.files[0];
+    if (file && state.info.painting_model) addPainting(file);
+  });
   $("temporal").addEventListener("change", () => { webcam.reset = true; });
   $("mode-photo").addEventListener("click", () => setMode("photo"));
   $("mode-webcam").addEventListener("click", () => setMode("webcam"));
@@ -922,6 +1084,10 @@ async function init() {
     `${Number(info.max_megapixels.toFixed(1))} megapixels. Sliders re-render a copy at most ` +
     `${info.working_size} px wide; the download is full size.`;
   buildStrip();
+  if (info.painting_model) {
+    $("painting-drop").hidden = false;
+    $("painting-model").textContent = info.painting_model;
+  }
   const w = new Array(info.num_styles).fill(0);
   w[0] = 1;
   setWeights(w, { render: false });
