@@ -426,3 +426,48 @@ def test_painted_regions_render_each_in_its_style(page, studio_server, photo_fil
         """() => { const img = document.querySelector('#result');
                    return img.dataset.state === 'done'
                           && !JSON.parse(img.dataset.request).regions; }""")
+
+
+def test_a_dropped_painting_becomes_a_style_with_a_slider(page, studio_server, photo_file,
+                                                          tmp_path):
+    studio, _ = studio_server
+    page.set_input_files("#file-input", photo_file)
+    wait_for_render(page, 1)
+    pixels = image_io.to_uint8(thumbnails.sample_picture(160, 120))
+    paintings = [pixels[:, ::-1], pixels[::-1]]
+    for i, p in enumerate(paintings):
+        buf = io.BytesIO()
+        Image.fromarray(p).save(buf, format="PNG")
+        page.set_input_files("#painting-input", files=[{
+            "name": f"painting{i}.png", "mimeType": "image/png", "buffer": buf.getvalue()}])
+        page.wait_for_selector(f"#painting-map .point >> nth={i}")
+    # The last one dropped is used alone; then its slider mixes in the first.
+    page.locator(".painting-card").nth(1).locator("input").evaluate(
+        "(s) => { s.value = '0.5'; s.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request);
+                   return img.dataset.state === 'done' && req.paintings
+                          && Object.keys(req.paintings).length === 2; }""")
+    request = json.loads(page.get_attribute("#result", "data-request"))
+    assert not any(request["weights"])  # one family per mixture
+    ids = list(request["paintings"])
+    weights = np.array([request["paintings"][i] for i in ids])
+    vectors = np.stack([studio.painting(i).vector for i in ids])
+    vector = (weights / weights.sum()) @ vectors
+    expected = stylize(photo_file, "arbitrary-v1", style_vector=vector, max_size=WORKING)
+    assert np.abs(shown_image(page, "#result").astype(int) - expected).max() <= 1
+    command = page.inner_text("#command")
+    assert "--style_images=painting0.png,painting1.png" in command
+    assert "--style_blend_weights=0.667,0.333" in command
+    assert "painting0.png" in page.inner_text("#painting-map-caption")
+    screenshot(page, tmp_path, "studio_paintings.png")
+    # A model style's slider takes over again: the paintings' go to 0.
+    drag_slider(page, 2, 0.8)
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request);
+                   return img.dataset.state === 'done' && !req.paintings
+                          && req.weights[2] > 0; }""")
+    assert all(float(v) == 0 for v in page.locator(".painting-card input").evaluate_all(
+        "(els) => els.map((e) => e.value)"))

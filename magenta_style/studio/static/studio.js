@@ -108,7 +108,7 @@ function setWeights(weights, { render = true } = {}) {
   // One family per mixture: a model style's weight sets the paintings' to 0.
   if (state.weights.some((w) => w > 0)) state.paintings.forEach((p) => { p.weight = 0; });
   syncPaintingCards();
-  document.querySelectorAll(".style-card").forEach((card) => {
+  document.querySelectorAll(".style-card:not(.painting-card)").forEach((card) => {
     const i = Number(card.dataset.index);
     const w = state.weights[i];
     card.querySelector("input").value = String(w);
