@@ -459,7 +459,7 @@ def test_a_dropped_painting_becomes_a_style_with_a_slider(page, studio_server, p
     assert np.abs(shown_image(page, "#result").astype(int) - expected).max() <= 1
     command = page.inner_text("#command")
     assert "--style_images=painting0.png,painting1.png" in command
-    assert "--style_blend_weights=0.667,0.333" in command
+    assert "--style_blend_weights=0.333,0.667" in command
     assert "painting0.png" in page.inner_text("#painting-map-caption")
     screenshot(page, tmp_path, "studio_paintings.png")
     # A model style's slider takes over again: the paintings' go to 0.
