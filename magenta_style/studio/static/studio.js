@@ -751,8 +751,10 @@ function drawPaintingMap() {
   const xs = data.coords.map((c) => c[0]), ys = data.coords.map((c) => c[1]);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const sx = (W - 2 * pad) / Math.max(x1 - x0, 1e-9), sy = (H - 2 * pad) / Math.max(y1 - y0, 1e-9);
+  // An axis with (almost) no spread (two paintings lie on a line) is centred.
+  const flat = (lo, hi) => hi - lo <= 1e-6 * Math.max(x1 - x0, y1 - y0, 1e-9);
   const truePos = data.coords.map(([x, y]) => [
-    x1 > x0 ? pad + (x - x0) * sx : W / 2, y1 > y0 ? H - pad - (y - y0) * sy : H / 2]);
+    flat(x0, x1) ? W / 2 : pad + (x - x0) * sx, flat(y0, y1) ? H / 2 : H - pad - (y - y0) * sy]);
   const pos = spread(truePos, tw, th, W, H);
   data.ids.forEach((id, i) => {
     svgEl("circle", { cx: truePos[i][0], cy: truePos[i][1], r: 3, fill: "#6b6b6b" }, svg);
