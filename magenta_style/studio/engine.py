@@ -396,12 +396,17 @@ class Studio:
         """
         from magenta_style.stylization import arbitrary
 
-        image, _ = self._decode(data, repr(name))
         model = self.painting_model()
+        with self._decode_slots:
+            # Only the predictor's 256 x 256 square outlives the slot; the
+            # vector of that square is the painting's (its crop and resize
+            # are then the identity).
+            image = uploads.decode_image(data, self.max_pixels, name=repr(name),
+                                         memory=self._limited_by_memory)
+            square = arbitrary.preprocess_style_image(image)
+            del image
         with self._run_lock:
-            vector = arbitrary.predict(model, [image])[0]
-        square = arbitrary.preprocess_style_image(image)
-        del image
+            vector = arbitrary.predict(model, [square])[0]
         thumb = encode(image_io.to_uint8(image_io.resize_max(square,
                                                              self.config.thumbnail_size)))
         painting = Painting(uuid.uuid4().hex, name, vector, thumb)
