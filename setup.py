@@ -70,8 +70,9 @@ setup(
     extras_require={
         "test": ["pytest", "ruff", "playwright>=1.40", "hypothesis>=6"],
         "jax": ["jax[cpu]"],
-        # The style studio's web server (see README: why Starlette).
-        "studio": ["starlette>=0.36", "uvicorn>=0.27"],
+        # The style studio's web server (see README: why Starlette), and
+        # OpenCV for its webcam's smoothing over time (the video's DIS flow).
+        "studio": ["starlette>=0.36", "uvicorn>=0.27", "opencv-python-headless>=4.5"],
         # Video files (PyAV: FFmpeg inside its wheels) and optical flow for
         # --temporal=flow (OpenCV's DIS). See README: why PyAV.
         "video": ["av>=14", "opencv-python-headless>=4.5"],

@@ -6,11 +6,15 @@ Not a test. Run by hand on an idle machine:
 
 Prints, for each working size, the median and 90th-percentile time of one
 POST /api/render (what a slider move costs: upload excluded, PNG encoding and
-HTTP included), next to the bare `stylize` call on the same photo, and the
-webcam frame round trip. Also prints the load average, since other work on a
-shared 2-core machine changes every wall-clock number, and the CPU time one
-update uses (this process, all threads), which other work does not change:
-on an idle machine with C cores an update takes at least CPU time / C.
+HTTP included), next to the bare `stylize` call on the same photo, the
+webcam frame round trip alone and smoothed over time (a stream: optical flow
+and blending, issue 19), and a render with two painted regions (issue 20)
+with "shared" and "per_style" statistics beside the plain render, all in
+the same run (compare ratios: the machine is shared). Also prints the load
+average, since other work on a shared 2-core machine changes every
+wall-clock number, and the CPU time one update uses (this process, all
+threads), which other work does not change: on an idle machine with C cores
+an update takes at least CPU time / C.
 """
 
 import argparse
@@ -89,15 +93,55 @@ def main():
               f"{1000 * np.percentile(times, 90):>4.0f} {1000 * np.median(bare):>12.0f} ms "
               f"{1000 * np.median(cpu):>17.0f} ms")
     weights = ",".join(["1"] + ["0"] * (n - 1))
-    times = []
-    for r in range(args.repeats + 1):
-        t = time.perf_counter()
-        post(background.url, f"/api/frame?weights={weights}", frame.getvalue(), "image/jpeg")
-        if r:
-            times.append(time.perf_counter() - t)
     size = config.webcam_size
-    print(f"webcam frame {size}x{size * 3 // 4}: median {1000 * np.median(times):.0f} ms "
-          f"-> at most {1 / np.median(times):.1f} fps")
+    # A pan: consecutive frames shifted by 4 pixels, so the flow has work to do.
+    frames = []
+    for r in range(args.repeats + 1):
+        f = io.BytesIO()
+        Image.fromarray(photo[:, 4 * r:4 * r + 1000]).resize((320, 240)).save(
+            f, format="JPEG", quality=90)
+        frames.append(f.getvalue())
+    medians = {}
+    # Interleaved, so load changes hit both alike.
+    times = {"alone": [], "smoothed": []}
+    for r, data in enumerate(frames):
+        for kind, extra in (("alone", ""), ("smoothed", f"&stream=bench{'&reset=1' * (r == 0)}")):
+            t = time.perf_counter()
+            post(background.url, f"/api/frame?weights={weights}{extra}", data, "image/jpeg")
+            if r:
+                times[kind].append(time.perf_counter() - t)
+    for kind, ts in times.items():
+        medians[kind] = np.median(ts)
+        print(f"webcam frame {size}x{size * 3 // 4}, {kind:>8}: median "
+              f"{1000 * medians[kind]:.0f} ms -> at most {1 / medians[kind]:.1f} fps")
+    print(f"smoothed / alone time: {medians['smoothed'] / medians['alone']:.2f}")
+
+    studio.config = dataclasses.replace(studio.config, working_size=256)
+    info = json.loads(post(background.url, "/api/photo?name=p.jpg", photo_bytes, "image/jpeg"))
+    h, w = info["working_height"], info["working_width"]
+    masks = np.zeros((2 * h, w), np.uint8)
+    masks[:h, : w // 2] = 255
+    masks[h:, w // 2:] = 255
+    png = io.BytesIO()
+    Image.fromarray(masks).save(png, format="PNG")
+    post(background.url, f"/api/masks?photo={info['id']}", png.getvalue(), "image/png")
+    rows = [np.eye(n)[3].tolist(), np.eye(n)[7].tolist()]
+    bodies = {"plain": {"weights": rows[0]},
+              "regions shared": {"weights": rows[0], "regions": rows},
+              "regions per_style": {"weights": rows[0], "regions": rows,
+                                    "region_statistics": "per_style"}}
+    times = {k: [] for k in bodies}
+    for r in range(args.repeats + 1):
+        for kind, body in bodies.items():
+            t = time.perf_counter()
+            post(background.url, "/api/render", json.dumps({"photo": info["id"], **body}),
+                 "application/json")
+            if r:
+                times[kind].append(time.perf_counter() - t)
+    plain = np.median(times["plain"])
+    for kind, ts in times.items():
+        print(f"render {w}x{h}, {kind:>17}: median {1000 * np.median(ts):.0f} ms "
+              f"({np.median(ts) / plain:.2f} x plain)")
     background.stop()
 
 

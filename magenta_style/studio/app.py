@@ -14,6 +14,17 @@
 | GET /api/download                | query: the same fields, weights   | PNG, full size  |
 |                                  | comma-separated                   |                 |
 | POST /api/frame?<same query>     | a webcam frame (JPEG/PNG bytes)   | JPEG            |
+|   [&stream=<id>[&reset=1]]       | (stream: smoothed over time)      |                 |
+| POST /api/painting?name=<file>   | a painting (image bytes): a style | painting id     |
+| GET /api/painting/<id>           |                                   | its thumbnail   |
+| POST /api/masks?photo=<id>       | PNG: painted region masks,        | regions, cover  |
+|                                  | stacked vertically                |                 |
+
+Renders and downloads with painted regions add `regions` (one weight list
+per mask; in the download's query "w,w,...;w,w,...") and
+`region_statistics` ("shared" for renders by default, "per_style" for the
+download as the page sends it). Renders, downloads and frames with dropped
+paintings add `paintings` (`{id: weight}`; in a query "id:w,id:w").
 
 Errors are JSON `{"error": "<one line>"}` with a 4xx status; the page shows
 the line. Uploads are the raw file bytes (no multipart parsing), read in
@@ -77,6 +88,7 @@ SECURITY_HEADERS = [
 # freely makes the browser ask first, and the studio never says yes.
 JSON_TYPES = ("application/json",)
 IMAGE_TYPES = ("image/*", "application/octet-stream")
+MASK_TYPES = ("image/png",)
 # Render requests are a few hundred bytes (26 weights); 1 MB leaves room for
 # models with thousands of styles.
 MAX_RENDER_BYTES = 1_000_000
@@ -262,10 +274,33 @@ def create_app(studio):
         started = time.perf_counter()
         _require_content_type(request, IMAGE_TYPES)
         options = engine.parse_options(request.query_params, studio.num_styles)
+        stream = request.query_params.get("stream") or None
+        reset = engine.as_bool(request.query_params.get("reset", False))
         async with upload_slots:
             data = await _read_body(request, max_bytes)
-            image = await run_in_threadpool(studio.render_frame, data, options)
+            image = await run_in_threadpool(studio.render_frame, data, options, stream, reset)
         return _image_response(image, "JPEG", started)
+
+    async def add_painting(request):
+        _require_content_type(request, IMAGE_TYPES)
+        name = os.path.basename(request.query_params.get("name", "painting")) or "painting"
+        async with upload_slots:
+            data = await _read_body(request, max_bytes)
+            painting = await run_in_threadpool(studio.add_painting, data, name)
+        return JSONResponse(painting.info())
+
+    async def painting_thumbnail(request):
+        painting = studio.painting(request.path_params["painting_id"])
+        return Response(painting.thumbnail, media_type="image/png", headers=NO_STORE)
+
+    async def masks(request):
+        _require_content_type(request, MASK_TYPES)
+        photo_id = request.query_params.get("photo", "")
+        studio.photo(photo_id)  # 404 before reading the body
+        async with upload_slots:
+            data = await _read_body(request, max_bytes)
+            answer = await run_in_threadpool(studio.set_masks, photo_id, data)
+        return JSONResponse(answer)
 
     async def user_error(request, exc):
         status = getattr(exc, "status", 400)
@@ -286,6 +321,9 @@ def create_app(studio):
         Route("/api/render", render, methods=["POST"]),
         Route("/api/download", download),
         Route("/api/frame", frame, methods=["POST"]),
+        Route("/api/masks", masks, methods=["POST"]),
+        Route("/api/painting", add_painting, methods=["POST"]),
+        Route("/api/painting/{painting_id}", painting_thumbnail),
         # StaticFiles resolves each path and refuses any outside STATIC_DIR
         # (`..`, encoded or not, and symlinks leading out).
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -39,6 +39,9 @@ class StudioConfig:
         "help": "Uploaded photos kept in memory; the oldest is forgotten first."})
     thumbnail_size: int = dataclasses.field(default=128, metadata={
         "help": "Longer side, in pixels, of the style thumbnails."})
+    painting_model: str = dataclasses.field(default="arbitrary-v1", metadata={
+        "help": "Arbitrary-style model for paintings dropped on the page (each "
+                "becomes a style: its style vector); '' turns dropped paintings off."})
     jit_compile: bool = dataclasses.field(default=False, metadata={
         "help": "Compile the network with XLA (faster per frame, but every new "
                 "photo size compiles for seconds first)."})

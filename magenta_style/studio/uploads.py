@@ -11,6 +11,7 @@ import io
 import os
 import re
 
+import numpy as np
 from PIL import Image
 
 from magenta_style.errors import UserError
@@ -154,3 +155,46 @@ def decode_image(data, max_pixels, name="the upload", memory=None):
             return image_io.load_image(img)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             raise UploadError(f"{name} is truncated or corrupt: {e}") from None
+
+
+def decode_masks(data, width, height, max_regions, name="the painted mask"):
+    """The page's painted regions: a PNG of K masks stacked vertically.
+
+    Args:
+        data: PNG bytes, `width` x `K * height` pixels, region k in rows
+            `k * height .. (k + 1) * height`; the gray level is the region's
+            weight (white = 1), and transparent pixels count as 0.
+        width, height: the photo's working size.
+        max_regions: the most regions accepted.
+
+    Returns:
+        `[height, width, K]` float32 in [0, 1].
+
+    Raises:
+        UploadError: not a PNG (415), or not of that size (400; checked from
+            the header, before any pixel is decompressed).
+    """
+    if not data:
+        raise UploadError(f"{name} is empty.")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise UploadError(f"{name} is not a PNG image. Received: {len(data)} bytes starting "
+                          f"with {bytes(data[:12])!r}", status=415) from None
+    with img:
+        if img.format != "PNG":
+            raise UploadError(f"{name} must be a PNG. Received: a {img.format} file.",
+                              status=415)
+        count = img.height // height
+        if img.width != width or img.height % height or not 1 <= count <= max_regions:
+            raise UploadError(
+                f"{name} is {img.width}x{img.height} pixels; it must be {width} wide and "
+                f"{height} high per region (1 to {max_regions} regions stacked "
+                "vertically), the size of the photo's preview.")
+        try:
+            img.load()
+            gray_alpha = np.asarray(img.convert("LA"), np.float32) / 255.0
+        except (OSError, ValueError, SyntaxError) as e:
+            raise UploadError(f"{name} is truncated or corrupt: {e}") from None
+    masks = gray_alpha[..., 0] * gray_alpha[..., 1]
+    return np.ascontiguousarray(masks.reshape(count, height, width).transpose(1, 2, 0))

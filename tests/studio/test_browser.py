@@ -224,11 +224,24 @@ def test_download_gives_the_full_resolution_result(page, studio_server, photo_fi
     assert np.abs(got.astype(int) - expected).max() <= 1
 
 
-def test_webcam_mode_shows_stylized_frames(page, tmp_path):
+def test_webcam_mode_shows_stylized_frames(page, tmp_path, studio_server):
+    studio, _ = studio_server
+    streams = set(studio._streams)
     page.click("#mode-webcam")
     page.wait_for_function(
         "() => Number(document.querySelector('#webcam-result').dataset.frames) >= 3")
     assert re.match(r"\d+\.\d fps", page.inner_text("#webcam-fps"))
+    # Smoothing over time is on by default: the page's camera session is one
+    # stream on the server (one FrameStylizer), and the page says so.
+    assert page.get_attribute("#webcam-result", "data-smoothed") == "1"
+    assert "smoothed over time" in page.inner_text("#webcam-fps")
+    assert len(set(studio._streams) - streams) == 1
+    page.uncheck("#temporal")
+    page.wait_for_function(
+        "() => document.querySelector('#webcam-result').dataset.smoothed === '0'")
+    page.wait_for_function(
+        "() => document.querySelector('#webcam-fps').textContent.includes('each frame alone')")
+    page.check("#temporal")
     assert "android_00" in page.inner_text("#webcam-mixture")
     frame = shown_image(page, "#webcam-result")
     assert frame.shape[1] == 128 and frame.std() > 5  # a real picture, not blank
@@ -317,3 +330,144 @@ def test_another_web_page_cannot_drive_the_studio(browser_context, studio_server
     # the browser never sent the preflighted one. No photo arrived.
     assert outcomes == ["blocked"] * 3
     assert len(studio._photos) == before
+
+
+def paint_stroke(page, x0, y0, x1, y1):
+    """Drags the brush over the preview, from and to fractions of its size."""
+    box = page.locator("#mask-canvas").bounding_box()
+    page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=10)
+    page.mouse.up()
+
+
+def test_painted_regions_render_each_in_its_style(page, studio_server, photo_file, tmp_path):
+    studio, _ = studio_server
+    page.set_input_files("#file-input", photo_file)
+    wait_for_render(page, 1)
+    page.check("#regions-on")
+    assert page.is_visible("#mask-canvas") and page.is_visible("#region-list")
+    # Region 1 takes the sliders' mixture (style 0), region 2 style 9.
+    page.select_option("#region-list li[data-index='1'] select", "9")
+    page.eval_on_selector(
+        "#brush", "(b) => { b.value = '40'; b.dispatchEvent(new Event('input')); }")
+    paint_stroke(page, 0.1, 0.2, 0.35, 0.8)  # region 1, the left
+    page.click("#region-list li[data-index='1'] .swatch")
+    paint_stroke(page, 0.65, 0.2, 0.9, 0.8)  # region 2, the right
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request || '{}');
+                   const masks = JSON.parse(img.dataset.masks || '{}');
+                   return img.dataset.state === 'done' && req.regions
+                          && req.regions.length === 2 && masks.coverage
+                          && masks.coverage.every((c) => c > 0.02); }""")
+    request = json.loads(page.get_attribute("#result", "data-request"))
+    assert request["region_statistics"] == "shared"
+    assert request["regions"][0] == request["weights"] and request["regions"][1][9] == 1
+    photo = studio.photo(request["photo"])
+    masks = photo.masks
+    # What the server got is what the brush painted: left, right, nothing between.
+    w = masks.shape[1]
+    assert masks[:, : w // 3, 0].mean() > 0.2 and masks[:, : w // 3, 1].max() == 0
+    assert masks[:, 2 * w // 3:, 1].mean() > 0.2 and masks[:, 2 * w // 3:, 0].max() == 0
+    assert masks[:, int(0.45 * w):int(0.55 * w)].max() == 0
+    shown = shown_image(page, "#result")
+    expected = stylize(photo.working, studio.model, np.array(request["regions"], np.float64),
+                       masks=list(masks.transpose(2, 0, 1)), region_statistics="shared",
+                       normalize_weights=True)
+    assert np.abs(shown.astype(int) - expected).max() <= 1
+    # Unpainted: the photo itself.
+    middle = slice(int(0.47 * w), int(0.53 * w))
+    np.testing.assert_array_equal(shown[:, middle],
+                                  image_io.to_uint8(photo.working)[:, middle])
+    command = page.inner_text("#command")
+    assert '--which_styles="[{0:1},{9:1}]"' in command
+    assert "--style_masks=region0.png,region1.png" in command
+    screenshot(page, tmp_path, "studio_regions.png")
+    # "Save masks" gives those files: the masks the server got.
+    downloads = []
+
+    def keep(download):
+        downloads.append(download)
+
+    page.on("download", keep)
+    page.click("#save-masks")
+    for _ in range(600):  # events arrive while Playwright waits
+        if len(downloads) == 2:
+            break
+        page.wait_for_timeout(100)
+    page.remove_listener("download", keep)
+    downloads.sort(key=lambda d: d.suggested_filename)
+    assert [d.suggested_filename for d in downloads] == ["region0.png", "region1.png"]
+    saved = [np.asarray(Image.open(d.path()).convert("L")) for d in downloads]
+    np.testing.assert_array_equal(np.stack(saved, -1), image_io.to_uint8(masks))
+
+    # The download: full size, each region with its own style's statistics.
+    with page.expect_download() as info:
+        page.click("#download")
+    got = np.asarray(Image.open(info.value.path()).convert("RGB"))
+    assert "regions" in info.value.suggested_filename
+    full = image_io.load_image(photo_file)
+    big = image_io.resize(masks, (full.shape[1], full.shape[0]))
+    expected = stylize(full, studio.model, np.array(request["regions"], np.float64),
+                       masks=list(big.transpose(2, 0, 1)), region_statistics="per_style",
+                       normalize_weights=True)
+    assert got.shape == (300, 400, 3) and np.abs(got.astype(int) - expected).max() <= 1
+
+    # The eraser takes the left region away again; "Clear" all painting.
+    page.check("#eraser")
+    page.click("#region-list li[data-index='0'] .swatch")
+    paint_stroke(page, 0.0, 0.5, 0.5, 0.5)
+    page.wait_for_function(
+        """() => { const m = JSON.parse(document.querySelector('#result').dataset.masks);
+                   return m.coverage[0] < %f; }""" % (0.9 * masks[..., 0].mean()))
+    page.click("#clear-masks")
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   return img.dataset.state === 'done'
+                          && !JSON.parse(img.dataset.request).regions; }""")
+
+
+def test_a_dropped_painting_becomes_a_style_with_a_slider(page, studio_server, photo_file,
+                                                          tmp_path):
+    studio, _ = studio_server
+    page.set_input_files("#file-input", photo_file)
+    wait_for_render(page, 1)
+    pixels = image_io.to_uint8(thumbnails.sample_picture(160, 120))
+    paintings = [pixels[:, ::-1], pixels[::-1]]
+    for i, p in enumerate(paintings):
+        buf = io.BytesIO()
+        Image.fromarray(p).save(buf, format="PNG")
+        page.set_input_files("#painting-input", files=[{
+            "name": f"painting{i}.png", "mimeType": "image/png", "buffer": buf.getvalue()}])
+        page.wait_for_selector(f"#painting-map .point >> nth={i}")
+    # The last one dropped is used alone; then its slider mixes in the first.
+    page.locator(".painting-card").nth(1).locator("input").evaluate(
+        "(s) => { s.value = '0.5'; s.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request);
+                   return img.dataset.state === 'done' && req.paintings
+                          && Object.keys(req.paintings).length === 2; }""")
+    request = json.loads(page.get_attribute("#result", "data-request"))
+    assert not any(request["weights"])  # one family per mixture
+    ids = list(request["paintings"])
+    weights = np.array([request["paintings"][i] for i in ids])
+    vectors = np.stack([studio.painting(i).vector for i in ids])
+    vector = (weights / weights.sum()) @ vectors
+    expected = stylize(photo_file, "arbitrary-v1", style_vector=vector, max_size=WORKING)
+    assert np.abs(shown_image(page, "#result").astype(int) - expected).max() <= 1
+    command = page.inner_text("#command")
+    assert "--style_images=painting0.png,painting1.png" in command
+    assert "--style_blend_weights=0.333,0.667" in command
+    assert "painting0.png" in page.inner_text("#painting-map-caption")
+    screenshot(page, tmp_path, "studio_paintings.png")
+    # A model style's slider takes over again: the paintings' go to 0.
+    drag_slider(page, 2, 0.8)
+    page.wait_for_function(
+        """() => { const img = document.querySelector('#result');
+                   const req = JSON.parse(img.dataset.request);
+                   return img.dataset.state === 'done' && !req.paintings
+                          && req.weights[2] > 0; }""")
+    assert all(float(v) == 0 for v in page.locator(".painting-card input").evaluate_all(
+        "(els) => els.map((e) => e.value)"))

@@ -20,6 +20,7 @@ pytest.importorskip("uvicorn", reason="the studio extra (uvicorn) is not install
 
 from magenta_style.scripts import flagutil  # noqa: E402
 from magenta_style.storage import image_io  # noqa: E402
+from magenta_style.studio import engine  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
 from magenta_style.studio import uploads  # noqa: E402
@@ -211,6 +212,134 @@ def test_webcam_frame_is_stylized_at_webcam_size(studio_server):
     assert np.abs(got.astype(int) - expected).mean() < 6
 
 
+def test_webcam_stream_frames_are_smoothed_over_time(studio_server):
+    # Two frames of one stream: the second is the FrameStylizer's second frame
+    # (the previous output blended in along the flow), not the frame alone.
+    from magenta_style.video import api as video_api
+
+    studio, background = studio_server
+    picture = image_io.to_uint8(thumbnails.sample_picture(52, 36))
+    frames = [picture[:, :48], picture[:, 4:]]
+    weights = ",".join(str(w) for w in weights_vector(26, {4: 1.0}))
+    got = []
+    for i, frame in enumerate(frames):
+        status, headers, data = request(
+            background, "POST", f"/api/frame?weights={weights}&stream=page1"
+            f"{'&reset=1' if i == 0 else ''}", body=png_bytes(frame), headers=PNG)
+        assert status == 200 and headers["content-type"] == "image/jpeg"
+        got.append(decode(data))
+    reference = video_api.FrameStylizer(studio.model, 4, temporal="flow")
+    expected = [reference(f[None])[0] for f in frames]
+    for g, e in zip(got, expected):  # the answers are those frames as JPEG
+        np.testing.assert_array_equal(g, decode(engine.encode(e, "JPEG")))
+    alone = stylize(frames[1], studio.model, 4)
+    assert np.abs(expected[1].astype(int) - alone).mean() > 5
+    status, _, body = request(background, "POST", f"/api/frame?weights={weights}&stream=a/b",
+                              body=png_bytes(frames[0]), headers=PNG)
+    assert status == 400 and "stream must be" in one_line_error(body)
+
+
+def stacked_masks_png(masks):
+    """`[h, w, K]` masks in [0, 1] -> the page's PNG (the K masks stacked vertically)."""
+    return png_bytes(image_io.to_uint8(np.concatenate(list(masks.transpose(2, 0, 1)), 0)))
+
+
+def test_painted_regions_render_and_download_as_stylize_with_masks(studio_server, photo_file):
+    studio, background = studio_server
+    _, info = upload(background, photo_file)
+    h, w = info["working_height"], info["working_width"]
+    masks = np.zeros((h, w, 2), np.float32)
+    masks[:, : w // 2, 0] = 1.0
+    masks[:, w // 2:, 1] = np.linspace(0, 1, w - w // 2)[None]  # a soft edge
+    masks = image_io.to_uint8(masks) / np.float32(255)
+    status, _, body = request(background, "POST", f"/api/masks?photo={info['id']}",
+                              body=stacked_masks_png(masks), headers=PNG)
+    assert status == 200 and json.loads(body)["regions"] == 2
+    rows = [weights_vector(26, {3: 1.0}), weights_vector(26, {7: 0.5, 11: 0.5})]
+    body = {"photo": info["id"], "weights": weights_vector(26, {0: 1.0}), "regions": rows}
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                              headers=JSON)
+    assert status == 200
+    photo = image_io.load_image(photo_file, max_size=WORKING)
+    expected = stylize(photo, studio.model, np.array(rows), region_statistics="shared",
+                       masks=list(masks.transpose(2, 0, 1)))
+    np.testing.assert_array_equal(decode(data), expected)
+
+    query = ";".join(",".join(str(v) for v in row) for row in rows)
+    status, headers, data = request(
+        background, "GET", f"/api/download?photo={info['id']}&weights=1{',0' * 25}"
+        f"&regions={urllib.parse.quote(query)}&region_statistics=per_style")
+    assert status == 200
+    assert headers["content-disposition"] == (
+        'attachment; filename="lake_house_regions_3_1000-7_500_11_500.png"')
+    full = image_io.load_image(photo_file)
+    big = image_io.resize(masks, (full.shape[1], full.shape[0]))
+    expected = stylize(full, studio.model, np.array(rows), region_statistics="per_style",
+                       masks=list(big.transpose(2, 0, 1)))
+    np.testing.assert_array_equal(decode(data), expected)
+
+
+def test_a_dropped_painting_is_a_style_for_the_sliders(studio_server, photo_file):
+    import magenta_style
+
+    studio, background = studio_server
+    painting = image_io.to_uint8(thumbnails.sample_picture(90, 60))[:, ::-1]
+    status, _, body = request(background, "POST", "/api/painting?name=mine.png",
+                              body=png_bytes(painting), headers=PNG)
+    assert status == 200
+    info = json.loads(body)
+    assert info["name"] == "mine.png"
+    status, headers, thumb = request(background, "GET", f"/api/painting/{info['id']}")
+    assert status == 200 and headers["content-type"] == "image/png"
+    assert decode(thumb).shape == (32, 32, 3)  # the predictor's square crop
+    _, photo = upload(background, photo_file)
+    body = {"photo": photo["id"], "weights": weights_vector(26, {}),
+            "paintings": {info["id"]: 1.0}, "preserve_colors": True}
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                              headers=JSON)
+    assert status == 200
+    expected = stylize(photo_file, "arbitrary-v1", style_image=painting, max_size=WORKING,
+                       preserve_colors=True)
+    np.testing.assert_array_equal(decode(data), expected)
+    vector = magenta_style.style_vector(painting)
+    status, headers, data = request(
+        background, "GET", f"/api/download?photo={photo['id']}&weights=0{',0' * 25}"
+        f"&paintings={info['id']}:1")
+    assert status == 200
+    assert headers["content-disposition"] == 'attachment; filename="lake_house_mine_1000.png"'
+    np.testing.assert_array_equal(decode(data), stylize(photo_file, "arbitrary-v1",
+                                                        style_vector=vector))
+    status, _, body = request(background, "GET", "/api/style_map")
+    assert info["id"] in json.loads(body)["paintings"]["ids"]
+    # Not an image: one line; an unknown painting: 404.
+    status, _, body = request(background, "POST", "/api/painting?name=x.png",
+                              body=b"not an image", headers=PNG)
+    assert status == 415 and "'x.png' is not an image" in one_line_error(body)
+    assert request(background, "GET", "/api/painting/nope")[0] == 404
+
+
+def test_bad_masks_get_one_line_errors(studio_server, photo_file):
+    _, background = studio_server
+    _, info = upload(background, photo_file)
+    h, w = info["working_height"], info["working_width"]
+    cases = [
+        (f"/api/masks?photo={info['id']}", png_bytes(np.zeros((h, w + 1), np.uint8)), 400,
+         f"it must be {w} wide"),
+        (f"/api/masks?photo={info['id']}", b"not a png", 415, "is not a PNG"),
+        ("/api/masks?photo=nope", png_bytes(np.zeros((h, w), np.uint8)), 404,
+         "Unknown photo"),
+    ]
+    for path, data, code, message in cases:
+        status, _, body = request(background, "POST", path, body=data, headers=PNG)
+        assert status == code and message in one_line_error(body)
+    # Regions named before any mask was painted.
+    body = {"photo": info["id"], "weights": weights_vector(26, {0: 1.0}),
+            "regions": [weights_vector(26, {0: 1.0})]}
+    status, _, data = request(background, "POST", "/api/render", body=json.dumps(body),
+                              headers=JSON)
+    assert status == 400 and "no painted masks" in one_line_error(data)
+
+
 def test_a_non_image_is_refused(studio_server):
     _, background = studio_server
     status, body = upload(background, b"#!/bin/sh\necho not a photo\n", name="photo.jpg")
@@ -329,6 +458,8 @@ def one_line_error(body):
                             "Content-Type": "text/plain"}),
     ("POST", "/api/render", {"Origin": EVIL, "Content-Type": "text/plain"}),
     ("POST", "/api/frame", {"Origin": "null", "Content-Type": "image/png"}),
+    ("POST", "/api/masks?photo=x", {"Origin": EVIL, "Content-Type": "image/png"}),
+    ("POST", "/api/painting", {"Origin": EVIL, "Content-Type": "image/png"}),
     # Another port of this machine is the same site, not the same origin.
     ("POST", "/api/photo", {"Sec-Fetch-Site": "same-site", "Content-Type": "image/png"}),
     # An <img src> elsewhere pointing at a full-size render.
@@ -376,6 +507,10 @@ def test_the_studios_own_page_and_plain_clients_are_served(studio_server, photo_
     ("/api/render", "image/png"),
     ("/api/frame", "text/plain"),
     ("/api/frame", "image/"),
+    # Painted masks are PNGs only: the type is the page's promise of that.
+    ("/api/painting", "text/plain"),
+    ("/api/masks", "application/octet-stream"),
+    ("/api/masks", "image/jpeg"),
 ])
 def test_posts_need_their_content_type(studio_server, photo_file, path, content_type):
     studio, background = studio_server

@@ -12,6 +12,22 @@ const state = {
   photo: null,         // /api/photo answer
   mode: "photo",
   selected: [],        // style indices picked on the map (0, 1 or 2)
+  paintings: [],       // dropped paintings: {id, name, weight}, in drop order
+};
+
+const paintingMix = () => state.paintings.some((p) => p.weight > 0);
+
+// Painted regions (issue 20): one offscreen canvas per region at the photo's
+// working size, alpha = the region's mask. Sent to the server as one PNG,
+// the masks stacked vertically in gray (POST /api/masks), before a render.
+const REGION_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"];
+const MAX_REGIONS = REGION_COLOURS.length;  // = engine.MAX_REGIONS
+const paint = {
+  regions: [],         // {colour, style: "mix" | index, canvas, painted}
+  active: 0,           // the region the brush paints
+  dirty: false,        // masks changed since they were last sent
+  drawing: false,
+  last: null,          // the brush's previous point, in working pixels
 };
 
 // ---------------------------------------------------------------- helpers
@@ -39,12 +55,21 @@ async function errorText(response) {
 }
 
 function options() {
-  return {
+  const opts = {
     weights: state.weights.slice(),
     normalize: $("normalize").checked,
     preserve_colors: $("preserve-colors").checked,
     strength: Number($("strength").value),
   };
+  if (paintingMix()) {
+    // Rendered by the painting model: their style vectors, mixed.
+    opts.paintings = Object.fromEntries(
+      state.paintings.filter((p) => p.weight > 0).map((p) => [p.id, p.weight]));
+  } else if (regionsActive()) {
+    opts.regions = paint.regions.map(regionWeights);
+    opts.region_statistics = "shared";  // one pass: the cheap live preview
+  }
+  return opts;
 }
 
 function query(opts) {
@@ -54,6 +79,13 @@ function query(opts) {
     preserve_colors: opts.preserve_colors ? "1" : "0",
     strength: String(opts.strength),
   });
+  if (opts.paintings) {
+    q.set("paintings", Object.entries(opts.paintings).map(([id, w]) => `${id}:${fmt(w)}`).join(","));
+  }
+  if (opts.regions) {
+    q.set("regions", opts.regions.map((row) => row.map(fmt).join(",")).join(";"));
+    q.set("region_statistics", opts.region_statistics);
+  }
   if (state.photo) q.set("photo", state.photo.id);
   return q.toString();
 }
@@ -73,7 +105,10 @@ function shellQuote(s) {
 
 function setWeights(weights, { render = true } = {}) {
   state.weights = weights.map(round3);
-  document.querySelectorAll(".style-card").forEach((card) => {
+  // One family per mixture: a model style's weight sets the paintings' to 0.
+  if (state.weights.some((w) => w > 0)) state.paintings.forEach((p) => { p.weight = 0; });
+  syncPaintingCards();
+  document.querySelectorAll(".style-card:not(.painting-card)").forEach((card) => {
     const i = Number(card.dataset.index);
     const w = state.weights[i];
     card.querySelector("input").value = String(w);
@@ -95,15 +130,37 @@ function updateMixtureViews() {
       parts.push(`${names[i]} ${shown}`);
     }
   });
+  if (paintingMix()) {
+    parts.length = 0;
+    const ptotal = state.paintings.reduce((a, p) => a + p.weight, 0);
+    state.paintings.forEach((p) => {
+      if (p.weight > 0) parts.push(`${p.name} ${Math.round((100 * p.weight) / ptotal)}%`);
+    });
+  }
   const text = parts.length ? parts.join(" · ") : "no style: move a slider";
   $("mixture").textContent = text;
   $("webcam-mixture").textContent = `mixture: ${text}`;
   const strength = Number($("strength").value);
   $("strength-value").textContent = strength.toFixed(2);
+  let which = mixtureLiteral(state.weights);
+  if (regionsActive()) {
+    which = `[${paint.regions.map((r) => mixtureLiteral(regionWeights(r))).join(",")}]`;
+  }
   let cmd = `bin/stylize --checkpoint=${shellQuote(state.info.checkpoint)}` +
     ` --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
-    ` --output_dir=. --which_styles="${mixtureLiteral(state.weights)}"`;
-  if (normalize) cmd += " --normalize_weights";
+    ` --output_dir=. --which_styles="${which}"`;
+  if (paintingMix()) {
+    const used = state.paintings.filter((p) => p.weight > 0);
+    const ptotal = used.reduce((a, p) => a + p.weight, 0);
+    cmd = `bin/stylize --input_image=${shellQuote(state.photo ? state.photo.name : "photo.jpg")}` +
+      " --output_dir=. " + (used.length === 1 ? `--style_image=${shellQuote(used[0].name)}`
+        : `--style_images=${shellQuote(used.map((p) => p.name).join(","))}` +
+          ` --style_blend_weights=${used.map((p) => fmt(p.weight / ptotal)).join(",")}`);
+  }
+  if (regionsActive()) {
+    cmd += ` --style_masks=${paint.regions.map((_, i) => `region${i}.png`).join(",")}`;
+  }
+  if (normalize && !paintingMix()) cmd += " --normalize_weights";
   if ($("preserve-colors").checked) cmd += " --preserve_colors";
   if (strength !== 1) cmd += ` --strength=${strength}`;
   $("command").textContent = cmd;
@@ -121,12 +178,15 @@ let inFlight = false;
 let dirty = false;
 let resultUrl = null;
 
-function scheduleRender() {
+// Sliders debounce (the render starts 60 ms after the last move); a brush
+// stroke throttles (a render at most every 60 ms while it goes on).
+function scheduleRender({ throttle = false } = {}) {
   if (!state.photo || state.mode !== "photo") return;
   dirty = true;
   $("result").dataset.state = "rendering";
+  if (throttle && renderTimer !== null) return;
   clearTimeout(renderTimer);
-  renderTimer = setTimeout(pump, 60);
+  renderTimer = setTimeout(() => { renderTimer = null; pump(); }, 60);
 }
 
 async function pump() {
@@ -137,6 +197,10 @@ async function pump() {
   const started = performance.now();
   const img = $("result");
   try {
+    if (req.regions && !(await sendMasks())) {
+      img.dataset.state = dirty ? "rendering" : "error";
+      return;
+    }
     const response = await fetch("/api/render", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -200,6 +264,7 @@ async function uploadPhoto(file) {
   $("result-figure").hidden = false;
   $("drop-zone").classList.add("compact");
   $("download").disabled = false;
+  resetRegions();
   updateMixtureViews();
   scheduleRender();
 }
@@ -210,7 +275,14 @@ async function download() {
   const label = button.textContent;
   button.textContent = `Rendering ${state.photo.width}×${state.photo.height}…`;
   try {
-    const response = await fetch(`/api/download?${query(options())}`);
+    const opts = options();
+    if (opts.regions) {
+      // The final picture: each region normalised with its own style's
+      // statistics (equal to its single-style pastiche away from the seams).
+      opts.region_statistics = "per_style";
+      if (!(await sendMasks())) return;
+    }
+    const response = await fetch(`/api/download?${query(opts)}`);
     if (!response.ok) { showError(await errorText(response)); return; }
     const disposition = response.headers.get("Content-Disposition") || "";
     const match = /filename="([^"]+)"/.exec(disposition);
@@ -229,7 +301,14 @@ async function download() {
 
 // ---------------------------------------------------------------- webcam
 
-const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null, blob: null };
+const webcam = { stream: null, on: false, frames: 0, fps: 0, last: 0, url: null, blob: null,
+                 id: "", reset: true };
+
+// A camera session's id: the server keeps one temporal smoother per id.
+function newStreamId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 async function startWebcam() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -248,6 +327,8 @@ async function startWebcam() {
   video.srcObject = webcam.stream;
   await video.play();
   webcam.on = true;
+  webcam.id = newStreamId();
+  webcam.reset = true;
   webcam.frames = 0;
   webcam.last = performance.now();
   webcamLoop();
@@ -271,9 +352,17 @@ async function webcamLoop() {
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     const frame = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.9));
+    const opts = options();
+    delete opts.regions;  // painted regions belong to the photo
+    let q = query(opts);
+    const smooth = $("temporal").checked;
+    if (smooth) {
+      q += `&stream=${webcam.id}${webcam.reset ? "&reset=1" : ""}`;
+      webcam.reset = false;
+    }
     let response;
     try {
-      response = await fetch(`/api/frame?${query(options())}`, {
+      response = await fetch(`/api/frame?${q}`, {
         method: "POST", headers: { "Content-Type": frame.type || "image/jpeg" }, body: frame,
       });
     } catch (e) {
@@ -298,9 +387,11 @@ async function webcamLoop() {
     webcam.frames += 1;
     webcam.fps = webcam.frames === 1 ? instant : 0.8 * webcam.fps + 0.2 * instant;
     out.dataset.frames = String(webcam.frames);
+    out.dataset.smoothed = smooth ? "1" : "0";
     $("webcam-fps").textContent =
       `${webcam.fps.toFixed(1)} fps · ${canvas.width}×${canvas.height} · ` +
-      `${response.headers.get("X-Render-Ms")} ms on the server`;
+      `${response.headers.get("X-Render-Ms")} ms on the server · ` +
+      (smooth ? "smoothed over time" : "each frame alone");
   }
 }
 
@@ -317,6 +408,375 @@ async function setMode(mode) {
     stopWebcam();
     scheduleRender();
   }
+}
+
+// ---------------------------------------------------------------- regions
+
+function regionsActive() {
+  return !paintingMix() && $("regions-on").checked && state.photo !== null &&
+    paint.regions.some((r) => r.painted);
+}
+
+function regionWeights(region) {
+  if (region.style === "mix") return state.weights.slice();
+  const w = new Array(state.info.num_styles).fill(0);
+  w[region.style] = 1;
+  return w;
+}
+
+function makeRegionCanvas() {
+  const c = document.createElement("canvas");
+  c.width = state.photo.working_width;
+  c.height = state.photo.working_height;
+  return c;
+}
+
+function addRegion(style) {
+  if (paint.regions.length >= MAX_REGIONS) return;
+  paint.regions.push({ colour: REGION_COLOURS[paint.regions.length], style,
+                       canvas: makeRegionCanvas(), painted: false });
+  paint.active = paint.regions.length - 1;
+  buildRegionList();
+}
+
+function buildRegionList() {
+  const list = $("region-list");
+  list.replaceChildren();
+  paint.regions.forEach((region, k) => {
+    const li = document.createElement("li");
+    li.dataset.index = String(k);
+    li.classList.toggle("active", k === paint.active);
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = region.colour;
+    swatch.title = "Paint this region";
+    const label = document.createElement("span");
+    label.textContent = `Region ${k + 1}`;
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", `Style of region ${k + 1}`);
+    const mix = new Option("the sliders' mixture", "mix");
+    select.add(mix);
+    state.info.style_names.forEach((name, i) => select.add(new Option(`${i} ${name}`, String(i))));
+    select.value = String(region.style);
+    select.addEventListener("change", () => {
+      region.style = select.value === "mix" ? "mix" : Number(select.value);
+      updateMixtureViews();
+      scheduleRender();
+    });
+    const remove = document.createElement("button");
+    remove.textContent = "×";
+    remove.title = "Remove this region";
+    remove.disabled = paint.regions.length === 1;
+    remove.addEventListener("click", (e) => {
+      e.stopPropagation();
+      paint.regions.splice(k, 1);
+      paint.regions.forEach((r, j) => { r.colour = REGION_COLOURS[j]; });
+      paint.active = Math.min(paint.active, paint.regions.length - 1);
+      paint.dirty = true;
+      buildRegionList();
+      drawOverlay();
+      updateMixtureViews();
+      scheduleRender();
+    });
+    li.addEventListener("click", (e) => {
+      if (e.target === select) return;
+      paint.active = k;
+      buildRegionList();
+    });
+    li.append(swatch, label, select, remove);
+    list.appendChild(li);
+  });
+  $("add-region").disabled = paint.regions.length >= MAX_REGIONS;
+}
+
+// New photo: two regions, the sliders' mixture and another style, unpainted.
+function resetRegions() {
+  paint.regions = [];
+  paint.dirty = true;
+  const overlay = $("mask-canvas");
+  overlay.width = state.photo.working_width;
+  overlay.height = state.photo.working_height;
+  addRegion("mix");
+  const first = state.weights.findIndex((w) => w > 0);
+  addRegion(first === 1 ? 2 : 1);
+  paint.active = 0;
+  buildRegionList();
+  drawOverlay();
+}
+
+function drawOverlay() {
+  const overlay = $("mask-canvas");
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  if (!$("show-masks").checked) return;
+  const tint = document.createElement("canvas");
+  tint.width = overlay.width;
+  tint.height = overlay.height;
+  const t = tint.getContext("2d");
+  for (const region of paint.regions) {
+    t.globalCompositeOperation = "copy";
+    t.drawImage(region.canvas, 0, 0);
+    t.globalCompositeOperation = "source-in";  // the mask's alpha, in the region's colour
+    t.fillStyle = region.colour;
+    t.fillRect(0, 0, tint.width, tint.height);
+    ctx.globalAlpha = 0.4;
+    ctx.drawImage(tint, 0, 0);
+  }
+  ctx.globalAlpha = 1;
+}
+
+function brushPoint(e) {
+  const overlay = $("mask-canvas");
+  const box = overlay.getBoundingClientRect();
+  return [(e.clientX - box.left) * overlay.width / box.width,
+          (e.clientY - box.top) * overlay.height / box.height];
+}
+
+// One brush segment: painted into the active region and, so each pixel has
+// one region, taken out of the others (the eraser takes it out of all).
+function strokeTo(point) {
+  const from = paint.last || point;
+  const erase = $("eraser").checked;
+  paint.regions.forEach((region, k) => {
+    const ctx = region.canvas.getContext("2d");
+    ctx.globalCompositeOperation = erase || k !== paint.active ? "destination-out" : "source-over";
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = Number($("brush").value);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(point[0] + 0.01, point[1]);  // a dot for a click without a move
+    ctx.stroke();
+    if (!erase && k === paint.active) region.painted = true;
+  });
+  paint.last = point;
+  paint.dirty = true;
+  drawOverlay();
+  updateMixtureViews();
+  scheduleRender({ throttle: true });
+}
+
+// Region k's mask, white (weight 1) on black, on a canvas of the working size.
+function grayMask(region) {
+  const c = document.createElement("canvas");
+  c.width = region.canvas.width;
+  c.height = region.canvas.height;
+  const ctx = c.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.drawImage(region.canvas, 0, 0);
+  return c;
+}
+
+// The masks as files for `bin/stylize --style_masks=region0.png,...` (drawn
+// on the preview: bin/stylize resizes them to the photo, saying so).
+async function saveMasks() {
+  for (const [k, region] of paint.regions.entries()) {
+    const blob = await new Promise((r) => grayMask(region).toBlob(r, "image/png"));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `region${k}.png`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+}
+
+// The masks as one PNG: region k in gray at rows k*h..(k+1)*h on black.
+async function sendMasks() {
+  if (!paint.dirty) return true;
+  const w = state.photo.working_width, h = state.photo.working_height;
+  const stacked = document.createElement("canvas");
+  stacked.width = w;
+  stacked.height = h * paint.regions.length;
+  const ctx = stacked.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, stacked.width, stacked.height);
+  paint.regions.forEach((region, k) => ctx.drawImage(region.canvas, 0, k * h));
+  paint.dirty = false;
+  const blob = await new Promise((r) => stacked.toBlob(r, "image/png"));
+  const response = await fetch(`/api/masks?photo=${state.photo.id}`, {
+    method: "POST", headers: { "Content-Type": "image/png" }, body: blob,
+  });
+  if (!response.ok) {
+    paint.dirty = true;
+    showError(await errorText(response));
+    return false;
+  }
+  $("result").dataset.masks = JSON.stringify(await response.json());
+  return true;
+}
+
+function wireRegions() {
+  const overlay = $("mask-canvas");
+  $("regions-on").addEventListener("change", () => {
+    const on = $("regions-on").checked;
+    $("regions-panel").hidden = !on;
+    overlay.hidden = !on;
+    updateMixtureViews();
+    if (paint.regions.some((r) => r.painted)) scheduleRender();
+  });
+  overlay.addEventListener("pointerdown", (e) => {
+    if (!paint.regions.length) return;
+    overlay.setPointerCapture(e.pointerId);
+    paint.drawing = true;
+    paint.last = null;
+    strokeTo(brushPoint(e));
+  });
+  overlay.addEventListener("pointermove", (e) => { if (paint.drawing) strokeTo(brushPoint(e)); });
+  for (const ev of ["pointerup", "pointercancel"]) {
+    overlay.addEventListener(ev, () => {
+      if (!paint.drawing) return;
+      paint.drawing = false;
+      paint.last = null;
+      scheduleRender();
+    });
+  }
+  $("brush").addEventListener("input", () => { $("brush-value").textContent = $("brush").value; });
+  $("show-masks").addEventListener("change", drawOverlay);
+  $("add-region").addEventListener("click", () => {
+    const used = new Set(paint.regions.map((r) => r.style));
+    const free = state.info.style_names.findIndex((_, i) => !used.has(i));
+    addRegion(free >= 0 ? free : 0);
+  });
+  $("save-masks").addEventListener("click", saveMasks);
+  $("clear-masks").addEventListener("click", () => {
+    for (const region of paint.regions) {
+      region.canvas.getContext("2d").clearRect(0, 0, region.canvas.width, region.canvas.height);
+      region.painted = false;
+    }
+    paint.dirty = true;
+    drawOverlay();
+    updateMixtureViews();
+    scheduleRender();
+  });
+}
+
+// ---------------------------------------------------------------- paintings
+
+async function addPainting(file) {
+  clearError();
+  const response = await fetch(`/api/painting?name=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { "Content-Type": file.type.startsWith("image/") ? file.type
+                                                              : "application/octet-stream" },
+    body: file,
+  });
+  if (!response.ok) { showError(await errorText(response)); return; }
+  const painting = await response.json();
+  state.paintings.push({ ...painting, weight: 0 });
+  // The server keeps the last max_paintings; so does the page.
+  while (state.paintings.length > state.info.max_paintings) state.paintings.shift();
+  buildPaintingCards();
+  soloPainting(painting.id);
+  await refreshMap();
+}
+
+function buildPaintingCards() {
+  document.querySelectorAll(".painting-card").forEach((c) => c.remove());
+  const strip = $("style-strip");
+  state.paintings.forEach((p) => {
+    const card = document.createElement("div");
+    card.className = "style-card painting-card";
+    card.dataset.painting = p.id;
+    card.innerHTML = `<img alt="">
+      <div class="name"><span></span><output>0.00</output></div>
+      <input type="range" min="0" max="1" step="0.01" value="0">`;
+    const img = card.querySelector("img");
+    img.src = `/api/painting/${p.id}`;
+    img.alt = `Painting ${p.name}`;
+    img.title = `${p.name}: click to use this painting alone`;
+    card.querySelector(".name span").textContent = p.name;
+    const slider = card.querySelector("input");
+    slider.setAttribute("aria-label", `Weight of painting ${p.name}`);
+    slider.addEventListener("input", () => setPaintingWeight(p.id, Number(slider.value)));
+    img.addEventListener("click", () => soloPainting(p.id));
+    strip.prepend(card);
+  });
+  syncPaintingCards();
+}
+
+function syncPaintingCards() {
+  state.paintings.forEach((p) => {
+    const card = document.querySelector(`.painting-card[data-painting="${p.id}"]`);
+    if (!card) return;
+    card.querySelector("input").value = String(p.weight);
+    card.querySelector("output").textContent = p.weight.toFixed(2);
+    card.classList.toggle("active", p.weight > 0);
+  });
+  document.querySelectorAll("#painting-map .point").forEach((g) => {
+    const p = state.paintings.find((q) => q.id === g.dataset.painting);
+    g.classList.toggle("weighted", Boolean(p && p.weight > 0));
+  });
+}
+
+// One family per mixture: a painting's weight sets the model's styles to 0.
+function setPaintingWeight(id, weight) {
+  state.paintings.forEach((p) => { if (p.id === id) p.weight = round3(weight); });
+  if (paintingMix()) {
+    state.weights = state.weights.map(() => 0);
+    document.querySelectorAll(".style-card:not(.painting-card)").forEach((card) => {
+      card.querySelector("input").value = "0";
+      card.querySelector("output").textContent = "0.00";
+      card.classList.remove("active");
+    });
+  }
+  syncPaintingCards();
+  updateMixtureViews();
+  scheduleRender();
+}
+
+function soloPainting(id) {
+  state.paintings.forEach((p) => { p.weight = 0; });
+  setPaintingWeight(id, 1);
+}
+
+async function refreshMap() {
+  const response = await fetch("/api/style_map");
+  if (!response.ok) { showError(await errorText(response)); return; }
+  state.map = await response.json();
+  drawPaintingMap();
+}
+
+function drawPaintingMap() {
+  const data = state.map && state.map.paintings;
+  $("painting-map-wrap").hidden = !data;
+  if (!data) return;
+  const svg = $("painting-map");
+  const W = 800, H = 300, pad = 40, tw = 48, th = 48;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.replaceChildren();
+  const xs = data.coords.map((c) => c[0]), ys = data.coords.map((c) => c[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (W - 2 * pad) / Math.max(x1 - x0, 1e-9), sy = (H - 2 * pad) / Math.max(y1 - y0, 1e-9);
+  // An axis with (almost) no spread (two paintings lie on a line) is centred.
+  const flat = (lo, hi) => hi - lo <= 1e-6 * Math.max(x1 - x0, y1 - y0, 1e-9);
+  const truePos = data.coords.map(([x, y]) => [
+    flat(x0, x1) ? W / 2 : pad + (x - x0) * sx, flat(y0, y1) ? H / 2 : H - pad - (y - y0) * sy]);
+  const pos = spread(truePos, tw, th, W, H);
+  data.ids.forEach((id, i) => {
+    svgEl("circle", { cx: truePos[i][0], cy: truePos[i][1], r: 3, fill: "#6b6b6b" }, svg);
+    const g = svgEl("g", { class: "point", "data-painting": id,
+                           transform: `translate(${pos[i][0] - tw / 2},${pos[i][1] - th / 2})` }, svg);
+    svgEl("image", { href: `/api/painting/${id}`, width: tw, height: th }, g);
+    svgEl("rect", { width: tw, height: th, rx: 3 }, g);
+    const label = svgEl("text", { x: tw / 2, y: th + 11, "text-anchor": "middle" }, g);
+    label.textContent = data.names[i];
+    const title = svgEl("title", {}, g);
+    title.textContent = `${data.names[i]}: click to use this painting alone`;
+    g.addEventListener("click", () => soloPainting(id));
+  });
+  const n = data.ids.length;
+  const pairs = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) pairs.push(`${data.names[i]}–${data.names[j]} ${data.distances[i][j].toFixed(1)}`);
+  }
+  $("painting-map-caption").textContent =
+    `${n} painting${n === 1 ? "" : "s"}, style vectors of ${data.dimension} numbers` +
+    (pairs.length ? `; L2 distances: ${pairs.join(", ")}` : "") + ".";
+  syncPaintingCards();
 }
 
 // ---------------------------------------------------------------- styles
@@ -560,6 +1020,7 @@ function wire() {
   const compare = (on) => {
     $("original").hidden = !on;
     $("result").hidden = on;
+    $("mask-canvas").hidden = on || !$("regions-on").checked;
   };
   $("compare").addEventListener("pointerdown", () => compare(true));
   for (const ev of ["pointerup", "pointerleave", "pointercancel"]) {
@@ -590,6 +1051,19 @@ function wire() {
     $("copy-status").textContent = "copied";
     setTimeout(() => { $("copy-status").textContent = ""; }, 1500);
   });
+  wireRegions();
+  const pinput = $("painting-input");
+  pinput.addEventListener("change", () => { if (pinput.files[0]) addPainting(pinput.files[0]); });
+  const strip = $("style-strip");
+  strip.addEventListener("dragover", (e) => { e.preventDefault(); strip.classList.add("dragging"); });
+  strip.addEventListener("dragleave", () => strip.classList.remove("dragging"));
+  strip.addEventListener("drop", (e) => {
+    e.preventDefault();
+    strip.classList.remove("dragging");
+    const file = e.dataTransfer.files[0];
+    if (file && state.info.painting_model) addPainting(file);
+  });
+  $("temporal").addEventListener("change", () => { webcam.reset = true; });
   $("mode-photo").addEventListener("click", () => setMode("photo"));
   $("mode-webcam").addEventListener("click", () => setMode("webcam"));
 }
@@ -612,6 +1086,10 @@ async function init() {
     `${Number(info.max_megapixels.toFixed(1))} megapixels. Sliders re-render a copy at most ` +
     `${info.working_size} px wide; the download is full size.`;
   buildStrip();
+  if (info.painting_model) {
+    $("painting-drop").hidden = false;
+    $("painting-model").textContent = info.painting_model;
+  }
   const w = new Array(info.num_styles).fill(0);
   w[0] = 1;
   setWeights(w, { render: false });
