@@ -20,6 +20,17 @@ printed first: on a shared machine, compare numbers only within one run.
 "CPU ms" is the process CPU time per image (all threads); on a busy shared
 machine it varies less than the wall time (but still grows when other
 processes share the cores' caches and SMT siblings).
+
+    .venv/bin/python bench/stylize.py --vs_onnxruntime        # needs onnx + onnxruntime
+
+times `magenta_style.stylize` (uint8 photo in, uint8 pastiche out; the
+default dynamic-shape graph and `jit_compile=True`) side by side with
+onnxruntime running the same model exported by `bin/export --onnx`
+(`magenta_style.onnx_export`; the same uint8 -> float -> uint8 conversions
+in NumPy), at 256, 512 and 1024 px for android-26 and alpha 1. The calls
+alternate within one process (ours, XLA, onnxruntime, ours, ...), so load
+from other processes falls on all of them alike; it prints medians and the
+median of the per-round ratios ours / onnxruntime (< 1: ours is faster).
 """
 
 import argparse
@@ -101,6 +112,50 @@ def _worker(name, size, mode, reps):
                       "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
+def _worker_vs_onnxruntime(name, size, reps):
+    """`stylize` (graph, XLA) against onnxruntime on the exported model; one JSON line."""
+    import tempfile
+
+    import numpy as np
+    import onnxruntime
+
+    from magenta_style import onnx_export
+    from magenta_style.storage import image_io
+    from magenta_style.stylization.api import stylize
+
+    model = _load(name)
+    n = model.transformer_config.num_styles
+    photo = (_photo(size, size) * 255).astype(np.uint8)
+    weights = np.eye(n, dtype=np.float32)[:1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = onnx_export.export_onnx(model, os.path.join(tmp, "m.onnx"))
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+    def ort_stylize():
+        x = photo[None].astype(np.float32) / 255.0
+        out = session.run(None, {"image": x, "style_weights": weights})[0]
+        return image_io.to_uint8(out[0])
+
+    calls = {"graph": lambda: stylize(photo, model, 0),
+             "xla": lambda: stylize(photo, model, 0, jit_compile=True),
+             "onnxruntime": ort_stylize}
+    outs = {key: call() for key, call in calls.items()}  # trace / compile / warm up
+    for key in ("graph", "xla"):  # the same pixels (to uint8 rounding)
+        assert np.abs(outs[key].astype(int) - outs["onnxruntime"]).max() <= 1, key
+    times = {key: [] for key in calls}
+    for _ in range(reps):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    ort = np.array(times["onnxruntime"])
+    print(json.dumps({
+        **{f"{key}_ms": 1000 * float(np.median(t)) for key, t in times.items()},
+        **{f"{key}_ratio": float(np.median(np.array(times[key]) / ort))
+           for key in ("graph", "xla")},
+        "load": os.getloadavg()[0]}))
+
+
 def _matmul_gflops():
     import numpy as np
 
@@ -122,21 +177,50 @@ def _run(args_list):
     raise RuntimeError(f"worker {args_list} failed:\n{result.stderr[-2000:]}")
 
 
+def _main_vs_onnxruntime(args):
+    import onnxruntime
+
+    models = args.models.split(",") if args.models else ["android-26", ALPHA1]
+    sizes = args.sizes or "256,512,1024"
+    reps = args.reps or 9
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+          f"numpy matmul {_matmul_gflops():.0f} GFLOP/s, onnxruntime "
+          f"{onnxruntime.__version__}; medians of {reps} alternating rounds, ms per image")
+    print(f"{'model':<16} {'size':>9} {'stylize':>8} {'XLA':>8} {'onnxrt':>8} "
+          f"{'ratio':>6} {'XLA/ort':>8} {'load':>5}")
+    for name in models:
+        for size in (int(s) for s in sizes.split(",")):
+            r = _run([name, str(size), "vs_onnxruntime", str(reps)])
+            print(f"{name:<16} {f'{size}x{size}':>9} {r['graph_ms']:8.0f} {r['xla_ms']:8.0f} "
+                  f"{r['onnxruntime_ms']:8.0f} {r['graph_ratio']:6.2f} {r['xla_ratio']:8.2f} "
+                  f"{r['load']:5.1f}", flush=True)
+    print("ratio = ours / onnxruntime (median of per-round ratios); < 1: ours is faster")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=None,
                         help=f"comma list (default: shipped models + {ALPHA1})")
-    parser.add_argument("--sizes", default="512,1024")
+    parser.add_argument("--sizes", default=None, help="comma list (default 512,1024)")
     parser.add_argument("--modes", default="eager,graph,xla")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=None, help="default 3")
     parser.add_argument("--tiled", default="6000x4000", help="WxH for the tiled run")
     parser.add_argument("--no-tiled", action="store_true")
+    parser.add_argument("--vs_onnxruntime", action="store_true",
+                        help="stylize vs onnxruntime on the exported model, side by side "
+                             "(sizes default 256,512,1024; reps default 9)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         name, size, mode, reps = args.worker
+        if mode == "vs_onnxruntime":
+            _worker_vs_onnxruntime(name, int(size), int(reps))
+            return
         size = tuple(int(v) for v in size.split("x")) if "x" in size else int(size)
         _worker(name, size, mode, int(reps))
+        return
+    if args.vs_onnxruntime:
+        _main_vs_onnxruntime(args)
         return
 
     from magenta_style.storage import model_format
@@ -148,9 +232,9 @@ def main():
     print(f"{'model':<16} {'size':>9} {'mode':>6} {'ms/image':>9} {'median':>8} "
           f"{'CPU ms':>8} {'1st call':>9} {'peak RSS':>9}")
     for name in models:
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in (args.sizes or "512,1024").split(",")):
             for mode in args.modes.split(","):
-                r = _run([name, str(size), mode, str(args.reps)])
+                r = _run([name, str(size), mode, str(args.reps or 3)])
                 print(f"{name:<16} {f'{size}x{size}':>9} {mode:>6} {r['ms']:9.0f} "
                       f"{r['median_ms']:8.0f} {r['cpu_ms']:8.0f} {r['first_ms']:9.0f} "
                       f"{r['peak_kb'] / 1e6:8.2f}G", flush=True)
