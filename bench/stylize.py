@@ -34,6 +34,12 @@ median of the per-round ratios ours / onnxruntime (< 1: ours is faster),
 where each round's peer is the faster of two onnxruntime sessions: its
 defaults, and the same with worker threads that do not spin (kinder to a
 loaded machine).
+
+    .venv/bin/python bench/stylize.py --onnx_exports          # + tf2onnx
+
+times onnxruntime on three ONNX files of android-26: ours (`bin/export
+--onnx`) and Keras's `model.export(format="onnx")` of the plain forms and
+of the CPU forms (the numbers behind the exporter's design, docs/stylize.md).
 """
 
 import argparse
@@ -169,6 +175,57 @@ def _worker_vs_onnxruntime(name, size, reps):
         "load": os.getloadavg()[0]}))
 
 
+def _worker_onnx_exports(name, size, reps):
+    """onnxruntime on three exports of one model, alternating; one JSON line.
+
+    ours: `onnx_export` (standard operators from the layer weights);
+    keras_plain / keras_cpu_forms: Keras's `model.export(format="onnx")`
+    (through tf2onnx) with `MAGENTA_STYLE_FAST_CONV=0` (plain ops) and with
+    the default CPU convolution forms of `model.fast_conv`.
+    """
+    import tempfile
+
+    import numpy as np
+    import onnxruntime
+
+    from magenta_style import onnx_export
+
+    model = _load(name)
+    n = model.transformer_config.num_styles
+    x = _photo(size, size)[None]
+    weights = np.eye(n, dtype=np.float32)[:1]
+    model([x, weights], training=False)  # Keras's export needs a called model
+    sessions = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions["ours"] = onnx_export.export_onnx(model, os.path.join(tmp, "ours.onnx"))
+        for key, forms in (("keras_plain", "0"), ("keras_cpu_forms", "1")):
+            os.environ["MAGENTA_STYLE_FAST_CONV"] = forms  # read when the export traces
+            path = os.path.join(tmp, f"{key}.onnx")
+            model.export(path, format="onnx", verbose=False)
+            sessions[key] = path
+        os.environ.pop("MAGENTA_STYLE_FAST_CONV")
+        sessions = {key: onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+                    for key, path in sessions.items()}
+    feeds = {}
+    for key, session in sessions.items():
+        names = [i.name for i in session.get_inputs()]
+        feeds[key] = dict(zip(names, (x, weights)))
+    reference = np.asarray(model([x, weights], training=False))
+    diffs = {key: float(np.abs(session.run(None, feeds[key])[0] - reference).max())
+             for key, session in sessions.items()}
+    times = {key: [] for key in sessions}
+    for _ in range(reps):
+        for key, session in sessions.items():
+            start = time.perf_counter()
+            session.run(None, feeds[key])
+            times[key].append(time.perf_counter() - start)
+    ours = np.array(times["ours"])
+    print(json.dumps({"ms": {k: 1000 * float(np.median(t)) for k, t in times.items()},
+                      "ratio": {k: float(np.median(np.array(t) / ours))
+                                for k, t in times.items()},
+                      "max_diff": diffs, "load": os.getloadavg()[0]}))
+
+
 def _matmul_gflops():
     import numpy as np
 
@@ -223,10 +280,16 @@ def main():
     parser.add_argument("--vs_onnxruntime", action="store_true",
                         help="stylize vs onnxruntime on the exported model, side by side "
                              "(sizes default 256,512,1024; reps default 9)")
+    parser.add_argument("--onnx_exports", action="store_true",
+                        help="onnxruntime on our ONNX export vs Keras's model.export "
+                             "(plain and CPU forms; needs tf2onnx); sizes default 512,1024")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         name, size, mode, reps = args.worker
+        if mode == "onnx_exports":
+            _worker_onnx_exports(name, int(size), int(reps))
+            return
         if mode == "vs_onnxruntime":
             _worker_vs_onnxruntime(name, int(size), int(reps))
             return
@@ -235,6 +298,16 @@ def main():
         return
     if args.vs_onnxruntime:
         _main_vs_onnxruntime(args)
+        return
+    if args.onnx_exports:
+        print(f"load average {os.getloadavg()[0]:.1f}; onnxruntime ms per image (median of "
+              f"{args.reps or 9} alternating rounds), ratio to ours, max |diff| to Keras")
+        for name in (args.models.split(",") if args.models else ["android-26"]):
+            for size in (args.sizes or "512,1024").split(","):
+                r = _run([name, size, "onnx_exports", str(args.reps or 9)])
+                print(f"{name} {size}x{size}: " + ", ".join(
+                    f"{k} {r['ms'][k]:.0f} ms ({r['ratio'][k]:.2f}x, diff {r['max_diff'][k]:.1e})"
+                    for k in r["ms"]) + f"; load {r['load']:.1f}", flush=True)
         return
 
     from magenta_style.storage import model_format
