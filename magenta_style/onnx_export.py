@@ -12,22 +12,20 @@ multiple of 4 and the crop back. Inputs and output (dynamic batch, H, W):
 | `stylized_image` (output) | `[B, H, W, 3]` | float32 in [0, 1] |
 
 Why a writer of our own rather than Keras's `model.export(format="onnx")`
-(which goes through tf2onnx): measured in onnxruntime on android-26
-(docs/stylize.md, Speed), Keras's export of our default model carries the
-CPU convolution forms of `model.fast_conv` (Winograd, blocked and phase
-convolutions written as slices, einsums and concatenations), which
-onnxruntime runs far slower than plain convolutions; exporting the plain
-forms (`MAGENTA_STYLE_FAST_CONV=0`) through Keras gives mirror padding as
-gathers, instance norm as moments, upsampling as Tile/Reshape chains and
-the dynamic-shape logic of TensorFlow's graph, and still trails the graph
-written here, which states each layer in the operator onnxruntime has a
-tuned kernel for (and which needs no tf2onnx). It is exact by construction:
-the same weights, the same arithmetic (reflection padding, nearest x2
+(through tf2onnx), measured in onnxruntime on android-26 (`bench/stylize.py
+--onnx_exports`, docs/stylize.md): Keras's export of the default model
+carries the CPU convolution forms of `model.fast_conv` (slices, einsums,
+concatenations) and runs 1.6-1.7x slower; exported with the plain forms
+(`MAGENTA_STYLE_FAST_CONV=0` set before tracing) it runs about as fast as
+this graph, but keeps TensorFlow's shape logic and instance norm as
+GlobalAveragePool/Sub/Mul chains and needs tf2onnx. Here each layer is the
+one standard operator runtimes have a tuned kernel for, `style_weights` may
+hold one row or one per image, and the graph is exact by construction: the
+same weights, the same arithmetic (reflection padding, nearest x2
 upsampling, instance norm with the model's epsilon, gamma/beta mixed from
 the style table as `style_weights @ table`), checked against Keras to 1e-4
-in tests/test_onnx_export.py. The `onnx` package only serialises the
-protobuf (and checks the graph); it is imported lazily and is needed only
-to export.
+in tests/test_onnx_export.py. The `onnx` package only builds and checks the
+protobuf; it is imported lazily and is needed only to export.
 """
 
 import numpy as np
