@@ -68,7 +68,12 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest", "ruff", "playwright>=1.40", "hypothesis>=6"],
+        # onnx + onnxruntime: the ONNX export is checked in onnxruntime
+        # against Keras (tests/test_onnx_export.py skips without them).
+        "test": ["pytest", "ruff", "playwright>=1.40", "hypothesis>=6", "onnx>=1.14",
+                 "onnxruntime>=1.16"],
+        # `bin/export --onnx` serialises the graph with the onnx package.
+        "onnx": ["onnx>=1.14"],
         "jax": ["jax[cpu]"],
         # The style studio's web server (see README: why Starlette), and
         # OpenCV for its webcam's smoothing over time (the video's DIS flow).

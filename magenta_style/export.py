@@ -47,6 +47,7 @@ import typing
 
 import numpy as np
 
+from magenta_style import onnx_export
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.stylization import regions
@@ -96,6 +97,9 @@ class ExportConfig:
         "help": "Quantise the TFLite model's weights (dynamic range, ~4x smaller)."})
     tflite_image_size: int = dataclasses.field(default=384, metadata={
         "help": "Side of the TFLite model's fixed square input (Magenta: 384)."})
+    onnx: bool = dataclasses.field(default=False, metadata={
+        "help": "Also write an ONNX model (stylize.onnx: any size, style_weights as an "
+                "input; needs the onnx package). See magenta_style/onnx_export.py."})
 
 
 def tflite_filename(quantize):
@@ -302,7 +306,7 @@ def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
 
 
 def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
-                       tflite_image_size=384, num_styles=None):
+                       tflite_image_size=384, num_styles=None, onnx=False):
     """Writes a SavedModel (and optionally a TFLite model) for serving.
 
     Args:
@@ -317,6 +321,8 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         quantize: dynamic-range weight quantisation of the TFLite model.
         tflite_image_size: side of the TFLite model's fixed square input.
         num_styles: optional int, checked against the model.
+        onnx: also write `stylize.onnx` (`onnx_export.onnx_model`) into
+            `export_dir`.
 
     Returns:
         `export_dir`. Load with `tf.saved_model.load(export_dir)` and call
@@ -351,6 +357,9 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     if tflite:
         meta["tflite"] = {"file": tflite_filename(quantize), "image_size": tflite_image_size,
                           "quantized": bool(quantize)}
+    onnx_bytes = onnx_export.onnx_model(model).SerializeToString() if onnx else None
+    if onnx:
+        meta["onnx"] = {"file": onnx_export.FILENAME, "inputs": onnx_export.SIGNATURE_DOC}
 
     def write(tmp):
         tf.saved_model.save(module, tmp, signatures={
@@ -367,6 +376,9 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         if flatbuffer is not None:
             with open(os.path.join(tmp, tflite_filename(quantize)), "wb") as f:
                 f.write(flatbuffer)
+        if onnx_bytes is not None:
+            with open(os.path.join(tmp, onnx_export.FILENAME), "wb") as f:
+                f.write(onnx_bytes)
 
     atomic.write_dir(export_dir, write)
     return export_dir
@@ -383,4 +395,4 @@ def export_from_config(config):
     return export_saved_model(config.checkpoint, config.export_dir, tflite=config.tflite,
                               quantize=config.quantize,
                               tflite_image_size=config.tflite_image_size,
-                              num_styles=config.num_styles)
+                              num_styles=config.num_styles, onnx=config.onnx)

@@ -1,8 +1,9 @@
-"""Export a model as a TF2 SavedModel for serving (and optionally TFLite).
+"""Export a model as a TF2 SavedModel for serving (and optionally TFLite, ONNX).
 
     bin/export --checkpoint=android-26 --export_dir=/tmp/stylize_savedmodel
     bin/export --checkpoint=model.ckpt --num_styles=32 --export_dir=out --tflite --quantize
     bin/export --checkpoint=arbitrary-v1 --export_dir=out --tflite
+    bin/export --checkpoint=android-26 --export_dir=out --onnx   # also out/stylize.onnx
 
 Signatures: `serving_default` (float image in [0, 1], style_weights [N] or
 [B, N]), `serving_uint8` (uint8 image), `stylize_index` (style index); for
