@@ -344,6 +344,10 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
 
     model = get_model(model, num_styles)
     if model_format.is_arbitrary(model):
+        if onnx:
+            raise UserError(f"--onnx exports multi-style models only; {model.name} (an "
+                            "arbitrary-style model) exports as a SavedModel and TFLite. Drop "
+                            "--onnx.")
         return _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size)
     module = _serving_module(model)
     meta = {

@@ -99,3 +99,11 @@ def test_tflite_pair_has_magentas_shapes_and_the_keras_numbers(model, tmp_path):
     image = np.random.default_rng(7).random((1, 32, 32, 3), dtype=np.float32)
     out = run_tflite(transform, image, v)
     np.testing.assert_allclose(out, keras_out(model, image, v.reshape(1, DIM)), atol=1e-4)
+
+
+def test_onnx_of_an_arbitrary_model_is_refused_in_one_line_before_writing(model, tmp_path):
+    from magenta_style.errors import UserError
+
+    with pytest.raises(UserError, match="--onnx exports multi-style models only"):
+        export.export_saved_model(model, str(tmp_path / "x"), onnx=True)
+    assert not os.path.exists(tmp_path / "x")
