@@ -11,7 +11,8 @@ the library does: the predictor as `stylize` calls it (eager Keras call) and
 through a `tf.function` (the compiled form), the transformer through
 `stylization.runner` (dynamic-shape graph, the `stylize` default).
 onnxruntime: `CPUExecutionProvider`, default options and threads, the
-shared folder's `*_float.onnx`.
+shared folder's `*_float.onnx` (the peer), and the same without its
+worker threads' spin-waiting (kinder to a loaded machine).
 
 The machine is shared: ours and onnxruntime alternate in the same process,
 repeat by repeat, and the report gives medians and the ratio ours / ORT of
@@ -67,25 +68,33 @@ def main():
     transform = runner_lib.runner(model.transformer)
     predict_compiled = tf.function(lambda x: model.predictor(x, training=False),
                                    reduce_retracing=True)
-    predict_sess = ort.InferenceSession(os.path.join(FOLDER, "arbitrary_predict_float.onnx"),
-                                        providers=["CPUExecutionProvider"])
-    transform_sess = ort.InferenceSession(
-        os.path.join(FOLDER, "arbitrary_transform_float.onnx"),
-        providers=["CPUExecutionProvider"])
+    def sessions(spinning):
+        options = ort.SessionOptions()
+        if not spinning:
+            # ORT's workers spin while waiting for work; on a machine whose
+            # cores other jobs hold, that spinning costs more than it saves.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return [ort.InferenceSession(os.path.join(FOLDER, f"arbitrary_{n}_float.onnx"),
+                                     options, providers=["CPUExecutionProvider"])
+                for n in ("predict", "transform")]
+
+    predict_sess, transform_sess = sessions(spinning=True)
+    quiet_sessions = sessions(spinning=False)
 
     def ours(photo, predict):
         vector = predict(painting)
         return np.asarray(transform(photo, vector))
 
-    def onnx(photo):
-        vector = predict_sess.run(None, {"style_image": painting})[0]
-        return transform_sess.run(None, {"content_image": photo, VECTOR: vector})[0]
+    def onnx(photo, pair=(predict_sess, transform_sess)):
+        vector = pair[0].run(None, {"style_image": painting})[0]
+        return pair[1].run(None, {"content_image": photo, VECTOR: vector})[0]
 
     variants = {
         "ours (predictor eager, as stylize)": lambda x: ours(
             x, lambda s: np.asarray(model.predictor(s, training=False))),
         "ours (predictor tf.function)": lambda x: ours(x, predict_compiled),
         "onnxruntime float": onnx,
+        "onnxruntime float, no spinning": lambda x: onnx(x, quiet_sessions),
     }
     print(f"{os.cpu_count()} CPUs (shared with other jobs: the machine is loaded); "
           f"TF {tf.__version__}, onnxruntime {ort.__version__}; medians of "
