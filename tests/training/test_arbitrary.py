@@ -101,6 +101,23 @@ def test_resume_continues_where_the_run_stopped(tmp_path, vgg16_file):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5, err_msg=a.path)
 
 
+@pytest.mark.slow
+def test_inception_predictor_trains_with_batch_norm_statistics(tmp_path, one_style,
+                                                               vgg16_file):
+    # The paper's predictor: Inception-v3 to Mixed_6e trains (Magenta's
+    # is_training=True), its batch norms updating their moving statistics.
+    from magenta_style.training import arbitrary
+
+    cfg = tiny_config(tmp_path / "run", one_style, vgg16_file, predictor="inception_v3",
+                      predictor_weights="none", style_image_size=80, alpha=0.25,
+                      train_steps=2)
+    model = arbitrary.train_arbitrary(cfg, content=th.smooth_images(2, th.SIZE, seed=3))
+    means = [np.asarray(v) for v in model.predictor.non_trainable_variables
+             if "moving_mean" in v.path]
+    assert means and max(float(np.abs(m).max()) for m in means) > 0  # Built as zeros.
+    assert all(np.isfinite(v) for _, v in _losses(tmp_path / "run"))
+
+
 def test_train_dir_of_another_run_is_refused(tmp_path, one_style, vgg16_file):
     from magenta_style.training import arbitrary
     from magenta_style.training import train_state
