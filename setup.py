@@ -13,6 +13,7 @@ SCRIPTS = [
     "export",
     "optimize",
     "train_from_scratch",
+    "train_arbitrary",
     "finetune",
     "create_style_dataset",
     "evaluate",

@@ -56,3 +56,44 @@ def compute_losses(model_fn, pastiche_net_fn, content_net_fn, images, labels,
 # Set-up shared by the backends.
 
 
+
+
+def compute_arbitrary_losses(model_fn, pastiche_net_fn, content_net_fn, images,
+                             style_images, loss_config):
+    """Per-example losses of arbitrary-style training.
+
+    Magenta's `arbitrary_image_stylization_losses.total_loss`.
+
+    Every example has its own painting: the style target is the Gram matrix
+    of that painting's VGG features, measured in the step (Magenta's
+    arbitrary training has no precomputed style set).
+
+    Args:
+        model_fn: `([images, style_images], training=True) -> pastiches`
+            (predictor + transformer, or their stateless call under JAX).
+        pastiche_net_fn: `[B, H, W, 3] -> {layer: features}` with every loss
+            layer; also run on the paintings.
+        content_net_fn: `[B, H, W, 3] -> {layer: features}`, content layers.
+        images: `[B, H, W, 3]` float in [0, 1].
+        style_images: `[B, h, w, 3]` float in [0, 1] (any h, w).
+        loss_config: `config.LossConfig`.
+
+    Returns:
+        (scalar mean loss, {part name: `[B]` float32}), part names as
+        `compute_losses`. Magenta averages each term over the batch as a
+        whole; the mean of per-example terms is the same number.
+    """
+    images = ops.convert_to_tensor(images)
+    style_images = ops.convert_to_tensor(style_images)
+    pastiche = model_fn([images, style_images], training=True)
+
+    def f32(feats):
+        return {k: ops.cast(v, "float32") for k, v in feats.items()}
+
+    pastiche_features = f32(pastiche_net_fn(pastiche))
+    content = f32(content_net_fn(images))
+    style_features = f32(pastiche_net_fn(style_images))
+    grams = {k: loss_terms.gram_matrix(style_features[k]) for k in loss_config.style_weights}
+    per_example, parts = loss_terms.total_loss(
+        pastiche, pastiche_features, content, grams, loss_config, reduce_batch=False)
+    return ops.mean(per_example), parts

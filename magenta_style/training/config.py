@@ -110,3 +110,101 @@ class TrainConfig:
             total_variation_weight=float(self.total_variation_weight))
 
 
+
+
+# Magenta's `arbitrary_image_stylization_train` loss weights: its style weight
+# is 0.5e-3 per layer (5x the multi-style network's 1e-4), with total
+# variation at 1e4.
+ARBITRARY_STYLE_WEIGHTS = {f"vgg_16/conv{i}": 0.5e-3 for i in (1, 2, 3, 4)}
+ARBITRARY_CONTENT_WEIGHTS = {"vgg_16/conv3": 1.0}
+
+
+@dataclasses.dataclass
+class ArbitraryTrainConfig:
+    """Everything `training.arbitrary.train_arbitrary` needs; Magenta's defaults.
+
+    From `arbitrary_image_stylization_train.py` (Inception-v3 predictor) and
+    `arbitrary_image_stylization_train_mobile.py` (MobileNet-v2 predictor,
+    its trunk frozen, transformer alpha 0.25).
+    """
+
+    train_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Folder for checkpoints, config.json, metrics, TensorBoard logs and the "
+                "final model (<train_dir>/model). Rerunning resumes from it."})
+    style_images: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Paintings: a folder, glob or comma list of image files."})
+    content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
+        "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
+    vgg_weights: str = dataclasses.field(default="imagenet", metadata={
+        "help": "VGG-16 weights: 'imagenet' (Keras cache / $MAGENTA_STYLE_VGG_WEIGHTS) "
+                "or an h5 path."})
+    predictor: str = dataclasses.field(default="inception_v3", metadata={
+        "help": "Style predictor trunk: inception_v3 (the paper's, to Mixed_6e) or "
+                "mobilenet_v2 (Magenta's mobile model)."})
+    predictor_weights: Optional[str] = dataclasses.field(default="imagenet", metadata={
+        "help": "inception_v3 only: 'imagenet' (Keras's no-top h5 from "
+                "$MAGENTA_STYLE_INCEPTION_WEIGHTS or the Keras cache), an h5 path, or "
+                "'none' (random). Ignored with --init_from."})
+    init_from: str = dataclasses.field(default="scratch", metadata={
+        "help": "'scratch', or an arbitrary-style model to continue training (model "
+                "directory or shipped name such as arbitrary-v1)."})
+    freeze_predictor_trunk: Optional[bool] = dataclasses.field(default=None, metadata={
+        "help": "Keep the predictor's trunk fixed (its bottleneck still trains). "
+                "Default: Magenta's choice, trained for inception_v3, frozen for "
+                "mobilenet_v2."})
+    alpha: Optional[float] = dataclasses.field(default=None, metadata={
+        "help": "Transformer width multiplier. Default: 1.0 for inception_v3, 0.25 "
+                "for mobilenet_v2 (Magenta's); the model's with --init_from."})
+    learning_rate: float = dataclasses.field(default=1e-5, metadata={
+        "help": "Adam learning rate."})
+    batch_size: int = dataclasses.field(default=8, metadata={
+        "help": "Photos (and paintings, one each) per step."})
+    image_size: int = dataclasses.field(default=256, metadata={
+        "help": "Side of the square content crops."})
+    style_image_size: int = dataclasses.field(default=256, metadata={
+        "help": "Side of the square painting crops (before --random_style_image_size)."})
+    augment_style_images: bool = dataclasses.field(default=True, metadata={
+        "help": "Random brightness, saturation, hue, flips and crops of the paintings."})
+    random_style_image_size: bool = dataclasses.field(default=True, metadata={
+        "help": "Resize each batch of paintings to a random side in "
+                "[min_style_image_size, max_style_image_size)."})
+    min_style_image_size: int = dataclasses.field(default=128, metadata={
+        "help": "Smallest random painting side."})
+    max_style_image_size: int = dataclasses.field(default=300, metadata={
+        "help": "Largest random painting side (exclusive)."})
+    train_steps: int = dataclasses.field(default=8000000, metadata={
+        "help": "Total steps; a resumed run stops here too."})
+    content_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(ARBITRARY_CONTENT_WEIGHTS),
+        metadata={"help": "Content loss weight per VGG layer."})
+    style_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(ARBITRARY_STYLE_WEIGHTS),
+        metadata={"help": "Style loss weight per VGG layer."})
+    total_variation_weight: float = dataclasses.field(default=1e4, metadata={
+        "help": "Total variation weight."})
+    clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
+        "help": "Clip each gradient to this norm; 0 = off."})
+    save_every: int = dataclasses.field(default=500, metadata={
+        "help": "Steps between checkpoints."})
+    keep_checkpoints: int = dataclasses.field(default=3, metadata={
+        "help": "Checkpoints kept in train_dir."})
+    log_every: int = dataclasses.field(default=50, metadata={
+        "help": "Steps between TensorBoard / metrics.jsonl entries."})
+    strategy: str = dataclasses.field(default="default", metadata={
+        "help": "Only 'default' (one device)."})
+    jit_compile: bool = dataclasses.field(default=True, metadata={
+        "help": "Compile the step with XLA (TensorFlow) / jax.jit (JAX)."})
+    random_crop: bool = dataclasses.field(default=False, metadata={
+        "help": "Random instead of centre crops of the content photos."})
+    random_flip: bool = dataclasses.field(default=False, metadata={
+        "help": "Random horizontal flips of the content photos."})
+    seed: int = dataclasses.field(default=0, metadata={
+        "help": "Seed of the weights, the paintings drawn and the content order."})
+    model_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Where the trained model is written (default <train_dir>/model)."})
+
+    def loss_config(self):
+        return config_lib.LossConfig(
+            content_weights=dict(self.content_weights),
+            style_weights=dict(self.style_weights),
+            total_variation_weight=float(self.total_variation_weight))

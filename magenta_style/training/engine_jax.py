@@ -150,11 +150,67 @@ class Engine:
         self._step = (jax.jit(step, donate_argnums=(0,)) if self.cfg.jit_compile
                       else step)
 
+    def compile_objective(self, model, optimizer, objective_fn, nets):
+        """Builds `step` for another objective (arbitrary-style training).
+
+        Args:
+            model: the trained `keras.Model`; its non-trainable variables
+                (batch norm statistics) are updated by the step as Keras's
+                `training=True` call updates them.
+            optimizer: a built Keras optimizer of `model.trainable_variables`.
+            objective_fn: `(model_fn, net_fns, *batch) -> (mean loss,
+                {part: [B]})`, written with `keras.ops`; `model_fn(inputs,
+                training)` runs `model`, `net_fns` the frozen `nets`.
+            nets: frozen Keras models the objective reads (loss networks).
+
+        `step(*batch)` then takes NumPy arrays.
+        """
+        self.model = model
+        self.optimizer = optimizer
+        self.state = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            [v.value for v in optimizer.variables],
+        )
+        self.constants = [[v.value for v in net.non_trainable_variables] for net in nets]
+
+        def loss_fn(trainable, non_trainable, optimizer_values, constants, batch):
+            updated = []
+
+            def model_fn(inputs, training=False):
+                out, new = model.stateless_call(trainable, non_trainable, inputs,
+                                                training=training)
+                updated.append(new)
+                return out
+
+            net_fns = [
+                (lambda x, net=net, values=values: net.stateless_call([], values, x)[0])
+                for net, values in zip(nets, constants)]
+            loss, parts = objective_fn(model_fn, net_fns, *batch)
+            mapping = list(zip(optimizer.variables, optimizer_values))
+            with keras.StatelessScope(state_mapping=mapping):
+                scaled = optimizer.scale_loss(loss)
+            return scaled, (loss, parts, updated[-1])
+
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def step(state, constants, *batch):
+            trainable, non_trainable, optimizer_values = state
+            (_, (loss, parts, non_trainable)), grads = grad_fn(
+                trainable, non_trainable, optimizer_values, constants, batch)
+            trainable, optimizer_values = optimizer.stateless_apply(
+                optimizer_values, grads, trainable)
+            return (trainable, non_trainable, optimizer_values), loss, parts
+
+        self._step = (jax.jit(step, donate_argnums=(0,)) if self.cfg.jit_compile
+                      else step)
+
     def step(self, images, labels):
         """One update, dispatched without waiting for it (JAX runs it async).
 
         Returns (mean loss, {part: `[B]`}) as JAX arrays; reading them
-        (`float`, `np.asarray`) waits for the step.
+        (`float`, `np.asarray`) waits for the step. After `compile_objective`,
+        `labels` is the objective's second batch array (the paintings).
         """
         self.state, loss, parts = self._step(self.state, self.constants,
                                              jax.numpy.asarray(images),
@@ -171,7 +227,12 @@ class Engine:
         """
         if not hasattr(self, "state"):
             return
-        trainable, optimizer_values = self.state
+        if len(self.state) == 3:  # compile_objective's: batch norm statistics too.
+            trainable, non_trainable, optimizer_values = self.state
+            for variable, value in zip(self.model.non_trainable_variables, non_trainable):
+                variable.assign(value)
+        else:
+            trainable, optimizer_values = self.state
         for variable, value in zip(self.model.trainable_variables, trainable):
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_values):

@@ -171,8 +171,48 @@ class Engine:
 
         self._step = distributed_step
 
+    def compile_objective(self, model, optimizer, objective_fn, nets):
+        """Builds `step` for another objective (arbitrary-style training).
+
+        `objective_fn(model_fn, net_fns, *batch) -> (mean loss, {part: [B]})`
+        as in `engine_jax.Engine.compile_objective`; here `model_fn` and
+        `net_fns` are the Keras models themselves (batch norm statistics
+        update in the call). One replica only: the batch's second array is
+        not a distributed dataset.
+
+        Raises:
+            UserError: a strategy with more than one replica.
+        """
+        if self.replicas != 1:
+            raise UserError("Arbitrary-style training runs on one device under "
+                            f"TensorFlow; use --strategy=default. Received: "
+                            f"{self.replicas} replicas ({self.cfg.strategy}).")
+        trainable = model.trainable_variables
+
+        @tf.function(jit_compile=self.cfg.jit_compile, reduce_retracing=True,
+                     autograph=False)
+        def gradients(*batch):
+            with tf.GradientTape() as tape:
+                loss, parts = objective_fn(model, nets, *batch)
+                scaled = optimizer.scale_loss(loss)
+            return tape.gradient(scaled, trainable), loss, parts
+
+        @tf.function(autograph=False, reduce_retracing=True)
+        def step(*batch):
+            grads, loss, parts = gradients(*batch)
+            optimizer.apply_gradients(zip(grads, trainable))
+            return loss, parts
+
+        self._objective_step = step
+
     def step(self, images, labels):
-        """One update. Returns (mean loss, {part: `[B]`}) as tensors."""
+        """One update. Returns (mean loss, {part: `[B]`}) as tensors.
+
+        After `compile_objective`, `labels` is the objective's second batch
+        array (the paintings).
+        """
+        if getattr(self, "_objective_step", None) is not None:
+            return self._objective_step(images, tf.convert_to_tensor(labels))
         b = self.per_replica
         labels = np.asarray(labels, "int32")
         dist_labels = self.strategy.experimental_distribute_values_from_function(

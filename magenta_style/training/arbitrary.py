@@ -1,0 +1,293 @@
+"""`train_arbitrary`: trains a style predictor and its transformer (Ghiasi et al. 2017).
+
+Magenta's `arbitrary_image_stylization_train` (Inception-v3 predictor) and
+`_train_mobile` (MobileNet-v2 predictor, trunk frozen, alpha 0.25), on the
+same machinery as the multi-style training: the backend's `engine.Engine`
+(its `compile_objective` step, content batches and summary writer),
+`losses.objective.compute_arbitrary_losses` (the project's VGG-16 loss terms),
+`train_state` checkpoints, `run_dir`'s config check, metrics and curve.
+
+Each step pairs every content photo with a painting drawn by
+`data.style_images.StyleImageSampler` (a pure function of the seed and the
+step, so a resumed run draws what the killed one would have). The predictor
+maps the painting to a style vector, the transformer renders the photo with
+it, and the loss compares the pastiche with the photo (content) and with the
+painting's Gram matrices (style), plus total variation.
+
+Departures from Magenta, each for a stated reason:
+- The contract convolutions train without batch norm: the transformer is
+  the one `model.arbitrary_transformer` builds, whose contract layers carry
+  the folded norm as a bias (Magenta's released graph has exactly that).
+- Random painting sizes are multiples of 32 (`style_images.RANDOM_SIZE_STEP`):
+  a compiled step is compiled once per shape.
+- Checkpoints are by step count (`--save_every`), not every 15 s.
+"""
+
+import dataclasses
+import os
+import sys
+import types
+
+import keras
+import numpy as np
+
+from magenta_style.data import style_images as style_images_lib
+from magenta_style.errors import UserError
+from magenta_style.losses import objective
+from magenta_style.model import arbitrary_transformer
+from magenta_style.model import style_predictor
+from magenta_style.training import config as train_config
+from magenta_style.training import loop
+from magenta_style.training import modes
+from magenta_style.training import run_dir
+from magenta_style.training import train_state
+
+# Magenta's transformer width per predictor: the paper's network (1.0) and
+# the mobile release (0.25).
+DEFAULT_ALPHA = {"inception_v3": 1.0, "mobilenet_v2": 0.25}
+# The predictor layer that maps the pooled trunk features to the style
+# vector; it trains even when the trunk is frozen (Magenta's mobile recipe).
+BOTTLENECK_LAYER = "bottleneck_conv"
+
+
+def check_config(cfg):
+    """Refuses settings `train_arbitrary` cannot run with (one-line `UserError`)."""
+    if not cfg.train_dir:
+        raise UserError("--train_dir is required (checkpoints and the model go there).")
+    if not cfg.style_images:
+        raise UserError("--style_images is required: a folder, glob or list of paintings.")
+    if cfg.predictor not in style_predictor.KINDS:
+        raise UserError(f"--predictor must be one of {', '.join(style_predictor.KINDS)}. "
+                        f"Received: {cfg.predictor!r}")
+    for name in ("batch_size", "train_steps", "save_every", "log_every", "keep_checkpoints"):
+        if int(getattr(cfg, name)) < 1:
+            raise UserError(f"--{name} must be >= 1. Received: {getattr(cfg, name)}")
+    if cfg.image_size < 16 or cfg.style_image_size < 16:
+        raise UserError("--image_size and --style_image_size must be >= 16. Received: "
+                        f"{cfg.image_size}, {cfg.style_image_size}")
+    if cfg.predictor == "inception_v3" and min(
+            cfg.style_image_size, cfg.min_style_image_size
+            if cfg.random_style_image_size else cfg.style_image_size) < 75:
+        raise UserError("Inception-v3 needs paintings of at least 75 px. Received: "
+                        f"style_image_size={cfg.style_image_size}, "
+                        f"min_style_image_size={cfg.min_style_image_size}")
+    if not cfg.learning_rate > 0:
+        raise UserError(f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    if cfg.strategy != "default":
+        raise UserError("Arbitrary-style training runs on one device: --strategy=default. "
+                        f"Received: {cfg.strategy!r}")
+
+
+def _predictor_weights(cfg):
+    value = cfg.predictor_weights
+    if cfg.predictor != "inception_v3" or value is None or str(value).lower() == "none":
+        return None
+    return value
+
+
+def build_networks(cfg):
+    """(predictor, transformer) to train: new (scratch) or loaded (`init_from`).
+
+    The predictor's trunk is frozen (`trainable=False`, batch norm in
+    inference mode) when `freeze_predictor_trunk` says so, default Magenta's
+    choice per trunk; its bottleneck layer always trains.
+
+    Raises:
+        UserError: a model to continue that is not an arbitrary-style model or
+            does not match `--predictor` / `--alpha`.
+    """
+    modes._set_seed(cfg.seed)
+    if cfg.init_from == "scratch":
+        predictor = style_predictor.build_style_predictor(
+            cfg.predictor, weights=_predictor_weights(cfg))
+        alpha = DEFAULT_ALPHA[cfg.predictor] if cfg.alpha is None else cfg.alpha
+        transformer = arbitrary_transformer.build_arbitrary_transformer(alpha)
+    else:
+        base = modes._load_base(cfg.init_from)
+        if not isinstance(base, arbitrary_transformer.ArbitraryStyleModel):
+            raise UserError(f"--init_from={cfg.init_from} is not an arbitrary-style model "
+                            "(a predictor and its transformer), such as arbitrary-v1.")
+        kind = base.predictor.predictor_config.kind
+        if kind != cfg.predictor:
+            raise UserError(f"--init_from={cfg.init_from} has a {kind} predictor, but "
+                            f"--predictor={cfg.predictor}. Pass --predictor={kind}.")
+        arch_alpha = base.transformer.arbitrary_config.alpha
+        if cfg.alpha is not None and cfg.alpha != arch_alpha:
+            raise UserError(f"--init_from={cfg.init_from} has alpha={arch_alpha}, but "
+                            f"--alpha={cfg.alpha}. Omit --alpha to use the model's.")
+        predictor, transformer = base.predictor, base.transformer
+    freeze = (cfg.predictor == "mobilenet_v2" if cfg.freeze_predictor_trunk is None
+              else cfg.freeze_predictor_trunk)
+    if freeze:
+        for layer in predictor.layers:
+            if layer.name != BOTTLENECK_LAYER:
+                layer.trainable = False
+    return predictor, transformer
+
+
+def training_model(predictor, transformer):
+    """`[photo [B, H, W, 3], painting [B, h, w, 3]]` -> pastiche `[B, H, W, 3]`.
+
+    One `keras.Model` around the two networks (sharing their variables), so
+    that a checkpoint and the step see one set of variables.
+    """
+    photo = keras.Input(shape=(None, None, 3), name="image")
+    painting = keras.Input(shape=(None, None, 3), name="style_image")
+    vector = predictor(painting)
+    pastiche = transformer([photo, vector])
+    return keras.Model([photo, painting], pastiche, name="arbitrary_training")
+
+
+def _resolved_config(cfg, predictor, transformer, style_names):
+    out = dataclasses.asdict(cfg)
+    out.update(
+        architecture={"predictor": predictor.predictor_config.to_dict(),
+                      "transformer": transformer.arbitrary_config.to_dict()},
+        style_names=list(style_names), append=False, backend=keras.backend.backend())
+    return out
+
+
+def train_arbitrary(config, content=None):
+    """Trains (or continues training) an arbitrary-style model.
+
+    Args:
+        config: a `config.ArbitraryTrainConfig`.
+        content: optional in-memory photos instead of `config.content_images`:
+            float32 `[N, S, S, 3]` in [0, 1] with S = `config.image_size`,
+            cycled in order.
+
+    Returns:
+        The trained `arbitrary_transformer.ArbitraryStyleModel`, also written
+        to `config.model_dir` (default `<train_dir>/model`) in the format
+        `stylize(style_image=...)` loads. A run stopped by SIGINT/SIGTERM
+        saves a checkpoint and the model so far, then raises
+        `KeyboardInterrupt`; rerunning continues from the checkpoint.
+
+    Raises:
+        UserError: bad settings or input, a train_dir holding another run
+            (one-line messages).
+    """
+    cfg = dataclasses.replace(config)
+    check_config(cfg)
+    os.makedirs(cfg.train_dir, exist_ok=True)
+    engine = loop.engine_for_backend(cfg, content)
+    sampler = style_images_lib.StyleImageSampler(
+        cfg.style_images, cfg.batch_size, cfg.style_image_size,
+        augment=cfg.augment_style_images, random_size=cfg.random_style_image_size,
+        size_range=(cfg.min_style_image_size, cfg.max_style_image_size), seed=cfg.seed)
+    loss_config = cfg.loss_config()
+    with engine.scope():
+        predictor, transformer = build_networks(cfg)
+        model = training_model(predictor, transformer)
+        loss_net, content_net = modes.loss_networks(cfg)
+        optimizer = modes.make_optimizer(types.SimpleNamespace(
+            learning_rate=cfg.learning_rate, clip_gradient_norm=cfg.clip_gradient_norm,
+            mixed_precision=False))
+        optimizer.build(model.trainable_variables)
+    resolved = _resolved_config(cfg, predictor, transformer, sampler.names)
+    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
+
+    start = 0
+    latest = train_state.latest_checkpoint(cfg.train_dir)
+    if latest:
+        with engine.scope():
+            meta = train_state.restore_checkpoint(latest, model, optimizer)
+        start = int(meta["step"])
+        if meta["fresh_optimizer"] and engine.is_chief:
+            print(f"Resuming at step {start} from weights alone ({latest}): the "
+                  "optimizer starts afresh.", file=sys.stderr)
+
+    def objective_fn(model_fn, net_fns, images, paintings):
+        return objective.compute_arbitrary_losses(
+            model_fn, net_fns[0], net_fns[1], images, paintings, loss_config)
+
+    engine.compile_objective(model, optimizer, objective_fn, [loss_net, content_net])
+    batches = engine.batches(start)
+    writer = engine.summary_writer() if engine.is_chief else None
+    fingerprint = run_dir.fingerprint(resolved)
+    # Per-painting curves: the sampler's indices play the multi-style labels.
+    curves = loop._Curves(sampler.names)
+    last = {}
+
+    def save(step):
+        engine.sync()
+        if engine.is_chief:
+            train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
+                                        fingerprint, keep=cfg.keep_checkpoints)
+
+    def record(step, which, result):
+        loss = float(result[0])
+        if not np.isfinite(loss):
+            raise UserError(f"The loss became {loss} at step {step}. Lower --learning_rate "
+                            "or set --clip_gradient_norm; rerunning resumes from the last "
+                            "checkpoint.")
+        curves.add({k: np.asarray(v) for k, v in result[1].items()}, which)
+        bar.update(1)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
+               disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
+    done = start
+    pending = None
+    with loop._StopOnSignal() as stop:
+        try:
+            for step in range(start + 1, cfg.train_steps + 1):
+                paintings, which = sampler.batch(step)
+                result = engine.step(next(batches), paintings)
+                done = step
+                # Read the previous step back while this one runs (as loop.train).
+                if pending is not None:
+                    record(*pending)
+                pending = (step, which, result)
+                log = step % cfg.log_every == 0 or step == cfg.train_steps
+                save_now = step % cfg.save_every == 0 and step != cfg.train_steps
+                if log or save_now or stop.signum is not None:
+                    record(*pending)
+                    pending = None
+                if log:
+                    scalars = curves.scalars()
+                    last = {k[len("losses/"):]: v for k, v in scalars.items()
+                            if k.startswith("losses/")}
+                    bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}")
+                    if engine.is_chief:
+                        run_dir.log_scalars(cfg, writer, step, scalars)
+                    curves.reset()
+                if stop.signum is not None:
+                    break
+                if save_now:
+                    save(step)
+        finally:
+            bar.close()
+    if done > start or not latest:
+        save(done)
+    if engine.is_chief and done > start:
+        run_dir.write_curve(cfg)
+    engine.sync()
+    provenance = {
+        "trained_by": "magenta_style.training.arbitrary",
+        "init_from": cfg.init_from,
+        "steps": int(done),
+        "train_steps": int(cfg.train_steps),
+        "batch_size": cfg.batch_size,
+        "image_size": cfg.image_size,
+        "style_images": cfg.style_images,
+        "content_images": cfg.content_images if content is None else "<in memory>",
+        "final_losses": {k: float(v) for k, v in last.items()},
+        "backend": keras.backend.backend(),
+    }
+    result = arbitrary_transformer.ArbitraryStyleModel(
+        predictor, transformer, name=os.path.basename(cfg.train_dir.rstrip("/")),
+        provenance=provenance)
+    if engine.is_chief and done > start:
+        from magenta_style.storage import arbitrary_format
+
+        model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
+        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=provenance)
+    if writer is not None:
+        writer.close()
+    if stop.signum is not None:
+        print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
+              "Rerun the same command to continue.", file=sys.stderr)
+        raise KeyboardInterrupt
+    return result
