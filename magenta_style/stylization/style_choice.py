@@ -254,6 +254,9 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
         row = np.zeros([num_styles], np.float32)
         for i, w in mix.items():
             row[i] = w
+        if not np.any(row > 0):  # weights below float32's range (~1e-45) round to 0
+            raise _bad(_short(text), "all weights are zero in float32 (the smallest weight it "
+                                     "holds is about 1e-45); use larger weights")
         return StyleSpec(row[None], (mixture_suffix(mix),), True)
 
     items = value if isinstance(value, (list, tuple)) else [value]

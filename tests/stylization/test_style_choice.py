@@ -63,6 +63,7 @@ def test_mixture_suffix_rounds_to_thousandths():
 @pytest.mark.parametrize("bad, words", [
     ("[4]", "out of range"), ("{-1: 1.0}", "out of range"), ("{0: -0.5}", "negative"),
     ("{0: nan}", "not finite"), ("{0: 0.0, 1: 0}", "all weights are zero"),
+    ("{3: 5e-97}", "all weights are zero in float32"),
     ("[]", "empty"), ("{}", "empty"), ("", "no style"), ("monet", "unknown style name"),
     ("{0: 'x'}", "not a number"), ("0:0.5,0:0.5", "twice"), ("[1.5]", "not a style index"),
     (np.array([1.0, 0.0], np.float32), "needs 4 entries"),
