@@ -23,6 +23,7 @@ from PIL import Image
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.stylization import runner as runner_lib
 
 DEFAULT_MODEL = "arbitrary-v1"
 # Magenta's predictor input: 256 x 256 centre crops.
@@ -73,8 +74,35 @@ def predict(model, images, batch=8):
         `[N, style_dim]` float32 (unbounded; about -3 to 3 for arbitrary-v1).
     """
     inputs = np.stack([preprocess_style_image(i) for i in images])
-    return np.concatenate([np.asarray(model.predictor(inputs[s:s + batch], training=False))
+    run = _compiled_predictor(model.predictor)
+    return np.concatenate([np.asarray(run(inputs[s:s + batch]))
                            for s in range(0, len(inputs), batch)]).astype(np.float32)
+
+
+def _compiled_predictor(predictor):
+    """`predictor` as a compiled function of `[B, H, W, 3]` float32, made once per model.
+
+    An eager Keras call of MobileNetV2 costs 1.4-2.8 s on a 2-core CPU, several
+    times the compiled graph (bench/arbitrary_speed.py).
+    """
+    def build():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(lambda x: predictor(x, training=False),
+                               input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
+                               reduce_retracing=True)
+        if keras.backend.backend() == "jax":
+            import jax
+
+            call = jax.jit(lambda t, n, x: predictor.stateless_call(t, n, x, training=False)[0])
+            return lambda x: call([v.value for v in predictor.trainable_variables],
+                                  [v.value for v in predictor.non_trainable_variables], x)
+        return lambda x: predictor(x, training=False)
+
+    return runner_lib.cached(predictor, "predict", build)
 
 
 def interpolate_with_photo(model, vectors, photo, strength):
