@@ -120,9 +120,12 @@ class _Scale:
                 grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
         self.grams = grams
         self.content_w = content_w
-        # neural-style's Gram divides by C*H*W, ours by H*W: MSE differs by C**2.
-        self.style_w = {n: wt / float(grams[n].shape[-1]) ** 2 for n, wt in style_w.items()}
-        self.tv_w = tv_w * 255.0 ** 2 * 3 * h * w
+        if cfg.loss_units == "neural_style":
+            # neural-style's Gram divides by C*H*W, ours by H*W: MSE differs by C**2.
+            self.style_w = {n: wt / float(grams[n].shape[-1]) ** 2 for n, wt in style_w.items()}
+            self.tv_w = tv_w * 255.0 ** 2 * 3 * h * w
+        else:  # the library's own losses, weights as given (Magenta's units)
+            self.style_w, self.tv_w = dict(style_w), tv_w
         # The variable holds 0..255 pixel values, as neural-style's does, so
         # the first L-BFGS step, Adam's step size and the noise level mean
         # what they mean there (in [0, 1] units the first step is 255x larger
@@ -214,11 +217,16 @@ class _Problem(NamedTuple):
 
 def _setup(content, styles, config, options):
     """Validates everything, loads the images, builds the loss network."""
-    cfg = config or opt_config.OptimizeConfig()
+    preset = options.pop("preset", None)
+    if preset is not None and config is not None:
+        raise UserError(f"Give config or preset, not both. Received: preset={preset!r} "
+                        f"and a config.")
+    cfg = config or opt_config.OptimizeConfig.from_preset(preset or "default")
     names = {f.name for f in dataclasses.fields(opt_config.OptimizeConfig)}
     unknown = sorted(set(options) - names)
     if unknown:
-        raise UserError(f"Unknown option(s) {unknown}; valid options: {sorted(names)}.")
+        raise UserError(f"Unknown option(s) {unknown}; valid options: "
+                        f"{sorted(names | {'preset'})}.")
     cfg = dataclasses.replace(cfg, **options)
     opt_config.validate(cfg)
     content_w = opt_config.layer_weights(cfg.content_layers, "content")
