@@ -36,8 +36,8 @@ NEURAL_STYLE_STYLE_LAYERS = {f"relu{b}_1": 1.0 for b in range(1, 6)}
 
 # The `default` preset's stopping rule (tuned in bench/optimize_quality.py).
 ITERATIONS = 300
-CONVERGENCE_WINDOW = 20
-CONVERGENCE_TOLERANCE = 1e-2
+CONVERGENCE_WINDOW = 10
+CONVERGENCE_TOLERANCE = 5e-2
 
 def _default(value, text):
     factory = (lambda: dict(value)) if isinstance(value, dict) else None
@@ -169,7 +169,7 @@ class OptimizeResult(NamedTuple):
     """`image`: `[H, W, 3]` float32 RGB in [0, 1]. `history`: one dict per
     iteration (`iteration`, `scale`, `height`, `width`, `total_loss`,
     `total_content_loss`, `total_style_loss`, `total_variation_loss` and every
-    per-layer part, in neural-style units); the last dict of each scale also
+    per-layer part, in `loss_units`); the last dict of each scale also
     holds `stop` (why that scale ended)."""
 
     image: np.ndarray
@@ -183,6 +183,12 @@ def keras_layer(name, arch, kind):
     """A user layer name (relu4_2, conv4_2, block4_conv2, vgg_19/...) -> Keras name."""
     m = _LAYER_ALIAS.fullmatch(name)
     candidate = f"block{m.group(1)}_conv{m.group(2)}" if m else name
+    # The default layers are Magenta's VGG-16 names; with arch=vgg19 they
+    # name the same block's last convolution (vgg_16/conv3 -> block3_conv4),
+    # so `--arch=vgg19` works without restating the layers.
+    other = {"vgg16": "vgg_19/", "vgg19": "vgg_16/"}[arch] if arch in ("vgg16", "vgg19") else None
+    if other and candidate.startswith(other):
+        candidate = ("vgg_16/" if arch == "vgg16" else "vgg_19/") + candidate[len(other):]
     try:
         return vgg.resolve_layer(candidate, arch)
     except UserError:

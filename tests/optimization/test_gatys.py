@@ -60,6 +60,16 @@ def test_defaults_are_magentas_objective_from_the_photo():
     assert cfg.convergence_tolerance > 0
 
 
+def test_default_magenta_layers_name_the_same_blocks_in_vgg19():
+    from magenta_style.optimization.config import keras_layer
+
+    cfg = OptimizeConfig()
+    assert [keras_layer(n, "vgg19", "style") for n in cfg.style_layers] == [
+        "block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"]
+    assert [keras_layer(n, "vgg16", "style") for n in cfg.style_layers] == [
+        "block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
+
+
 def test_unknown_preset_and_preset_with_config_are_user_errors(photo, painting):
     with pytest.raises(UserError, match="Unknown preset 'fast'"):
         optimize(photo, painting, preset="fast")
