@@ -72,7 +72,8 @@ def check_output(path):
 
 def main(argv):
     if len(argv) > 1:
-        raise flags.Error(f"Unexpected arguments: {argv[1:]}")
+        raise UserError(f"Unexpected arguments {argv[1:]}; every option is a --flag=value "
+                        f"(see --help).")
     for name in ("content_image", "style_images", "output"):
         if not FLAGS[name].value:
             raise UserError(f"--{name} is required.")
@@ -88,7 +89,10 @@ def main(argv):
     overrides.update({n: FLAGS[n].value for n in _RAW if FLAGS[n].present})
     config = flagutil.config_from_flags(OptimizeConfig, **overrides)
     result = optimize(FLAGS.content_image, styles, config)
-    image_io.save_image(result.image, FLAGS.output)
+    try:
+        image_io.save_image(result.image, FLAGS.output)
+    except OSError as e:  # e.g. the folder went away or filled up while optimising
+        raise UserError(f"Cannot write --output {FLAGS.output}: {e.strerror or e}.") from None
     last = result.history[-1] if result.history else {}
     print(f"Wrote {FLAGS.output} after {len(result.history)} iterations "
           f"(loss {last.get('total_loss', float('nan')):.5g}, {last.get('stop', 'no iterations')})")

@@ -135,6 +135,12 @@ def test_preset_flag_sets_the_defaults_and_given_flags_override_it(images, tmp_p
     assert seen == [expected]
 
 
+def test_extra_positional_argument_is_a_user_error(images, tmp_path):
+    with pytest.raises(UserError, match=r"Unexpected arguments \['extra'\]"):
+        run_main([f"--content_image={images[0]}", f"--style_images={images[1]}",
+                  f"--output={tmp_path / 'o.png'}", "extra"])
+
+
 def test_unknown_preset_is_a_user_error(images, tmp_path):
     with pytest.raises(UserError, match="Unknown preset 'fast'.*default, neural_style"):
         run_main([f"--content_image={images[0]}", f"--style_images={images[1]}",
