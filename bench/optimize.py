@@ -33,17 +33,21 @@ of those runs mean nothing).
 import json
 import os
 import statistics
+import sys
 import time
 
 from absl import app
 from absl import flags
 
-from magenta_style.optimization.gatys import _converged
-from magenta_style.optimization.gatys import build_step
-from magenta_style.optimization.gatys import optimize
-from magenta_style.storage import image_io
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's magenta_style, not an installed one
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+from magenta_style.optimization.gatys import _converged  # noqa: E402
+from magenta_style.optimization.gatys import build_step  # noqa: E402
+from magenta_style.optimization.gatys import optimize  # noqa: E402
+from magenta_style.storage import image_io  # noqa: E402
+
+SHARED = os.path.join(REPO, "..", "shared")
 flags.DEFINE_string("out_dir", None, "Where to write PNGs and results.json.")
 flags.DEFINE_list("sizes", ["256", "512"], "Output sizes (square).")
 flags.DEFINE_list("layer_sets", ["tutorial", "neural_style"], "Layer sets to time.")

@@ -41,13 +41,16 @@ writes the images and `results.json` into --out_dir.
 
 import json
 import os
+import sys
 import time
 
 import numpy as np
 from absl import app
 from absl import flags
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's magenta_style, not an installed one
+SHARED = os.path.join(REPO, "..", "shared")
 PAIRS = [("golden_gate_sq.jpg", "starry_night_crop.jpg"),
          ("chicago.jpg", "the_scream.jpg"),
          ("eiffel_tower.jpg", "udnie.jpg"),
