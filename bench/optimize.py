@@ -3,6 +3,8 @@
     .venv/bin/python bench/optimize.py --out_dir=/tmp/bench_optimize
     .venv/bin/python bench/optimize.py --out_dir=/tmp/b --sizes=256 --budget=300 --nojit_compare
 
+Time per iteration; for time to a good result see bench/optimize_quality.py.
+
 Prints seconds per L-BFGS iteration (median wall time, and CPU seconds / cores,
 which other users' load hardly changes; the variants' steps alternate so they
 share the same machine load) at each size for two layer sets, with XLA,
@@ -31,17 +33,21 @@ of those runs mean nothing).
 import json
 import os
 import statistics
+import sys
 import time
 
 from absl import app
 from absl import flags
 
-from magenta_style.optimization.gatys import _converged
-from magenta_style.optimization.gatys import build_step
-from magenta_style.optimization.gatys import optimize
-from magenta_style.storage import image_io
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's magenta_style, not an installed one
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+from magenta_style.optimization.gatys import _converged  # noqa: E402
+from magenta_style.optimization.gatys import build_step  # noqa: E402
+from magenta_style.optimization.gatys import optimize  # noqa: E402
+from magenta_style.storage import image_io  # noqa: E402
+
+SHARED = os.path.join(REPO, "..", "shared")
 flags.DEFINE_string("out_dir", None, "Where to write PNGs and results.json.")
 flags.DEFINE_list("sizes", ["256", "512"], "Output sizes (square).")
 flags.DEFINE_list("layer_sets", ["tutorial", "neural_style"], "Layer sets to time.")
@@ -60,11 +66,12 @@ flags.DEFINE_string("style", os.path.join(SHARED, "images", "styles", "starry_ni
                     "Painting.")
 FLAGS = flags.FLAGS
 
+# On the neural_style preset (its weights and units), as when these were measured.
 LAYER_SETS = {
-    "tutorial": dict(content_layers="relu2_2",
+    "tutorial": dict(preset="neural_style", content_layers="relu2_2",
                      style_layers="relu1_1,relu1_2,relu2_1,relu2_2,relu3_1",
                      tv_weight=0.0, init="content"),
-    "neural_style": dict(init="content"),
+    "neural_style": dict(preset="neural_style", init="content"),
 }
 
 

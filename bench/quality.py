@@ -86,7 +86,8 @@ def main():
             photo = image_io.load_image(path, max_size=args.image_size)
             onehot = np.eye(len(names), dtype=np.float32)[[s]]
             ff = np.asarray(model([photo[None], onehot]))[0]
-            opt = optimize(photo, [style_img], arch="vgg16", pooling="avg",
+            opt = optimize(photo, [style_img], preset="neural_style", arch="vgg16",
+                           pooling="avg",
                            weights=args.vgg_weights, content_layers=dict(CONTENT),
                            style_layers={k: 1.0 for k in STYLE}, init="content",
                            image_size=max(photo.shape[:2]), iterations=args.iterations,

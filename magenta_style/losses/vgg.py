@@ -103,34 +103,63 @@ def resolve_layer(name, arch="vgg16"):
     )
 
 
+def _arch_env(arch):
+    """`MAGENTA_STYLE_VGG16_WEIGHTS` / `MAGENTA_STYLE_VGG19_WEIGHTS`."""
+    return f"MAGENTA_STYLE_{arch.upper()}_WEIGHTS"
+
+
+def _file_or_folder(path, fname, arch, source):
+    """`path` if a file; `path/fname` if `path` is a folder holding it."""
+    if os.path.isfile(path):
+        return path
+    if os.path.isdir(path):
+        inside = os.path.join(path, fname)
+        if os.path.isfile(inside):
+            return inside
+        raise UserError(
+            f"{source} names the folder {path}, which has no {fname} (Keras's ImageNet "
+            f"{arch} no-top weights): put that file there as {inside}."
+        )
+    raise UserError(
+        f"{source} names neither a file nor a folder: {path}. Point it at {fname} or "
+        f"at a folder holding it."
+    )
+
+
 def resolve_weights_file(weights="imagenet", arch="vgg16"):
     """Returns a local path to the ImageNet no-top weights of `arch`.
 
-    Order: an explicit path; `$MAGENTA_STYLE_VGG_WEIGHTS` (for "imagenet" and
-    arch vgg16); Keras's cache `~/.keras/models/`, downloading into it as
-    `keras.applications` does.
+    Order: an explicit path (a file, or a folder holding Keras's file name
+    for `arch`); for "imagenet": `$MAGENTA_STYLE_VGG16_WEIGHTS` /
+    `$MAGENTA_STYLE_VGG19_WEIGHTS` (file or folder), then
+    `$MAGENTA_STYLE_VGG_WEIGHTS` (a folder for either architecture, or a
+    file, which only VGG-16 takes: the variable predates VGG-19), then
+    Keras's cache `~/.keras/models/`, downloading into it as
+    `keras.applications` does. Offline users of both networks can point one
+    folder at both files.
 
     Raises:
         UserError: the file is missing or cannot be downloaded; the message
-            names the file and how to provide it.
+            names the missing file and where to put it.
     """
     _check_arch(arch)
     fname, file_hash = _NOTOP[arch]
     if weights != "imagenet":
         path = os.fspath(weights)
-        if not os.path.isfile(path):
+        if not (os.path.isfile(path) or os.path.isdir(path)):
             raise UserError(
                 f"VGG weights file not found: {path}. Pass the path of "
-                f"{fname} (Keras's ImageNet {arch} no-top weights)."
+                f"{fname} (Keras's ImageNet {arch} no-top weights) or of a folder "
+                f"holding it."
             )
-        return path
-    env = os.environ.get(WEIGHTS_ENV)
-    if env and arch == "vgg16":
-        if not os.path.isfile(env):
-            raise UserError(
-                f"{WEIGHTS_ENV}={env} does not name a file. Point it at {fname}."
-            )
-        return env
+        return _file_or_folder(path, fname, arch, f"weights={path}")
+    for name in (_arch_env(arch), WEIGHTS_ENV):
+        env = os.environ.get(name)
+        if not env:
+            continue
+        if name == WEIGHTS_ENV and arch != "vgg16" and os.path.isfile(env):
+            continue  # a file there is VGG-16's
+        return _file_or_folder(env, fname, arch, f"{name}={env}")
     url = _ORIGIN + f"{arch}/{fname}"
     try:
         return keras.utils.get_file(
@@ -141,9 +170,10 @@ def resolve_weights_file(weights="imagenet", arch="vgg16"):
             os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")),
             "models", fname)
         raise UserError(
-            f"VGG weights {fname} are not in Keras's cache ({cache}) and could "
-            f"not be downloaded from {url} ({type(e).__name__}). Download that "
-            f"file and set {WEIGHTS_ENV}=/path/to/{fname} or pass weights=<path>."
+            f"VGG weights {fname} ({arch}) are not in Keras's cache and could not be "
+            f"downloaded from {url} ({type(e).__name__}). Download that file and put it "
+            f"at {cache}, or set {_arch_env(arch)}=/path/to/{fname}, or "
+            f"{WEIGHTS_ENV}=<a folder holding it>, or pass weights=<path>."
         ) from None
 
 

@@ -1,7 +1,19 @@
 """`OptimizeConfig`: every setting of the optimisation method, its defaults and checks.
 
-Defaults are jcjohnson's neural-style's (see `gatys`); layer names may be
-written as neural-style's (`relu4_2`) or Keras's (`block4_conv2`).
+Two sets of defaults (presets):
+
+- `default` (the dataclass's own): time to a good result. Magenta's
+  objective (VGG-16 with average pooling, content `vgg_16/conv3`, style
+  `vgg_16/conv1..conv4` at 1e-3, the library's loss units), started from the
+  photo, L-BFGS until the loss stops improving. Measured against a 200-step
+  Adam run in bench/optimize_quality.py (docs/optimize.md).
+- `neural_style`: jcjohnson's neural-style's settings and units (VGG-19,
+  max pooling, relu4_2 / relu1_1..relu5_1, weights 5 / 100 / 1e-3, noise
+  start, 1000 L-BFGS iterations), exactly this library's defaults before
+  the `default` preset, so its users' settings keep their meaning.
+
+Layer names may be written as neural-style's (`relu4_2`), Keras's
+(`block4_conv2`) or Magenta's (`vgg_16/conv3`).
 """
 
 import dataclasses
@@ -14,9 +26,19 @@ import numpy as np
 from magenta_style.errors import UserError
 from magenta_style.losses import vgg
 
-DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
-DEFAULT_STYLE_LAYERS = {f"relu{b}_1": 1.0 for b in range(1, 6)}
-# ImageNet mean pixel, RGB in [0, 1]: neural-style's noise is centred on it.
+# Magenta's loss layers (its `--content_weights` / `--style_weights` keys).
+DEFAULT_CONTENT_LAYERS = {"vgg_16/conv3": 1.0}
+DEFAULT_STYLE_LAYERS = {f"vgg_16/conv{b}": 1.0 for b in range(1, 5)}
+# Gatys et al.'s and neural-style's.
+NEURAL_STYLE_CONTENT_LAYERS = {"relu4_2": 1.0}
+NEURAL_STYLE_STYLE_LAYERS = {f"relu{b}_1": 1.0 for b in range(1, 6)}
+
+
+# The `default` preset's stopping rule (tuned in bench/optimize_quality.py).
+ITERATIONS = 300
+CONVERGENCE_WINDOW = 10
+CONVERGENCE_TOLERANCE = 5e-2
+
 def _default(value, text):
     factory = (lambda: dict(value)) if isinstance(value, dict) else None
     if factory:
@@ -28,34 +50,40 @@ def _default(value, text):
 class OptimizeConfig:
     """Every knob of `optimize`, with its default and where it comes from.
 
-    Weights are in neural-style's units (see the module docstring).
+    Weights are in the units `loss_units` names. The field defaults are
+    the `default` preset; `from_preset("neural_style")` gives neural-style's.
     """
 
     image_size: int = _default(
         512, "Longer side of the output in pixels (neural-style -image_size 512).")
-    content_weight: float = _default(5.0, "Content weight (neural-style default 5).")
-    style_weight: float = _default(100.0, "Style weight (neural-style default 100).")
+    content_weight: float = _default(
+        1.0, "Content weight (Magenta's 1; neural_style preset: 5).")
+    style_weight: float = _default(
+        1e-3, "Style weight, times each style layer's weight (Magenta's 1e-3 per layer, "
+        "in its units; neural_style preset: 100).")
     tv_weight: float = _default(
-        1e-3, "Total variation weight (neural-style default 1e-3); 0 disables.")
+        0.0, "Total variation weight; 0 disables (neural_style preset: 1e-3).")
     content_layers: dict = _default(
         DEFAULT_CONTENT_LAYERS,
         "Content layers and their weights, a dict or comma-separated names "
-        "(relu4_2, conv4_2, block4_conv2 or vgg_19/conv4/conv4_2). Default: "
-        "relu4_2 (Gatys et al., neural-style).")
+        "(vgg_16/conv3, relu4_2, conv4_2, block4_conv2 or vgg_19/conv4/conv4_2). "
+        "Default: Magenta's vgg_16/conv3 (neural_style preset: relu4_2).")
     style_layers: dict = _default(
         DEFAULT_STYLE_LAYERS,
-        "Style layers and their weights, a dict or comma-separated names. "
-        "Default relu1_1..relu5_1, weight 1 each (neural-style).")
+        "Style layers and their weights, a dict or comma-separated names. Default: "
+        "Magenta's vgg_16/conv1..conv4, 1 each (neural_style preset: relu1_1..relu5_1).")
     style_layer_weight_factor: float = _default(
         1.0, "Exponential style-layer weighting: layer n+1 gets factor x the weight of "
         "layer n (in the order given), rescaled to the same sum. 1 = off.")
     arch: str = _default(
-        "vgg19", "Loss network, vgg19 (Gatys et al., neural-style) or vgg16.")
+        "vgg16", "Loss network, vgg16 (Magenta's) or vgg19 (Gatys et al., neural_style "
+        "preset).")
     pooling: str = _default(
-        "max", "max (neural-style default) or avg (Gatys et al. suggest avg).")
+        "avg", "avg (Magenta's; Gatys et al. suggest it) or max (neural_style preset).")
     weights: str = _default(
-        "imagenet", "VGG weights: imagenet (Keras's download/cache, or "
-        "$MAGENTA_STYLE_VGG_WEIGHTS for vgg16) or a path to a Keras .h5 file.")
+        "imagenet", "VGG weights: imagenet (Keras's download/cache; offline "
+        "$MAGENTA_STYLE_VGG16_WEIGHTS / _VGG19_ name the file, or "
+        "$MAGENTA_STYLE_VGG_WEIGHTS a folder holding it) or a path to a Keras .h5 file.")
     style_blend_weights: Optional[tuple] = _default(
         None, "One weight per style image (normalised to sum 1); default equal "
         "(neural-style -style_blend_weights).")
@@ -63,13 +91,16 @@ class OptimizeConfig:
         None, "Per style image: its longer side = scale x the output's longer side "
         "(neural-style -style_scale, default 1). One value applies to all.")
     init: str = _default(
-        "random", "Start image: random (neural-style default), content, or image "
-        "(init_image).")
+        "content", "Start image: content (the photo), random (noise; neural_style "
+        "preset), or image (init_image).")
     init_image: Optional[str] = _default(None, "Start image path for init=image.")
     init_noise_std: float = _default(
         0.001, "Std of the Gaussian noise around the ImageNet mean colour for "
         "init=random, in 0..255 pixel units (neural-style: 0.001).")
     seed: int = _default(0, "Seed of the noise initialisation.")
+    loss_units: str = _default(
+        "magenta", "neural_style (Grams / C*H*W, TV summed over 0..255 pixels) or "
+        "magenta (the library's losses: Grams / H*W, TV a mean over [0, 1] pixels).")
     optimizer: str = _default("lbfgs", "lbfgs (neural-style default) or adam.")
     learning_rate: float = _default(
         10.0, "Adam step size in 0..255 pixel units (neural-style -learning_rate 10).")
@@ -79,23 +110,25 @@ class OptimizeConfig:
         100, "L-BFGS curvature pairs kept (torch/optim default 100; memory "
         "2 x history x image size).")
     iterations: int = _default(
-        1000, "Maximum iterations at the final scale (neural-style -num_iterations).")
+        ITERATIONS, "Maximum iterations at the final scale (neural_style preset: 1000, "
+        "its -num_iterations).")
     coarse_iterations: Optional[int] = _default(
         None, "Maximum iterations at each coarser scale; default: iterations.")
     convergence_window: int = _default(
-        50, "Convergence stop: stop when the best loss improved by less than "
+        CONVERGENCE_WINDOW, "Convergence stop: stop when the best loss improved by less than "
         "convergence_tolerance (relative) over this many iterations (ours; the classic "
         "tools run a fixed count).")
     convergence_tolerance: float = _default(
-        1e-3, "Relative improvement of the best loss per convergence_window below "
+        CONVERGENCE_TOLERANCE, "Relative improvement of the best loss per convergence_window below "
         "which the optimisation stops; 0 disables the stop.")
     num_scales: int = _default(
         1, "Coarse-to-fine: optimise at num_scales sizes, each scale_factor x the "
         "previous, upsampling the result in between. 1 = off.")
     scale_factor: float = _default(2.0, "Size ratio between consecutive scales.")
     preserve_colors: bool = _default(
-        False, "Keep the photo's colours (luminance-only transfer; neural-style "
-        "-original_colors).")
+        False, "Keep the photo's colours: after optimising, the result's luminance is "
+        "combined with the photo's chrominance (YIQ; neural-style -original_colors). "
+        "The optimisation itself still sees colour.")
     jit_compile: bool = _default(
         True, "Compile loss, gradient and update into one XLA call per iteration.")
     progress: bool = _default(True, "Show a tqdm progress bar with the loss parts.")
@@ -106,11 +139,37 @@ class OptimizeConfig:
     log_dir: Optional[str] = _default(None, "TensorBoard log folder (scalars, images).")
 
 
+    @classmethod
+    def from_preset(cls, preset="default", **overrides):
+        """The config of a preset (see the module docstring), then `overrides`.
+
+        Raises:
+            UserError: an unknown preset, naming the known ones.
+        """
+        if preset not in PRESETS:
+            raise UserError(f"Unknown preset {preset!r}; use one of "
+                            f"{', '.join(PRESETS)}. Received: preset={preset!r}")
+        return cls(**{**PRESETS[preset], **overrides})
+
+
+# Every field a preset sets; fields it leaves out keep the dataclass default.
+PRESETS = {
+    "default": {},
+    # This library's defaults before the `default` preset: neural-style's
+    # settings and units, plus the (rarely reached) convergence stop it had.
+    "neural_style": dict(
+        content_weight=5.0, style_weight=100.0, tv_weight=1e-3,
+        content_layers=NEURAL_STYLE_CONTENT_LAYERS, style_layers=NEURAL_STYLE_STYLE_LAYERS,
+        arch="vgg19", pooling="max", init="random", loss_units="neural_style",
+        iterations=1000, convergence_window=50, convergence_tolerance=1e-3),
+}
+
+
 class OptimizeResult(NamedTuple):
     """`image`: `[H, W, 3]` float32 RGB in [0, 1]. `history`: one dict per
     iteration (`iteration`, `scale`, `height`, `width`, `total_loss`,
     `total_content_loss`, `total_style_loss`, `total_variation_loss` and every
-    per-layer part, in neural-style units); the last dict of each scale also
+    per-layer part, in `loss_units`); the last dict of each scale also
     holds `stop` (why that scale ended)."""
 
     image: np.ndarray
@@ -124,6 +183,12 @@ def keras_layer(name, arch, kind):
     """A user layer name (relu4_2, conv4_2, block4_conv2, vgg_19/...) -> Keras name."""
     m = _LAYER_ALIAS.fullmatch(name)
     candidate = f"block{m.group(1)}_conv{m.group(2)}" if m else name
+    # The default layers are Magenta's VGG-16 names; with arch=vgg19 they
+    # name the same block's last convolution (vgg_16/conv3 -> block3_conv4),
+    # so `--arch=vgg19` works without restating the layers.
+    other = {"vgg16": "vgg_19/", "vgg19": "vgg_16/"}[arch] if arch in ("vgg16", "vgg19") else None
+    if other and candidate.startswith(other):
+        candidate = ("vgg_16/" if arch == "vgg16" else "vgg_19/") + candidate[len(other):]
     try:
         return vgg.resolve_layer(candidate, arch)
     except UserError:
@@ -205,7 +270,8 @@ def validate(cfg):
     if cfg.scale_factor <= 1.0 and cfg.num_scales > 1:
         raise UserError(f"scale_factor must be > 1. Received: scale_factor={cfg.scale_factor}")
     choices = {"arch": ("vgg16", "vgg19"), "pooling": ("max", "avg"),
-               "optimizer": ("lbfgs", "adam"), "init": ("random", "content", "image")}
+               "optimizer": ("lbfgs", "adam"), "init": ("random", "content", "image"),
+               "loss_units": ("neural_style", "magenta")}
     for name, allowed in choices.items():
         if getattr(cfg, name) not in allowed:
             raise UserError(f"{name} must be one of {', '.join(allowed)}. "

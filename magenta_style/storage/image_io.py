@@ -247,11 +247,13 @@ def to_uint8(arr):
     return np.clip(np.round(np.asarray(arr) * 255.0), 0, 255).astype(np.uint8)
 
 
-def save_image(arr, path, quality=95):
-    """Writes `[H, W, 3]` (uint8, or float in [0, 1]) to `path` atomically.
+def check_extension(path):
+    """The Pillow format `save_image` writes for `path`'s extension.
 
-    The format follows the extension (a `.png` really is PNG). Writes a temp
-    file beside `path` and renames it, so no half-written file is left.
+    Scripts call it before long work, so a bad output name fails at once.
+
+    Raises:
+        UserError: an extension `save_image` cannot write.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
@@ -261,6 +263,18 @@ def save_image(arr, path, quality=95):
             f"Unknown image extension {ext!r} for {path}; use one of "
             f"{', '.join(sorted(_FORMATS))}."
         )
+    return fmt
+
+
+def save_image(arr, path, quality=95):
+    """Writes `[H, W, 3]` (uint8, or float in [0, 1]) to `path` atomically.
+
+    The format follows the extension (a `.png` really is PNG). Writes a temp
+    file beside `path` and renames it, so no half-written file is left.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    fmt = check_extension(path)
     arr = np.asarray(arr)
     if arr.dtype != np.uint8:
         arr = to_uint8(arr)

@@ -35,12 +35,46 @@ def test_exponential_layer_weights_keep_sum_and_ratio():
     assert exponential_layer_weights({"a": 2.0, "b": 1.0}, 1.0) == {"a": 2.0, "b": 1.0}
 
 
-def test_defaults_are_neural_styles():
-    cfg = OptimizeConfig()
+def test_neural_style_preset_is_the_old_defaults():
+    cfg = OptimizeConfig.from_preset("neural_style")
     assert (cfg.content_weight, cfg.style_weight, cfg.tv_weight) == (5.0, 100.0, 1e-3)
     assert cfg.content_layers == {"relu4_2": 1.0}
     assert list(cfg.style_layers) == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
     assert (cfg.arch, cfg.pooling, cfg.optimizer) == ("vgg19", "max", "lbfgs")
+    assert (cfg.init, cfg.init_noise_std, cfg.loss_units) == ("random", 0.001, "neural_style")
+    assert (cfg.iterations, cfg.convergence_window, cfg.convergence_tolerance) == (
+        1000, 50, 1e-3)
+    assert (cfg.lbfgs_learning_rate, cfg.lbfgs_history, cfg.num_scales) == (1.0, 100, 1)
+    # Every other field is the dataclass default, and overrides win.
+    assert OptimizeConfig.from_preset("neural_style", iterations=5).iterations == 5
+
+
+def test_defaults_are_magentas_objective_from_the_photo():
+    cfg = OptimizeConfig()
+    assert cfg == OptimizeConfig.from_preset("default")
+    assert (cfg.content_weight, cfg.style_weight, cfg.tv_weight) == (1.0, 1e-3, 0.0)
+    assert cfg.content_layers == {"vgg_16/conv3": 1.0}
+    assert list(cfg.style_layers) == [f"vgg_16/conv{b}" for b in range(1, 5)]
+    assert (cfg.arch, cfg.pooling, cfg.loss_units, cfg.init) == (
+        "vgg16", "avg", "magenta", "content")
+    assert cfg.convergence_tolerance > 0
+
+
+def test_default_magenta_layers_name_the_same_blocks_in_vgg19():
+    from magenta_style.optimization.config import keras_layer
+
+    cfg = OptimizeConfig()
+    assert [keras_layer(n, "vgg19", "style") for n in cfg.style_layers] == [
+        "block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"]
+    assert [keras_layer(n, "vgg16", "style") for n in cfg.style_layers] == [
+        "block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
+
+
+def test_unknown_preset_and_preset_with_config_are_user_errors(photo, painting):
+    with pytest.raises(UserError, match="Unknown preset 'fast'"):
+        optimize(photo, painting, preset="fast")
+    with pytest.raises(UserError, match="config or preset, not both"):
+        optimize(photo, painting, OptimizeConfig(), preset="neural_style")
 
 
 @pytest.mark.parametrize("options, message", [
@@ -90,8 +124,9 @@ def neural_style_loss(content, style, cfg, vgg16_file):
 def test_losses_are_in_neural_style_units(photo, painting, vgg16_file):
     cfg = dict(style_weight=7.0, tv_weight=0.01, content_layers=["relu2_1"],
                style_layers=["relu1_1", "relu2_1"])
-    result = optimize(photo, painting, arch="vgg16", weights=vgg16_file, image_size=48,
-                      init="content", iterations=1, progress=False, jit_compile=False, **cfg)
+    result = optimize(photo, painting, preset="neural_style", arch="vgg16",
+                      weights=vgg16_file, image_size=48, init="content", iterations=1,
+                      progress=False, jit_compile=False, **cfg)
     # The style image is resized so its longer side is the output's (scale 1).
     style, tv = neural_style_loss(photo, resize(painting, (48, 48)), cfg, vgg16_file)
     first = result.history[0]
@@ -167,3 +202,46 @@ def test_build_step_runs_single_iterations(photo, painting):
     losses = [float(step()["total_loss"]) for _ in range(3)]
     assert before.shape == (27, 32, 3) and np.isfinite(losses).all()
     assert not np.allclose(step.image(), before)
+
+
+def magenta_losses(image, content, style, cfg):
+    """numpy loss of Magenta's objective (`loss_terms`' units): Grams / H*W, means."""
+    layers = sorted(set(cfg.content_layers) | set(cfg.style_layers))
+    net = vgg.build_loss_network("vgg16", "avg", None, endpoints=layers)
+    f, fc, fs = ({k: v.numpy()[0].astype(np.float64) for k, v in net(x[None]).items()}
+                 for x in (image, content, style))
+
+    def gram(a):
+        flat = a.reshape(-1, a.shape[-1])
+        return flat.T @ flat / flat.shape[0]
+
+    c = sum(cfg.content_weight * w * np.mean((f[n] - fc[n]) ** 2)
+            for n, w in cfg.content_layers.items())
+    s = sum(cfg.style_weight * w * np.mean((gram(f[n]) - gram(fs[n])) ** 2)
+            for n, w in cfg.style_layers.items())
+    return c, s
+
+
+def test_default_losses_are_magentas_and_start_from_the_photo(photo, painting):
+    result = optimize(photo, painting, weights=None, image_size=48, iterations=1,
+                      progress=False, jit_compile=False)
+    content, style = magenta_losses(photo, photo, resize(painting, (48, 48)), OptimizeConfig())
+    first = result.history[0]
+    assert content == 0.0 and first["total_content_loss"] == pytest.approx(0.0, abs=1e-6)
+    assert first["total_style_loss"] == pytest.approx(style, rel=1e-3)
+    assert first["total_variation_loss"] == 0.0
+
+
+def test_default_stops_by_itself_and_lowers_both_style_and_total(photo, painting):
+    cfg = OptimizeConfig()
+    result = optimize(photo, painting, weights=None, image_size=32, progress=False,
+                      jit_compile=False)
+    history = result.history
+    assert history[-1]["stop"] in ("converged", "lbfgs converged")
+    assert len(history) < cfg.iterations
+    assert history[-1]["total_loss"] < 0.1 * history[0]["total_loss"]
+    # Judged again from the returned (clipped) image, in numpy.
+    content, style = magenta_losses(result.image, resize(photo, (32, 27)),
+                                    resize(painting, (32, 32)), cfg)
+    assert style < 0.1 * history[0]["total_style_loss"]
+    assert content + style < 0.1 * history[0]["total_loss"]

@@ -81,3 +81,67 @@ def test_unreadable_image_is_one_line_and_no_output(images, tmp_path):
     assert len(lines) == 1 and "bad.jpg" in lines[0]
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("output, message", [
+    ("{photo}/o.png", "is a file, not a folder"),
+    ("{tmp}/sub/deeper/o.xyz", "Unknown image extension '.xyz'"),
+    ("{tmp}/folder.png", "names a folder"),
+])
+def test_unwritable_output_is_refused_before_optimising(images, tmp_path, output, message,
+                                                        monkeypatch):
+    from magenta_style.scripts import optimize as script
+
+    def never(*args, **kwargs):
+        raise AssertionError("optimize ran before the output path was checked")
+
+    monkeypatch.setattr(script, "optimize", never)
+    (tmp_path / "folder.png").mkdir()
+    output = output.format(photo=images[0], tmp=tmp_path)
+    with pytest.raises(UserError, match=message):
+        run_main([f"--content_image={images[0]}", f"--style_images={images[1]}",
+                  f"--output={output}"])
+
+
+def test_unwritable_output_from_the_command_line_is_one_line(images):
+    result = subprocess.run([sys.executable, BIN, f"--content_image={images[0]}",
+                             f"--style_images={images[1]}", f"--output={images[0]}/o.png"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: --output cannot be written: {images[0]} is a file, not a folder. "
+        f"Received: {images[0]}/o.png"]
+
+
+@pytest.mark.parametrize("preset", [None, "default", "neural_style"])
+def test_preset_flag_sets_the_defaults_and_given_flags_override_it(images, tmp_path, preset,
+                                                                   monkeypatch):
+    from magenta_style.optimization.config import OptimizeConfig
+    from magenta_style.optimization.config import OptimizeResult
+    from magenta_style.scripts import optimize as script
+
+    seen = []
+
+    def fake(content, styles, config):
+        seen.append(config)
+        return OptimizeResult(np.zeros((4, 4, 3), np.float32), [])
+
+    monkeypatch.setattr(script, "optimize", fake)
+    argv = [f"--content_image={images[0]}", f"--style_images={images[1]}",
+            f"--output={tmp_path / 'o.png'}", "--iterations=7", "--style_layers=relu1_1"]
+    run_main(argv + ([f"--preset={preset}"] if preset else []))
+    expected = OptimizeConfig.from_preset(preset or "default", iterations=7,
+                                          style_layers="relu1_1")
+    assert seen == [expected]
+
+
+def test_extra_positional_argument_is_a_user_error(images, tmp_path):
+    with pytest.raises(UserError, match=r"Unexpected arguments \['extra'\]"):
+        run_main([f"--content_image={images[0]}", f"--style_images={images[1]}",
+                  f"--output={tmp_path / 'o.png'}", "extra"])
+
+
+def test_unknown_preset_is_a_user_error(images, tmp_path):
+    with pytest.raises(UserError, match="Unknown preset 'fast'.*default, neural_style"):
+        run_main([f"--content_image={images[0]}", f"--style_images={images[1]}",
+                  f"--output={tmp_path / 'o.png'}", "--preset=fast"])
