@@ -30,6 +30,7 @@ import keras
 from magenta_style import config as config_lib
 from magenta_style.model import conditioning
 from magenta_style.model import layers
+from magenta_style.model import provenance as provenance_lib
 from magenta_style.model import transformer as transformer_lib
 
 SIZE_MULTIPLE = transformer_lib.SIZE_MULTIPLE
@@ -97,7 +98,7 @@ def _validate(cfg):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
-class ArbitraryTransformer(keras.Model):
+class ArbitraryTransformer(provenance_lib.WithProvenance, keras.Model):
     """The arbitrary-style transformer with its architecture and provenance.
 
     Inputs `image` `[B, H, W, 3]` float32 in [0, 1] (any H, W >= 5; padded
@@ -135,31 +136,11 @@ class ArbitraryTransformer(keras.Model):
         return self._arbitrary_config.style_dim
 
     @property
-    def provenance(self):
-        return self._provenance
-
-    @provenance.setter
-    def provenance(self, value):
-        self._provenance = dict(value or {})
-
-    @property
     def blocks(self):
         """The `transformer.Blocks` of this network (no new weights)."""
         cfg = self._arbitrary_config
-        by_name = {layer.name: layer for layer in self.layers}
-
-        def block(name, upsample=1):
-            activation = by_name.get(f"{name}_relu") or by_name.get(f"{name}_sigmoid")
-            return transformer_lib.ConvBlock(name, by_name[name], by_name.get(f"{name}_norm"),
-                                             by_name.get(f"{name}_in"), activation, upsample)
-
-        n_expand = len(cfg.expand_widths)
-        return transformer_lib.Blocks(
-            contract=tuple(block(f"contract_conv{i}") for i in (1, 2, 3)),
-            residual=tuple((block(f"residual{r}_conv1"), block(f"residual{r}_conv2"))
-                           for r in range(1, cfg.num_residual_blocks + 1)),
-            expand=tuple(block(f"expand_conv{i}", upsample=2) for i in range(1, n_expand + 1)),
-            output=block(f"expand_conv{n_expand + 1}"))
+        return transformer_lib.group_blocks(self, cfg.num_residual_blocks,
+                                            len(cfg.expand_widths))
 
     def get_config(self):
         return {"architecture": self._arbitrary_config.to_dict(),

@@ -29,6 +29,7 @@ import keras
 
 from magenta_style import config as config_lib
 from magenta_style.errors import UserError
+from magenta_style.model import provenance as provenance_lib
 
 KINDS = ("mobilenet_v2", "inception_v3")
 
@@ -128,7 +129,7 @@ def _inception_v3_trunk(image, weights_path):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
-class StylePredictor(keras.Model):
+class StylePredictor(provenance_lib.WithProvenance, keras.Model):
     """Style image -> style vector.
 
     Input `style_image` `[B, H, W, 3]` float32 RGB in [0, 1], not normalised
@@ -175,14 +176,6 @@ class StylePredictor(keras.Model):
     @property
     def style_dim(self):
         return self._predictor_config.style_dim
-
-    @property
-    def provenance(self):
-        return self._provenance
-
-    @provenance.setter
-    def provenance(self, value):
-        self._provenance = dict(value or {})
 
     def get_config(self):
         # The trunk's ImageNet weights are not config: a saved model holds them.

@@ -26,6 +26,7 @@ import keras
 from magenta_style import config as config_lib
 from magenta_style.model import conditioning
 from magenta_style.model import layers
+from magenta_style.model import provenance as provenance_lib
 
 # Two stride-2 convolutions then two x2 upsamplings: sizes must divide by 4.
 SIZE_MULTIPLE = 4
@@ -139,7 +140,7 @@ def default_style_names(num_styles):
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
-class PasticheNetwork(keras.Model):
+class PasticheNetwork(provenance_lib.WithProvenance, keras.Model):
     """The multi-style pastiche generator with its architecture, style names and provenance.
 
     Inputs `image` `[B, H, W, 3]` float32 in [0, 1] (any H, W >= 5) and
@@ -181,32 +182,10 @@ class PasticheNetwork(keras.Model):
         self._style_names = names
 
     @property
-    def provenance(self):
-        return self._provenance
-
-    @provenance.setter
-    def provenance(self, value):
-        self._provenance = dict(value or {})
-
-    @property
     def blocks(self):
         """The `Blocks` of this network (its layers, grouped; no new weights)."""
         cfg = self._transformer_config
-        by_name = {layer.name: layer for layer in self.layers}
-
-        def block(name, upsample=1):
-            activation = by_name.get(f"{name}_relu") or by_name.get(f"{name}_sigmoid")
-            return ConvBlock(name, by_name[name], by_name[f"{name}_norm"],
-                             by_name[f"{name}_in"], activation, upsample)
-
-        n_expand = len(cfg.expand_widths)
-        return Blocks(
-            contract=tuple(block(f"contract_conv{i}") for i in (1, 2, 3)),
-            residual=tuple((block(f"residual{r}_conv1"), block(f"residual{r}_conv2"))
-                           for r in range(1, cfg.num_residual_blocks + 1)),
-            expand=tuple(block(f"expand_conv{i}", upsample=2)
-                         for i in range(1, n_expand + 1)),
-            output=block(f"expand_conv{n_expand + 1}"))
+        return group_blocks(self, cfg.num_residual_blocks, len(cfg.expand_widths))
 
     def get_config(self):
         return {"architecture": self._transformer_config.to_dict(),
@@ -216,6 +195,29 @@ class PasticheNetwork(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def group_blocks(model, num_residual_blocks, num_expand):
+    """A network's layers grouped into `Blocks`, by Magenta's layer names.
+
+    Works for every network built on `_conv_block`'s names (`PasticheNetwork`,
+    `ArbitraryTransformer`); a block without a norm (the arbitrary
+    transformer's contract, batch norm folded into a bias) has `norm` and
+    `table` None.
+    """
+    by_name = {layer.name: layer for layer in model.layers}
+
+    def block(name, upsample=1):
+        activation = by_name.get(f"{name}_relu") or by_name.get(f"{name}_sigmoid")
+        return ConvBlock(name, by_name[name], by_name.get(f"{name}_norm"),
+                         by_name.get(f"{name}_in"), activation, upsample)
+
+    return Blocks(
+        contract=tuple(block(f"contract_conv{i}") for i in (1, 2, 3)),
+        residual=tuple((block(f"residual{r}_conv1"), block(f"residual{r}_conv2"))
+                       for r in range(1, num_residual_blocks + 1)),
+        expand=tuple(block(f"expand_conv{i}", upsample=2) for i in range(1, num_expand + 1)),
+        output=block(f"expand_conv{num_expand + 1}"))
 
 
 def _validate(cfg):

@@ -17,8 +17,18 @@ METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "loss_curve.png"
 # Settings that define what is being trained; a train_dir holding a run with
 # other values is refused (resuming would silently mix two models).
+class _LossWeights:
+    """`loss_config()` of a training config holding the three loss weights."""
+
+    def loss_config(self):
+        return config_lib.LossConfig(
+            content_weights=dict(self.content_weights),
+            style_weights=dict(self.style_weights),
+            total_variation_weight=float(self.total_variation_weight))
+
+
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(_LossWeights):
     """Everything `train` needs. Defaults are Magenta's where it had one."""
 
     train_dir: Optional[str] = dataclasses.field(default=None, metadata={
@@ -103,11 +113,6 @@ class TrainConfig:
     model_dir: Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Where the trained model is written (default <train_dir>/model)."})
 
-    def loss_config(self):
-        return config_lib.LossConfig(
-            content_weights=dict(self.content_weights),
-            style_weights=dict(self.style_weights),
-            total_variation_weight=float(self.total_variation_weight))
 
 
 
@@ -119,8 +124,17 @@ ARBITRARY_STYLE_WEIGHTS = {f"vgg_16/conv{i}": 0.5e-3 for i in (1, 2, 3, 4)}
 ARBITRARY_CONTENT_WEIGHTS = {"vgg_16/conv3": 1.0}
 
 
+def _as_in_train_config(name, **default):
+    """A field with `TrainConfig`'s help (and default, unless `default=` is given)."""
+    field = TrainConfig.__dataclass_fields__[name]
+    if "default" not in default and field.default_factory is not dataclasses.MISSING:
+        default = {"default_factory": field.default_factory}
+    return dataclasses.field(**(default or {"default": field.default}),
+                             metadata=field.metadata)
+
+
 @dataclasses.dataclass
-class ArbitraryTrainConfig:
+class ArbitraryTrainConfig(_LossWeights):
     """Everything `training.arbitrary.train_arbitrary` needs; Magenta's defaults.
 
     From `arbitrary_image_stylization_train.py` (Inception-v3 predictor) and
@@ -133,11 +147,8 @@ class ArbitraryTrainConfig:
                 "final model (<train_dir>/model). Rerunning resumes from it."})
     style_images: Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Paintings: a folder, glob or comma list of image files."})
-    content_images: str = dataclasses.field(default="tfds:coco/2017", metadata={
-        "help": "Content photos: a folder, glob, TFRecord pattern or 'tfds:coco/2017'."})
-    vgg_weights: str = dataclasses.field(default="imagenet", metadata={
-        "help": "VGG-16 weights: 'imagenet' (Keras cache / $MAGENTA_STYLE_VGG_WEIGHTS) "
-                "or an h5 path."})
+    content_images: str = _as_in_train_config("content_images")
+    vgg_weights: str = _as_in_train_config("vgg_weights")
     predictor: str = dataclasses.field(default="inception_v3", metadata={
         "help": "Style predictor trunk: inception_v3 (the paper's, to Mixed_6e) or "
                 "mobilenet_v2 (Magenta's mobile model)."})
@@ -159,8 +170,7 @@ class ArbitraryTrainConfig:
         "help": "Adam learning rate."})
     batch_size: int = dataclasses.field(default=8, metadata={
         "help": "Photos (and paintings, one each) per step."})
-    image_size: int = dataclasses.field(default=256, metadata={
-        "help": "Side of the square content crops."})
+    image_size: int = _as_in_train_config("image_size")
     style_image_size: int = dataclasses.field(default=256, metadata={
         "help": "Side of the square painting crops (before --random_style_image_size)."})
     augment_style_images: bool = dataclasses.field(default=True, metadata={
@@ -172,8 +182,7 @@ class ArbitraryTrainConfig:
         "help": "Smallest random painting side."})
     max_style_image_size: int = dataclasses.field(default=300, metadata={
         "help": "Largest random painting side (exclusive)."})
-    train_steps: int = dataclasses.field(default=8000000, metadata={
-        "help": "Total steps; a resumed run stops here too."})
+    train_steps: int = _as_in_train_config("train_steps", default=8000000)
     content_weights: dict = dataclasses.field(
         default_factory=lambda: dict(ARBITRARY_CONTENT_WEIGHTS),
         metadata={"help": "Content loss weight per VGG layer."})
@@ -184,27 +193,15 @@ class ArbitraryTrainConfig:
         "help": "Total variation weight."})
     clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
         "help": "Clip each gradient to this norm; 0 = off."})
-    save_every: int = dataclasses.field(default=500, metadata={
-        "help": "Steps between checkpoints."})
-    keep_checkpoints: int = dataclasses.field(default=3, metadata={
-        "help": "Checkpoints kept in train_dir."})
-    log_every: int = dataclasses.field(default=50, metadata={
-        "help": "Steps between TensorBoard / metrics.jsonl entries."})
+    save_every: int = _as_in_train_config("save_every")
+    keep_checkpoints: int = _as_in_train_config("keep_checkpoints")
+    log_every: int = _as_in_train_config("log_every")
     strategy: str = dataclasses.field(default="default", metadata={
         "help": "Only 'default' (one device)."})
-    jit_compile: bool = dataclasses.field(default=True, metadata={
-        "help": "Compile the step with XLA (TensorFlow) / jax.jit (JAX)."})
-    random_crop: bool = dataclasses.field(default=False, metadata={
-        "help": "Random instead of centre crops of the content photos."})
-    random_flip: bool = dataclasses.field(default=False, metadata={
-        "help": "Random horizontal flips of the content photos."})
+    jit_compile: bool = _as_in_train_config("jit_compile")
+    random_crop: bool = _as_in_train_config("random_crop")
+    random_flip: bool = _as_in_train_config("random_flip")
     seed: int = dataclasses.field(default=0, metadata={
         "help": "Seed of the weights, the paintings drawn and the content order."})
-    model_dir: Optional[str] = dataclasses.field(default=None, metadata={
-        "help": "Where the trained model is written (default <train_dir>/model)."})
+    model_dir: Optional[str] = _as_in_train_config("model_dir")
 
-    def loss_config(self):
-        return config_lib.LossConfig(
-            content_weights=dict(self.content_weights),
-            style_weights=dict(self.style_weights),
-            total_variation_weight=float(self.total_variation_weight))
