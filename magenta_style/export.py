@@ -269,7 +269,6 @@ def _arbitrary_tflite_bytes(model, image_size, quantize):
 
 def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
     """`export_saved_model` for an `ArbitraryStyleModel`."""
-    import tensorflow as tf
 
     module = _arbitrary_serving_module(model)
     meta = {
@@ -286,23 +285,13 @@ def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
         meta["tflite"] = {"files": list(ARBITRARY_TFLITE_FILES),
                           "image_size": tflite_image_size, "quantized": bool(quantize)}
 
-    def write(tmp):
-        tf.saved_model.save(module, tmp, signatures={
-            "serving_default": module.serve.get_concrete_function(),
-            "stylize_style_image": module.serve_style_image.get_concrete_function(),
-            "predict_style_vector": module.serve_predict.get_concrete_function(),
-        })
-        extra = os.path.join(tmp, "assets.extra")
-        os.makedirs(extra, exist_ok=True)
-        with open(os.path.join(extra, "model_config.json"), "w") as f:
-            json.dump(meta, f, indent=2, default=_json_default)
-            f.write("\n")
-        for name, data in zip(ARBITRARY_TFLITE_FILES, flatbuffers or ()):
-            with open(os.path.join(tmp, name), "wb") as f:
-                f.write(data)
-
-    atomic.write_dir(export_dir, write)
-    return export_dir
+    signatures = {
+        "serving_default": module.serve.get_concrete_function(),
+        "stylize_style_image": module.serve_style_image.get_concrete_function(),
+        "predict_style_vector": module.serve_predict.get_concrete_function(),
+    }
+    return _write_export(export_dir, module, signatures, meta,
+                         dict(zip(ARBITRARY_TFLITE_FILES, flatbuffers or ())))
 
 
 def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
@@ -328,7 +317,6 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         `export_dir`. Load with `tf.saved_model.load(export_dir)` and call
         `.signatures["serving_default"](image=..., style_weights=...)`.
     """
-    import tensorflow as tf
 
     # `from magenta_style import stylize` may give the function (lazy export).
     from magenta_style.stylization.api import get_model
@@ -365,24 +353,37 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     if onnx:
         meta["onnx"] = {"file": onnx_export.FILENAME, "inputs": onnx_export.SIGNATURE_DOC}
 
+    signatures = {
+        "serving_default": module.serve.get_concrete_function(),
+        "serving_uint8": module.serve_uint8.get_concrete_function(),
+        "stylize_index": module.serve_index.get_concrete_function(),
+        "stylize_regions": module.serve_regions.get_concrete_function(),
+    }
+    files = {}
+    if flatbuffer is not None:
+        files[tflite_filename(quantize)] = flatbuffer
+    if onnx_bytes is not None:
+        files[onnx_export.FILENAME] = onnx_bytes
+    return _write_export(export_dir, module, signatures, meta, files)
+
+
+def _write_export(export_dir, module, signatures, meta, files):
+    """Writes the SavedModel, `assets.extra/model_config.json` and `files` in one atomic step.
+
+    `files`: {file name in the export folder: bytes} (TFLite, ONNX).
+    """
+    import tensorflow as tf
+
     def write(tmp):
-        tf.saved_model.save(module, tmp, signatures={
-            "serving_default": module.serve.get_concrete_function(),
-            "serving_uint8": module.serve_uint8.get_concrete_function(),
-            "stylize_index": module.serve_index.get_concrete_function(),
-            "stylize_regions": module.serve_regions.get_concrete_function(),
-        })
+        tf.saved_model.save(module, tmp, signatures=signatures)
         extra = os.path.join(tmp, "assets.extra")
         os.makedirs(extra, exist_ok=True)
         with open(os.path.join(extra, "model_config.json"), "w") as f:
             json.dump(meta, f, indent=2, default=_json_default)
             f.write("\n")
-        if flatbuffer is not None:
-            with open(os.path.join(tmp, tflite_filename(quantize)), "wb") as f:
-                f.write(flatbuffer)
-        if onnx_bytes is not None:
-            with open(os.path.join(tmp, onnx_export.FILENAME), "wb") as f:
-                f.write(onnx_bytes)
+        for name, data in files.items():
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
 
     atomic.write_dir(export_dir, write)
     return export_dir
