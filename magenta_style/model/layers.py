@@ -181,12 +181,12 @@ class InstanceNormalization(keras.layers.Layer):
                     f"{name} must hold one value per channel ({channels}). "
                     f"Received: {name} shape={shape}")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x, gamma, beta = inputs
         mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
-        return self.normalize(x, gamma, beta, mean, variance)
+        return self.normalize(x, gamma, beta, mean, variance, centred=bool(training))
 
-    def normalize(self, x, gamma, beta, mean, variance):
+    def normalize(self, x, gamma, beta, mean, variance, centred=False):
         """Applies `gamma`/`beta` with given statistics.
 
         Split out of `call` so that tiled inference can reuse statistics
@@ -194,6 +194,8 @@ class InstanceNormalization(keras.layers.Layer):
         `gamma`, `beta` are `[B, C]` (one style per example) or
         `[B, H, W, C]`, x's own size (a style per pixel: masked regions,
         `stylization.regions`); the statistics stay per example either way.
+        `centred`: compute `(x - mean) * scale + beta` (training calls do);
+        otherwise the folded form below.
         """
         gamma = ops.cast(gamma, x.dtype)
         beta = ops.cast(beta, x.dtype)
@@ -207,7 +209,14 @@ class InstanceNormalization(keras.layers.Layer):
         # TensorFlow graph runs as separate kernels without XLA. Same value
         # to float rounding (conv outputs have |mean| of the order of their
         # standard deviation, so `x * scale - mean * scale` cancels little).
+        # Training keeps the centred form: the folded form's gradient with
+        # respect to the scale is sum(dy * x) - mean * sum(dy), a difference
+        # of large terms whose rounding Adam amplifies on near-zero gradients
+        # (a two-worker run then left a one-process run by 6e-5 in 3 steps;
+        # tests/training/test_distributed.py).
         scale = gamma * ops.rsqrt(variance + self.epsilon)
+        if centred:
+            return (x - mean) * scale + beta
         return x * scale + (beta - mean * scale)
 
     def compute_output_shape(self, input_shape):

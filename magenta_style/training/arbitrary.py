@@ -103,7 +103,7 @@ def build_networks(cfg):
         alpha = DEFAULT_ALPHA[cfg.predictor] if cfg.alpha is None else cfg.alpha
         transformer = arbitrary_transformer.build_arbitrary_transformer(alpha)
     else:
-        base = modes._load_base(cfg.init_from)
+        base = modes._load_base(cfg.init_from, multi_style=False)
         if not isinstance(base, arbitrary_transformer.ArbitraryStyleModel):
             raise UserError(f"--init_from={cfg.init_from} is not an arbitrary-style model "
                             "(a predictor and its transformer), such as arbitrary-v1.")

@@ -188,12 +188,17 @@ def _float32_norms(model):
         layer.dtype_policy = "float32"
 
 
-def _load_base(init_from):
+def _load_base(init_from, multi_style=True):
+    """The model `init_from` names, as one UserError line if it cannot be read.
+
+    `multi_style`: refuse an arbitrary-style model (fine-tuning a multi-style
+    network); `training.arbitrary` passes False and checks its own kind.
+    """
     from magenta_style.storage import model_format
 
     try:
-        return model_format.require_multi_style(model_format.load_model(init_from),
-                                                "Fine-tuning")
+        model = model_format.load_model(init_from)
+        return model_format.require_multi_style(model, "Fine-tuning") if multi_style else model
     except UserError:
         raise
     except Exception as e:  # Anything else that is not a model we can read.
