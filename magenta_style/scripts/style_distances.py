@@ -4,6 +4,8 @@ A style's embedding is its conditional-instance-norm gamma and beta from every
 layer, concatenated (see magenta_style.studio.style_map).
 
     bin/style_distances --checkpoint=android-26 [--format=table|json]
+    bin/style_distances --style_images=../shared/images/styles   # paintings' style vectors
+    bin/style_distances --checkpoint=varied --style_images=a.jpg,b.jpg   # both, side by side
 """
 
 from magenta_style.scripts import flagutil

@@ -8,7 +8,9 @@ announcement reports < 25 between two similar Monet water lilies, ~70 within the
 series, ~1300 to an abstract black-and-white painting).
 
 Used by the style studio's map and by `bin/style_distances`. Pure numpy once
-the embeddings are read.
+the embeddings are read. Paintings (any style image) have their own embedding,
+the 100-d style vector of an arbitrary-style model (`painting_distances`); the
+two spaces are different networks' and are reported side by side, not mixed.
 """
 
 import dataclasses
@@ -30,6 +32,12 @@ class StyleDistancesConfig:
         "help": "Number of styles, checked against a Magenta checkpoint (optional)."})
     format: str = dataclasses.field(default="table", metadata={
         "help": "Output format: 'table' (aligned text) or 'json'."})
+    style_images: str = dataclasses.field(default=None, metadata={
+        "help": "Paintings (files, globs, folders, comma-separated): also the distances "
+                "between their style vectors under --painting_model. Alone (no "
+                "--checkpoint), only those."})
+    painting_model: str = dataclasses.field(default="arbitrary-v1", metadata={
+        "help": "Arbitrary-style model whose style predictor embeds --style_images."})
 
 
 def style_embeddings(model):
@@ -166,8 +174,59 @@ def distances_report(config=None):
             f"--format must be one of {', '.join(FORMATS)}. Received: {config.format!r}")
     from magenta_style.storage import model_format  # TensorFlow: only once the flags are good
 
-    model = model_format.load_model(config.checkpoint, num_styles=config.num_styles)
-    data = style_map(model)
+    sections = {}
+    if config.checkpoint is not None or config.style_images is None:
+        model = model_format.load_model(config.checkpoint, num_styles=config.num_styles)
+        if model_format.is_arbitrary(model):
+            raise UserError(f"{model.name} has no trained styles to compare; pass paintings "
+                            "with --style_images (and --painting_model) instead.")
+        data = style_map(model)
+        sections["styles"] = {k: data[k] for k in ("names", "distances", "dimension")}
+    if config.style_images is not None:
+        sections["paintings"] = painting_distances(config.style_images, config.painting_model)
     if config.format == "json":
-        return json.dumps({k: data[k] for k in ("names", "distances", "dimension")})
-    return format_table(np.asarray(data["distances"]), data["names"])
+        if set(sections) == {"styles"}:
+            return json.dumps(sections["styles"])
+        return json.dumps(sections)
+    texts = []
+    if "styles" in sections:
+        texts.append(format_table(np.asarray(sections["styles"]["distances"]),
+                                  sections["styles"]["names"]))
+    if "paintings" in sections:
+        p = sections["paintings"]
+        texts.append(f"paintings: L2 distances of their {p['dimension']}-d style vectors "
+                     f"({p['model']}; a space of its own, not comparable with trained "
+                     "styles' gamma/beta)\n"
+                     + format_table(np.asarray(p["distances"]), p["names"]))
+    return "\n\n".join(texts)
+
+
+def painting_distances(style_images, painting_model="arbitrary-v1"):
+    """Distances between paintings' style vectors (Ghiasi et al.'s embedding).
+
+    Args:
+        style_images: paths: a list, or a string of files, globs, folders
+            separated by commas.
+        painting_model: an arbitrary-style model (name or directory).
+
+    Returns:
+        dict with `names` (file stems), `distances` (`[N, N]` floats), `dimension`
+        (the vectors' length, 100 for arbitrary-v1) and `model`.
+
+    Raises:
+        UserError: no readable painting, a multi-style `painting_model`.
+    """
+    import os
+
+    from magenta_style.stylization import api
+    from magenta_style.stylization import batch_files
+
+    paths = (list(style_images) if isinstance(style_images, (list, tuple))
+             else batch_files.expand_inputs(style_images))
+    vectors = api.style_vectors(paths, model=painting_model)
+    return {
+        "names": [os.path.splitext(os.path.basename(str(p)))[0] for p in paths],
+        "distances": pairwise_distances(vectors).round(3).tolist(),
+        "dimension": int(vectors.shape[1]),
+        "model": str(painting_model),
+    }

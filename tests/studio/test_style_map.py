@@ -140,3 +140,28 @@ def test_bin_style_distances_bad_format_is_one_line():
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "error: --format must be one of table, json. Received: 'xml'")
+
+
+@pytest.mark.needs_shared
+def test_paintings_distances_are_their_style_vectors_distances(shared_dir):
+    import magenta_style
+
+    styles = os.path.join(shared_dir, "images", "styles")
+    paths = [os.path.join(styles, n) for n in ("udnie.jpg", "mosaic.jpg", "starry_night_crop.jpg")]
+    paths = [p for p in paths if os.path.exists(p)]
+    report = json.loads(style_map.distances_report(style_map.StyleDistancesConfig(
+        style_images=",".join(paths), format="json")))
+    assert set(report) == {"paintings"}
+    p = report["paintings"]
+    vectors = np.stack([magenta_style.style_vector(path) for path in paths])
+    np.testing.assert_allclose(p["distances"], style_map.pairwise_distances(vectors), atol=1e-3)
+    assert p["dimension"] == 100 and p["names"][0] == "udnie"
+    text = style_map.distances_report(style_map.StyleDistancesConfig(
+        checkpoint="android-26", style_images=",".join(paths)))
+    assert "paintings: L2 distances of their 100-d style vectors" in text
+    assert text.count("nearest pair:") == 2
+
+
+def test_an_arbitrary_model_as_checkpoint_is_one_line():
+    with pytest.raises(UserError, match="no trained styles to compare"):
+        style_map.distances_report(style_map.StyleDistancesConfig(checkpoint="arbitrary-v1"))
