@@ -306,7 +306,9 @@ def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_
             arrays `[H, W]` in [0, 1] (uint8, bool) or image paths; soft
             edges mix the styles, and where the masks sum to less than 1 the
             photo shows through. With `mask_palette` (colours, one per
-            region), one colour-label image. See `stylization.regions`.
+            region), one colour-label image. With an arbitrary-style model,
+            one mask per painting of `style_image` (or row of
+            `style_vector`), no blend. See `stylization.regions`.
         mask_palette: e.g. `["#87ceeb", "#808080"]` or `"#87ceeb,#808080"`.
         region_statistics: with masks, "per_style" (each pixel normalised with
             its style's own whole-image statistics: regions equal their
