@@ -17,6 +17,9 @@ of the difference from the single-style pastiches.
 
     python bench/regions.py --content_dir=../shared/images/content \
         --out_dir=docs/images --size=384
+
+With `--paintings=a.jpg,b.jpg,...` it measures the same table for
+arbitrary-v1, one painting per half (the paintings taken in pairs).
 """
 
 import argparse
@@ -43,22 +46,27 @@ SKY, CITY, GROUND = 19, {10: 0.5, 13: 0.5}, 14
 OVERLAY = np.array([[0.3, 0.5, 1.0], [1.0, 0.6, 0.1], [0.2, 0.8, 0.3]], np.float32)
 
 
+def _rows(model, styles):
+    """Style rows: parsed from a list of styles, or given (`[K, 100]` style vectors)."""
+    if isinstance(styles, np.ndarray):
+        return styles
+    return regions.parse_region_styles(styles, model.transformer_config.num_styles).weights
+
+
 def run(model, photo, masks, styles, statistics):
     """The masked pastiche, float `[H, W, 3]` (stylize's own path, before uint8)."""
-    spec = regions.parse_region_styles(styles, model.transformer_config.num_styles)
     region = regions.Regions.from_masks(masks)
-    out = api.stylize_array(model, photo, spec.weights, region_weights=region.weights,
+    out = api.stylize_array(model, photo, _rows(model, styles), region_weights=region.weights,
                             region_statistics=statistics)
     return region.show_photo(out, photo)[0]
 
 
 def singles(model, photo, styles):
     """`[K, H, W, 3]`: each region's style (or mixture) over the whole photo."""
-    spec = regions.parse_region_styles(styles, model.transformer_config.num_styles)
-    return api.stylize_array(model, photo, spec.weights)
+    return api.stylize_array(model, photo, _rows(model, styles))
 
 
-def seam_distances(model, photos):
+def seam_distances(model, photos, pairs=PAIRS):
     """`{mode: {band: [mean |diff| per photo and pair]}}` and the styles' own gap."""
     found = {mode: {band: [] for band in BANDS} for mode in MODES}
     gaps = []
@@ -68,12 +76,13 @@ def seam_distances(model, photos):
         masks[:, : w // 2, 0] = 1
         masks[:, w // 2:, 1] = 1
         distance = np.abs(np.arange(w) + 0.5 - w / 2)  # columns from the seam
-        for pair in PAIRS:
-            ref = singles(model, photo, list(pair))
+        for pair in pairs:
+            pair = pair if isinstance(pair, np.ndarray) else list(pair)
+            ref = singles(model, photo, pair)
             reference = np.where(masks[..., :1] > 0, ref[0], ref[1])
             gaps.append(np.abs(ref[0] - ref[1]).mean())
             for mode in MODES:
-                diff = np.abs(run(model, photo, masks, list(pair), mode) - reference).mean((0, 2))
+                diff = np.abs(run(model, photo, masks, pair, mode) - reference).mean((0, 2))
                 for lo, hi in BANDS:
                     cols = (distance >= lo) & (distance < hi)
                     if cols.any():
@@ -181,7 +190,12 @@ def main():
     parser.add_argument("--out_dir", default="docs/images")
     parser.add_argument("--size", type=int, default=384, help="longer side of the photos")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds")
+    parser.add_argument("--paintings", default="",
+                        help="instead: arbitrary-v1 with these paintings (comma-separated "
+                             "paths, taken in pairs), the seam table only")
     args = parser.parse_args()
+    if args.paintings:
+        return painting_table(args)
     model = api.get_model("android-26")
     os.makedirs(args.out_dir, exist_ok=True)
     print("wrote", pictures(model, args.content_dir, args.out_dir, args.size))
@@ -192,16 +206,37 @@ def main():
           f"mean |A - B| between the two single-style pastiches: {gap:.4f}\n")
     print("| distance from the seam (px) | " + " | ".join(MODES) + " |")
     print("| --- |" + " ---: |" * len(MODES))
-    for band in BANDS:
-        name = f"{band[0]}-{band[1]}" if band[1] < 10_000 else f">= {band[0]}"
-        print(f"| {name} | " + " | ".join(
-            f"{np.mean(found[m][band]):.4f} (max {np.max(found[m][band]):.4f})"
-            for m in MODES) + " |")
+    print_table(found)
     times = timing(model, photos[0], args.repeats)
     base = times["single style (ordinary path)"]
     print(f"\ntime on {photos[0].shape[1]}x{photos[0].shape[0]}, fastest of {args.repeats}:")
     for name, t in times.items():
         print(f"  {name}: {t * 1000:.0f} ms ({t / base:.2f}x)")
+
+
+def print_table(found):
+    for band in BANDS:
+        name = f"{band[0]}-{band[1]}" if band[1] < 10_000 else f">= {band[0]}"
+        print(f"| {name} | " + " | ".join(
+            f"{np.mean(found[m][band]):.4f} (max {np.max(found[m][band]):.4f})"
+            for m in MODES) + " |")
+
+
+def painting_table(args):
+    """The seam table for arbitrary-v1, one painting per half (pairs of `--paintings`)."""
+    model = api.get_model("arbitrary-v1")
+    paths = [p.strip() for p in args.paintings.split(",") if p.strip()]
+    vectors = api.style_vectors(paths, model)
+    pairs = [vectors[i:i + 2] for i in range(0, len(paths) - 1, 2)]
+    photos = [image_io.load_image(os.path.join(args.content_dir, f"{p}.jpg"), max_size=args.size)
+              for p in PHOTOS]
+    found, gap = seam_distances(model.transformer, photos, pairs)
+    names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    print(f"\narbitrary-v1, {len(photos)} photos x {len(pairs)} painting pairs {names}, "
+          f"longer side {args.size}; mean |A - B| between the two pastiches: {gap:.4f}\n")
+    print("| distance from the seam (px) | " + " | ".join(MODES) + " |")
+    print("| --- |" + " ---: |" * len(MODES))
+    print_table(found)
 
 
 if __name__ == "__main__":

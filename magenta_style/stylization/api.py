@@ -306,7 +306,9 @@ def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_
             arrays `[H, W]` in [0, 1] (uint8, bool) or image paths; soft
             edges mix the styles, and where the masks sum to less than 1 the
             photo shows through. With `mask_palette` (colours, one per
-            region), one colour-label image. See `stylization.regions`.
+            region), one colour-label image. With an arbitrary-style model,
+            one mask per painting of `style_image` (or row of
+            `style_vector`), no blend. See `stylization.regions`.
         mask_palette: e.g. `["#87ceeb", "#808080"]` or `"#87ceeb,#808080"`.
         region_statistics: with masks, "per_style" (each pixel normalised with
             its style's own whole-image statistics: regions equal their
@@ -337,7 +339,7 @@ def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_
             photo, region = image_io.load_image(item, max_size=max_size or None), None
         else:
             photo, region = regions.load_photo_and_masks(
-                item, masks, spec.num_regions, max_size, mask_palette)
+                item, masks, spec.num_regions, max_size, mask_palette, spec.regions_of)
         pastiches = render(spec, photo, strength, region=region,
                            region_statistics=region_statistics, tile_size=tile_size,
                            tile_threshold=tile_threshold, jit_compile=jit_compile)
@@ -365,6 +367,7 @@ class _Spec:
     arbitrary: bool
     several: bool
     num_regions: typing.Optional[int] = None  # styles in regions: one row per mask
+    regions_of: str = "entries of which_styles"  # what the rows are, for mask messages
 
     def pixel_strength(self, strength):
         # Arbitrary style applies strength to the style vector, not the pixels.
@@ -401,9 +404,14 @@ def style_spec(model, which_styles=0, num_styles=None, normalize_weights=False,
             isinstance(style_image, (list, tuple))
             or (style_vector is not None and np.ndim(style_vector) == 2))
         if masks is not None:
-            raise UserError("Style masks work with a multi-style model's styles; they are not "
-                            "supported with style images yet. Drop --style_masks or use "
-                            "which_styles.")
+            # One painting (or vector) per mask: its style vector is that
+            # region's row, as a mixture row is for a multi-style model.
+            if choice.is_blend:
+                raise UserError("With style masks each painting styles its own region; drop "
+                                "style_blend_weights (blend regions with soft masks instead).")
+            return _Spec(model, choice.vectors, ("regions_" + "-".join(choice.suffixes),),
+                         True, False, num_regions=len(choice.vectors),
+                         regions_of="style images")
         return _Spec(model, choice.vectors, choice.suffixes, True, several)
     if given:
         _arbitrary_model(requested)  # raises: style images need an arbitrary-style model
@@ -428,13 +436,18 @@ def render(spec, photo, strength, region=None, region_statistics=_CFG.region_sta
     (`regions.Regions` of this photo), one `[1, H, W, 3]` pastiche with a
     style per region, the photo showing where the masks sum below 1.
     """
+    if spec.arbitrary:
+        vectors = arbitrary.interpolate_with_photo(spec.model, spec.rows, photo, strength)
+        if region is None:
+            return stylize_array(spec.model.transformer, photo, vectors, **run_options)
+        out = stylize_array(spec.model.transformer, photo, vectors,
+                            region_weights=region.weights,
+                            region_statistics=region_statistics, **run_options)
+        return region.show_photo(out, photo)
     if region is not None:
         out = stylize_array(spec.model, photo, spec.rows, region_weights=region.weights,
                             region_statistics=region_statistics, **run_options)
         return region.show_photo(out, photo)
-    if spec.arbitrary:
-        vectors = arbitrary.interpolate_with_photo(spec.model, spec.rows, photo, strength)
-        return stylize_array(spec.model.transformer, photo, vectors, **run_options)
     return stylize_array(spec.model, photo, spec.rows, **run_options)
 
 

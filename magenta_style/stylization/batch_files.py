@@ -120,7 +120,7 @@ def stylize_files(config, progress=True, log=None):
     model = spec.model
     if masked:
         regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
-                            config.region_statistics)
+                            config.region_statistics, spec.regions_of)
     # Created by the first write, so a run whose every input fails makes none.
     stale = atomic.remove_stale(config.output_dir)
     if stale:
@@ -138,7 +138,7 @@ def stylize_files(config, progress=True, log=None):
             if masked:
                 photo, region = regions.load_photo_and_masks(
                     path, config.style_masks, spec.num_regions, config.max_size,
-                    config.mask_palette)
+                    config.mask_palette, spec.regions_of)
             else:
                 photo, region = image_io.load_image(path, max_size=config.max_size or None), None
             pastiches = api.render(

@@ -253,11 +253,13 @@ def _check_statistics(statistics):
                         f"Received: {statistics!r}")
 
 
-def check_masks(masks, num_regions, palette=None, statistics="per_style"):
+def check_masks(masks, num_regions, palette=None, statistics="per_style",
+                styles="entries of which_styles"):
     """Raises `UserError` unless there is one mask (or palette colour) per region
     and `statistics` is one of `STATISTICS`.
 
     Cheap (reads no file): `stylize_files` calls it before its loop.
+    `styles` names what the regions are in the message ("style images").
     """
     _check_statistics(statistics)
     if palette is not None:
@@ -265,11 +267,12 @@ def check_masks(masks, num_regions, palette=None, statistics="per_style"):
     else:
         count, what = len(_mask_list(masks)), "style masks"
     if count != num_regions:
-        raise UserError(f"Got {count} {what} for {num_regions} entries of which_styles; give "
+        raise UserError(f"Got {count} {what} for {num_regions} {styles}; give "
                         f"one per style (or mixture) listed, in the same order.")
 
 
-def load_masks(masks, num_regions, image_size, output_size=None, palette=None):
+def load_masks(masks, num_regions, image_size, output_size=None, palette=None,
+               styles="entries of which_styles"):
     """Reads, checks and resizes the masks of a masked stylization.
 
     Args:
@@ -282,6 +285,7 @@ def load_masks(masks, num_regions, image_size, output_size=None, palette=None):
         output_size: `(height, width)` to return (the photo after
             `max_size`); default `image_size`.
         palette: optional colours, one per region (`parse_palette`).
+        styles: what the regions are, for a count mismatch's message.
 
     Returns:
         `[H, W, num_regions]` float32 in [0, 1] at `output_size`.
@@ -291,7 +295,7 @@ def load_masks(masks, num_regions, image_size, output_size=None, palette=None):
             1, NaN, not 2-D), a count that differs from the regions', or
             masks that cover no pixel.
     """
-    check_masks(masks, num_regions, palette)
+    check_masks(masks, num_regions, palette, styles=styles)
     output_size = tuple(output_size or image_size)
     if palette is not None:
         planes = list(_masks_from_labels(masks, palette).transpose(2, 0, 1))
@@ -357,7 +361,8 @@ class Regions:
         return c * np.asarray(pastiches, np.float32) + (1.0 - c) * photo
 
 
-def load_photo_and_masks(image, masks, num_regions, max_size=None, palette=None):
+def load_photo_and_masks(image, masks, num_regions, max_size=None, palette=None,
+                         styles="entries of which_styles"):
     """The photo (`image_io.load_image`) and its `Regions`.
 
     The masks are checked against the photo's own size, then brought to its
@@ -370,7 +375,7 @@ def load_photo_and_masks(image, masks, num_regions, max_size=None, palette=None)
     full_size = photo.shape[:2]
     if max_size:
         photo = image_io.resize_max(photo, max_size)
-    stacked = load_masks(masks, num_regions, full_size, photo.shape[:2], palette)
+    stacked = load_masks(masks, num_regions, full_size, photo.shape[:2], palette, styles)
     return photo, Regions.from_masks(stacked)
 
 
@@ -462,12 +467,15 @@ def forward(model, images, weights, rows, statistics="per_style"):
     """The network with a style per pixel, on whole images (keras ops).
 
     Args:
-        model: a `PasticheNetwork`.
+        model: a `PasticheNetwork`, or an `ArbitraryTransformer` (then each
+            row is a style vector; its contract blocks have no norm and
+            run as they are).
         images: `[B, H, W, 3]` float32 in [0, 1].
         weights: `[B, H, W, K]` float32 per-pixel weights of K style rows
             (used as given: `Regions.weights` sum to 1; raw per-pixel style
             weights are `rows = eye(num_styles)`).
-        rows: `[K, num_styles]` float32.
+        rows: `[K, num_styles]` float32 (`[K, style_dim]` style vectors for
+            an `ArbitraryTransformer`).
         statistics: "per_style": each pixel is normalised with the
             whole-image statistics of its style's own single-style pass,
             mixed by `weights` like gamma and beta (K more passes, run as one
@@ -503,6 +511,8 @@ def forward(model, images, weights, rows, statistics="per_style"):
 
         def run_single(block, x):
             y = block.conv(x)
+            if block.norm is None:  # no style there (see `run`)
+                return block.activation(y)
             mean, variance = ops.moments(y, axes=[1, 2], keepdims=True)
             per_style[block.name] = [ops.reshape(t, (num_rows, batch, -1))
                                      for t in (mean, variance)]
@@ -518,6 +528,10 @@ def forward(model, images, weights, rows, statistics="per_style"):
             shares[scale] = ops.average_pool(shares[1], scale, scale, padding="valid")
         share = shares[scale]
         y = block.conv(x)
+        if block.norm is None:
+            # The arbitrary transformer's contract blocks: batch norm folded
+            # into the conv's bias, no style, so nothing varies per pixel.
+            return block.activation(y)
         if statistics == "per_style":
             mean, variance = (ops.einsum("bhwk,kbc->bhwc", share, t)
                               for t in per_style[block.name])
@@ -551,7 +565,8 @@ def map_runner(model, jit_compile=False, statistics="per_style"):
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            n = model.transformer_config.num_styles
+            # A row's width: num_styles, or an ArbitraryTransformer's style_dim.
+            n = model.inputs[1].shape[-1]
             fn = tf.function(
                 lambda x, m, r: forward(model, x, m, r, statistics),
                 input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
@@ -572,7 +587,8 @@ def stylize_weights(model, image, weights, rows, *, tiled, tile_size, jit_compil
     Args:
         image: `[H, W, 3]` float32 in [0, 1].
         weights: `[H, W, K]` float32 (`Regions.weights`).
-        rows: `[K, num_styles]` float32.
+        rows: `[K, num_styles]` float32 (style vectors `[K, style_dim]` for an
+            `ArbitraryTransformer`).
         tiled: run through `tiling` (bounded memory) instead of `map_runner`.
         statistics: "per_style" or "shared" (`forward`).
 

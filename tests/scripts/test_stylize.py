@@ -141,6 +141,39 @@ def test_stylize_script_with_style_masks(photos, tmp_path):
                       "style (or mixture) listed, in the same order."]
 
 
+def test_stylize_script_with_style_images_and_masks(photos, tmp_path):
+    # One painting per mask (arbitrary-v1): the photo's top in one, its bottom in the other.
+    rng = np.random.default_rng(1)
+    paintings = []
+    for name in ("dots", "noise"):
+        image_io.save_image(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8),
+                            tmp_path / f"{name}.png")
+        paintings.append(str(tmp_path / f"{name}.png"))
+    top = np.zeros((20, 28), np.uint8)
+    top[:10] = 255
+    masks = [tmp_path / "top.png", tmp_path / "bottom.png"]
+    Image.fromarray(top).save(masks[0])
+    Image.fromarray(255 - top).save(masks[1])
+    out = tmp_path / "out"
+    result = run_bin("stylize", f"--input_image={photos / 'b.png'}", f"--output_dir={out}",
+                     f"--style_images={','.join(paintings)}",
+                     f"--style_masks={masks[0]},{masks[1]}")
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(out) == ["b_regions_dots-noise.png"]
+    from magenta_style import stylize
+
+    want = stylize(str(photos / "b.png"), style_image=paintings, masks=[str(m) for m in masks])
+    got = image_io.load_image(out / "b_regions_dots-noise.png")
+    assert np.abs(image_io.to_uint8(got).astype(int) - want).max() <= 1
+    bad = run_bin("stylize", f"--input_image={photos / 'b.png'}",
+                  f"--output_dir={tmp_path / 'bad'}", f"--style_images={','.join(paintings)}",
+                  f"--style_masks={masks[0]}")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: Got 1 style masks for 2 style images; give one per "
+                      "style (or mixture) listed, in the same order."]
+
+
 def test_stylize_files_with_a_label_image_matches_the_library(photos, tmp_path):
     labels = np.zeros((20, 28, 3), np.uint8)
     labels[:, 14:] = (255, 255, 255)
