@@ -188,10 +188,10 @@ def train_arbitrary(config, content=None):
     run_dir.check_train_dir(cfg, resolved, engine.is_chief)
 
     start = 0
-    latest = train_state.latest_checkpoint(cfg.train_dir)
+    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
+    with engine.scope():
+        latest, meta = train_state.restore_latest(cfg.train_dir, model, optimizer, say)
     if latest:
-        with engine.scope():
-            meta = train_state.restore_checkpoint(latest, model, optimizer)
         start = int(meta["step"])
         if meta["fresh_optimizer"] and engine.is_chief:
             print(f"Resuming at step {start} from weights alone ({latest}): the "
@@ -284,6 +284,8 @@ def train_arbitrary(config, content=None):
 
         model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
         arbitrary_format.save_arbitrary_model(result, model_dir, provenance=provenance)
+    if engine.is_chief:
+        loop._report_skips(engine.skip_stats)
     if writer is not None:
         writer.close()
     if stop.signum is not None:

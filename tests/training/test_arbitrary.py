@@ -189,3 +189,22 @@ def test_jax_backend_trains_and_resumes_without_tensorflow(tmp_path, vgg16_file)
     assert result == {"tf": False, "steps": 3}
     assert [s for s, _ in _losses(train_dir)] == [1, 2, 3]
     assert all(np.isfinite(v) for _, v in _losses(train_dir))
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, one_style, vgg16_file,
+                                                                capsys):
+    from magenta_style.training import arbitrary
+    from magenta_style.training import train_state
+
+    photos = th.smooth_images(4, th.SIZE, seed=5)
+    arbitrary.train_arbitrary(tiny_config(tmp_path, one_style, vgg16_file, train_steps=2,
+                                          save_every=1), content=photos)
+    newest = train_state.checkpoints(str(tmp_path))[-1][1]
+    with open(newest, "r+b") as f:
+        f.truncate(100)  # cut short, as by a full disk
+    capsys.readouterr()
+    resumed = arbitrary.train_arbitrary(
+        tiny_config(tmp_path, one_style, vgg16_file, train_steps=3), content=photos)
+    err = capsys.readouterr().err
+    assert "Trying the previous checkpoint." in err and "Resuming from ckpt-1" in err
+    assert resumed.provenance["steps"] == 3
