@@ -232,13 +232,17 @@ def create_app(studio):
     async def style_map(request):
         return JSONResponse(await run_in_threadpool(studio.style_map))
 
-    async def upload(request):
+    async def receive_image(request, default_name, add):
+        """An uploaded image (`?name=`), decoded by `add(data, name)` in an upload slot."""
         _require_content_type(request, IMAGE_TYPES)
-        name = os.path.basename(request.query_params.get("name", "photo")) or "photo"
+        name = os.path.basename(request.query_params.get("name", default_name)) or default_name
         async with upload_slots:
             data = await _read_body(request, max_bytes)
-            photo = await run_in_threadpool(studio.add_photo, data, name)
-        return JSONResponse(photo.info())
+            item = await run_in_threadpool(add, data, name)
+        return JSONResponse(item.info())
+
+    async def upload(request):
+        return await receive_image(request, "photo", studio.add_photo)
 
     async def photo(request):
         working = studio.photo(request.path_params["photo_id"]).working
@@ -282,12 +286,7 @@ def create_app(studio):
         return _image_response(image, "JPEG", started)
 
     async def add_painting(request):
-        _require_content_type(request, IMAGE_TYPES)
-        name = os.path.basename(request.query_params.get("name", "painting")) or "painting"
-        async with upload_slots:
-            data = await _read_body(request, max_bytes)
-            painting = await run_in_threadpool(studio.add_painting, data, name)
-        return JSONResponse(painting.info())
+        return await receive_image(request, "painting", studio.add_painting)
 
     async def painting_thumbnail(request):
         painting = studio.painting(request.path_params["painting_id"])
