@@ -29,7 +29,6 @@ import sys
 import types
 
 import keras
-import numpy as np
 
 from magenta_style.data import style_images as style_images_lib
 from magenta_style.errors import UserError
@@ -207,7 +206,6 @@ def train_arbitrary(config, content=None):
     fingerprint = run_dir.fingerprint(resolved)
     # Per-painting curves: the sampler's indices play the multi-style labels.
     curves = loop._Curves(sampler.names)
-    last = {}
 
     def save(step):
         engine.sync()
@@ -215,50 +213,11 @@ def train_arbitrary(config, content=None):
             train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
                                         fingerprint, keep=cfg.keep_checkpoints)
 
-    def record(step, which, result):
-        loss = float(result[0])
-        if not np.isfinite(loss):
-            raise UserError(f"The loss became {loss} at step {step}. Lower --learning_rate "
-                            "or set --clip_gradient_norm; rerunning resumes from the last "
-                            "checkpoint.")
-        curves.add({k: np.asarray(v) for k, v in result[1].items()}, which)
-        bar.update(1)
+    def step_fn(step):
+        paintings, which = sampler.batch(step)
+        return which, engine.step(next(batches), paintings)
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
-               disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
-    done = start
-    pending = None
-    with loop._StopOnSignal() as stop:
-        try:
-            for step in range(start + 1, cfg.train_steps + 1):
-                paintings, which = sampler.batch(step)
-                result = engine.step(next(batches), paintings)
-                done = step
-                # Read the previous step back while this one runs (as loop.train).
-                if pending is not None:
-                    record(*pending)
-                pending = (step, which, result)
-                log = step % cfg.log_every == 0 or step == cfg.train_steps
-                save_now = step % cfg.save_every == 0 and step != cfg.train_steps
-                if log or save_now or stop.signum is not None:
-                    record(*pending)
-                    pending = None
-                if log:
-                    scalars = curves.scalars()
-                    last = {k[len("losses/"):]: v for k, v in scalars.items()
-                            if k.startswith("losses/")}
-                    bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}")
-                    if engine.is_chief:
-                        run_dir.log_scalars(cfg, writer, step, scalars)
-                    curves.reset()
-                if stop.signum is not None:
-                    break
-                if save_now:
-                    save(step)
-        finally:
-            bar.close()
+    done, last, stopped = loop.run_steps(cfg, engine, start, step_fn, curves, writer, save)
     if done > start or not latest:
         save(done)
     if engine.is_chief and done > start:
@@ -288,7 +247,7 @@ def train_arbitrary(config, content=None):
         loop._report_skips(engine.skip_stats)
     if writer is not None:
         writer.close()
-    if stop.signum is not None:
+    if stopped:
         print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
               "Rerun the same command to continue.", file=sys.stderr)
         raise KeyboardInterrupt

@@ -128,6 +128,81 @@ def _grid_photos(cfg, first_batch):
     return [np.asarray(x, "float32") for x in first_batch[:3]]
 
 
+def run_steps(cfg, engine, start, step_fn, curves, writer, save, extra=None):
+    """The step loop both trainers run: steps, read-back, logs, checkpoints, stops.
+
+    Args:
+        cfg: the training config (`train_steps`, `log_every`, `save_every`,
+            `train_dir`).
+        start: the last step already in the variables.
+        step_fn: `step -> (labels, device results)`; runs one step. Labels
+            index `curves`' names.
+        curves: a `_Curves`, fed every step's losses.
+        writer: the TensorBoard writer (None off the chief).
+        save: `save(step)`, a checkpoint.
+        extra: optional `(due(step) -> bool, act(step))`, e.g. style grids.
+
+    Returns:
+        `(done, last, stopped)`: the last step whose update is in the
+        variables, the last logged losses (`{name: value}`), and whether
+        SIGINT/SIGTERM stopped the run.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
+               disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
+    done = start  # Last step whose update is in the variables.
+    pending = None  # (step, labels, device results) not yet read back.
+    last = {}
+
+    def record(step, labels, result):
+        loss, parts = float(result[0]), {k: np.asarray(v) for k, v in result[1].items()}
+        if not np.isfinite(loss):
+            raise UserError(
+                f"The loss became {loss} at step {step}. Lower --learning_rate or "
+                "set --clip_gradient_norm; rerunning resumes from the last "
+                "checkpoint.")
+        curves.add(parts, labels)
+        bar.update(1)
+
+    with _StopOnSignal() as stop:
+        try:
+            for step in range(start + 1, cfg.train_steps + 1):
+                labels, result = step_fn(step)
+                done = step
+                # The previous step's losses are read back only now, while
+                # this step runs: under JAX the accelerator then never waits
+                # for the host's bookkeeping and the next batch (timings in
+                # BUILD.md). Steps that log, save, act or stop read their own.
+                if pending is not None:
+                    record(*pending)
+                pending = (step, labels, result)
+                log = step % cfg.log_every == 0 or step == cfg.train_steps
+                save_now = step % cfg.save_every == 0 and step != cfg.train_steps
+                act = extra is not None and extra[0](step)
+                if log or save_now or act or stop.signum is not None:
+                    record(*pending)
+                    pending = None
+                if log:
+                    scalars = curves.scalars()
+                    last = {k[len("losses/"):]: v for k, v in scalars.items()
+                            if k.startswith("losses/")}
+                    bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}",
+                                    steps_s=f"{scalars['speed/steps_per_sec']:.3g}")
+                    if engine.is_chief:
+                        run_dir.log_scalars(cfg, writer, step, scalars)
+                    curves.reset()
+                if stop.signum is not None:
+                    break
+                if save_now:
+                    save(step)
+                if act:
+                    extra[1](step)
+        finally:
+            bar.close()
+    return done, last, stop.signum is not None
+
+
 def engine_for_backend(cfg, content):
     """The `engine.Engine` of the active Keras backend for `cfg`."""
     backend = keras.backend.backend()
@@ -194,7 +269,6 @@ def train(config, content=None, style_set=None):
     batches = engine.batches(start)
     first = None
     curves = _Curves(setup.style_names)
-    last = {}
     writer = engine.summary_writer() if engine.is_chief else None
     meta = run_dir.fingerprint(resolved)
 
@@ -204,70 +278,29 @@ def train(config, content=None, style_set=None):
             train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
                                         meta, keep=cfg.keep_checkpoints)
 
-    from tqdm.auto import tqdm
+    def step_fn(step):
+        nonlocal first
+        labels = labels_for_step(cfg.seed, step, cfg.batch_size, len(new_names),
+                                 setup.label_offset)
+        images = next(batches)
+        if first is None:
+            first = engine.local_images(images)
+        return labels, engine.step(images, labels)  # Labels index setup.style_names.
 
-    bar = tqdm(total=cfg.train_steps, initial=start, unit="step", dynamic_ncols=True,
-               disable=not engine.is_chief, desc=os.path.basename(cfg.train_dir.rstrip("/")))
-    done = start  # Last step whose update is in the variables.
-    pending = None  # (step, labels, device results) not yet read back.
+    def grid_due(step):
+        return (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
+                and step != cfg.train_steps)
 
-    def record(step, labels, result):
-        loss, parts = float(result[0]), {k: np.asarray(v) for k, v in result[1].items()}
-        if not np.isfinite(loss):
-            raise UserError(
-                f"The loss became {loss} at step {step}. Lower --learning_rate or "
-                "set --clip_gradient_norm; rerunning resumes from the last "
-                "checkpoint.")
-        curves.add(parts, labels)  # Labels index setup.style_names.
-        bar.update(1)
+    def grid(step):
+        engine.sync()
+        run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
 
-    with _StopOnSignal() as stop:
-        try:
-            for step in range(start + 1, cfg.train_steps + 1):
-                labels = labels_for_step(cfg.seed, step, cfg.batch_size, len(new_names),
-                                         setup.label_offset)
-                images = next(batches)
-                if first is None:
-                    first = engine.local_images(images)
-                result = engine.step(images, labels)
-                done = step
-                # The previous step's losses are read back only now, while
-                # this step runs: under JAX the accelerator then never waits
-                # for the host's bookkeeping and the next batch (timings in
-                # BUILD.md). Steps that log, save, draw or stop read their own.
-                if pending is not None:
-                    record(*pending)
-                pending = (step, labels, result)
-                log = step % cfg.log_every == 0 or step == cfg.train_steps
-                save_now = step % cfg.save_every == 0 and step != cfg.train_steps
-                grid = (cfg.grid_every and step % cfg.grid_every == 0 and engine.is_chief
-                        and step != cfg.train_steps)
-                if log or save_now or grid or stop.signum is not None:
-                    record(*pending)
-                    pending = None
-                if log:
-                    scalars = curves.scalars()
-                    last = {k[len("losses/"):]: v for k, v in scalars.items()
-                            if k.startswith("losses/")}
-                    bar.set_postfix(loss=f"{scalars['losses/total_loss']:.4g}",
-                                    steps_s=f"{scalars['speed/steps_per_sec']:.3g}")
-                    if engine.is_chief:
-                        run_dir.log_scalars(cfg, writer, step, scalars)
-                    curves.reset()
-                if stop.signum is not None:
-                    break
-                if save_now:
-                    save(step)
-                if grid:
-                    engine.sync()
-                    run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
-        finally:
-            bar.close()
+    done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save,
+                                    extra=(grid_due, grid))
     if done > start or not latest:
         save(done)
     if engine.is_chief and done > start:
         run_dir.write_curve(cfg)
-    stopped = stop.signum is not None
     engine.sync()
     model.provenance = {
         "trained_by": "magenta_style.training",
