@@ -59,6 +59,10 @@ PAIRS = [("golden_gate_sq.jpg", "starry_night_crop.jpg"),
 VARIANTS = {
     "default": {},
     "default_no_stop": dict(convergence_tolerance=0.0),
+    "unbounded": dict(bounded=False),
+    "style_1e-3": dict(style_weight=1e-3),
+    "style_2e-3": dict(style_weight=2e-3),
+    "style_3e-3": dict(style_weight=3e-3),
     "neural_style_200": dict(preset="neural_style", iterations=200),
     "neural_style": dict(preset="neural_style"),
 }

@@ -106,6 +106,14 @@ class OptimizeConfig:
         10.0, "Adam step size in 0..255 pixel units (neural-style -learning_rate 10).")
     lbfgs_learning_rate: float = _default(
         1.0, "L-BFGS fixed step (torch.optim.LBFGS and Torch7 optim.lbfgs default 1).")
+    bounded: bool = _default(
+        True, "Keep every pixel in [0, 1] while optimising (L-BFGS with projected bounds, "
+        "Adam clipped after each step), so the losses are those of the image returned; "
+        "neural_style preset: off (it clips only the result).")
+    lbfgs_backtracking: bool = _default(
+        True, "Halve an L-BFGS step that does not lower the loss enough (Armijo's test) "
+        "instead of taking it: free while the fixed step works, and it keeps an "
+        "overshooting step from sending the loss up; neural_style preset: off.")
     lbfgs_history: int = _default(
         100, "L-BFGS curvature pairs kept (torch/optim default 100; memory "
         "2 x history x image size).")
@@ -161,7 +169,8 @@ PRESETS = {
         content_weight=5.0, style_weight=100.0, tv_weight=1e-3,
         content_layers=NEURAL_STYLE_CONTENT_LAYERS, style_layers=NEURAL_STYLE_STYLE_LAYERS,
         arch="vgg19", pooling="max", init="random", loss_units="neural_style",
-        iterations=1000, convergence_window=50, convergence_tolerance=1e-3),
+        iterations=1000, convergence_window=50, convergence_tolerance=1e-3,
+        bounded=False, lbfgs_backtracking=False),
 }
 
 

@@ -6,8 +6,8 @@ photo's (content) and its Gram matrices match the painting's (style).
 Defaults (`config`'s `default` preset) aim at a good result soon: Magenta's
 objective (VGG-16, average pooling, content `vgg_16/conv3`, style
 `vgg_16/conv1..conv4` at 1e-3, the library's loss units), started from the
-photo, L-BFGS until the best loss improves by less than 1% over 20
-iterations. bench/optimize_quality.py measures it against a 200-step Adam
+photo, L-BFGS with the pixels kept in [0, 1] until the best loss improves
+by less than 5% over 10 iterations. bench/optimize_quality.py measures it against a 200-step Adam
 run of the TensorFlow tutorial's recipe on the same objective.
 
 The `neural_style` preset is jcjohnson's neural-style (the reference
@@ -83,26 +83,31 @@ class KerasAdam:
     neural-style's). Keras optimisers update Keras variables, so the step
     runs on a shadow `keras.Variable` copied from and back to the image
     (two image-sized copies per iteration, inside the same compiled step).
-    `converged` is never set; `apply`'s `write_history` and `commit` do
-    nothing (L-BFGS needs them).
+    With `bounds=(low, high)` the image is clipped into them after each step
+    (the TensorFlow tutorial's recipe). `converged` is never set; `apply`'s
+    `write_history` and `commit` do nothing (L-BFGS needs them).
     """
 
-    def __init__(self, variable, learning_rate=1e-3):
+    def __init__(self, variable, learning_rate=1e-3, bounds=None):
         import keras
 
         self.variable = variable
+        self.bounds = bounds
         self._shadow = keras.Variable(tf.zeros_like(variable), trainable=True, name="adam_x")
         self._optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
                                                 epsilon=1e-8)
         self._optimizer.build([self._shadow])
         self.converged = tf.Variable(False, trainable=False, name="adam_converged")
 
-    def apply(self, grad, write_history=True):
+    def apply(self, grad, write_history=True, loss=None):
         """One Adam step from the gradient at the variable's current value."""
-        del write_history  # Adam keeps no history.
+        del write_history, loss  # Adam keeps no history and takes every step.
         self._shadow.assign(self.variable)
         self._optimizer.apply([grad], [self._shadow])
-        self.variable.assign(self._shadow.value)
+        x = self._shadow.value
+        if self.bounds is not None:
+            x = tf.clip_by_value(x, *self.bounds)
+        self.variable.assign(x)
 
     def commit(self):
         """Nothing to store (see `LBFGS.commit`)."""
@@ -139,13 +144,18 @@ class _Scale:
         # the first L-BFGS step, Adam's step size and the noise level mean
         # what they mean there (in [0, 1] units the first step is 255x larger
         # relative to the image and L-BFGS can blow up).
+        if cfg.bounded:  # a resized start image can overshoot [0, 1] slightly
+            x0 = np.clip(x0, 0.0, 1.0)
         self.x = tf.Variable(x0[None] * 255.0, dtype=tf.float32)
         self.best = tf.Variable(self.x, dtype=tf.float32, trainable=False)
         self.best_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
+        self.last_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
+        bounds = (0.0, 255.0) if cfg.bounded else None
         if cfg.optimizer == "lbfgs":
-            self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history)
+            self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history,
+                                   bounds=bounds, backtracking=cfg.lbfgs_backtracking)
         else:
-            self.opt = KerasAdam(self.x, cfg.learning_rate)
+            self.opt = KerasAdam(self.x, cfg.learning_rate, bounds=bounds)
         self._compiled_step = tf.function(self._step, jit_compile=cfg.jit_compile,
                                           autograph=False)
         # The history write runs outside XLA, in place (see `LBFGS.commit`).
@@ -156,6 +166,16 @@ class _Scale:
         result = self._compiled_step()
         self._commit()
         return result
+
+    def result(self):
+        """The image to keep, `[H, W, 3]` float32 in 0..1 units (not clipped).
+
+        The current iterate, unless the last loss evaluated was worse than
+        the best one (or not finite): the run went uphill at its end, and
+        the best image evaluated is returned instead.
+        """
+        worse = not float(self.last_loss.numpy()) <= float(self.best_loss.numpy())
+        return (self.best if worse else self.x).numpy()[0] / 255.0
 
     def _features(self, images):
         out = self.net(tf.convert_to_tensor(images, tf.float32), training=False)
@@ -184,7 +204,8 @@ class _Scale:
         better = total < self.best_loss
         self.best.assign(tf.where(better, self.x, self.best))
         self.best_loss.assign(tf.where(better, total, self.best_loss))
-        self.opt.apply(grad, write_history=False)
+        self.last_loss.assign(total)
+        self.opt.apply(grad, write_history=False, loss=total)
         return parts, self.opt.converged
 
 
@@ -319,8 +340,8 @@ def optimize(content, styles, config=None, *, callback=None, **options):
         budget = cfg.iterations if last or cfg.coarse_iterations is None else (
             cfg.coarse_iterations)
         scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
-        stop = _run_scale(scale, budget, si, hw, cfg, history, writer, callback)
-        image = (scale.best if stop == "non-finite loss" else scale.x).numpy()[0] / 255.0
+        _run_scale(scale, budget, si, hw, cfg, history, writer, callback)
+        image = scale.result()
     image = np.clip(image, 0.0, 1.0)
     if cfg.preserve_colors:
         image = color.preserve_colors(image, _resize_to(content_img, image.shape[:2]))

@@ -13,10 +13,39 @@ Hessian `s.y / y.y`, pairs with `s.y <= 1e-10` skipped, and a fixed step
 `learning_rate` except on the first iteration (`min(1, 1/|g|_1) * lr`, a
 cautious first step before any curvature is known). No line search: it costs
 extra loss evaluations, and style transfer works well without one.
+
+With `bounds=(low, high)` the iterate stays inside the box, by the
+projected form of L-BFGS-B's active set (Byrd, Lu, Nocedal & Zhu, 1995;
+simpler than its Cauchy-point search): gradient entries at a bound that
+point out of the box are zeroed before the two-loop recursion, the direction
+is zeroed there too, the new point is clipped into the box, and the
+curvature pair is the step actually taken with the full gradients' change.
+For images this keeps the loss measured on the pixels the user gets: an
+unbounded iterate that is clipped only at the end loses part of what the
+optimisation reached (docs/optimize.md, "Time to a good result").
+
+With `backtracking=True` and the loss passed to `apply`, a step that fails
+Armijo's sufficient-decrease test, `f(x + s) <= f(x) + c1 g.s` (c1 = 1e-4,
+or any non-finite loss), is halved instead of followed: the next `apply`
+moves back to `x + s/2` and stores no curvature pair. This is a backtracking
+line search spread over calls, so it costs nothing while the fixed step
+works (the iterates are then exactly those without it) and one loss
+evaluation per halving when it does not. A halving also sets a trust
+radius: later steps move no entry by more than twice the largest move of
+the step that was accepted, the radius doubling with every accepted step,
+so a direction that stays too long (a constrained problem whose
+unconstrained steps leave the box) does not cost halvings on every step. Without it, a fixed step that overshoots
+can send the loss up by orders of magnitude and never recover, which
+projected steps made more likely (docs/optimize.md).
 """
 
 import numpy as np
 import tensorflow as tf
+
+# Armijo's sufficient-decrease constant (Nocedal & Wright's suggestion), and
+# the most halvings of one step (2**-30 of it) before it is taken anyway.
+_ARMIJO_C1 = 1e-4
+_MAX_BACKTRACKS = 30
 
 
 class LBFGS:
@@ -34,9 +63,14 @@ class LBFGS:
     """
 
     def __init__(self, variable, learning_rate=1.0, history_size=100,
-                 tolerance_grad=1e-7, tolerance_change=1e-9):
+                 tolerance_grad=1e-7, tolerance_change=1e-9, bounds=None,
+                 backtracking=False):
         if history_size < 1:
             raise ValueError(f"history_size must be >= 1. Received: {history_size}")
+        if bounds is not None and not float(bounds[0]) < float(bounds[1]):
+            raise ValueError(f"bounds must be (low, high) with low < high. Received: {bounds}")
+        self.bounds = None if bounds is None else (float(bounds[0]), float(bounds[1]))
+        self.backtracking = bool(backtracking)
         self.variable = variable
         self.learning_rate = float(learning_rate)
         self.history_size = int(history_size)
@@ -59,6 +93,13 @@ class LBFGS:
         self._prev_g = var([n], name="lbfgs_prev_g")
         self._prev_step = var([n], name="lbfgs_prev_step")  # t * d
         self._h_diag = tf.Variable(1.0, trainable=False, name="lbfgs_h_diag")
+        # For backtracking: the loss where the last step started, g.s of that
+        # step, and how many times it has been halved.
+        self._prev_loss = tf.Variable(np.inf, trainable=False, name="lbfgs_prev_loss")
+        self._prev_gs = tf.Variable(0.0, trainable=False, name="lbfgs_prev_gs")
+        self.backtracks = var([], tf.int32, name="lbfgs_backtracks")
+        # The largest move of any entry the next step may make (backtracking).
+        self._radius = tf.Variable(np.inf, trainable=False, name="lbfgs_radius")
         self.iterations = var([], tf.int32, name="lbfgs_iterations")
         self.converged = tf.Variable(False, trainable=False, name="lbfgs_converged")
         # The pair `apply` made, until `commit` stores it (slot, or -1: none).
@@ -66,8 +107,12 @@ class LBFGS:
         self._pending_y = var([n], name="lbfgs_pending_y")
         self._pending_pos = tf.Variable(-1, trainable=False, name="lbfgs_pending_pos")
 
-    def _new_pair(self, g):
+    def _new_pair(self, g, q, skip):
         """The pair (s, y) from the last step, its slot, and the dot products.
+
+        `g` is the full gradient (it makes `y`), `q` the vector the two-loop
+        recursion multiplies (`g` with its active-bound entries zeroed, or
+        `g` itself without bounds). `skip`: store no pair (a backtrack).
 
         Reads the stored history (two matrix-vector products, at memory
         speed) but does not write it: the rows are written by `commit`.
@@ -83,11 +128,12 @@ class LBFGS:
         y = g - self._prev_g
         s = self._prev_step.read_value()  # a snapshot: apply reassigns the variable
         ys = tf.tensordot(y, s, 1)
-        ok = tf.logical_and(self.iterations > 0, ys > 1e-10)
+        ok = tf.logical_and(tf.logical_and(self.iterations > 0, ys > 1e-10),
+                            tf.logical_not(skip))
         full = self._count >= m
         pos = tf.where(full, self._start, (self._start + self._count) % m)
-        s_dots = tf.linalg.matmul(self._s, tf.stack([y, g], axis=1))  # [m, 2]
-        y_dots = tf.linalg.matmul(self._y, tf.stack([s, y, g], axis=1))  # [m, 3]
+        s_dots = tf.linalg.matmul(self._s, tf.stack([y, q], axis=1))  # [m, 2]
+        y_dots = tf.linalg.matmul(self._y, tf.stack([s, y, q], axis=1))  # [m, 3]
         at_pos = tf.logical_and(ok, tf.equal(tf.range(m), pos))
         yy_new = tf.tensordot(y, y, 1)
         # sy[i, j] = s_i . y_j: column pos is S y, row pos is Y s (by slot).
@@ -107,8 +153,8 @@ class LBFGS:
         self._count.assign(tf.where(tf.logical_and(ok, tf.logical_not(full)),
                                     self._count + 1, self._count))
         self._h_diag.assign(tf.where(ok, safe_ys / tf.where(ok, yy_new, 1.0), self._h_diag))
-        sg = tf.where(at_pos, tf.tensordot(s, g, 1), s_dots[:, 1])
-        yg = tf.where(at_pos, tf.tensordot(y, g, 1), y_dots[:, 2])
+        sg = tf.where(at_pos, tf.tensordot(s, q, 1), s_dots[:, 1])
+        yg = tf.where(at_pos, tf.tensordot(y, q, 1), y_dots[:, 2])
         return s, y, at_pos, tf.where(ok, pos, -1), sg, yg
 
     def _direction(self, g, new_pair):
@@ -160,7 +206,7 @@ class LBFGS:
                   + tf.linalg.matmul(coefficients[1:], self._y))[0]
         return -gamma * g + stored + c_new * s - gamma * a_new * y
 
-    def apply(self, grad, write_history=True):
+    def apply(self, grad, write_history=True, loss=None):
         """One L-BFGS iteration from the gradient at the current value.
 
         Args:
@@ -169,26 +215,71 @@ class LBFGS:
                 Pass False inside an XLA-compiled step and call `commit()`
                 after it, outside: XLA:CPU is several times slower when it
                 must write the history it also reads (see `_new_pair`).
+            loss: the loss at the current value, a float32 scalar; needed
+                for `backtracking` (without it no step is ever halved).
         """
         g = tf.reshape(tf.cast(grad, tf.float32), [-1])
-        new_pair = self._new_pair(g)
-        d = self._direction(g, new_pair)
+        back = tf.constant(False)
+        if self.backtracking and loss is not None:
+            loss = tf.cast(loss, tf.float32)
+            sufficient = loss <= self._prev_loss + _ARMIJO_C1 * self._prev_gs
+            # `not <=` so that a NaN loss backtracks too.
+            back = tf.logical_and(
+                tf.logical_and(self.iterations > 0, tf.logical_not(sufficient)),
+                tf.logical_and(tf.logical_not(self.converged),
+                               self.backtracks < _MAX_BACKTRACKS))
+        q, active = g, None
+        if self.bounds is not None:
+            x = tf.reshape(self.variable, [-1])
+            low, high = self.bounds
+            # At a bound with the descent direction (-g) pointing out of the box.
+            active = tf.logical_or(tf.logical_and(x <= low, g > 0),
+                                   tf.logical_and(x >= high, g < 0))
+            q = tf.where(active, 0.0, g)
+        new_pair = self._new_pair(g, q, back)
+        d = self._direction(q, new_pair)
+        if active is not None:
+            d = tf.where(active, 0.0, d)
         first = tf.equal(self.iterations, 0)
-        abs_sum = tf.reduce_sum(tf.abs(g))
+        abs_sum = tf.reduce_sum(tf.abs(q))
         t = tf.where(first, tf.minimum(1.0, 1.0 / tf.maximum(abs_sum, 1e-30)), 1.0)
         t = t * self.learning_rate
-        gtd = tf.tensordot(g, d, 1)
+        prev_step = self._prev_step.read_value()
+        radius = self._radius.read_value()
+        if self.backtracking:
+            # Accepted after halvings: the radius is twice that step's largest
+            # move; accepted at once: the radius doubles (inf stays inf).
+            radius = 2.0 * tf.where(self.backtracks > 0,
+                                    tf.reduce_max(tf.abs(prev_step)), radius)
+            largest = t * tf.reduce_max(tf.abs(d))
+            t = tf.where(largest > radius, t * radius / largest, t)
+        gtd = tf.tensordot(q, d, 1)
         done = tf.logical_or(
             self.converged,
-            tf.logical_or(tf.reduce_max(tf.abs(g)) <= self.tolerance_grad,
+            tf.logical_or(tf.reduce_max(tf.abs(q)) <= self.tolerance_grad,
                           gtd > -self.tolerance_change))
         t = tf.where(done, 0.0, t)
         step = t * d
-        self.variable.assign_add(tf.reshape(step, tf.shape(self.variable)))
-        self._prev_g.assign(g)
-        self._prev_step.assign(step)
+        # A backtrack returns half way: from x + s to x + s/2.
+        move = tf.where(back, -0.5 * prev_step, step)
+        if self.bounds is not None:
+            x = tf.reshape(self.variable, [-1])
+            # The step actually taken, after clipping into the box.
+            new_x = tf.clip_by_value(x + move, *self.bounds)
+            step = tf.where(back, step, new_x - x)
+            self.variable.assign(tf.reshape(new_x, tf.shape(self.variable)))
+        else:
+            self.variable.assign_add(tf.reshape(move, tf.shape(self.variable)))
+        done = tf.logical_and(done, tf.logical_not(back))
+        self._prev_step.assign(tf.where(back, 0.5 * prev_step, step))
+        self._prev_gs.assign(tf.where(back, 0.5 * self._prev_gs, tf.tensordot(g, step, 1)))
+        if loss is not None:
+            self._prev_loss.assign(tf.where(back, self._prev_loss, loss))
+        self._prev_g.assign(tf.where(back, self._prev_g, g))
+        self.backtracks.assign(tf.where(back, self.backtracks + 1, 0))
+        self._radius.assign(tf.where(back, self._radius, radius))
         self.converged.assign(done)
-        self.iterations.assign_add(tf.where(done, 0, 1))
+        self.iterations.assign_add(tf.where(tf.logical_or(done, back), 0, 1))
         s, y, _, slot = new_pair[:4]
         self._pending_s.assign(s)
         self._pending_y.assign(y)

@@ -245,3 +245,20 @@ def test_default_stops_by_itself_and_lowers_both_style_and_total(photo, painting
                                     resize(painting, (32, 32)), cfg)
     assert style < 0.1 * history[0]["total_style_loss"]
     assert content + style < 0.1 * history[0]["total_loss"]
+
+
+def test_default_keeps_pixels_in_range_while_optimising(photo, painting):
+    def pixel_ranges(**options):
+        seen = []
+        optimize(photo, painting, weights=None, image_size=32, iterations=12,
+                 convergence_tolerance=0.0, progress=False, jit_compile=False,
+                 callback=lambda it, img, parts: seen.append((img.min(), img.max())),
+                 **options)
+        return np.array(seen)
+
+    bounded = pixel_ranges()
+    assert bounded.min() >= 0.0 and bounded.max() <= 1.0
+    # The same run unbounded leaves [0, 1]: the bounds are what kept it in.
+    unbounded = pixel_ranges(bounded=False)
+    assert unbounded.min() < 0.0 or unbounded.max() > 1.0
+    assert not OptimizeConfig.from_preset("neural_style").bounded
