@@ -151,6 +151,7 @@ def main():
                 opt = optimize(photo, [style_in[0]], arch="vgg16", pooling="avg",
                                weights=args.vgg_weights, content_layers=dict(CONTENT),
                                style_layers={k: 1.0 for k in STYLE}, init="content",
+                               style_weight=1e-3,  # what the reported numbers used
                                image_size=max(photo.shape[:2]), iterations=args.iterations,
                                style_scales=(STYLE_SIZE / max(photo.shape[:2]),),
                                convergence_tolerance=0.0, tv_weight=0.0,

@@ -22,13 +22,16 @@ class PaddedConv2D(keras.layers.Conv2D):
     `padding` is fixed (mirror padding is what Magenta uses). The arithmetic
     goes through `fast_conv`: the upsampled 3x3 case is computed without
     building the upsampled map, convolutions to few channels (the final RGB
-    layer) in their blocked form, and at inference (`training` falsy) wide
-    3x3 ones by Winograd's F(2x2, 3x3). All give the plain ops' numbers to
-    float rounding at a fraction of the CPU time.
+    layer) in their blocked form, and, with `winograd_in_training`, wide 3x3
+    ones in training calls by Winograd's F(2x2, 3x3). All give the plain ops'
+    numbers to float rounding at a fraction of the CPU time.
 
-    `winograd_in_training=True` uses Winograd in training calls as well; set
-    it only where the step is XLA-compiled (`jit_compile`, `jax.jit`), where
-    its gradients are reproducible (see `fast_conv.conv2d_valid`).
+    `winograd_in_training=True`: set it only where the training step is
+    XLA-compiled (`jit_compile`, `jax.jit`), where its gradients are
+    reproducible (see `fast_conv.conv2d_valid`). Inference calls use the
+    direct convolution: on the current 2-core machines (Xeon, AVX-512/AMX)
+    it is faster than Winograd through TensorFlow's graph executor at every
+    size and level with it under XLA (docs/stylize.md, Speed).
 
     Input `[B, H, W, C]`; output `[B, (upsample*H + 2p - K) // s + 1, ..., O]`
     with p = K // 2, i.e. `[B, upsample*H/s, upsample*W/s, O]` for odd K.
@@ -68,7 +71,7 @@ class PaddedConv2D(keras.layers.Conv2D):
             if p:
                 x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
             y = fast_conv.conv2d_valid(x, kernel, stride, inference=not training,
-                                       winograd=not training or self.winograd_in_training)
+                                       winograd=bool(training) and self.winograd_in_training)
         if self.use_bias:
             y = y + ops.cast(self.bias, y.dtype)
         if self.activation is not None:

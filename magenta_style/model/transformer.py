@@ -315,7 +315,8 @@ def set_winograd_in_training(model, enabled):
     """Lets training calls of `model` use Winograd's 3x3 convolution.
 
     For XLA-compiled training steps only (where its gradients are
-    reproducible; see `fast_conv.conv2d_valid`). Inference always uses it.
+    reproducible; see `fast_conv.conv2d_valid`). Inference never uses it
+    (see `layers.PaddedConv2D`).
     """
     for layer in conv_layers(model):
         if isinstance(layer, layers.PaddedConv2D):

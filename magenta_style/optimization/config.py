@@ -4,8 +4,9 @@ Two sets of defaults (presets):
 
 - `default` (the dataclass's own): time to a good result. Magenta's
   objective (VGG-16 with average pooling, content `vgg_16/conv3`, style
-  `vgg_16/conv1..conv4` at 1e-3, the library's loss units), started from the
-  photo, L-BFGS until the loss stops improving. Measured against a 200-step
+  `vgg_16/conv1..conv4`, the library's loss units) with twice Magenta's
+  style weight (2e-3 per layer), started from the photo, L-BFGS with the
+  pixels kept in [0, 1] until the loss stops improving. Measured against a 200-step
   Adam run in bench/optimize_quality.py (docs/optimize.md).
 - `neural_style`: jcjohnson's neural-style's settings and units (VGG-19,
   max pooling, relu4_2 / relu1_1..relu5_1, weights 5 / 100 / 1e-3, noise
@@ -59,8 +60,8 @@ class OptimizeConfig:
     content_weight: float = _default(
         1.0, "Content weight (Magenta's 1; neural_style preset: 5).")
     style_weight: float = _default(
-        1e-3, "Style weight, times each style layer's weight (Magenta's 1e-3 per layer, "
-        "in its units; neural_style preset: 100).")
+        2e-3, "Style weight, times each style layer's weight (twice Magenta's 1e-3 per "
+        "layer, in its units; neural_style preset: 100).")
     tv_weight: float = _default(
         0.0, "Total variation weight; 0 disables (neural_style preset: 1e-3).")
     content_layers: dict = _default(

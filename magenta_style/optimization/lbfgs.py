@@ -34,9 +34,10 @@ evaluation per halving when it does not. A halving also sets a trust
 radius: later steps move no entry by more than twice the largest move of
 the step that was accepted, the radius doubling with every accepted step,
 so a direction that stays too long (a constrained problem whose
-unconstrained steps leave the box) does not cost halvings on every step. Without it, a fixed step that overshoots
-can send the loss up by orders of magnitude and never recover, which
-projected steps made more likely (docs/optimize.md).
+unconstrained steps leave the box) does not cost halvings on every step.
+Without it, a fixed step that overshoots can send the loss up by orders of
+magnitude and never recover, which projected steps made more likely
+(docs/optimize.md).
 """
 
 import numpy as np

@@ -52,7 +52,8 @@ def test_neural_style_preset_is_the_old_defaults():
 def test_defaults_are_magentas_objective_from_the_photo():
     cfg = OptimizeConfig()
     assert cfg == OptimizeConfig.from_preset("default")
-    assert (cfg.content_weight, cfg.style_weight, cfg.tv_weight) == (1.0, 1e-3, 0.0)
+    assert (cfg.content_weight, cfg.style_weight, cfg.tv_weight) == (1.0, 2e-3, 0.0)
+    assert cfg.bounded and cfg.lbfgs_backtracking
     assert cfg.content_layers == {"vgg_16/conv3": 1.0}
     assert list(cfg.style_layers) == [f"vgg_16/conv{b}" for b in range(1, 5)]
     assert (cfg.arch, cfg.pooling, cfg.loss_units, cfg.init) == (
