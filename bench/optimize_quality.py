@@ -36,7 +36,10 @@ between runs that follow each other. Every final image (clipped to
   `|G - G_painting|^2 / |G_painting|^2`.
 
 Prints one JSON line per run and a summary table (ratios to the reference),
-writes the images and `results.json` into --out_dir.
+writes the images, `results.json` and `sheet.jpg` (per pair: photo, painting,
+reference, each variant) into --out_dir. `--pair_set=tuning` (the default) runs
+the pairs the default preset was chosen on, `--pair_set=heldout` four others
+it was only checked on.
 """
 
 import json
@@ -86,6 +89,8 @@ flags.DEFINE_enum("pair_set", "tuning", list(PAIR_SETS), "Which pairs: those the
                   "were chosen on, or held-out ones.")
 flags.DEFINE_list("variants", ["default"], f"Settings of ours to run: {sorted(VARIANTS)}.")
 flags.DEFINE_integer("adam_steps", 200, "Steps of the reference run.")
+flags.DEFINE_bool("sheet_only", False, "Run nothing: draw sheet.jpg from the PNGs an earlier "
+                  "run left in --out_dir.")
 flags.DEFINE_string("vgg16_weights", os.path.join(
     SHARED, "weights", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"), "VGG-16 h5.")
 FLAGS = flags.FLAGS
@@ -166,10 +171,36 @@ class Scorer:
                 "judge_style": float(np.mean(rel))}
 
 
+def write_sheet(out_dir, pairs, runs, cell=192):
+    """`out_dir/sheet.jpg`: per pair, photo, painting and every run's image."""
+    from magenta_style.storage import image_io
+    from magenta_style.stylization import grid
+
+    def cell_of(path):
+        image = image_io.load_image(path)
+        s = cell / max(image.shape[:2])
+        size = (max(1, round(image.shape[1] * s)), max(1, round(image.shape[0] * s)))
+        return grid.fit_cell(np.clip(image_io.resize(image, size), 0.0, 1.0), cell)
+
+    rows = []
+    for photo, painting in pairs:
+        stem = f"{os.path.splitext(photo)[0]}_x_{os.path.splitext(painting)[0]}"
+        rows.append([cell_of(os.path.join(SHARED, "images", "content", photo)),
+                     cell_of(os.path.join(SHARED, "images", "styles", painting))]
+                    + [cell_of(os.path.join(out_dir, f"{stem}_{run}.png")) for run in runs])
+    sheet = grid.assemble(rows, cell, gap=4, labels=["photo", "painting"] + [
+        "Adam 200 (reference)" if run == "reference" else run for run in runs])
+    image_io.save_image(sheet, os.path.join(out_dir, "sheet.jpg"))
+
+
 def main(argv):
     del argv
     if not FLAGS.out_dir:
         raise app.UsageError("--out_dir is required.")
+    pairs = PAIR_SETS[FLAGS.pair_set][:FLAGS.pairs]
+    if FLAGS.sheet_only:
+        write_sheet(FLAGS.out_dir, pairs, ["reference"] + list(FLAGS.variants))
+        return
     from magenta_style.optimization.gatys import optimize
     from magenta_style.storage import image_io
 
@@ -180,7 +211,7 @@ def main(argv):
     scorer = Scorer(FLAGS.vgg16_weights)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = []
-    for i, (photo, painting) in enumerate(PAIR_SETS[FLAGS.pair_set][:FLAGS.pairs]):
+    for i, (photo, painting) in enumerate(pairs):
         content = os.path.join(SHARED, "images", "content", photo)
         style = os.path.join(SHARED, "images", "styles", painting)
         runs = ["reference"] + list(FLAGS.variants)
@@ -220,6 +251,7 @@ def main(argv):
               + " |")
     with open(os.path.join(FLAGS.out_dir, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
+    write_sheet(FLAGS.out_dir, pairs, ["reference"] + list(FLAGS.variants))
 
 
 if __name__ == "__main__":
