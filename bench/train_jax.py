@@ -22,6 +22,14 @@ example its own style) for each variant and prints:
 - the NumPy/Pillow input pipeline alone, in images per second (it must
   outrun the step).
 
+With `--flops_only` it times nothing: it compiles each variant's step and
+prints XLA's count of floating-point operations per step (`cost_analysis`,
+a multiply-add counted as 2), and, given `--steps_per_s` (measured on a
+device) and `--peak_tflops` (that device's dense peak for the variant's
+arithmetic), the model FLOP utilisation, FLOPs per step x steps per second /
+peak. The count runs on a CPU; with `MAGENTA_STYLE_FAST_CONV=0` it is the
+graph a GPU runs (plain convolutions).
+
 Variants: `fp32`; `mixed` (mixed_float16 compute, float32 norms and losses,
 loss scaling); a `-cpu-forms` suffix forces the CPU-tuned convolution forms
 of `magenta_style.model.fast_conv` (Winograd, blocked 9x9 layers), which
@@ -49,6 +57,15 @@ def load_photos(folder, n, size):
     return np.stack([photo_files.load_and_preprocess(f, image_size=size) for f in files])
 
 
+def step_flops(engine, images, labels):
+    """XLA's floating-point operation count of one compiled training step."""
+    compiled = engine._step.lower(engine.state, engine.constants, images, labels).compile()
+    cost = compiled.cost_analysis()
+    if isinstance(cost, (list, tuple)):  # one dict per computation in older JAX
+        cost = cost[0]
+    return float(cost["flops"])
+
+
 def bench_variant(variant, args, styles, photos):
     import jax
     import keras
@@ -59,7 +76,8 @@ def bench_variant(variant, args, styles, photos):
     from magenta_style.training import loop
     from magenta_style.training import modes
 
-    os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else "auto"
+    os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else (
+        "0" if args.flops_only else "auto")
     keras.backend.clear_session()
     cfg = train_config.TrainConfig(
         train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"), batch_size=args.batch_size,
@@ -72,6 +90,19 @@ def bench_variant(variant, args, styles, photos):
     labels = [loop.labels_for_step(0, s, cfg.batch_size, num_styles)
               for s in range(args.steps + 1)]
     images = jax.device_put(photos[:cfg.batch_size])
+    if args.flops_only:
+        flops = step_flops(engine, images, labels[0])
+        result = dict(variant=variant, batch_size=cfg.batch_size, image_size=cfg.image_size,
+                      alpha=args.alpha, flops_per_step=flops)
+        line = (f"{variant:16s} batch {cfg.batch_size} {cfg.image_size}px: "
+                f"{flops / 1e12:.3f} TFLOP per step ({flops / cfg.batch_size / 1e9:.1f} "
+                f"GFLOP per image)")
+        if args.steps_per_s and args.peak_tflops:
+            result["mfu"] = flops * args.steps_per_s / (args.peak_tflops * 1e12)
+            line += (f"; at {args.steps_per_s} steps/s on a {args.peak_tflops} TFLOP/s "
+                     f"peak: MFU {100 * result['mfu']:.1f}%")
+        print(line, flush=True)
+        return result
 
     def read(result):
         return float(result[0]), {k: np.asarray(v) for k, v in result[1].items()}
@@ -139,6 +170,12 @@ def main():
     parser.add_argument("--deadline_s", type=float, default=0,
                         help="Skip variants once this many seconds have passed (0: none).")
     parser.add_argument("--json", help="Also write the results here.")
+    parser.add_argument("--flops_only", action="store_true",
+                        help="Only count FLOPs per step (XLA cost analysis); no timing.")
+    parser.add_argument("--steps_per_s", type=float, default=0,
+                        help="With --flops_only: measured steps/s, for the MFU.")
+    parser.add_argument("--peak_tflops", type=float, default=0,
+                        help="With --flops_only: the device's dense peak TFLOP/s.")
     args = parser.parse_args()
 
     import jax
@@ -151,7 +188,8 @@ def main():
     start = time.perf_counter()
     print(f"devices: {jax.devices()}", flush=True)
     results = {"devices": [str(d) for d in jax.devices()], "variants": []}
-    results.update(bench_pipeline(args))
+    if not args.flops_only:
+        results.update(bench_pipeline(args))
     files = sorted(glob.glob(args.styles))
     t0 = time.perf_counter()
     styles = style_grams.compute_style_set(files, args.vgg_weights, args.style_image_size,
