@@ -27,8 +27,8 @@ prints XLA's count of floating-point operations per step (`cost_analysis`,
 a multiply-add counted as 2), and, given `--steps_per_s` (measured on a
 device) and `--peak_tflops` (that device's dense peak for the variant's
 arithmetic), the model FLOP utilisation, FLOPs per step x steps per second /
-peak. The count runs on a CPU; with `MAGENTA_STYLE_FAST_CONV=0` it is the
-graph a GPU runs (plain convolutions).
+peak. The count runs on a CPU, on the graph a GPU runs (plain convolutions:
+it sets `MAGENTA_STYLE_FAST_CONV=0`).
 
 Variants: `fp32`; `mixed` (mixed_float16 compute, float32 norms and losses,
 loss scaling); a `-cpu-forms` suffix forces the CPU-tuned convolution forms
