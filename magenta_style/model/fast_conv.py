@@ -35,11 +35,6 @@ ENV_VAR = "MAGENTA_STYLE_FAST_CONV"
 _MIN_OUTPUT_CHANNELS = 8
 _OUTPUT_BLOCK = (2, 4)
 _TRAINING_BLOCK = (1, 8)
-# At inference, wide kernels on at most this many input channels (the RGB
-# input) are computed blocked too, 1 row x 4 columns: 9x9, 3 -> 32 on 520x520: 110 ms
-# plain, 103 ms blocked (patch packing of 3-channel pixels is the cost).
-_MAX_INPUT_CHANNELS = 4
-_INPUT_BLOCK = (1, 4)
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,12 +78,13 @@ def conv2d_valid(x, kernel, strides=1, inference=False, winograd=None):
         kernel: `[K, K, C, O]` float.
         strides: int.
         inference: use the forms that are fastest for a forward pass alone:
-            2x4 output blocks for few output channels and column blocks for
-            the RGB input. Off (training), few output channels use 1x8
-            blocks and the RGB input the direct convolution, whose gradients
-            are the fast ones (forward and backward of the 9x9 32 -> 3
-            layer, batch 4 at 256 px: 474 ms with 1x8 blocks, 1021 ms with
-            2x4, 1135 ms direct).
+            2x4 output blocks for few output channels. Off (training), 1x8
+            blocks, whose gradients are the fast ones (forward and backward
+            of the 9x9 32 -> 3 layer, batch 4 at 256 px: 474 ms with 1x8
+            blocks, 1021 ms with 2x4, 1135 ms direct). The RGB input layer
+            (3 -> 32, 9x9) is the direct convolution either way: column
+            blocks were 3-5% slower through the graph executor here
+            (docs/stylize.md, Speed).
         winograd: use Winograd's F(2x2, 3x3) for stride-1 3x3 convolutions
             with at least 128x128 channel pairs. Default: `inference`. Its
             gradients are exact but their rounding is only reproducible
@@ -109,8 +105,6 @@ def conv2d_valid(x, kernel, strides=1, inference=False, winograd=None):
     winograd = inference if winograd is None else winograd
     if strides == 1 and k > 1 and out_channels < _MIN_OUTPUT_CHANNELS:
         return _blocked_conv(x, kernel, *(_OUTPUT_BLOCK if inference else _TRAINING_BLOCK))
-    if inference and strides == 1 and k > 3 and channels <= _MAX_INPUT_CHANNELS:
-        return _blocked_conv(x, kernel, *_INPUT_BLOCK)
     if winograd and strides == 1 and k == 3 and channels * out_channels >= _MIN_WINOGRAD_WORK:
         return _winograd_3x3(x, kernel)
     return ops.conv(x, kernel, strides=strides, padding="valid")

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from magenta_style.model import fast_conv
+from magenta_style.model import fast_norm
 
 _PACKAGE = "magenta_style"
 
@@ -186,8 +187,16 @@ class InstanceNormalization(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, gamma, beta = inputs
-        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
-        return self.normalize(x, gamma, beta, mean, variance, centred=bool(training))
+
+        def by_ops():
+            mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+            return self.normalize(x, gamma, beta, mean, variance, centred=bool(training))
+
+        if not training and len(gamma.shape) == 2 and len(beta.shape) == 2:
+            fused = fast_norm.instance_norm(x, gamma, beta, self.epsilon, by_ops)
+            if fused is not None:
+                return fused
+        return by_ops()
 
     def normalize(self, x, gamma, beta, mean, variance, centred=False):
         """Applies `gamma`/`beta` with given statistics.

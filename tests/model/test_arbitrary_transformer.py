@@ -59,7 +59,9 @@ def test_the_style_vector_changes_the_output_per_example(small):
     both = np.asarray(small([np.repeat(x, 2, 0), v]))
     alone = np.asarray(small([x, v[1:]]))
     assert np.abs(both[0] - both[1]).max() > 1e-2
-    np.testing.assert_allclose(both[1], alone[0], atol=1e-5)
+    # To float rounding: alone, a batch of one, runs the fused instance norm
+    # (model/fast_norm.py), the batch of two the keras.ops form.
+    np.testing.assert_allclose(both[1], alone[0], atol=1e-4)
 
 
 def test_round_trips_through_keras_serialisation(small, tmp_path):

@@ -29,16 +29,14 @@ def _reference_upsample_conv(x, kernel):
     return _reference_conv(up, kernel)
 
 
-# (height, width, in, out, kernel): the blocked paths (few outputs; few
-# inputs with a wide kernel), Winograd (128x128 channel pairs and up, odd sizes
-# too) and the plain fallback.
+# (height, width, in, out, kernel): the blocked path (few outputs), Winograd
+# (128x128 channel pairs and up, odd sizes too) and the plain fallback.
 CASES = [
     (20, 27, 5, 3, 9),    # output-blocked, width not a multiple of the block
     (13, 10, 5, 3, 9),    # output-blocked, odd output height, narrower than a block
     (9, 9, 5, 3, 9),      # output-blocked, a single output pixel
     (9, 11, 3, 2, 3),     # output-blocked 3x3
-    (17, 22, 3, 16, 9),   # input-blocked (the RGB input layer)
-    (10, 9, 4, 9, 5),     # input-blocked, output narrower than a block
+    (17, 22, 3, 16, 9),   # plain: the RGB input layer
     (10, 12, 128, 128, 3),  # Winograd, even output
     (9, 14, 128, 136, 3),   # Winograd, odd output height
     (8, 8, 64, 128, 3),     # plain: 64x128 pairs gain nothing by Winograd
@@ -83,10 +81,9 @@ def test_upsample2x_conv3x3_matches_upsample_then_conv(rng, height, width, cin, 
 
 
 @pytest.mark.parametrize("path,inference", [("output_blocked", True), ("output_blocked", False),
-                                            ("input_blocked", True), ("winograd", True),
-                                            ("upsample", False)])
+                                            ("winograd", True), ("upsample", False)])
 def test_gradients_match_plain_ops(rng, path, inference):
-    cin, cout, k = {"output_blocked": (6, 3, 9), "input_blocked": (3, 8, 9),
+    cin, cout, k = {"output_blocked": (6, 3, 9),
                     "winograd": (128, 128, 3), "upsample": (5, 7, 3)}[path]
     x = tf.constant(rng.standard_normal((1, 12, 14, cin)).astype(np.float32))
     kernel = tf.constant(rng.standard_normal((k, k, cin, cout)).astype(np.float32) / k)

@@ -168,3 +168,29 @@ def test_config_round_trip(layer):
         keras.saving.serialize_keras_object(layer))
     assert type(restored) is type(layer)
     assert restored.get_config() == config
+
+
+@pytest.mark.parametrize("per_pixel", [False, True])
+def test_instance_norm_of_one_image_matches_numpy(rng, per_pixel):
+    # One image takes the fused kernel (model/fast_norm.py) under TensorFlow;
+    # per-pixel gamma/beta and batches take the keras.ops form. Both must be
+    # the formula.
+    x = rng.normal(3.0, 2.0, size=(1, 6, 7, 5)).astype("float32")
+    shape = (1, 6, 7, 5) if per_pixel else (1, 5)
+    gamma = rng.normal(size=shape).astype("float32")
+    beta = rng.normal(size=shape).astype("float32")
+    layer = layers.InstanceNormalization(epsilon=1e-3)
+    got = np.asarray(layer([x, gamma, beta]))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    g, b = (gamma, beta) if per_pixel else (gamma[:, None, None], beta[:, None, None])
+    want = (x - mean) / np.sqrt(var + 1e-3) * g + b
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    # Inside a graph with a dynamic batch (the runner's), one image and two agree.
+    fn = tf.function(lambda a, c, d: layer([a, c, d]), reduce_retracing=True)
+    fn(np.repeat(x, 2, 0), np.repeat(gamma, 2, 0), np.repeat(beta, 2, 0))
+    np.testing.assert_allclose(np.asarray(fn(x, gamma, beta)), want, atol=1e-5)
