@@ -60,8 +60,10 @@ def test_the_style_vector_changes_the_output_per_example(small):
     alone = np.asarray(small([x, v[1:]]))
     assert np.abs(both[0] - both[1]).max() > 1e-2
     # To float rounding: alone, a batch of one, runs the fused instance norm
-    # (model/fast_norm.py), the batch of two the keras.ops form.
-    np.testing.assert_allclose(both[1], alone[0], atol=1e-4)
+    # (model/fast_norm.py), the batch of two the keras.ops form; both fold the
+    # statistics into a scale and shift, whose rounding grows with |mean| /
+    # std of this random network's features (1.4e-4 seen).
+    np.testing.assert_allclose(both[1], alone[0], atol=5e-4)
 
 
 def test_round_trips_through_keras_serialisation(small, tmp_path):
