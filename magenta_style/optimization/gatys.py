@@ -149,7 +149,6 @@ class _Scale:
         self.x = tf.Variable(x0[None] * 255.0, dtype=tf.float32)
         self.best = tf.Variable(self.x, dtype=tf.float32, trainable=False)
         self.best_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
-        self.last_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         bounds = (0.0, 255.0) if cfg.bounded else None
         if cfg.optimizer == "lbfgs":
             self.opt = lbfgs.LBFGS(self.x, cfg.lbfgs_learning_rate, cfg.lbfgs_history,
@@ -167,14 +166,14 @@ class _Scale:
         self._commit()
         return result
 
-    def result(self):
+    def result(self, last_loss):
         """The image to keep, `[H, W, 3]` float32 in 0..1 units (not clipped).
 
-        The current iterate, unless the last loss evaluated was worse than
-        the best one (or not finite): the run went uphill at its end, and
-        the best image evaluated is returned instead.
+        The current iterate, unless `last_loss`, the last loss evaluated,
+        was worse than the best one (or not finite): the run went uphill at
+        its end, and the best image evaluated is returned instead.
         """
-        worse = not float(self.last_loss.numpy()) <= float(self.best_loss.numpy())
+        worse = not last_loss <= float(self.best_loss.numpy())
         return (self.best if worse else self.x).numpy()[0] / 255.0
 
     def _features(self, images):
@@ -204,7 +203,6 @@ class _Scale:
         better = total < self.best_loss
         self.best.assign(tf.where(better, self.x, self.best))
         self.best_loss.assign(tf.where(better, total, self.best_loss))
-        self.last_loss.assign(total)
         self.opt.apply(grad, write_history=False, loss=total)
         return parts, self.opt.converged
 
@@ -340,8 +338,7 @@ def optimize(content, styles, config=None, *, callback=None, **options):
         budget = cfg.iterations if last or cfg.coarse_iterations is None else (
             cfg.coarse_iterations)
         scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
-        _run_scale(scale, budget, si, hw, cfg, history, writer, callback)
-        image = scale.result()
+        image = scale.result(_run_scale(scale, budget, si, hw, cfg, history, writer, callback))
     image = np.clip(image, 0.0, 1.0)
     if cfg.preserve_colors:
         image = color.preserve_colors(image, _resize_to(content_img, image.shape[:2]))
@@ -351,7 +348,10 @@ def optimize(content, styles, config=None, *, callback=None, **options):
 
 
 def _run_scale(scale, budget, si, hw, cfg, history, writer, callback):
-    """Iterates one scale; appends to `history`; returns the stop reason."""
+    """Iterates one scale; appends to `history`; returns the last loss evaluated.
+
+    (inf when the budget was 0: nothing was evaluated.)
+    """
     best = []
     stop = "iterations"
     bar = tqdm(total=budget, desc=f"{hw[0]}x{hw[1]}", disable=not cfg.progress,
@@ -393,4 +393,4 @@ def _run_scale(scale, budget, si, hw, cfg, history, writer, callback):
     if cfg.progress:
         tqdm.write(f"{hw[0]}x{hw[1]}: stopped after {i + 1 if budget else 0} iterations "
                    f"({stop}); loss {best[-1] if best else float('nan'):.5g}")
-    return stop
+    return history[-1]["total_loss"] if history and history[-1]["scale"] == si else np.inf

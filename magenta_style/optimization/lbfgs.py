@@ -231,7 +231,7 @@ class LBFGS:
                                self.backtracks < _MAX_BACKTRACKS))
         q, active = g, None
         if self.bounds is not None:
-            x = tf.reshape(self.variable, [-1])
+            x = tf.reshape(self.variable, [-1])  # read once: assigned below
             low, high = self.bounds
             # At a bound with the descent direction (-g) pointing out of the box.
             active = tf.logical_or(tf.logical_and(x <= low, g > 0),
@@ -264,7 +264,6 @@ class LBFGS:
         # A backtrack returns half way: from x + s to x + s/2.
         move = tf.where(back, -0.5 * prev_step, step)
         if self.bounds is not None:
-            x = tf.reshape(self.variable, [-1])
             # The step actually taken, after clipping into the box.
             new_x = tf.clip_by_value(x + move, *self.bounds)
             step = tf.where(back, step, new_x - x)
