@@ -203,15 +203,9 @@ def train_arbitrary(config, content=None):
     engine.compile_objective(model, optimizer, objective_fn, [loss_net, content_net])
     batches = engine.batches(start)
     writer = engine.summary_writer() if engine.is_chief else None
-    fingerprint = run_dir.fingerprint(resolved)
     # Per-painting curves: the sampler's indices play the multi-style labels.
     curves = loop._Curves(sampler.names)
-
-    def save(step):
-        engine.sync()
-        if engine.is_chief:
-            train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
-                                        fingerprint, keep=cfg.keep_checkpoints)
+    save = loop.checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
 
     def step_fn(step):
         paintings, which = sampler.batch(step)

@@ -203,6 +203,21 @@ def run_steps(cfg, engine, start, step_fn, curves, writer, save, extra=None):
     return done, last, stop.signum is not None
 
 
+def checkpoint_saver(cfg, engine, model, optimizer, fingerprint):
+    """`save(step)` for `run_steps`: syncs the engine, the chief writes a checkpoint.
+
+    `fingerprint` is the run's `run_dir.fingerprint`, stored with it so a
+    resume can check it continues the same run.
+    """
+    def save(step):
+        engine.sync()
+        if engine.is_chief:
+            train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
+                                        fingerprint, keep=cfg.keep_checkpoints)
+
+    return save
+
+
 def engine_for_backend(cfg, content):
     """The `engine.Engine` of the active Keras backend for `cfg`."""
     backend = keras.backend.backend()
@@ -270,13 +285,7 @@ def train(config, content=None, style_set=None):
     first = None
     curves = _Curves(setup.style_names)
     writer = engine.summary_writer() if engine.is_chief else None
-    meta = run_dir.fingerprint(resolved)
-
-    def save(step):
-        engine.sync()
-        if engine.is_chief:
-            train_state.save_checkpoint(cfg.train_dir, step, model, optimizer,
-                                        meta, keep=cfg.keep_checkpoints)
+    save = checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
 
     def step_fn(step):
         nonlocal first
