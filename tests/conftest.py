@@ -22,6 +22,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(no_shared)
 
 
+def tiny_arbitrary_model(seed=0):
+    """A random arbitrary-style model: MobileNet-v2 predictor, alpha 0.25 transformer.
+
+    Every weight ~ N(0, 0.05), so style vectors and pastiches vary with the
+    inputs (fresh norm projections would map every painting alike).
+    """
+    from magenta_style.model import arbitrary_transformer
+    from magenta_style.model import style_predictor
+
+    rng = np.random.default_rng(seed)
+    predictor = style_predictor.build_style_predictor()
+    transformer = arbitrary_transformer.build_arbitrary_transformer(0.25)
+    for var in predictor.weights + transformer.weights:
+        var.assign(rng.normal(0, 0.05, var.shape).astype("float32"))
+    return arbitrary_transformer.ArbitraryStyleModel(predictor, transformer, name="tiny")
+
+
 def styled_model(num_styles, seed, style_names=None, **arch):
     """A tiny transformer (alpha 0.25) whose CIN tables hold random styles.
 

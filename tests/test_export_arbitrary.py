@@ -8,20 +8,15 @@ import pytest
 import tensorflow as tf
 
 from magenta_style import export
-from magenta_style.model import arbitrary_transformer
-from magenta_style.model import style_predictor
+
+from .conftest import tiny_arbitrary_model
 
 DIM = 100
 
 
 @pytest.fixture(scope="module")
 def model():
-    rng = np.random.default_rng(0)
-    predictor = style_predictor.build_style_predictor()
-    transformer = arbitrary_transformer.build_arbitrary_transformer(0.25)
-    for var in predictor.weights + transformer.weights:
-        var.assign(rng.normal(0, 0.05, var.shape).astype("float32"))
-    return arbitrary_transformer.ArbitraryStyleModel(predictor, transformer, name="tiny")
+    return tiny_arbitrary_model(0)
 
 
 @pytest.fixture(scope="module")

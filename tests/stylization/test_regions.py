@@ -12,6 +12,7 @@ from magenta_style.stylization import api
 from magenta_style.stylization import regions
 from magenta_style.stylization import runner
 from tests.conftest import styled_model
+from tests.stylization.conftest import halves
 
 STATISTICS = ("per_style", "shared")
 
@@ -24,13 +25,6 @@ def wide():
 
 def single(model, image, row):
     return np.asarray(runner.runner(model)(image[None], np.asarray(row, np.float32)[None]))[0]
-
-
-def halves(h, w, split):
-    m = np.zeros((h, w, 2), np.float32)
-    m[:, :split, 0] = 1
-    m[:, split:, 1] = 1
-    return m
 
 
 @pytest.mark.parametrize("statistics", STATISTICS)

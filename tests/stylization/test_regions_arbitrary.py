@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from magenta_style.errors import UserError
-from magenta_style.model import arbitrary_transformer
-from magenta_style.model import style_predictor
 from magenta_style.storage import image_io
 from magenta_style.stylization import api
 from magenta_style.stylization import regions
+from tests.conftest import tiny_arbitrary_model
+from tests.stylization.conftest import halves
 
 STATISTICS = ("per_style", "shared")
 
@@ -16,12 +16,7 @@ STATISTICS = ("per_style", "shared")
 @pytest.fixture(scope="module")
 def tiny():
     """A tiny random arbitrary-style model (alpha 0.25 transformer)."""
-    rng = np.random.default_rng(0)
-    predictor = style_predictor.build_style_predictor()
-    transformer = arbitrary_transformer.build_arbitrary_transformer(0.25)
-    for var in predictor.weights + transformer.weights:
-        var.assign(rng.normal(0, 0.05, var.shape).astype("float32"))
-    return arbitrary_transformer.ArbitraryStyleModel(predictor, transformer, name="tiny")
+    return tiny_arbitrary_model(0)
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +40,6 @@ def paintings(tmp_path_factory):
 
 def single(tiny, image, vector):
     return np.asarray(tiny.transformer([image[None], vector[None]]))[0]
-
-
-def halves(h, w, split):
-    m = np.zeros((h, w, 2), np.float32)
-    m[:, :split, 0] = 1
-    m[:, split:, 1] = 1
-    return m
 
 
 @pytest.mark.parametrize("statistics", STATISTICS)
