@@ -6,6 +6,7 @@
 # (tools/accel_prepare.py builds it) and $OUT the folder that comes back:
 #
 #   TRAIN_SECONDS=420 bash tools/accel_train.sh [extra train_from_scratch flags]
+#   SEED_MODEL=checkpoints/varied ... (no checkpoint carried: continue that model)
 #
 # Between runs, on the development machine, put the checkpoint, config and
 # XLA cache that came back into .accel/state/ (it replaces the previous
@@ -46,6 +47,19 @@ if ls "$STATE"/ckpt-*.npz.part-* >/dev/null 2>&1; then
   [ -f "$RUN/config.json" ] || cp "$STATE/config.json" "$RUN/config.json"
 fi
 [ -f "$STATE/jax_cache.tar" ] && [ ! -d "$RUN/jax_cache" ] && tar -xf "$STATE/jax_cache.tar" -C "$RUN"
+# SEED_MODEL=checkpoints/varied: with no checkpoint carried or left here,
+# continue the committed model (its weights and step, a fresh Adam state;
+# training.seed_train_dir). It travels with the working tree, so the 21.5 MB
+# checkpoint need not be carried (the carry limit is 64 MiB with the tree).
+if [ -n "${SEED_MODEL:-}" ] && ! ls "$RUN"/ckpt-*.npz >/dev/null 2>&1; then
+  "$PYTHON" - "$RUN" "$SEED_MODEL" <<'PY' || exit 3
+import sys
+from magenta_style.storage import model_format
+from magenta_style.training import run_dir
+ckpt = run_dir.seed_train_dir(sys.argv[1], model_format.load_model(sys.argv[2]))
+print(f"seeded {ckpt} from {sys.argv[2]} (fresh Adam state)")
+PY
+fi
 echo "resuming from: $(ls "$RUN"/ckpt-*.npz 2>/dev/null | sort -V | tail -1)"
 # REQUIRE_RESUME=1: a run meant to continue must not silently start afresh
 # (a machine given back between calls comes back bare).
