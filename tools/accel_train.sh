@@ -97,5 +97,12 @@ if [ -d "$RUN/jax_cache" ]; then
   tar -cf "$OUT/jax_cache.tar" -C "$RUN" jax_cache
   [ "$(stat -c %s "$OUT/jax_cache.tar")" -gt 16000000 ] && rm "$OUT/jax_cache.tar"
 fi
+# The device tool brings back at most 8 files: should the caller have put its
+# own files in $OUT too, drop the least needed first so the model and the
+# checkpoint always come back.
+for EXTRA in jax_cache.tar grid.png loss_curve.png metrics.jsonl.gz; do
+  [ "$(ls "$OUT" | wc -l)" -le 8 ] && break
+  rm -f "$OUT/$EXTRA"
+done
 ls -la "$OUT"
 tail -1 "$RUN/metrics.jsonl" 2>/dev/null | cut -c 1-300
