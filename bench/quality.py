@@ -65,6 +65,11 @@ def main():
     p.add_argument("--image_size", type=int, default=256)
     p.add_argument("--iterations", type=int, default=300)
     p.add_argument("--max_photos", type=int, default=0)
+    p.add_argument("--photos", default="",
+                   help="comma-separated file names in --content_dir (default: all, sorted)")
+    p.add_argument("--opt_cache", default="",
+                   help="folder keeping each optimised image (.npy): the optimisation does "
+                        "not depend on the model, so a later model reuses it")
     p.add_argument("--styles", default="", help="comma-separated indices (default all)")
     args = p.parse_args()
 
@@ -73,7 +78,10 @@ def main():
     names = list(model.style_names)
     indices = ([int(i) for i in args.styles.split(",")] if args.styles
                else range(len(names)))
-    photos = sorted(glob.glob(os.path.join(args.content_dir, "*")))
+    if args.photos:
+        photos = [os.path.join(args.content_dir, n) for n in args.photos.split(",")]
+    else:
+        photos = sorted(glob.glob(os.path.join(args.content_dir, "*")))
     photos = photos[: args.max_photos or None]
     net = vgg.build_loss_network("vgg16", "avg", args.vgg_weights,
                                  endpoints=sorted(set(CONTENT) | set(STYLE)))
@@ -87,13 +95,24 @@ def main():
             photo = image_io.load_image(path, max_size=args.image_size)
             onehot = np.eye(len(names), dtype=np.float32)[[s]]
             ff = np.asarray(model([photo[None], onehot]))[0]
-            # The default preset (from the photo, bounded L-BFGS, its stop) on
-            # exactly the objective measured here: Magenta's layers and weights.
-            opt = optimize(photo, [style_img], arch="vgg16", pooling="avg",
-                           weights=args.vgg_weights, content_layers=dict(CONTENT),
-                           style_layers=dict(STYLE), content_weight=1.0, style_weight=1.0,
-                           tv_weight=0.0, image_size=max(photo.shape[:2]),
-                           iterations=args.iterations, progress=False).image
+            cached = (os.path.join(args.opt_cache, f"{names[s]}__{os.path.basename(path)}"
+                                   f"__{args.image_size}_{args.iterations}.npy")
+                      if args.opt_cache else None)
+            if cached and os.path.exists(cached):
+                opt = np.load(cached)
+            else:
+                # The default preset (from the photo, bounded L-BFGS, its stop) on
+                # exactly the objective measured here: Magenta's layers and weights.
+                opt = optimize(photo, [style_img], arch="vgg16", pooling="avg",
+                               weights=args.vgg_weights, content_layers=dict(CONTENT),
+                               style_layers=dict(STYLE), content_weight=1.0,
+                               style_weight=1.0, tv_weight=0.0,
+                               image_size=max(photo.shape[:2]),
+                               iterations=args.iterations, progress=False).image
+                if cached:
+                    os.makedirs(args.opt_cache, exist_ok=True)
+                    np.save(cached + ".tmp.npy", np.asarray(opt, np.float32))
+                    os.replace(cached + ".tmp.npy", cached)
             photo_feats = net(photo[None])
             (sp, cp), (sf, cf), (so, co) = measure(
                 net, np.stack([photo, ff, opt]), photo_feats, grams)

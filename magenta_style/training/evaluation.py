@@ -113,7 +113,10 @@ def evaluate(config):
     loss_net, content_net = modes.loss_networks(tcfg)
     photos = _load_photos(config.eval_images, config.image_size, config.max_images)
     sums = {}
-    for photo in photos:
+    from tqdm import tqdm
+
+    # Minutes on a CPU (every photo under every style): show how far it got.
+    for photo in tqdm(photos, desc="Evaluating", unit="photo"):
         images = np.repeat(photo[None], n, axis=0)
         labels = np.arange(n, dtype="int32")
         from keras import ops
