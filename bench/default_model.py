@@ -141,7 +141,8 @@ def main():
     sheet = []
     for name in [n for n in args.sheet_styles.split(",") if n in names]:
         j = names.index(name)
-        painting = image_io.resize(styles.images[styles.names.index(name)], (w, h))
+        painting = image_io.resize(
+            image_io.array_to_float(styles.images[styles.names.index(name)]), (w, h))
         sheet.append(np.concatenate([photo, ours[j], theirs[closest[j]], painting], axis=1))
     if sheet:
         image_io.save_image(np.concatenate(sheet, axis=0),

@@ -8,7 +8,10 @@ import typing
 class StudioConfig:
     """What `bin/studio` serves and its limits."""
 
-    checkpoint: typing.Optional[str] = dataclasses.field(default=None, metadata={
+    # Not the package default (varied, alpha 1): every slider move re-renders,
+    # and android-26 takes about a quarter of varied's time at 512-1024 px
+    # (91 against 348 ms at 512x512; README, speed table).
+    checkpoint: typing.Optional[str] = dataclasses.field(default="android-26", metadata={
         "help": "Model: a shipped name (default android-26), a model directory, "
                 "or a Magenta TF1 .ckpt prefix/directory."})
     num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={

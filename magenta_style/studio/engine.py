@@ -39,6 +39,7 @@ from PIL import Image
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.storage import model_format
 from magenta_style.studio import style_map
 from magenta_style.studio import thumbnails
 from magenta_style.studio import uploads
@@ -326,7 +327,7 @@ class Studio:
         """What the page needs to build itself (JSON-ready)."""
         cfg = self.config
         return {
-            "checkpoint": cfg.checkpoint or "android-26",
+            "checkpoint": cfg.checkpoint or model_format.DEFAULT_MODEL,
             "num_styles": self.num_styles,
             "style_names": self.style_names,
             "working_size": cfg.working_size,

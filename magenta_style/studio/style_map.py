@@ -27,7 +27,7 @@ class StyleDistancesConfig:
 
     checkpoint: str = dataclasses.field(default=None, metadata={
         "help": "Shipped model name, model directory or Magenta TF1 checkpoint "
-                "(default: the shipped android-26)."})
+                "(default: the shipped varied)."})
     num_styles: int = dataclasses.field(default=None, metadata={
         "help": "Number of styles, checked against a Magenta checkpoint (optional)."})
     format: str = dataclasses.field(default="table", metadata={

@@ -38,7 +38,7 @@ class StylizeConfig:
     """Options of `stylize_files` and `bin/stylize` (flags are made from these)."""
 
     checkpoint: typing.Optional[str] = dataclasses.field(default=None, metadata={
-        "help": "Model: a shipped name (default android-26), a model directory, "
+        "help": "Model: a shipped name (default varied), a model directory, "
                 "or a Magenta TF1 .ckpt prefix/directory."})
     num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={
         "help": "Number of styles in --checkpoint; optional, checked when given."})

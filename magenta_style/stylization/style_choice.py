@@ -7,7 +7,7 @@ mixing the styles with those weights). We accept the same, plus:
 - `"0:0.5,3:0.5"` and `"<0:0.5,3:0.5>"` (a mixture without the braces);
 - `"3"`, `3` (one style), `"0,3,5"` (a list without brackets);
 - style names from `model.style_names` anywhere an index may stand
-  (`"android_03"`, `"{starry_night: 0.7, android_03: 0.3}"`);
+  (`"the_scream"`, `"{starry_night_crop: 0.7, udnie: 0.3}"`);
 - a weight vector of length num_styles (`numpy` array of any number dtype),
   as the studio sends; a `[K, num_styles]` array is K outputs.
 

@@ -36,7 +36,7 @@ class VideoConfig:
         "help": "Output file; its extension picks the format: .mp4/.mov/.mkv (H.264), "
                 ".webm (VP9), .gif. Replaced if it exists."})
     checkpoint: typing.Optional[str] = dataclasses.field(default=None, metadata={
-        "help": "Model: a shipped name (default android-26), a model directory, "
+        "help": "Model: a shipped name (default varied), a model directory, "
                 "or a Magenta TF1 .ckpt prefix/directory."})
     num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={
         "help": "Number of styles in --checkpoint; optional, checked when given."})

@@ -41,10 +41,10 @@ def test_save_and_load_round_trip(model, tmp_path):
 
 
 def test_shipped_default_model_loads():
-    assert "android-26" in model_format.shipped_models()
+    assert {"android-26", "varied"} <= set(model_format.shipped_models())
     m = model_format.load_model()
-    assert m.transformer_config.num_styles == 26
-    assert len(m.style_names) == 26
+    assert m.transformer_config.num_styles == 36 and m.transformer_config.alpha == 1.0
+    assert len(m.style_names) == 36 and m.provenance["steps"] == 40000
 
 
 def test_unknown_name_lists_shipped_models():

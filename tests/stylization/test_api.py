@@ -137,11 +137,11 @@ def test_models_load_once_per_path(model, tmp_path):
     assert get_model(model) is model
 
 
-def test_default_model_is_the_shipped_android_26(photo):
+def test_default_model_is_the_shipped_varied(photo):
     default = get_model(None)
-    assert default.transformer_config.num_styles == 26
-    assert get_model("android-26") is default
-    out = stylize(photo, None, "android_05")
+    assert default.transformer_config.num_styles == 36
+    assert get_model("varied") is default
+    out = stylize(photo, None, "the_scream")
     assert out.shape == photo.shape and out.std() > 1
 
 
