@@ -201,6 +201,7 @@ def main(argv):
     if FLAGS.sheet_only:
         write_sheet(FLAGS.out_dir, pairs, ["reference"] + list(FLAGS.variants))
         return
+    from magenta_style.optimization import gatys
     from magenta_style.optimization.gatys import optimize
     from magenta_style.storage import image_io
 
@@ -224,6 +225,9 @@ def main(argv):
                 image, extra = reference_adam(content, style, FLAGS.image_size,
                                               FLAGS.adam_steps, FLAGS.vgg16_weights), {}
             else:
+                # Every run pays for its network and compilation, as the
+                # reference does: none reuses an earlier run's step.
+                gatys.clear_cache()
                 result = optimize(content, style, image_size=FLAGS.image_size, arch="vgg16",
                                   weights=FLAGS.vgg16_weights, progress=False,
                                   **VARIANTS[name])

@@ -28,10 +28,14 @@ Beyond neural-style: several optimisers share one compiled step
 (`tf.function(jit_compile=True)`: loss, gradient and L-BFGS update in one XLA
 call); a convergence stop (relative change of the best loss over a window);
 coarse-to-fine; exponential style-layer weighting; TensorBoard scalars.
+Compiled steps are kept across calls (the three most recent sizes and
+settings): a second `optimize` at the same size starts at once.
 """
 
+import collections
 import dataclasses
 import os
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -97,7 +101,13 @@ class KerasAdam:
         self._optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
                                                 epsilon=1e-8)
         self._optimizer.build([self._shadow])
+        self._initial = [(v, v.numpy()) for v in self._optimizer.variables]
         self.converged = tf.Variable(False, trainable=False, name="adam_converged")
+
+    def reset(self):
+        """Forgets every step (moments, step count): like a new `KerasAdam`."""
+        for variable, value in self._initial:
+            variable.assign(value)
 
     def apply(self, grad, write_history=True, loss=None):
         """One Adam step from the gradient at the variable's current value."""
@@ -114,25 +124,22 @@ class KerasAdam:
 
 
 class _Scale:
-    """The compiled loss/gradient/update step for one output size."""
+    """The compiled loss/gradient/update step for one output size.
 
-    def __init__(self, net, layer_map, content_w, style_w, tv_w, content_img, style_imgs,
-                 blend, scales, x0, cfg):
+    Everything that differs between problems of the same size and settings
+    (the photo's features, the styles' Grams, the image, the optimiser's
+    state) lives in variables, so `load` can point the compiled step at a
+    new problem: XLA never compiles it again (`_take_scale`).
+    """
+
+    def __init__(self, net, layer_map, content_w, style_w, tv_w, hw, cfg, data):
         self.net, self.layer_map = net, layer_map
-        h, w = x0.shape[:2]
-        feats = self._features(content_img[None])
-        self.content_feats = {n: feats[n] for n in content_w}
-        grams = {n: 0.0 for n in style_w}
-        # The deepest style layer needs >= 1 position: 2**(block-1) pixels.
-        min_side = max(2 ** (int(layer_map[n][5]) - 1) for n in style_w)
-        for img, b, s in zip(style_imgs, blend, scales):
-            img = _resize_long(img, round(s * max(h, w)))
-            if min(img.shape[:2]) < min_side:
-                img = _resize_long(img, -(-max(img.shape[:2]) * min_side // min(img.shape[:2])))
-            f = self._features(img[None])
-            for n in style_w:
-                grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
-        self.grams = grams
+        self.content_names, self.style_names = list(content_w), list(style_w)
+        h, w = hw
+        content_feats, grams = self._targets(*data)
+        self.content_feats = {n: tf.Variable(v, trainable=False)
+                              for n, v in content_feats.items()}
+        self.grams = {n: tf.Variable(v, trainable=False) for n, v in grams.items()}
         self.content_w = content_w
         if cfg.loss_units == "neural_style":
             # neural-style's Gram divides by C*H*W, ours by H*W: MSE differs by C**2.
@@ -144,9 +151,8 @@ class _Scale:
         # the first L-BFGS step, Adam's step size and the noise level mean
         # what they mean there (in [0, 1] units the first step is 255x larger
         # relative to the image and L-BFGS can blow up).
-        if cfg.bounded:  # a resized start image can overshoot [0, 1] slightly
-            x0 = np.clip(x0, 0.0, 1.0)
-        self.x = tf.Variable(x0[None] * 255.0, dtype=tf.float32)
+        self.bounded = cfg.bounded
+        self.x = tf.Variable(tf.zeros([1, h, w, 3]), dtype=tf.float32)
         self.best = tf.Variable(self.x, dtype=tf.float32, trainable=False)
         self.best_loss = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         bounds = (0.0, 255.0) if cfg.bounded else None
@@ -159,6 +165,46 @@ class _Scale:
                                           autograph=False)
         # The history write runs outside XLA, in place (see `LBFGS.commit`).
         self._commit = tf.function(self.opt.commit, autograph=False)
+        self._first = data
+
+    def load(self, data):
+        """Points the step at a problem: `data` = (content [H, W, 3], style
+        images, blend weights, style scales, start image [H, W, 3]), floats
+        in [0, 1]; the optimiser starts afresh."""
+        if data is self._first:  # just built from it
+            content_feats, grams = None, None
+        else:
+            content_feats, grams = self._targets(*data)
+        self._first = None
+        for targets, variables in ((content_feats, self.content_feats),
+                                   (grams, self.grams)):
+            for n, v in (targets or {}).items():
+                variables[n].assign(v)
+        x0 = data[-1]
+        if self.bounded:  # a resized start image can overshoot [0, 1] slightly
+            x0 = np.clip(x0, 0.0, 1.0)
+        self.x.assign(x0[None] * 255.0)
+        self.best.assign(self.x)
+        self.best_loss.assign(np.inf)
+        self.opt.reset()
+        return self
+
+    def _targets(self, content_img, style_imgs, blend, scales, x0):
+        """The photo's features and the blended style Grams for this size."""
+        h, w = x0.shape[:2]
+        feats = self._features(content_img[None])
+        content_feats = {n: feats[n] for n in self.content_names}
+        grams = {n: 0.0 for n in self.style_names}
+        # The deepest style layer needs >= 1 position: 2**(block-1) pixels.
+        min_side = max(2 ** (int(self.layer_map[n][5]) - 1) for n in self.style_names)
+        for img, b, s in zip(style_imgs, blend, scales):
+            img = _resize_long(img, round(s * max(h, w)))
+            if min(img.shape[:2]) < min_side:
+                img = _resize_long(img, -(-max(img.shape[:2]) * min_side // min(img.shape[:2])))
+            f = self._features(img[None])
+            for n in self.style_names:
+                grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
+        return content_feats, grams
 
     def step(self):
         """One iteration: `(parts, converged)` as tensors."""
@@ -237,10 +283,72 @@ class _Problem(NamedTuple):
     scales: list
 
     def scale(self, hw, x0):
-        """The compiled step for output size `hw` starting from `x0` in [0, 1]."""
-        return _Scale(self.net, self.layer_map, self.content_w, self.style_w,
-                      self.cfg.tv_weight, _resize_to(self.content_img, hw), self.style_imgs,
-                      self.blend, self.scales, x0, self.cfg)
+        """`(key, compiled step)` for output size `hw`, loaded with this
+        problem and starting from `x0` in [0, 1]; give it back with
+        `_give_back(key, step)` when done."""
+        cfg = self.cfg
+        key = (id(self.net), tuple(hw), tuple(sorted(self.layer_map.items())),
+               tuple(sorted(self.content_w.items())), tuple(sorted(self.style_w.items())),
+               cfg.tv_weight, cfg.loss_units, cfg.bounded, cfg.optimizer, cfg.learning_rate,
+               cfg.lbfgs_learning_rate, cfg.lbfgs_history, cfg.lbfgs_backtracking,
+               cfg.jit_compile)
+        data = (_resize_to(self.content_img, hw), self.style_imgs, self.blend, self.scales, x0)
+        with _CACHE_LOCK:
+            scale = _STEPS.pop(key, None)
+        if scale is None:
+            scale = _Scale(self.net, self.layer_map, self.content_w, self.style_w,
+                           cfg.tv_weight, hw, cfg, data)
+        return key, scale.load(data)
+
+
+# Compiled steps and loss networks kept across `optimize` calls. TensorFlow
+# never frees an XLA executable, so compiling a new step per call cost both
+# time (about 14 s of a 64-px call, on the 2-core CPU) and memory maps
+# (about 1,400 per call: a process aborted with "LLVM ERROR: Unable to
+# allocate section memory" after 48 calls). A step is taken out of the cache
+# while in use, so concurrent calls never share one.
+_CACHE_LOCK = threading.Lock()
+_STEPS = collections.OrderedDict()  # key -> _Scale, least recently used first
+_MAX_STEPS = 3  # each holds its L-BFGS history: 2 x 100 image copies
+_NETS = collections.OrderedDict()
+_MAX_NETS = 2
+
+
+def clear_cache():
+    """Drops the kept steps and loss networks (their memory; the compiled code
+    stays, see above): for benchmarks that time a first call."""
+    with _CACHE_LOCK:
+        _STEPS.clear()
+        _NETS.clear()
+
+
+def _give_back(key, scale):
+    with _CACHE_LOCK:
+        _STEPS[key] = scale
+        _STEPS.move_to_end(key)
+        while len(_STEPS) > _MAX_STEPS:
+            _STEPS.popitem(last=False)
+
+
+def _loss_network(arch, pooling, weights, endpoints, xla):
+    """`vgg.build_loss_network`, the same object for the same arguments (and
+    weights file), so cached steps that captured it stay usable."""
+    key = None
+    if isinstance(weights, (str, os.PathLike)):
+        path = os.fspath(weights)
+        stamp = (os.path.getmtime(path), os.path.getsize(path)) if os.path.isfile(path) else None
+        key = (arch, pooling, path, stamp, tuple(endpoints), xla)
+        with _CACHE_LOCK:
+            if key in _NETS:
+                _NETS.move_to_end(key)
+                return _NETS[key]
+    net = vgg.build_loss_network(arch, pooling, weights, endpoints=endpoints, xla=xla)
+    if key is not None:
+        with _CACHE_LOCK:
+            _NETS[key] = net
+            while len(_NETS) > _MAX_NETS:
+                _NETS.popitem(last=False)
+    return net
 
 
 def _setup(content, styles, config, options):
@@ -277,9 +385,8 @@ def _setup(content, styles, config, options):
     style_imgs = [image_io.load_image(s) for s in styles]
 
     # Winograd and the written-out max-pool gradient suit XLA only (vgg.py).
-    net = vgg.build_loss_network(cfg.arch, cfg.pooling, cfg.weights,
-                                 endpoints=sorted(set(layer_map.values())),
-                                 xla=cfg.jit_compile)
+    net = _loss_network(cfg.arch, cfg.pooling, cfg.weights, sorted(set(layer_map.values())),
+                        cfg.jit_compile)
     content_w = {n: cfg.content_weight * w for n, w in content_w.items()}
     style_w = {n: cfg.style_weight * w for n, w in style_w.items()}
     return _Problem(cfg, net, layer_map, content_w, style_w, content_img, style_imgs,
@@ -296,7 +403,8 @@ def build_step(content, styles, config=None, **options):
     """
     problem = _setup(content, styles, config, options)
     hw = _sizes(problem.content_img.shape[:2], problem.cfg)[-1]
-    scale = problem.scale(hw, _init_image(problem.content_img, hw, problem.cfg))
+    # The step is the caller's for good (never given back to the cache).
+    _, scale = problem.scale(hw, _init_image(problem.content_img, hw, problem.cfg))
 
     def step():
         return scale.step()[0]
@@ -337,8 +445,9 @@ def optimize(content, styles, config=None, *, callback=None, **options):
         last = si == len(sizes) - 1
         budget = cfg.iterations if last or cfg.coarse_iterations is None else (
             cfg.coarse_iterations)
-        scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
+        key, scale = problem.scale(hw, _resize_to(np.clip(image, 0, 1), hw) if si else image)
         image = scale.result(_run_scale(scale, budget, si, hw, cfg, history, writer, callback))
+        _give_back(key, scale)
     image = np.clip(image, 0.0, 1.0)
     if cfg.preserve_colors:
         image = color.preserve_colors(image, _resize_to(content_img, image.shape[:2]))

@@ -80,9 +80,13 @@ class LBFGS:
         n = int(tf.size(variable))
         m = self.history_size
         zeros = tf.zeros_initializer()
+        self._initial = []  # (variable, its first value) for `reset`
 
-        def var(shape, dtype=tf.float32, name=None):
-            return tf.Variable(zeros(shape, dtype), trainable=False, name=name)
+        def var(shape, dtype=tf.float32, name=None, value=None):
+            v = tf.Variable(zeros(shape, dtype) if value is None else value,
+                            trainable=False, name=name)
+            self._initial.append((v, value))
+            return v
 
         self._s = var([m, n], name="lbfgs_s")
         self._y = var([m, n], name="lbfgs_y")
@@ -93,20 +97,30 @@ class LBFGS:
         self._count = var([], tf.int32, name="lbfgs_count")  # pairs stored
         self._prev_g = var([n], name="lbfgs_prev_g")
         self._prev_step = var([n], name="lbfgs_prev_step")  # t * d
-        self._h_diag = tf.Variable(1.0, trainable=False, name="lbfgs_h_diag")
+        self._h_diag = var([], name="lbfgs_h_diag", value=1.0)
         # For backtracking: the loss where the last step started, g.s of that
         # step, and how many times it has been halved.
-        self._prev_loss = tf.Variable(np.inf, trainable=False, name="lbfgs_prev_loss")
-        self._prev_gs = tf.Variable(0.0, trainable=False, name="lbfgs_prev_gs")
+        self._prev_loss = var([], name="lbfgs_prev_loss", value=np.inf)
+        self._prev_gs = var([], name="lbfgs_prev_gs")
         self.backtracks = var([], tf.int32, name="lbfgs_backtracks")
         # The largest move of any entry the next step may make (backtracking).
-        self._radius = tf.Variable(np.inf, trainable=False, name="lbfgs_radius")
+        self._radius = var([], name="lbfgs_radius", value=np.inf)
         self.iterations = var([], tf.int32, name="lbfgs_iterations")
-        self.converged = tf.Variable(False, trainable=False, name="lbfgs_converged")
+        self.converged = var([], tf.bool, name="lbfgs_converged", value=False)
         # The pair `apply` made, until `commit` stores it (slot, or -1: none).
         self._pending_s = var([n], name="lbfgs_pending_s")
         self._pending_y = var([n], name="lbfgs_pending_y")
-        self._pending_pos = tf.Variable(-1, trainable=False, name="lbfgs_pending_pos")
+        self._pending_pos = var([], tf.int32, name="lbfgs_pending_pos", value=-1)
+
+    def reset(self):
+        """Forgets every step: the state of a new `LBFGS` on the same variable.
+
+        So one compiled step (which captures these variables) can serve the
+        next problem of the same shape (`gatys` keeps its steps across calls).
+        """
+        for variable, value in self._initial:
+            variable.assign(tf.zeros_like(variable) if value is None
+                            else tf.fill(tf.shape(variable), tf.cast(value, variable.dtype)))
 
     def _new_pair(self, g, q, skip):
         """The pair (s, y) from the last step, its slot, and the dot products.

@@ -279,3 +279,38 @@ def test_lbfgs_history_written_outside_the_compiled_step_gives_the_same_iterates
         got.append(var.numpy().copy())
     np.testing.assert_allclose(np.array(got), ref, rtol=1e-3, atol=1e-4)
     assert int(opt._count.numpy()) == 4
+
+
+def test_reset_restarts_exactly_like_a_new_optimiser(rng):
+    # gatys reuses one compiled step (and its LBFGS) for the next problem of
+    # the same shape: after `reset` the iterates must be a new run's, bit
+    # for bit, from a state left mid-backtrack with a wrapped history.
+    a, b = quadratic(rng)
+    a32, b32 = tf.constant(a, tf.float32), tf.constant(b, tf.float32)
+    var = tf.Variable(np.zeros(6, np.float32))
+    opt = lbfgs.LBFGS(var, learning_rate=2.0, history_size=3, backtracking=True,
+                      bounds=(-0.3, 0.3))
+
+    @tf.function(jit_compile=True)
+    def step():
+        loss = 0.5 * tf.tensordot(var, tf.linalg.matvec(a32, var), 1) - tf.tensordot(b32, var, 1)
+        opt.apply(tf.linalg.matvec(a32, var) - b32, loss=loss)
+
+    def run(x0, iterations):
+        var.assign(x0)
+        xs = []
+        for _ in range(iterations):
+            step()
+            xs.append(var.numpy().copy())
+        return np.array(xs)
+
+    x0 = rng.uniform(-0.3, 0.3, 6).astype(np.float32)
+    run(np.zeros(6, np.float32), 9)
+    assert int(opt._count.numpy()) == 3 and int(opt.iterations.numpy()) > 0
+    opt.reset()
+    again = run(x0, 7)
+    fresh, _ = run_tf(lambda v: tf.linalg.matvec(a32, v) - b32, x0, 7,
+                      loss_fn_tf=lambda v: 0.5 * tf.tensordot(v, tf.linalg.matvec(a32, v), 1)
+                      - tf.tensordot(b32, v, 1),
+                      learning_rate=2.0, history_size=3, backtracking=True, bounds=(-0.3, 0.3))
+    np.testing.assert_array_equal(again, fresh)
