@@ -129,14 +129,15 @@ class _Scale:
     Everything that differs between problems of the same size and settings
     (the photo's features, the styles' Grams, the image, the optimiser's
     state) lives in variables, so `load` can point the compiled step at a
-    new problem: XLA never compiles it again (`_take_scale`).
+    new problem: XLA never compiles it again (`_Problem.scale`, `_give_back`).
+    `targets` = (content features, style Grams) as `_Problem.targets` gives
+    them; they fix the variables' shapes.
     """
 
-    def __init__(self, net, layer_map, content_w, style_w, tv_w, hw, cfg, data):
+    def __init__(self, net, layer_map, content_w, style_w, tv_w, hw, cfg, targets):
         self.net, self.layer_map = net, layer_map
-        self.content_names, self.style_names = list(content_w), list(style_w)
         h, w = hw
-        content_feats, grams = self._targets(*data)
+        content_feats, grams = targets
         self.content_feats = {n: tf.Variable(v, trainable=False)
                               for n, v in content_feats.items()}
         self.grams = {n: tf.Variable(v, trainable=False) for n, v in grams.items()}
@@ -165,22 +166,13 @@ class _Scale:
                                           autograph=False)
         # The history write runs outside XLA, in place (see `LBFGS.commit`).
         self._commit = tf.function(self.opt.commit, autograph=False)
-        self._first = data
 
-    def load(self, data):
-        """Points the step at a problem: `data` = (content [H, W, 3], style
-        images, blend weights, style scales, start image [H, W, 3]), floats
-        in [0, 1]; the optimiser starts afresh."""
-        if data is self._first:  # just built from it
-            content_feats, grams = None, None
-        else:
-            content_feats, grams = self._targets(*data)
-        self._first = None
-        for targets, variables in ((content_feats, self.content_feats),
-                                   (grams, self.grams)):
-            for n, v in (targets or {}).items():
+    def load(self, targets, x0):
+        """Points the step at a problem: `targets` (see the class) and the
+        start image `x0` `[H, W, 3]` in [0, 1]; the optimiser starts afresh."""
+        for values, variables in zip(targets, (self.content_feats, self.grams)):
+            for n, v in values.items():
                 variables[n].assign(v)
-        x0 = data[-1]
         if self.bounded:  # a resized start image can overshoot [0, 1] slightly
             x0 = np.clip(x0, 0.0, 1.0)
         self.x.assign(x0[None] * 255.0)
@@ -188,23 +180,6 @@ class _Scale:
         self.best_loss.assign(np.inf)
         self.opt.reset()
         return self
-
-    def _targets(self, content_img, style_imgs, blend, scales, x0):
-        """The photo's features and the blended style Grams for this size."""
-        h, w = x0.shape[:2]
-        feats = self._features(content_img[None])
-        content_feats = {n: feats[n] for n in self.content_names}
-        grams = {n: 0.0 for n in self.style_names}
-        # The deepest style layer needs >= 1 position: 2**(block-1) pixels.
-        min_side = max(2 ** (int(self.layer_map[n][5]) - 1) for n in self.style_names)
-        for img, b, s in zip(style_imgs, blend, scales):
-            img = _resize_long(img, round(s * max(h, w)))
-            if min(img.shape[:2]) < min_side:
-                img = _resize_long(img, -(-max(img.shape[:2]) * min_side // min(img.shape[:2])))
-            f = self._features(img[None])
-            for n in self.style_names:
-                grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
-        return content_feats, grams
 
     def step(self):
         """One iteration: `(parts, converged)` as tensors."""
@@ -223,8 +198,7 @@ class _Scale:
         return (self.best if worse else self.x).numpy()[0] / 255.0
 
     def _features(self, images):
-        out = self.net(tf.convert_to_tensor(images, tf.float32), training=False)
-        return {user: out[k] for user, k in self.layer_map.items()}
+        return _features(self.net, self.layer_map, images)
 
     def loss(self, x):
         """(total, parts) of `x` `[1, H, W, 3]` in 0..255, in `loss_units`."""
@@ -251,6 +225,12 @@ class _Scale:
         self.best_loss.assign(tf.where(better, total, self.best_loss))
         self.opt.apply(grad, write_history=False, loss=total)
         return parts, self.opt.converged
+
+
+def _features(net, layer_map, images):
+    """`{user layer name: [B, h, w, C] features}` of `images` in [0, 1]."""
+    out = net(tf.convert_to_tensor(images, tf.float32), training=False)
+    return {user: out[k] for user, k in layer_map.items()}
 
 
 def _init_image(content, hw, cfg):
@@ -292,13 +272,30 @@ class _Problem(NamedTuple):
                cfg.tv_weight, cfg.loss_units, cfg.bounded, cfg.optimizer, cfg.learning_rate,
                cfg.lbfgs_learning_rate, cfg.lbfgs_history, cfg.lbfgs_backtracking,
                cfg.jit_compile)
-        data = (_resize_to(self.content_img, hw), self.style_imgs, self.blend, self.scales, x0)
+        targets = self.targets(hw)
         with _CACHE_LOCK:
             scale = _STEPS.pop(key, None)
         if scale is None:
             scale = _Scale(self.net, self.layer_map, self.content_w, self.style_w,
-                           cfg.tv_weight, hw, cfg, data)
-        return key, scale.load(data)
+                           cfg.tv_weight, hw, cfg, targets)
+        return key, scale.load(targets, x0)
+
+    def targets(self, hw):
+        """The photo's features and the blended style Grams for output size `hw`."""
+        h, w = hw
+        feats = _features(self.net, self.layer_map, _resize_to(self.content_img, hw)[None])
+        content_feats = {n: feats[n] for n in self.content_w}
+        grams = {n: 0.0 for n in self.style_w}
+        # The deepest style layer needs >= 1 position: 2**(block-1) pixels.
+        min_side = max(2 ** (int(self.layer_map[n][5]) - 1) for n in self.style_w)
+        for img, b, s in zip(self.style_imgs, self.blend, self.scales):
+            img = _resize_long(img, round(s * max(h, w)))
+            if min(img.shape[:2]) < min_side:
+                img = _resize_long(img, -(-max(img.shape[:2]) * min_side // min(img.shape[:2])))
+            f = _features(self.net, self.layer_map, img[None])
+            for n in self.style_w:
+                grams[n] = grams[n] + b * loss_terms.gram_matrix(f[n])
+        return content_feats, grams
 
 
 # Compiled steps and loss networks kept across `optimize` calls. TensorFlow
