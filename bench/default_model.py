@@ -50,11 +50,12 @@ def pastiches(model, photo):
     return np.asarray(model([np.repeat(photo[None], n, axis=0), np.eye(n, dtype=np.float32)]))
 
 
-def score(net, images, photo, grams_by_painting):
-    """Content loss [S] of `images` vs `photo`, and style loss [P, S] to each painting."""
+def score(net, images, photo_feats, grams_by_painting):
+    """Content loss [S] of `images` vs the photo's features (batch 1), and
+    style loss [P, S] to each painting."""
     feats = net(images)
     photo_feats = {k: np.repeat(np.asarray(v), images.shape[0], axis=0)
-                   for k, v in net(photo[None]).items()}
+                   for k, v in photo_feats.items()}
     content, _ = loss_terms.content_loss(photo_feats, feats, CONTENT, reduce_batch=False)
     style = []
     for grams in grams_by_painting:
@@ -93,10 +94,11 @@ def main():
     for i, path in enumerate(photos):
         photo = image_io.load_image(path, max_size=args.image_size)
         ours, theirs = pastiches(candidate, photo), pastiches(baseline, photo)
-        c, s = score(net, ours, photo, grams_by_painting)
+        photo_feats = net(photo[None])  # once for both models
+        c, s = score(net, ours, photo_feats, grams_by_painting)
         cand_content.append(c)
         cand_style.append(np.diag(s))  # each painting against its own style
-        c, s = score(net, theirs, photo, grams_by_painting)
+        c, s = score(net, theirs, photo_feats, grams_by_painting)
         base_content.append(c)
         base_style.append(s)  # [P, 26]
         images.append((photo, ours, theirs))
