@@ -7,6 +7,15 @@ Prints batches/s and images/s for the tf.data path (`tf_pipeline.content_dataset
 and the TensorFlow-free NumPy path (`numpy_loader.NumpyContentLoader`), after
 a warm-up. Training must be many times slower than either, or the input
 pipeline is the bottleneck.
+
+Under JAX (`KERAS_BACKEND=jax`, `--paths=numpy_put,feed`) it also times the
+two ways a batch has reached the JAX training step: `numpy_put`, the loader's
+float32 batch copied to the device by the consuming thread (the feed before
+`data.prefetch`), and `feed`, `engine_jax.Engine.batches` (uint8, assembled
+and copied by a background thread). The column that matters there is the
+consuming thread's CPU time per batch: that thread also dispatches the
+training steps, so every millisecond it spends on input is one the device
+may wait (BUILD.md, "The input feed").
 """
 
 import argparse
@@ -31,17 +40,22 @@ def save_grid(batch, path):
     print(f"wrote {path}")
 
 
-def measure(iterator, batches, warmup, grid=None):
-    """Seconds per batch over `batches` batches, after `warmup` batches."""
-    first = next(iterator)
+def measure(iterator, batches, warmup, grid=None, ready=lambda batch: batch):
+    """(wall seconds, consuming thread's CPU seconds) per batch over `batches`
+    batches, after `warmup` batches. `ready(batch)` is what the consumer does
+    before it can use a batch (a copy to the device, say)."""
+    import numpy as np
+
+    first = ready(next(iterator))
     if grid:
-        save_grid(first, grid)
+        save_grid(np.asarray(first, np.float32) / (255.0 if first.dtype == np.uint8 else 1.0),
+                  grid)
     for _ in range(warmup - 1):
-        next(iterator)
-    start = time.perf_counter()
+        ready(next(iterator))
+    start, cpu = time.perf_counter(), time.thread_time()
     for _ in range(batches):
-        next(iterator)
-    return (time.perf_counter() - start) / batches
+        ready(next(iterator))
+    return ((time.perf_counter() - start) / batches, (time.thread_time() - cpu) / batches)
 
 
 def bench_tf(args):
@@ -56,17 +70,51 @@ def bench_tf(args):
     return seconds, stats.skipped
 
 
-def bench_numpy(args):
+def _loader(args):
     from magenta_style.data import numpy_loader
 
-    loader = numpy_loader.NumpyContentLoader(args.source, args.batch_size,
+    return numpy_loader.NumpyContentLoader(args.source, args.batch_size,
                                            image_size=args.image_size, seed=0,
                                            random_crop=args.random_crop,
                                            random_flip=args.random_flip,
                                            workers=args.workers, processes=args.processes)
+
+
+def bench_numpy(args):
+    loader = _loader(args)
     seconds = measure(iter(loader), args.batches, args.warmup,
                       args.grid_dir and os.path.join(args.grid_dir, "input_numpy.png"))
     return seconds, loader.skipped
+
+
+def _on_device(batch):
+    return batch.block_until_ready()
+
+
+def bench_numpy_put(args):
+    import jax
+
+    loader = _loader(args)
+    seconds = measure(iter(loader), args.batches, args.warmup,
+                      ready=lambda batch: _on_device(jax.device_put(batch)))
+    return seconds, loader.skipped
+
+
+def bench_feed(args):
+    import tempfile
+
+    from magenta_style.training import config as train_config
+    from magenta_style.training import engine_jax
+
+    cfg = train_config.TrainConfig(
+        train_dir=tempfile.mkdtemp(prefix="bench_feed_"), batch_size=args.batch_size,
+        image_size=args.image_size, content_images=args.source, seed=0,
+        random_crop=args.random_crop, random_flip=args.random_flip, style_images="unused")
+    engine = engine_jax.Engine(cfg)
+    seconds = measure(engine.batches(0), args.batches, args.warmup,
+                      args.grid_dir and os.path.join(args.grid_dir, "input_feed.png"),
+                      ready=_on_device)
+    return seconds, engine.skip_stats.skipped
 
 
 def main():
@@ -85,16 +133,20 @@ def main():
                         help="NumPy path: a process pool instead of threads")
     parser.add_argument("--random_crop", action="store_true")
     parser.add_argument("--random_flip", action="store_true")
-    parser.add_argument("--paths", default="tf,numpy", help="comma-separated: tf, numpy")
+    parser.add_argument("--paths", default="tf,numpy",
+                        help="comma-separated: tf, numpy, numpy_put, feed (the last two "
+                             "under KERAS_BACKEND=jax)")
     args = parser.parse_args()
     print(f"source={args.source} batch={args.batch_size} size={args.image_size} "
           f"batches={args.batches} (+{args.warmup} warm-up) cpus={os.cpu_count()}")
-    benches = {"tf": ("tf.data", bench_tf), "numpy": ("numpy+Pillow", bench_numpy)}
+    benches = {"tf": ("tf.data", bench_tf), "numpy": ("numpy+Pillow", bench_numpy),
+               "numpy_put": ("numpy+put", bench_numpy_put), "feed": ("jax feed", bench_feed)}
     for key in args.paths.split(","):
         name, fn = benches[key.strip()]
-        seconds, skipped = fn(args)
+        (seconds, cpu), skipped = fn(args)
         print(f"{name:>13}: {1 / seconds:7.2f} batches/s  {args.batch_size / seconds:8.1f} "
-              f"images/s  ({seconds * 1000:.0f} ms/batch, {skipped} skipped)", flush=True)
+              f"images/s  ({seconds * 1000:.0f} ms/batch; consuming thread's CPU "
+              f"{cpu * 1000:.2f} ms/batch; {skipped} skipped)", flush=True)
 
 
 if __name__ == "__main__":

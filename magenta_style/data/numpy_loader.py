@@ -38,10 +38,11 @@ class NumpyContentLoader:
     costs; `processes=True` uses a process pool (started with "spawn", which
     is safe beside JAX's threads) for when Python overhead dominates.
 
-    Iterating yields `[batch_size, image_size, image_size, 3]` float32 arrays
-    in [0, 1], forever when `repeat` (reshuffled every epoch), else one
-    epoch. Unreadable files are skipped and counted in `self.stats`
-    (`photo_files.SkipStats`) and logged once; they never stop iteration.
+    Iterating yields `[batch_size, image_size, image_size, 3]` arrays, float32
+    in [0, 1] or (`dtype="uint8"`) uint8 in [0, 255], forever when `repeat`
+    (reshuffled every epoch), else one epoch. Unreadable files are skipped
+    and counted in `self.stats` (`photo_files.SkipStats`) and logged once;
+    they never stop iteration.
 
     With a `seed`, the file order and every random crop and flip depend only
     on (seed, epoch, position), not on worker timing, so runs are repeatable.
@@ -69,12 +70,18 @@ class NumpyContentLoader:
             e = `step * batch_size` (exact while every file is readable).
         draft: fast reduced-scale decoding of large JPEGs (see
             `photo_files.load_and_preprocess`); False matches the tf.data path exactly.
+        dtype: "float32" (x / 255) or "uint8" (the decoded values, 4x fewer
+            bytes to move; the consumer scales them, as the JAX training step
+            does on the device).
     """
 
     def __init__(self, files, batch_size, image_size=256, resize_side=None, shuffle=True,
                  seed=None, random_crop=False, random_flip=False, workers=None,
                  repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
-                 processes=False, start_epoch=0, start_position=0, draft=True):
+                 processes=False, start_epoch=0, start_position=0, draft=True,
+                 dtype="float32"):
+        if dtype not in ("float32", "uint8"):
+            raise UserError(f"dtype must be 'float32' or 'uint8'. Received: dtype={dtype!r}")
         resize_side = image_size + 2 if resize_side is None else resize_side
         photo_files.check_sizes(image_size, resize_side)
         if batch_size < 1:
@@ -109,6 +116,7 @@ class NumpyContentLoader:
         self.start_epoch = start_epoch
         self.start_position = start_position
         self.draft = draft
+        self.dtype = dtype
         self.stats = photo_files.SkipStats()
 
     @property
@@ -149,7 +157,7 @@ class NumpyContentLoader:
         return concurrent.futures.ThreadPoolExecutor(self.workers)
 
     def __iter__(self):
-        """Yields `[B, S, S, 3]` float32 batches; see the class docstring."""
+        """Yields `[B, S, S, 3]` batches of `dtype`; see the class docstring."""
         window = self.batch_size * (self.prefetch_batches + 1)
         # Two full epochs without one readable file means none is readable.
         limit = 2 * len(self.files) + 1
@@ -176,8 +184,10 @@ class NumpyContentLoader:
                 batch.append(crop)
                 if len(batch) == self.batch_size:
                     # Workers return uint8 (4x less to move); convert once.
-                    yield np.stack(batch).astype(np.float32) / np.float32(255.0)
+                    stacked = np.stack(batch)
                     batch = []
+                    yield (stacked if self.dtype == "uint8"
+                           else stacked.astype(np.float32) / np.float32(255.0))
 
 
 def write_resized_copies(files, output_dir, resize_side=258, quality=90, limit=None,

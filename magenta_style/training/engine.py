@@ -30,11 +30,13 @@ class Engine(typing.Protocol):
         """A `storage.tensorboard.TensorBoardWriter` for the train dir, or None."""
 
     def batches(self, start_step):
-        """Iterator of content batches `[B, S, S, 3]` float32 in [0, 1], continuing
-        the stream a run that stopped after `start_step` steps would have seen."""
+        """Iterator of content batches `[B, S, S, 3]` in the form `step` takes
+        (float32 in [0, 1], or uint8 in [0, 255] that the step scales),
+        continuing the stream a run that stopped after `start_step` steps
+        would have seen."""
 
     def local_images(self, images):
-        """This process's part of a batch as a NumPy array (for the style grid)."""
+        """This process's part of a batch as float32 NumPy in [0, 1] (style grid)."""
 
     def compile(self, model, loss_net, content_net, optimizer, loss_config, gram_table,
                 coefficients, setup):

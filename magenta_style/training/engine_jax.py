@@ -8,6 +8,12 @@ the step runs them through Keras's stateless API (`stateless_call`,
 state live as JAX arrays between steps and are copied back into the Keras
 variables only to checkpoint, draw a grid or save (`sync`).
 
+Content batches reach the step through `data.prefetch.Prefetch`: a
+background thread assembles each batch (uint8 from the photo loader, 4x
+fewer bytes than float32) and copies it to the device two batches ahead,
+so the thread that dispatches steps does no input work; the step scales
+uint8 to [0, 1] on the device (`_unit_float`).
+
 One device only (`--strategy=default`). TensorBoard needs TensorFlow's
 summary writer, so this path logs to `<train_dir>/metrics.jsonl` and writes
 the style grids as PNG files.
@@ -20,9 +26,28 @@ import jax
 import keras
 import numpy as np
 
+from magenta_style.data import prefetch
 from magenta_style.errors import UserError
 from magenta_style.losses import objective
 from magenta_style.training import modes
+
+# Batches kept ready on the device: one covers a slow photo, a second the
+# copy of the next batch while the step reads the current one.
+PREFETCH_BATCHES = 2
+
+
+# x / 255 for every uint8 value, as NumPy rounds it. XLA's own division by
+# 255 differs in the last bit for some values (measured on XLA:CPU), and the
+# two input paths must give the same step.
+_UNIT_TABLE = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def _unit_float(images):
+    """Content images as float32 in [0, 1]: uint8 `[B, H, W, 3]` becomes
+    exactly the loader's float32 output (x / 255); float32 passes unchanged."""
+    if images.dtype == jax.numpy.uint8:
+        return jax.numpy.asarray(_UNIT_TABLE)[images.astype(jax.numpy.int32)]
+    return images
 
 
 def _enable_compilation_cache(train_dir):
@@ -64,7 +89,8 @@ class Engine:
 
     # ---------------------------------------------------------------- data
     def batches(self, start_step):
-        """Iterator of `[B, S, S, 3]` float32 NumPy batches."""
+        """Iterator of `[B, S, S, 3]` device arrays: uint8 in [0, 255] from photo
+        files, float32 in [0, 1] from in-memory content; prefetched (module doc)."""
         cfg = self.cfg
         b = cfg.batch_size
         if self.content is not None:
@@ -78,7 +104,7 @@ class Engine:
                     yield arr[np.arange(position, position + b) % len(arr)]
                     position += b
 
-            return cycle()
+            return prefetch.Prefetch(cycle(), PREFETCH_BATCHES, jax.device_put)
         from magenta_style.data import numpy_loader
         from magenta_style.data import photo_files
 
@@ -89,11 +115,12 @@ class Engine:
         self.loader = numpy_loader.NumpyContentLoader(
             files, b, image_size=cfg.image_size, seed=cfg.seed,
             random_crop=cfg.random_crop, random_flip=cfg.random_flip,
-            start_epoch=element // len(files), start_position=element % len(files))
-        return iter(self.loader)
+            start_epoch=element // len(files), start_position=element % len(files),
+            dtype="uint8")
+        return prefetch.Prefetch(self.loader, PREFETCH_BATCHES, jax.device_put)
 
     def local_images(self, images):
-        return np.asarray(images)
+        return np.asarray(_unit_float(images))
 
     # ---------------------------------------------------------------- step
     def compile(self, model, loss_net, content_net, optimizer, loss_config,
@@ -141,7 +168,7 @@ class Engine:
         def step(state, constants, images, labels):
             trainable, optimizer_values = state
             (_, (loss, parts)), grads = grad_fn(trainable, optimizer_values, constants,
-                                               images, labels)
+                                               _unit_float(images), labels)
             grads = [g if m is None else g * m for g, m in zip(grads, masks)]
             trainable, optimizer_values = optimizer.stateless_apply(
                 optimizer_values, grads, trainable)
@@ -163,7 +190,8 @@ class Engine:
                 training)` runs `model`, `net_fns` the frozen `nets`.
             nets: frozen Keras models the objective reads (loss networks).
 
-        `step(*batch)` then takes NumPy arrays.
+        `step(*batch)` then takes NumPy or JAX arrays; the first, the content
+        batch, may be uint8 (`_unit_float`).
         """
         self.model = model
         self.optimizer = optimizer
@@ -194,10 +222,11 @@ class Engine:
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-        def step(state, constants, *batch):
+        def step(state, constants, images, *rest):
             trainable, non_trainable, optimizer_values = state
             (_, (loss, parts, non_trainable)), grads = grad_fn(
-                trainable, non_trainable, optimizer_values, constants, batch)
+                trainable, non_trainable, optimizer_values, constants,
+                (_unit_float(images), *rest))
             trainable, optimizer_values = optimizer.stateless_apply(
                 optimizer_values, grads, trainable)
             return (trainable, non_trainable, optimizer_values), loss, parts

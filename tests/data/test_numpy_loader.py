@@ -138,3 +138,24 @@ def test_write_resized_copies(tmp_path, rng):
         a = photo_files.load_and_preprocess(original, 32, 34)
         b = photo_files.load_and_preprocess(copy, 32, 34)
         assert np.abs(a - b).mean() < 3 / 255  # only JPEG re-encoding differs
+
+
+def test_uint8_batches_are_the_float_batches_before_scaling(tmp_path, rng):
+    make_folder(str(tmp_path), rng, n=6, bad=False)
+
+    def batches(dtype):
+        loader = numpy_loader.NumpyContentLoader(str(tmp_path), 2, image_size=32, seed=4,
+                                                 random_crop=True, random_flip=True,
+                                                 resize_side=40, dtype=dtype)
+        it = iter(loader)
+        return np.stack([next(it) for _ in range(3)])
+
+    raw, scaled = batches("uint8"), batches("float32")
+    assert raw.dtype == np.uint8 and raw.max() > 1
+    np.testing.assert_array_equal(raw.astype(np.float32) / np.float32(255.0), scaled)
+
+
+def test_loader_refuses_an_unknown_dtype(tmp_path, rng):
+    make_folder(str(tmp_path), rng, n=2, bad=False)
+    with pytest.raises(UserError, match="Received: dtype='float16'"):
+        numpy_loader.NumpyContentLoader(str(tmp_path), 1, image_size=32, dtype="float16")

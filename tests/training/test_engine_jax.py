@@ -11,12 +11,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-pytestmark = [
-    pytest.mark.needs_weights,
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                       reason="jax is not installed; the JAX training path cannot run"),
-]
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                                reason="jax is not installed; the JAX training path cannot run")
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -39,6 +35,8 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.needs_weights
+@pytest.mark.slow
 def test_jax_backend_trains_without_tensorflow(tmp_path, vgg16_file):
     env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=REPO, JAX_PLATFORMS="cpu")
     train_dir = str(tmp_path / "run")
@@ -58,3 +56,73 @@ def test_jax_backend_trains_without_tensorflow(tmp_path, vgg16_file):
     with open(os.path.join(train_dir, "model", "config.json")) as f:
         assert json.load(f)["provenance"]["backend"] == "jax"
     assert os.path.isfile(os.path.join(train_dir, "ckpt-4.npz"))
+
+
+def test_uint8_content_becomes_the_loaders_floats_exactly():
+    import jax
+    import numpy as np
+
+    from magenta_style.training import engine_jax
+
+    values = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    expected = values.astype(np.float32) / np.float32(255.0)  # The loader's float32 path.
+    on_device = np.asarray(jax.jit(engine_jax._unit_float)(values))
+    assert on_device.dtype == np.float32
+    np.testing.assert_array_equal(on_device, expected)
+    floats = np.full((1, 2, 2, 3), 0.25, np.float32)
+    assert engine_jax._unit_float(floats) is floats
+
+
+@pytest.fixture
+def keeps_jax_cache_settings():
+    """`Engine` points JAX's compilation cache at the train dir; put it back."""
+    import jax
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    previous = {name: getattr(jax.config, name) for name in names}
+    yield
+    for name, value in previous.items():
+        jax.config.update(name, value)
+
+
+def test_photo_batches_reach_the_device_as_uint8(tmp_path, rng, keeps_jax_cache_settings):
+    import jax
+    import numpy as np
+
+    from magenta_style.data import numpy_loader
+    from magenta_style.training import config as train_config
+    from magenta_style.training import engine_jax
+    from tests.data.test_photo_files import make_folder
+
+    make_folder(str(tmp_path / "photos"), rng, n=6, bad=False)
+    cfg = train_config.TrainConfig(
+        train_dir=str(tmp_path / "run"), batch_size=2, image_size=32, seed=5,
+        content_images=str(tmp_path / "photos"), random_crop=True, style_images="unused")
+    engine = engine_jax.Engine(cfg)
+    feed = engine.batches(start_step=1)
+    fed = [next(feed) for _ in range(3)]
+    feed.close()
+    assert all(isinstance(b, jax.Array) and b.dtype == np.uint8 for b in fed)
+    # The same stream as the float32 loader from the same place (step 1 done).
+    loader = iter(numpy_loader.NumpyContentLoader(
+        str(tmp_path / "photos"), 2, image_size=32, seed=5, random_crop=True,
+        start_position=2))
+    for batch in fed:
+        np.testing.assert_array_equal(engine.local_images(batch), next(loader))
+
+
+def test_in_memory_content_stays_float32(tmp_path, keeps_jax_cache_settings):
+    import jax
+    import numpy as np
+
+    from magenta_style.training import config as train_config
+    from magenta_style.training import engine_jax
+
+    content = np.random.default_rng(0).random((3, 16, 16, 3), dtype=np.float32)
+    cfg = train_config.TrainConfig(train_dir=str(tmp_path), batch_size=2, image_size=16,
+                                   style_images="unused")
+    feed = engine_jax.Engine(cfg, content).batches(start_step=1)
+    batch = next(feed)
+    feed.close()
+    assert isinstance(batch, jax.Array) and batch.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(batch), content[[2, 0]])
