@@ -31,10 +31,12 @@ peak. The count runs on a CPU, on the graph a GPU runs (plain convolutions:
 it sets `MAGENTA_STYLE_FAST_CONV=0`).
 
 Variants: `fp32`; `mixed` (mixed_float16 compute, float32 norms and losses,
+loss scaling); `bf16` (mixed_bfloat16 compute, float32 norms and losses, no
 loss scaling); a `-cpu-forms` suffix forces the CPU-tuned convolution forms
 of `magenta_style.model.fast_conv` (Winograd, blocked 9x9 layers), which
-`MAGENTA_STYLE_FAST_CONV=auto` turns off on GPUs. Runs on a CPU too (small
-settings) to check the script before spending device time.
+`MAGENTA_STYLE_FAST_CONV=auto` turns off on GPUs; an `@N` suffix sets that
+variant's batch size (`bf16@32`; default `--batch_size`). Runs on a CPU too
+(small settings) to check the script before spending device time.
 """
 
 import argparse
@@ -76,13 +78,17 @@ def bench_variant(variant, args, styles, photos):
     from magenta_style.training import loop
     from magenta_style.training import modes
 
-    os.environ[fast_conv.ENV_VAR] = "1" if variant.endswith("-cpu-forms") else (
+    kind, _, batch = variant.partition("@")
+    os.environ[fast_conv.ENV_VAR] = "1" if kind.endswith("-cpu-forms") else (
         "0" if args.flops_only else "auto")
     keras.backend.clear_session()
     cfg = train_config.TrainConfig(
-        train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"), batch_size=args.batch_size,
+        train_dir=tempfile.mkdtemp(prefix="bench_train_jax_"),
+        batch_size=int(batch) if batch else args.batch_size,
         image_size=args.image_size, vgg_weights=args.vgg_weights, alpha=args.alpha,
-        mixed_precision=variant.startswith("mixed"), style_images="unused")
+        mixed_precision=kind.startswith(("mixed", "bf16")),
+        mixed_precision_dtype="bfloat16" if kind.startswith("bf16") else "float16",
+        style_images="unused")
     engine = loop.engine_for_backend(cfg, None)
     built = modes.build_parts(cfg, engine, styles)
     built.compile(engine)
@@ -139,20 +145,28 @@ def bench_variant(variant, args, styles, photos):
 
 
 def bench_pipeline(args):
-    from magenta_style.data import numpy_loader
+    """The training feed alone (`engine_jax.Engine.batches`: photos decoded by a
+    thread pool, uint8 batches copied to the device by a background thread)."""
+    from magenta_style.training import config as train_config
+    from magenta_style.training import engine_jax
 
-    loader = numpy_loader.NumpyContentLoader(args.photos, args.batch_size,
-                                           image_size=args.image_size, seed=0)
-    it = iter(loader)
-    next(it)
-    t0 = time.perf_counter()
+    cfg = train_config.TrainConfig(
+        train_dir=tempfile.mkdtemp(prefix="bench_feed_"), batch_size=args.batch_size,
+        image_size=args.image_size, content_images=args.photos, seed=0, random_crop=True,
+        random_flip=True, style_images="unused")
+    feed = engine_jax.Engine(cfg).batches(0)
+    next(feed).block_until_ready()
+    t0, cpu = time.perf_counter(), time.thread_time()
     for _ in range(args.pipeline_batches):
-        next(it)
+        next(feed).block_until_ready()
     dt = (time.perf_counter() - t0) / args.pipeline_batches
-    print(f"input pipeline (NumPy/Pillow threads, {os.cpu_count()} CPUs) batch "
-          f"{args.batch_size}: {dt * 1000:.1f} ms/batch ({args.batch_size / dt:.0f} images/s)",
-          flush=True)
-    return dict(pipeline_ms_per_batch=dt * 1000, pipeline_images_per_s=args.batch_size / dt)
+    cpu = (time.thread_time() - cpu) / args.pipeline_batches
+    feed.close()
+    print(f"input feed (NumPy/Pillow threads, {os.cpu_count()} CPUs, to the device) batch "
+          f"{args.batch_size}: {dt * 1000:.1f} ms/batch ({args.batch_size / dt:.0f} images/s; "
+          f"consuming thread's CPU {cpu * 1000:.2f} ms/batch)", flush=True)
+    return dict(pipeline_ms_per_batch=dt * 1000, pipeline_images_per_s=args.batch_size / dt,
+                pipeline_consumer_cpu_ms=cpu * 1000)
 
 
 def main():
@@ -197,7 +211,9 @@ def main():
     results["style_set_s"] = time.perf_counter() - t0
     print(f"style set: {len(files)} styles measured in {results['style_set_s']:.1f} s",
           flush=True)
-    photos = load_photos(args.photos, args.batch_size, args.image_size)
+    largest = max([args.batch_size] + [int(v.partition("@")[2] or 0)
+                                       for v in args.variants.split(",")])
+    photos = load_photos(args.photos, largest, args.image_size)
     for variant in args.variants.split(","):
         if args.deadline_s and time.perf_counter() - start > args.deadline_s:
             print(f"{variant}: skipped (deadline)", flush=True)

@@ -100,8 +100,11 @@ class TrainConfig(_LossWeights):
     strategy: str = dataclasses.field(default="default", metadata={
         "help": "tf.distribute strategy: default, mirrored or multi_worker (TF_CONFIG)."})
     mixed_precision: bool = dataclasses.field(default=False, metadata={
-        "help": "mixed_float16 compute (accelerators); CIN statistics and losses stay "
-                "float32."})
+        "help": "Half-precision compute (accelerators; see --mixed_precision_dtype); CIN "
+                "statistics and losses stay float32."})
+    mixed_precision_dtype: str = dataclasses.field(default="float16", metadata={
+        "help": "The half type of --mixed_precision: float16 (with dynamic loss scaling) "
+                "or bfloat16 (float32's exponent range: no loss scaling, 8-bit mantissa)."})
     jit_compile: bool = dataclasses.field(default=True, metadata={
         "help": "Compile the step with XLA (TensorFlow) / jax.jit (JAX)."})
     random_crop: bool = dataclasses.field(default=False, metadata={

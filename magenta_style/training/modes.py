@@ -31,6 +31,9 @@ from magenta_style.losses import vgg as vgg_lib
 from magenta_style.model import transformer as transformer_lib
 from magenta_style.training import config as train_config
 
+# The half types of `--mixed_precision` (Keras's "mixed_<dtype>" policies).
+MIXED_PRECISION_DTYPES = ("float16", "bfloat16")
+
 
 @dataclasses.dataclass
 class Setup:
@@ -87,6 +90,9 @@ def check_config(cfg):
                         f"Received: {cfg.strategy!r}")
     if not cfg.learning_rate > 0:
         raise UserError(f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    if cfg.mixed_precision_dtype not in MIXED_PRECISION_DTYPES:
+        raise UserError("--mixed_precision_dtype must be float16 or bfloat16. "
+                        f"Received: {cfg.mixed_precision_dtype!r}")
     if cfg.alpha is not None and not (math.isfinite(cfg.alpha) and cfg.alpha > 0):
         raise UserError(f"--alpha (the width multiplier) must be > 0, such as 0.25 or 1. "
                         f"Received: {cfg.alpha}")
@@ -168,12 +174,12 @@ def _coefficients(cfg, num_new):
 
 
 @contextlib.contextmanager
-def _dtype_policy(mixed):
-    if not mixed:
+def _dtype_policy(cfg):
+    if not cfg.mixed_precision:
         yield
         return
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
+    keras.config.set_dtype_policy(f"mixed_{cfg.mixed_precision_dtype}")
     try:
         yield
     finally:
@@ -181,8 +187,8 @@ def _dtype_policy(mixed):
 
 
 def _float32_norms(model):
-    # Instance-norm statistics over 65k positions lose too much in float16;
-    # the layer autocasts its float16 input to float32. The style tables
+    # Instance-norm statistics over 65k positions lose too much in float16
+    # or bfloat16; the layer autocasts its half-precision input to float32. The style tables
     # give it float32 gamma/beta, as the unsplit layer computed them.
     for layer in transformer_lib.instance_norms(model) + transformer_lib.style_tables(model):
         layer.dtype_policy = "float32"
@@ -281,7 +287,8 @@ def make_optimizer(cfg):
     if cfg.clip_gradient_norm:
         kwargs["clipnorm"] = float(cfg.clip_gradient_norm)
     optimizer = keras.optimizers.Adam(cfg.learning_rate, **kwargs)
-    if cfg.mixed_precision:
+    if cfg.mixed_precision and cfg.mixed_precision_dtype == "float16":
+        # bfloat16 has float32's exponent range and needs no loss scale.
         # Magenta's losses are ~1e5-1e7, so float16 gradients overflow even
         # unscaled: the dynamic scale has to go BELOW 1 (about 2**-8 at first).
         # Keras's default start (2**15) would skip ~23 steps halving down to
@@ -335,7 +342,7 @@ def build_parts(cfg, engine, styles):
     loss_config = cfg.loss_config()
     gram_table = style_set_lib.match_grams(styles.grams, loss_config.style_weights)
     coefficients = _coefficients(cfg, len(styles.names))
-    with engine.scope(), _dtype_policy(cfg.mixed_precision):
+    with engine.scope(), _dtype_policy(cfg):
         setup = build_model(cfg, list(styles.names))
         # Winograd's gradients round reproducibly only under XLA.
         transformer_lib.set_winograd_in_training(setup.model, cfg.jit_compile)

@@ -73,6 +73,50 @@ def test_uint8_content_becomes_the_loaders_floats_exactly():
     assert engine_jax._unit_float(floats) is floats
 
 
+HALF_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from magenta_style.training import loop
+    from tests import train_helpers as th
+    train_dir, vgg, dtype = sys.argv[1:4]
+    styles = th.style_files(train_dir + "_styles", n=2)
+    content = th.smooth_images(4, th.SIZE, seed=2)
+
+    def run(steps):
+        cfg = th.tiny_config(train_dir, styles, vgg, train_steps=steps, jit_compile=True,
+                             mixed_precision=True, mixed_precision_dtype=dtype)
+        return loop.train(cfg, content=content)
+
+    run(3)
+    model = run(5)  # Resumes at step 3.
+    out = np.asarray(model.predict([content[:1], np.eye(2, dtype="float32")[:1]], verbose=0))
+    print("RESULT", json.dumps({"steps": model.provenance["steps"],
+                                "weights": sorted({v.dtype for v in model.weights}),
+                                "compute": sorted({la.compute_dtype for la in model.layers}),
+                                "finite": bool(np.isfinite(out).all())}))
+""")
+
+
+@pytest.mark.needs_weights
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_a_half_precision_run_trains_resumes_and_stays_finite(tmp_path, vgg16_file, dtype):
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=REPO, JAX_PLATFORMS="cpu")
+    train_dir = str(tmp_path / "run")
+    proc = subprocess.run([sys.executable, "-c", HALF_SCRIPT, train_dir, vgg16_file, dtype],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.split("RESULT", 1)[1])
+    # Convolutions compute in the half type, instance norms in float32.
+    assert result == {"steps": 5, "weights": ["float32"], "compute": sorted([dtype, "float32"]),
+                      "finite": True}
+    with open(os.path.join(train_dir, "metrics.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5]  # The second run resumed.
+    losses = [r["losses/total_loss"] for r in records]
+    assert all(v == v and v < float("inf") for v in losses)
+
+
 @pytest.fixture
 def keeps_jax_cache_settings():
     """`Engine` points JAX's compilation cache at the train dir; put it back."""

@@ -21,6 +21,25 @@ def test_a_positive_alpha_passes(tmp_path):
     modes.check_config(TrainConfig(train_dir=str(tmp_path), style_images="*.jpg", alpha=0.25))
 
 
+def test_an_unknown_half_type_is_one_line(tmp_path):
+    cfg = TrainConfig(train_dir=str(tmp_path), style_images="*.jpg", mixed_precision=True,
+                      mixed_precision_dtype="float8")
+    with pytest.raises(UserError, match="Received: 'float8'") as e:
+        modes.check_config(cfg)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("dtype, loss_scaled", [("float16", True), ("bfloat16", False)])
+def test_only_float16_scales_the_loss(tmp_path, dtype, loss_scaled):
+    import keras
+
+    cfg = TrainConfig(train_dir=str(tmp_path), style_images="*.jpg", mixed_precision=True,
+                      mixed_precision_dtype=dtype)
+    optimizer = modes.make_optimizer(cfg)
+    # float16's 5-bit exponent overflows on Magenta's ~1e6 losses; bfloat16 has float32's.
+    assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) is loss_scaled
+
+
 def _stored_run(tmp_path, names):
     """A train_dir whose style set was measured from `names` (random Grams)."""
     import numpy as np
