@@ -58,11 +58,13 @@ ALPHA1 = "magenta-alpha1"
 
 
 def _load(name):
+    """A shipped model's name or folder, or `magenta-alpha<A>`: Magenta's network
+    at width multiplier A with random weights (speed does not depend on them)."""
     from magenta_style.model import transformer
     from magenta_style.storage import model_format
 
-    if name == ALPHA1:
-        return transformer.build_transformer(26, alpha=1.0)
+    if name.startswith("magenta-alpha"):
+        return transformer.build_transformer(26, alpha=float(name[len("magenta-alpha"):]))
     return model_format.load_model(name)
 
 

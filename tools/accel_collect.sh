@@ -4,8 +4,10 @@
 #
 #   bash tools/accel_collect.sh <files_at> <run name>    (e.g. h200-2026-11-26-run1)
 #
-# - the model so far (model.tar) -> checkpoints/varied/ (model.weights.h5,
-#   config.json with the steps done and the last logged losses), committed;
+# - the model so far (model.tar) -> $MODEL_DIR (default checkpoints/varied/:
+#   model.weights.h5, config.json with the steps done and the last logged
+#   losses; a new model folder gets varied's NOTICE, the same style images),
+#   committed;
 # - the run's losses (not the per-style series, which are MBs) ->
 #   docs/varied/metrics-<run>.jsonl.gz, its grid and curve -> docs/varied/,
 #   committed with it;
@@ -32,6 +34,22 @@ cp "$TMP/model/model.weights.h5" "$MODEL_DIR/model.weights.h5.tmp"
 cp "$TMP/model/config.json" "$MODEL_DIR/config.json.tmp"
 mv "$MODEL_DIR/model.weights.h5.tmp" "$MODEL_DIR/model.weights.h5"
 mv "$MODEL_DIR/config.json.tmp" "$MODEL_DIR/config.json"
+# A new model folder (varied-small): varied's NOTICE (same photos, styles,
+# recipe) under a first paragraph that names this model and its widths.
+[ -f "$MODEL_DIR/NOTICE" ] || "$PYTHON" - "$MODEL_DIR" <<'PY'
+import json, os, sys
+folder = sys.argv[1]
+arch = json.load(open(os.path.join(folder, "config.json")))["architecture"]
+widths = [int(arch["alpha"] * w) for w in arch["contract_widths"]]
+head = (f"{os.path.basename(os.path.normpath(folder))}: the project's own "
+        f"{arch['num_styles']}-style pastiche generator (Magenta's image_stylization\n"
+        f"architecture at width multiplier alpha {arch['alpha']}: widths {tuple(widths)}, "
+        f"{arch['num_residual_blocks']} residual blocks).\n")
+body = open("checkpoints/varied/NOTICE").read().split("\n\n", 1)[1]
+with open(os.path.join(folder, "NOTICE.tmp"), "w") as f:
+    f.write(head + "\n" + body)
+os.replace(os.path.join(folder, "NOTICE.tmp"), os.path.join(folder, "NOTICE"))
+PY
 rm -rf "$TMP"
 STEP=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['provenance']['steps'])" \
   "$MODEL_DIR/config.json")
@@ -49,7 +67,7 @@ fi
 Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=85)" "$FILES/grid.png" \
   "$DOCS/grid-$NAME.jpg"
 git add "$MODEL_DIR" "$DOCS"
-git commit -q -m "varied: the model after $NAME (step $STEP), its losses, curve and grid"
+git commit -q -m "$(basename "$MODEL_DIR"): the model after $NAME (step $STEP), its losses, curve and grid"
 echo "committed $MODEL_DIR at step $STEP"
 
 if ls "$FILES"/ckpt-*.npz.part-* >/dev/null 2>&1; then
