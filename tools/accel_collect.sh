@@ -45,7 +45,12 @@ head = (f"{os.path.basename(os.path.normpath(folder))}: the project's own "
         f"{arch['num_styles']}-style pastiche generator (Magenta's image_stylization\n"
         f"architecture at width multiplier alpha {arch['alpha']}: widths {tuple(widths)}, "
         f"{arch['num_residual_blocks']} residual blocks).\n")
+from magenta_style.model import transformer
+from magenta_style.storage import model_format
+tables = transformer.style_tables(model_format.load_model(folder))
+per_style = sum(2 * int(t.gamma.shape[-1]) for t in tables)  # gamma and beta
 body = open("checkpoints/varied/NOTICE").read().split("\n\n", 1)[1]
+body = body.replace("holds only 3,206 normalisation", f"holds only {per_style:,} normalisation")
 with open(os.path.join(folder, "NOTICE.tmp"), "w") as f:
     f.write(head + "\n" + body)
 os.replace(os.path.join(folder, "NOTICE.tmp"), os.path.join(folder, "NOTICE"))
