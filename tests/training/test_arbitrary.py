@@ -165,12 +165,24 @@ JAX_SCRIPT = textwrap.dedent("""
     from tests import train_helpers as th
     from tests.training.test_arbitrary import tiny_config
     train_dir, vgg = sys.argv[1:3]
+    import numpy as np
+    from magenta_style.data import photo_files
     styles = th.style_files(train_dir + "_styles", n=2)
-    photos = th.smooth_images(2, th.SIZE, seed=3)
-    cfg = tiny_config(train_dir, styles, vgg, train_steps=2, jit_compile=True)
-    arbitrary.train_arbitrary(cfg, content=photos)
+    # Photo files (one photo twice, so the shuffled order cannot matter): the
+    # JAX feed hands the step uint8 batches, which it scales itself.
+    photos = train_dir + "_photos"
+    paths = th.write_images(photos, th.smooth_images(1, th.SIZE + 2, seed=3), ext="png")
+    th.write_images(photos, th.smooth_images(1, th.SIZE + 2, seed=3), prefix="copy", ext="png")
+    cfg = tiny_config(train_dir, styles, vgg, train_steps=2, jit_compile=True,
+                      content_images=photos)
+    arbitrary.train_arbitrary(cfg)
     model = arbitrary.train_arbitrary(tiny_config(train_dir, styles, vgg, train_steps=3,
-                                                  jit_compile=True), content=photos)
+                                                  jit_compile=True, content_images=photos))
+    # The same photos as float32 in memory give the same first step.
+    same = np.stack([photo_files.load_and_preprocess(
+        paths[0], image_size=th.SIZE, resize_side=th.SIZE + 2)] * 2)
+    arbitrary.train_arbitrary(tiny_config(train_dir + "_mem", styles, vgg, train_steps=1,
+                                          jit_compile=True), content=same)
     print("RESULT", json.dumps({"tf": "tensorflow" in sys.modules,
                                 "steps": model.provenance["steps"]}))
 """)
@@ -189,6 +201,8 @@ def test_jax_backend_trains_and_resumes_without_tensorflow(tmp_path, vgg16_file)
     assert result == {"tf": False, "steps": 3}
     assert [s for s, _ in _losses(train_dir)] == [1, 2, 3]
     assert all(np.isfinite(v) for _, v in _losses(train_dir))
+    np.testing.assert_allclose(_losses(train_dir)[0][1], _losses(train_dir + "_mem")[0][1],
+                               rtol=1e-5)
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, one_style, vgg16_file,
