@@ -20,6 +20,17 @@ class _Failure:
         self.error = error
 
 
+def _put(items, item, stop):
+    """Queues `item` once there is room; False if `stop` was set first."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _produce(source, transform, items, stop):
     """The thread's body: `transform(item)` for every item, until `stop` is set.
 
@@ -28,14 +39,7 @@ def _produce(source, transform, items, stop):
     """
     try:
         for item in source:
-            item = transform(item)
-            while not stop.is_set():
-                try:
-                    items.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
+            if not _put(items, transform(item), stop):
                 return
         result = _DONE
     except BaseException as error:  # Re-raised in the consumer's thread.
@@ -44,12 +48,7 @@ def _produce(source, transform, items, stop):
         # A generator source (the loader) shuts its worker pool down now,
         # not whenever it is collected.
         getattr(source, "close", lambda: None)()
-    while not stop.is_set():
-        try:
-            items.put(result, timeout=0.1)
-            return
-        except queue.Full:
-            continue
+    _put(items, result, stop)
 
 
 class Prefetch:
@@ -101,4 +100,5 @@ class Prefetch:
         self._stop.set()
 
     def __del__(self):
-        self.close()
+        if hasattr(self, "_stop"):  # Not when __init__ refused its arguments.
+            self.close()
