@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures training speed on a borrowed GPU machine in one call of the device
 # tool: bench/train_jax.py (the step alone: fp32, mixed precision, and the
-# CPU-tuned convolution forms for comparison), then the real training loop
+# CPU-tuned convolution forms for comparison; the input feed alone),
+# bench/loop_overhead.py (the loop's own host time per step), then the real training loop
 # (tools/accel_train.sh: NumPy input pipeline, logging, checkpointing) for the
 # time that is left. From the repository root, with .accel/ carried:
 #
@@ -28,6 +29,7 @@ export PYTHONUNBUFFERED=1
     --styles="$ACCEL/styles/*.jpg" --photos="$ACCEL/photos" --batch_size=16 \
     --variants=fp32,mixed,fp32-cpu-forms --steps=50 --deadline_s="$BENCH_SECONDS" \
     --json="$OUT/train_jax.json" ${BENCH_ARGS:-}
+  "$PYTHON" bench/loop_overhead.py --steps=2000
 } 2>&1 | grep -v -i "warning" | tee "$OUT/bench.log"
 LEFT=$(( TOTAL_SECONDS - ($(date +%s) - START) ))
 [ "$LEFT" -lt 60 ] && LEFT=60
