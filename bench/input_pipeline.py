@@ -87,7 +87,8 @@ def bench_numpy(args):
     return seconds, loader.skipped
 
 
-def _on_device(batch):
+def on_device(batch):
+    """Waits until a JAX batch is on its device (what a step would wait for)."""
     return batch.block_until_ready()
 
 
@@ -96,24 +97,30 @@ def bench_numpy_put(args):
 
     loader = _loader(args)
     seconds = measure(iter(loader), args.batches, args.warmup,
-                      ready=lambda batch: _on_device(jax.device_put(batch)))
+                      ready=lambda batch: on_device(jax.device_put(batch)))
     return seconds, loader.skipped
 
 
-def bench_feed(args):
+def jax_engine(source, batch_size, image_size, random_crop, random_flip):
+    """An `engine_jax.Engine` reading `source`; its `batches(0)` is the training feed."""
     import tempfile
 
     from magenta_style.training import config as train_config
     from magenta_style.training import engine_jax
 
     cfg = train_config.TrainConfig(
-        train_dir=tempfile.mkdtemp(prefix="bench_feed_"), batch_size=args.batch_size,
-        image_size=args.image_size, content_images=args.source, seed=0,
-        random_crop=args.random_crop, random_flip=args.random_flip, style_images="unused")
-    engine = engine_jax.Engine(cfg)
+        train_dir=tempfile.mkdtemp(prefix="bench_feed_"), batch_size=batch_size,
+        image_size=image_size, content_images=source, seed=0,
+        random_crop=random_crop, random_flip=random_flip, style_images="unused")
+    return engine_jax.Engine(cfg)
+
+
+def bench_feed(args):
+    engine = jax_engine(args.source, args.batch_size, args.image_size, args.random_crop,
+                        args.random_flip)
     seconds = measure(engine.batches(0), args.batches, args.warmup,
                       args.grid_dir and os.path.join(args.grid_dir, "input_feed.png"),
-                      ready=_on_device)
+                      ready=on_device)
     return seconds, engine.skip_stats.skipped
 
 

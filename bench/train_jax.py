@@ -147,20 +147,12 @@ def bench_variant(variant, args, styles, photos):
 def bench_pipeline(args):
     """The training feed alone (`engine_jax.Engine.batches`: photos decoded by a
     thread pool, uint8 batches copied to the device by a background thread)."""
-    from magenta_style.training import config as train_config
-    from magenta_style.training import engine_jax
+    from bench import input_pipeline
 
-    cfg = train_config.TrainConfig(
-        train_dir=tempfile.mkdtemp(prefix="bench_feed_"), batch_size=args.batch_size,
-        image_size=args.image_size, content_images=args.photos, seed=0, random_crop=True,
-        random_flip=True, style_images="unused")
-    feed = engine_jax.Engine(cfg).batches(0)
-    next(feed).block_until_ready()
-    t0, cpu = time.perf_counter(), time.thread_time()
-    for _ in range(args.pipeline_batches):
-        next(feed).block_until_ready()
-    dt = (time.perf_counter() - t0) / args.pipeline_batches
-    cpu = (time.thread_time() - cpu) / args.pipeline_batches
+    feed = input_pipeline.jax_engine(args.photos, args.batch_size, args.image_size,
+                                     random_crop=True, random_flip=True).batches(0)
+    dt, cpu = input_pipeline.measure(feed, args.pipeline_batches, warmup=1,
+                                     ready=input_pipeline.on_device)
     feed.close()
     print(f"input feed (NumPy/Pillow threads, {os.cpu_count()} CPUs, to the device) batch "
           f"{args.batch_size}: {dt * 1000:.1f} ms/batch ({args.batch_size / dt:.0f} images/s; "
