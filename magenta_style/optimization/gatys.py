@@ -197,13 +197,10 @@ class _Scale:
         worse = not last_loss <= float(self.best_loss.numpy())
         return (self.best if worse else self.x).numpy()[0] / 255.0
 
-    def _features(self, images):
-        return _features(self.net, self.layer_map, images)
-
     def loss(self, x):
         """(total, parts) of `x` `[1, H, W, 3]` in 0..255, in `loss_units`."""
         x = x / 255.0
-        feats = self._features(x)
+        feats = _features(self.net, self.layer_map, x)
         c_total, parts = loss_terms.content_loss(self.content_feats, feats, self.content_w)
         s_total, s_parts = loss_terms.style_loss(self.grams, feats, self.style_w)
         parts.update(s_parts)
