@@ -7,10 +7,17 @@ step runs (BUILD.md, "The input feed"). Importing this module must not
 import TensorFlow or JAX.
 """
 
+import atexit
 import queue
 import threading
 
 _DONE = object()
+# How long `close()` waits for the thread to leave `source`/`transform`.
+_JOIN_SECONDS = 30.0
+# Running threads and their stop events, stopped at interpreter exit
+# (`_stop_all`); a thread removes itself when it ends.
+_RUNNING = {}
+_RUNNING_LOCK = threading.Lock()
 
 
 class _Failure:
@@ -38,6 +45,14 @@ def _produce(source, transform, items, stop):
     last reference closes the thread (`Prefetch.__del__`).
     """
     try:
+        _feed(source, transform, items, stop)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(threading.current_thread(), None)
+
+
+def _feed(source, transform, items, stop):
+    try:
         for item in source:
             if not _put(items, transform(item), stop):
                 return
@@ -64,8 +79,13 @@ class Prefetch:
 
     An exception from `source` or `transform` is raised by the `next` call
     that would have returned that item; the items before it are delivered
-    first. `close()` (also on garbage collection) stops the thread; a
-    thread blocked inside `source` finishes its item first.
+    first. `close()` stops the thread and waits for it (a thread inside
+    `source` or `transform` finishes that item first, up to 30 s); it is
+    also a context manager. Garbage collection stops the thread without
+    waiting, and interpreter exit stops and waits for every thread: a daemon
+    thread still inside native code (`jax.device_put`) when Python
+    finalises is killed there, and the process aborts ("FATAL: exception
+    not rethrown").
     """
 
     def __init__(self, source, depth=2, transform=None):
@@ -77,7 +97,15 @@ class Prefetch:
         self._thread = threading.Thread(
             target=_produce, name="magenta_style-prefetch", daemon=True,
             args=(iter(source), transform or (lambda x: x), self._items, self._stop))
+        with _RUNNING_LOCK:
+            _RUNNING[self._thread] = self._stop
         self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def __iter__(self):
         return self
@@ -95,10 +123,32 @@ class Prefetch:
         return item
 
     def close(self):
-        """Stops the background thread; later `next` calls raise StopIteration."""
+        """Stops the background thread and waits for it to end (at most 30 s);
+        later `next` calls raise StopIteration."""
         self._finished = True
         self._stop.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(_JOIN_SECONDS)
 
     def __del__(self):
+        # Only signals: a finaliser may run on any thread, mid-anything, so
+        # it must not block on a join.
         if hasattr(self, "_stop"):  # Not when __init__ refused its arguments.
-            self.close()
+            self._finished = True
+            self._stop.set()
+
+
+@atexit.register
+def _stop_all():
+    """Stops and waits for the threads still running when the interpreter
+    exits, closed or not (a dropped `Prefetch` only signals its thread).
+
+    atexit handlers run before Python stops daemon threads, so each thread
+    gets to leave native code and return.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.items())
+    for _, stop in running:
+        stop.set()
+    for thread, _ in running:
+        thread.join(_JOIN_SECONDS)

@@ -211,7 +211,10 @@ def train_arbitrary(config, content=None):
         paintings, which = sampler.batch(step)
         return which, engine.step(next(batches), paintings)
 
-    done, last, stopped = loop.run_steps(cfg, engine, start, step_fn, curves, writer, save)
+    try:
+        done, last, stopped = loop.run_steps(cfg, engine, start, step_fn, curves, writer, save)
+    finally:
+        batches.close()
     if done > start or not latest:
         save(done)
     if engine.is_chief and done > start:

@@ -33,7 +33,8 @@ class Engine(typing.Protocol):
         """Iterator of content batches `[B, S, S, 3]` in the form `step` takes
         (float32 in [0, 1], or uint8 in [0, 255] that the step scales),
         continuing the stream a run that stopped after `start_step` steps
-        would have seen."""
+        would have seen. The trainer calls its `close()` when the steps end
+        (a JAX feed's thread stops then)."""
 
     def local_images(self, images):
         """This process's part of a batch as float32 NumPy in [0, 1] (style grid)."""

@@ -304,8 +304,11 @@ def train(config, content=None, style_set=None):
         engine.sync()
         run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
 
-    done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save,
-                                    extra=(grid_due, grid))
+    try:
+        done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save,
+                                        extra=(grid_due, grid))
+    finally:
+        batches.close()
     if done > start or not latest:
         save(done)
     if engine.is_chief and done > start:

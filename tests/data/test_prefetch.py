@@ -1,5 +1,9 @@
 """`data.prefetch.Prefetch`: a background thread running an iterator ahead."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -60,9 +64,10 @@ def test_close_stops_the_thread_and_closes_the_source():
     feed = prefetch.Prefetch(endless(), depth=1)
     assert next(feed) == 0
     feed.close()
-    assert closed.wait(timeout=30)  # The loader's worker pool shuts down with it.
-    feed._thread.join(timeout=30)
+    # close() has waited: the thread is gone and the source closed (the
+    # loader's worker pool shuts down with it).
     assert not feed._thread.is_alive()
+    assert closed.is_set()
     with pytest.raises(StopIteration):
         next(feed)
 
@@ -70,3 +75,44 @@ def test_close_stops_the_thread_and_closes_the_source():
 def test_depth_below_one_is_refused():
     with pytest.raises(ValueError, match="Received: depth=0"):
         prefetch.Prefetch([], depth=0)
+
+
+def test_the_context_manager_closes():
+    with prefetch.Prefetch(iter(int, 1), depth=1) as feed:  # An endless source.
+        assert next(feed) == 0
+    assert not feed._thread.is_alive()
+
+
+EXIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from magenta_style.data import prefetch
+    marker = sys.argv[1]
+    started = __import__("threading").Event()
+
+    def slow(item):
+        started.set()
+        time.sleep(0.5)  # Stands in for jax.device_put: the thread is busy.
+        open(marker, "a").write("done\\n")
+        return item
+
+    feed = prefetch.Prefetch(range(100), depth=1, transform=slow)
+    if sys.argv[2] == "drop":
+        started.wait()
+        del feed  # Signals the thread, does not wait.
+    else:
+        started.wait()  # Exit with the thread mid-item, never closed.
+""")
+
+
+@pytest.mark.parametrize("how", ["drop", "keep"])
+def test_interpreter_exit_waits_for_a_busy_thread(tmp_path, how):
+    # A daemon thread still busy when Python finalises is killed mid-call;
+    # inside native code (jax.device_put) that aborts the whole process.
+    # The exit hook lets the item in hand finish and the thread return.
+    marker = tmp_path / "marker"
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(marker), how],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=repo))
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text().splitlines() == ["done"]
