@@ -14,6 +14,7 @@ SCRIPTS = [
     "optimize",
     "train_from_scratch",
     "train_arbitrary",
+    "distill",
     "finetune",
     "create_style_dataset",
     "evaluate",

@@ -15,8 +15,8 @@ MODEL_SUBDIR = "model"
 GRID_SUBDIR = "grids"
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "loss_curve.png"
-# Settings that define what is being trained; a train_dir holding a run with
-# other values is refused (resuming would silently mix two models).
+
+
 class _LossWeights:
     """`loss_config()` of a training config holding the three loss weights."""
 
@@ -71,6 +71,10 @@ class TrainConfig(_LossWeights):
         "help": "Global batch size (split across replicas)."})
     image_size: int = dataclasses.field(default=256, metadata={
         "help": "Side of the square content crops."})
+    resize_side: Optional[int] = dataclasses.field(default=None, metadata={
+        "help": "Short side the content photos are resized to before the crop "
+                "(default image_size + 2, Magenta's). Larger, with --random_crop: "
+                "smaller crops of photos at that scale."})
     train_steps: int = dataclasses.field(default=40000, metadata={
         "help": "Total steps; a resumed run stops here too."})
     content_weights: dict = dataclasses.field(
@@ -174,6 +178,7 @@ class ArbitraryTrainConfig(_LossWeights):
     batch_size: int = dataclasses.field(default=8, metadata={
         "help": "Photos (and paintings, one each) per step."})
     image_size: int = _as_in_train_config("image_size")
+    resize_side: Optional[int] = _as_in_train_config("resize_side")
     style_image_size: int = dataclasses.field(default=256, metadata={
         "help": "Side of the square painting crops (before --random_style_image_size)."})
     augment_style_images: bool = dataclasses.field(default=True, metadata={
@@ -208,3 +213,45 @@ class ArbitraryTrainConfig(_LossWeights):
         "help": "Seed of the weights, the paintings drawn and the content order."})
     model_dir: Optional[str] = _as_in_train_config("model_dir")
 
+
+
+@dataclasses.dataclass
+class DistillConfig:
+    """Everything `training.distill.distill` needs (a student learning a teacher's pastiches)."""
+
+    train_dir: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Folder for checkpoints, config.json, metrics and the final model "
+                "(<train_dir>/model). Rerunning resumes from it."})
+    teacher: str = dataclasses.field(default="varied", metadata={
+        "help": "The multi-style model to reproduce: a shipped name or a model directory."})
+    init_from: str = dataclasses.field(default="narrowed", metadata={
+        "help": "The student's start: 'narrowed' (the teacher's weights cut to "
+                "--alpha), 'random', or a model with the teacher's styles to continue."})
+    alpha: Optional[float] = dataclasses.field(default=None, metadata={
+        "help": "The student's width multiplier (default 0.5; the model's with a "
+                "model as --init_from)."})
+    content_images: str = _as_in_train_config("content_images")
+    tfds_data_dir: Optional[str] = _as_in_train_config("tfds_data_dir")
+    download: bool = _as_in_train_config("download")
+    learning_rate: float = _as_in_train_config("learning_rate")
+    clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
+        "help": "Clip each gradient to this norm; 0 = off."})
+    batch_size: int = dataclasses.field(default=8, metadata={
+        "help": "Photos per step, each under one style."})
+    image_size: int = _as_in_train_config("image_size")
+    resize_side: Optional[int] = _as_in_train_config("resize_side")
+    train_steps: int = dataclasses.field(default=20000, metadata={
+        "help": "Total steps; a resumed run stops here too."})
+    save_every: int = _as_in_train_config("save_every")
+    keep_checkpoints: int = _as_in_train_config("keep_checkpoints")
+    log_every: int = _as_in_train_config("log_every")
+    strategy: str = dataclasses.field(default="default", metadata={
+        "help": "Only 'default' (one device)."})
+    jit_compile: bool = _as_in_train_config("jit_compile")
+    random_crop: bool = dataclasses.field(default=True, metadata={
+        "help": "Random instead of centre crops of the content photos."})
+    random_flip: bool = dataclasses.field(default=True, metadata={
+        "help": "Random horizontal flips of the content photos."})
+    seed: int = dataclasses.field(default=0, metadata={
+        "help": "Seed of the random student, the style labels and the content order."})
+    model_dir: Optional[str] = _as_in_train_config("model_dir")

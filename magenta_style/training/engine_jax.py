@@ -113,7 +113,7 @@ class Engine:
         # run sees the photos (and crops, flips) the uninterrupted one would.
         element = start_step * b
         self.loader = numpy_loader.NumpyContentLoader(
-            files, b, image_size=cfg.image_size, seed=cfg.seed,
+            files, b, image_size=cfg.image_size, resize_side=cfg.resize_side, seed=cfg.seed,
             random_crop=cfg.random_crop, random_flip=cfg.random_flip,
             start_epoch=element // len(files), start_position=element % len(files),
             dtype="uint8")

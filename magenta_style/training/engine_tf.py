@@ -108,7 +108,7 @@ class Engine:
             source = dict(data_dir=cfg.tfds_data_dir, download=cfg.download)
         return tf_pipeline.content_dataset(
             cfg.content_images, batch_size, image_size=cfg.image_size,
-            random_crop=cfg.random_crop, random_flip=cfg.random_flip,
+            resize_side=cfg.resize_side, random_crop=cfg.random_crop, random_flip=cfg.random_flip,
             seed=cfg.seed * 1000003 + start_step, stats=self.skip_stats, **shards, **source)
 
     def batches(self, start_step):

@@ -194,22 +194,23 @@ def _float32_norms(model):
         layer.dtype_policy = "float32"
 
 
-def _load_base(init_from, multi_style=True):
+def _load_base(init_from, multi_style=True, purpose="Fine-tuning"):
     """The model `init_from` names, as one UserError line if it cannot be read.
 
-    `multi_style`: refuse an arbitrary-style model (fine-tuning a multi-style
-    network); `training.arbitrary` passes False and checks its own kind.
+    `multi_style`: refuse an arbitrary-style model, naming `purpose` (what
+    needs a multi-style network); `training.arbitrary` passes False and
+    checks its own kind.
     """
     from magenta_style.storage import model_format
 
     try:
         model = model_format.load_model(init_from)
-        return model_format.require_multi_style(model, "Fine-tuning") if multi_style else model
+        return model_format.require_multi_style(model, purpose) if multi_style else model
     except UserError:
         raise
     except Exception as e:  # Anything else that is not a model we can read.
         raise UserError(
-            f"Cannot load the model to fine-tune from {init_from!r}: "
+            f"Cannot load the model for {purpose.lower()} from {init_from!r}: "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 

@@ -17,7 +17,9 @@ from magenta_style.errors import UserError
 from magenta_style.training import config as train_config
 from magenta_style.training import train_state
 
-_FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append")
+# What defines the run a train dir holds: resuming with other values is
+# refused, since it would mix two models (`teacher`: distillation only).
+_FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append", "teacher")
 
 
 def resolved_config(cfg, setup):
@@ -101,8 +103,11 @@ def log_scalars(cfg, writer, step, scalars):
         writer.scalars(step, scalars)
 
 
-def write_curve(cfg):
+def write_curve(cfg, keys=None):
     """`<train_dir>/loss_curve.png` from `metrics.jsonl`, at the end of every run.
+
+    `keys`: the scalars drawn (default `curves.DEFAULT_KEYS`, the losses of
+    Magenta's objective).
 
     Once per run (not per log step): with many styles the file grows by MBs
     per thousand steps. A curve is a convenience, so a file it cannot read
@@ -114,7 +119,8 @@ def write_curve(cfg):
     if os.path.isfile(path):
         try:
             curves.plot_curves(curves.read_metrics([path]),
-                               os.path.join(cfg.train_dir, train_config.CURVE_FILE))
+                               os.path.join(cfg.train_dir, train_config.CURVE_FILE),
+                               keys=keys or curves.DEFAULT_KEYS)
         except UserError as e:
             print(f"No loss curve drawn: {e}", file=sys.stderr)
 
