@@ -148,9 +148,14 @@ def restore_checkpoint(path, model, optimizer):
     optimizer=None)`) loads the weights and leaves `optimizer` as built:
     the run continues with a fresh optimizer state.
 
+    The optimizer's learning rate stays as built (the run's
+    `--learning_rate`), not the checkpoint's: rerunning with a lower one is
+    how a run that diverged, or one that should anneal, continues.
+
     Returns:
-        The checkpoint's header dict (with `step`, and `fresh_optimizer`:
-        True where the optimizer was left as built).
+        The checkpoint's header dict (with `step`, `fresh_optimizer`: True
+        where the optimizer was left as built, and `learning_rate_was`: the
+        checkpoint's learning rate where it differs from the optimizer's).
 
     Raises:
         DamagedCheckpoint: the file cannot be read (nothing was assigned).
@@ -160,8 +165,10 @@ def restore_checkpoint(path, model, optimizer):
     meta, stored = _read(path)  # all of it, before assigning anything
     pairs = [(_model_key(v), v) for v in model.variables]
     fresh = not any(k.startswith("optimizer/") for k in stored)
+    rates = {}
     if not fresh:
         pairs += [(_optimizer_key(i, v), v) for i, v in enumerate(optimizer.variables)]
+        rates = {key: np.array(v) for key, v in pairs if key.endswith("/learning_rate")}
     try:
         weights_file.assign(pairs, stored)
     except ValueError as e:
@@ -170,7 +177,13 @@ def restore_checkpoint(path, model, optimizer):
             f"run builds ({e}). Use a new --train_dir "
             "or the settings it was trained with."
         ) from None
-    return dict(meta, fresh_optimizer=fresh)
+    header = dict(meta, fresh_optimizer=fresh)
+    for key, variable in pairs:
+        if key in rates:
+            if not np.array_equal(stored[key], rates[key]):
+                header["learning_rate_was"] = float(stored[key])
+            variable.assign(rates[key])
+    return header
 
 
 def restore_latest(train_dir, model, optimizer, log=None):
@@ -204,6 +217,9 @@ def restore_latest(train_dir, model, optimizer, log=None):
         if damaged and log is not None:
             log(f"Resuming from {os.path.basename(path)}: the newer "
                 f"{', '.join(os.path.basename(d) for d in damaged)} could not be read.")
+        if "learning_rate_was" in meta and log is not None:
+            log(f"Resuming with learning rate {float(np.asarray(optimizer.learning_rate)):g} "
+                f"(the checkpoint ran at {meta['learning_rate_was']:g}).")
         return path, meta
     if damaged:
         raise UserError(f"Every checkpoint in {train_dir} is damaged "

@@ -9,12 +9,12 @@ from magenta_style.model import transformer
 from magenta_style.training import train_state
 
 
-def _model_and_optimizer(alpha, seed):
+def _model_and_optimizer(alpha, seed, learning_rate=1e-3):
     model = transformer.build_transformer(2, alpha=alpha)
     rng = np.random.default_rng(seed)
     for v in model.weights:
         v.assign(rng.normal(0, 0.1, v.shape).astype("float32"))
-    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(model.trainable_variables)
     return model, optimizer
 
@@ -29,6 +29,27 @@ def test_restore_round_trip(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for a, b in zip(other.weights, model.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_resumed_run_keeps_its_own_learning_rate(tmp_path):
+    # "Lower --learning_rate and rerun" must lower it: the checkpoint's rate
+    # (stored with Adam's state) does not override the run's.
+    model, optimizer = _model_and_optimizer(0.125, seed=1, learning_rate=1e-3)
+    for v in optimizer.variables:
+        if not v.path.endswith("learning_rate"):
+            v.assign(np.full(v.shape, 3, v.dtype))
+    path = train_state.save_checkpoint(str(tmp_path), 7, model, optimizer)
+    other, lower = _model_and_optimizer(0.125, seed=2, learning_rate=1e-4)
+    lines = []
+    _, meta = train_state.restore_latest(str(tmp_path), other, lower, lines.append)
+    assert float(np.asarray(lower.learning_rate)) == pytest.approx(1e-4)
+    assert meta["learning_rate_was"] == pytest.approx(1e-3)
+    assert lines == ["Resuming with learning rate 0.0001 (the checkpoint ran at 0.001)."]
+    for v in lower.variables:  # Adam's state and step counter are restored.
+        if not v.path.endswith("learning_rate"):
+            np.testing.assert_array_equal(np.asarray(v), 3)
+    same, same_rate = _model_and_optimizer(0.125, seed=2, learning_rate=1e-3)
+    assert "learning_rate_was" not in train_state.restore_checkpoint(path, same, same_rate)
 
 
 def test_checkpoint_of_another_architecture_is_one_line_and_changes_nothing(tmp_path):
