@@ -25,7 +25,6 @@ Departures from Magenta, each for a stated reason:
 
 import dataclasses
 import os
-import sys
 import types
 
 import keras
@@ -38,8 +37,6 @@ from magenta_style.model import style_predictor
 from magenta_style.training import config as train_config
 from magenta_style.training import loop
 from magenta_style.training import modes
-from magenta_style.training import run_dir
-from magenta_style.training import train_state
 
 # Magenta's transformer width per predictor: the paper's network (1.0) and
 # the mobile release (0.25).
@@ -184,68 +181,37 @@ def train_arbitrary(config, content=None):
             mixed_precision=False))
         optimizer.build(model.trainable_variables)
     resolved = _resolved_config(cfg, predictor, transformer, sampler.names)
-    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
-
-    start = 0
-    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
-    with engine.scope():
-        latest, meta = train_state.restore_latest(cfg.train_dir, model, optimizer, say)
-    if latest:
-        start = int(meta["step"])
-        if meta["fresh_optimizer"] and engine.is_chief:
-            print(f"Resuming at step {start} from weights alone ({latest}): the "
-                  "optimizer starts afresh.", file=sys.stderr)
 
     def objective_fn(model_fn, net_fns, images, paintings):
         return objective.compute_arbitrary_losses(
             model_fn, net_fns[0], net_fns[1], images, paintings, loss_config)
 
-    engine.compile_objective(model, optimizer, objective_fn, [loss_net, content_net])
-    batches = engine.batches(start)
-    writer = engine.summary_writer() if engine.is_chief else None
-    # Per-painting curves: the sampler's indices play the multi-style labels.
-    curves = loop._Curves(sampler.names)
-    save = loop.checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
-
-    def step_fn(step):
+    def batch_fn(step):
+        # Per-painting curves: the sampler's indices play the multi-style labels.
         paintings, which = sampler.batch(step)
-        return which, engine.step(next(batches), paintings)
+        return which, paintings
 
-    try:
-        done, last, stopped = loop.run_steps(cfg, engine, start, step_fn, curves, writer, save)
-    finally:
-        batches.close()
-    if done > start or not latest:
-        save(done)
-    if engine.is_chief and done > start:
-        run_dir.write_curve(cfg)
-    engine.sync()
+    run = loop.run_objective(cfg, engine, model, optimizer, resolved, objective_fn,
+                             [loss_net, content_net], sampler.names, batch_fn)
     provenance = {
         "trained_by": "magenta_style.training.arbitrary",
         "init_from": cfg.init_from,
-        "steps": int(done),
+        "steps": int(run.done),
         "train_steps": int(cfg.train_steps),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
         "style_images": cfg.style_images,
         "content_images": cfg.content_images if content is None else "<in memory>",
-        "final_losses": {k: float(v) for k, v in last.items()},
+        "final_losses": {k: float(v) for k, v in run.last.items()},
         "backend": keras.backend.backend(),
     }
     result = arbitrary_transformer.ArbitraryStyleModel(
         predictor, transformer, name=os.path.basename(cfg.train_dir.rstrip("/")),
         provenance=provenance)
-    if engine.is_chief and done > start:
+    if engine.is_chief and run.done > run.start:
         from magenta_style.storage import arbitrary_format
 
         model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
         arbitrary_format.save_arbitrary_model(result, model_dir, provenance=provenance)
-    if engine.is_chief:
-        loop._report_skips(engine.skip_stats)
-    if writer is not None:
-        writer.close()
-    if stopped:
-        print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
-              "Rerun the same command to continue.", file=sys.stderr)
-        raise KeyboardInterrupt
+    loop.finish_run(cfg, engine, run)
     return result

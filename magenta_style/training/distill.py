@@ -25,7 +25,6 @@ Same machinery as the other trainers: the backend's `engine.Engine`
 import dataclasses
 import math
 import os
-import sys
 import types
 
 import keras
@@ -36,8 +35,6 @@ from magenta_style.model import transformer as transformer_lib
 from magenta_style.training import config as train_config
 from magenta_style.training import loop
 from magenta_style.training import modes
-from magenta_style.training import run_dir
-from magenta_style.training import train_state
 
 # `--init_from` values that are not a model to load.
 INIT_NARROWED = "narrowed"
@@ -237,62 +234,35 @@ def distill(config, content=None):
             mixed_precision=False))
         optimizer.build(student.trainable_variables)
     names = list(student.style_names)
-    resolved = _resolved_config(cfg, student)
-    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
-
-    start = 0
-    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
-    with engine.scope():
-        latest, meta = train_state.restore_latest(cfg.train_dir, student, optimizer, say)
-    if latest:
-        start = int(meta["step"])
-    engine.compile_objective(student, optimizer, distill_objective, [teacher])
-    batches = engine.batches(start)
-    writer = engine.summary_writer() if engine.is_chief else None
-    curves = loop._Curves(names)
-    save = loop.checkpoint_saver(cfg, engine, student, optimizer, run_dir.fingerprint(resolved))
     eye = np.eye(len(names), dtype="float32")
 
-    def step_fn(step):
+    def batch_fn(step):
         labels = loop.labels_for_step(cfg.seed, step, cfg.batch_size, len(names))
-        return labels, engine.step(next(batches), eye[labels])
+        return labels, eye[labels]
 
-    try:
-        done, last, stopped = loop.run_steps(cfg, engine, start, step_fn, curves, writer, save)
-    finally:
-        batches.close()
-    if done > start or not latest:
-        save(done)
-    if engine.is_chief and done > start:
-        run_dir.write_curve(cfg, keys=("losses/total_loss",))
-    engine.sync()
+    run = loop.run_objective(cfg, engine, student, optimizer, _resolved_config(cfg, student),
+                             distill_objective, [teacher], names, batch_fn,
+                             curve_keys=("losses/total_loss",))
     student.provenance = {
         "trained_by": "magenta_style.training.distill",
         "mode": "distill",
         "teacher": cfg.teacher,
         "teacher_provenance": teacher.provenance,
         "init_from": cfg.init_from,
-        "steps": int(done),
+        "steps": int(run.done),
         "train_steps": int(cfg.train_steps),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
         "resize_side": cfg.resize_side,
         "content_images": cfg.content_images if content is None else "<in memory>",
-        "final_losses": {k: float(v) for k, v in last.items()},
+        "final_losses": {k: float(v) for k, v in run.last.items()},
         "backend": keras.backend.backend(),
     }
-    if engine.is_chief and (done > start or not stopped):
+    if engine.is_chief and (run.done > run.start or not run.stopped):
         from magenta_style.storage import model_format
 
         model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
         model_format.save_model(student, model_dir, style_names=names,
                                 provenance=student.provenance)
-    if engine.is_chief:
-        loop._report_skips(engine.skip_stats)
-    if writer is not None:
-        writer.close()
-    if stopped:
-        print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
-              "Rerun the same command to continue.", file=sys.stderr)
-        raise KeyboardInterrupt
+    loop.finish_run(cfg, engine, run)
     return student

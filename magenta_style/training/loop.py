@@ -218,6 +218,85 @@ def checkpoint_saver(cfg, engine, model, optimizer, fingerprint):
     return save
 
 
+@dataclasses.dataclass
+class ObjectiveRun:
+    """What `run_objective` did: the steps (`start` + 1 ... `done`), the last
+    logged losses, whether a signal stopped it, and its TensorBoard writer
+    (None off the chief; `finish_run` closes it)."""
+    start: int
+    done: int
+    last: dict
+    stopped: bool
+    writer: object
+
+
+def run_objective(cfg, engine, model, optimizer, resolved, objective_fn, nets, names,
+                  batch_fn, curve_keys=None):
+    """The run of a trainer built on `Engine.compile_objective` (arbitrary
+    style, distillation): train dir check, resume, steps, final checkpoint
+    and loss curve.
+
+    Args:
+        cfg: the trainer's config (`train_dir`, `train_steps`, ...).
+        model, optimizer: the trained `keras.Model` and its built optimizer.
+        resolved: the run's `config.json` dict (its fingerprint is checked
+            against the train dir's and stored with every checkpoint).
+        objective_fn, nets: as `Engine.compile_objective` takes them.
+        names: the names the per-example labels index (curves per name).
+        batch_fn: `step -> (labels [B] int, the step's second batch array)`;
+            the first, the content photos, comes from the engine.
+        curve_keys: the scalars `loss_curve.png` draws (default the losses
+            of Magenta's objective).
+
+    Returns:
+        An `ObjectiveRun`; the variables hold the weights of step `done`.
+    """
+    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
+    start = 0
+    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
+    with engine.scope():
+        latest, meta = train_state.restore_latest(cfg.train_dir, model, optimizer, say)
+    if latest:
+        start = int(meta["step"])
+        if meta["fresh_optimizer"] and engine.is_chief:
+            print(f"Resuming at step {start} from weights alone ({latest}): the "
+                  "optimizer starts afresh.", file=sys.stderr)
+    engine.compile_objective(model, optimizer, objective_fn, nets)
+    batches = engine.batches(start)
+    writer = engine.summary_writer() if engine.is_chief else None
+    curves = _Curves(names)
+    save = checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
+
+    def step_fn(step):
+        labels, second = batch_fn(step)
+        return labels, engine.step(next(batches), second)
+
+    try:
+        done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save)
+    finally:
+        batches.close()
+    if done > start or not latest:
+        save(done)
+    if engine.is_chief and done > start:
+        run_dir.write_curve(cfg, keys=curve_keys)
+    engine.sync()
+    return ObjectiveRun(start, done, last, stopped, writer)
+
+
+def finish_run(cfg, engine, run):
+    """After the model is saved: skipped photos reported, the writer closed,
+    and a run stopped by a signal says how to continue, then raises
+    `KeyboardInterrupt`."""
+    if engine.is_chief:
+        _report_skips(engine.skip_stats)
+    if run.writer is not None:
+        run.writer.close()
+    if run.stopped:
+        print(f"Stopped at step {run.done}; checkpoint and model saved in {cfg.train_dir}. "
+              "Rerun the same command to continue.", file=sys.stderr)
+        raise KeyboardInterrupt
+
+
 def engine_for_backend(cfg, content):
     """The `engine.Engine` of the active Keras backend for `cfg`."""
     backend = keras.backend.backend()
