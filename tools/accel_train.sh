@@ -7,6 +7,8 @@
 #
 #   TRAIN_SECONDS=420 bash tools/accel_train.sh [extra train_from_scratch flags]
 #   SEED_MODEL=checkpoints/varied ... (no checkpoint carried: continue that model)
+#   TRAINER=distill ... [extra bin/distill flags] (a student learns a teacher;
+#     no VGG-16 or style images needed)
 #
 # Between runs, on the development machine, put the checkpoint, config and
 # XLA cache that came back into .accel/state/ (it replaces the previous
@@ -72,11 +74,18 @@ fi
 # 20-step window took 0.53 s, 0.64 s with a checkpoint and about 2 s with a
 # 36-style grid (10 s for a run's first, which compiles): grids every 500
 # steps cost 11% of the time, every 2,500 about 2%.
-timeout -s INT -k 90 "$TRAIN_SECONDS" "$PYTHON" bin/train_from_scratch \
-  --train_dir="$RUN" --style_images="$ACCEL/styles/*.jpg" --content_images="$ACCEL/photos" \
-  --vgg_weights="$ACCEL/vgg16_blocks1-4_fp16.h5" --style_image_size=256 \
-  --save_every=500 --log_every=20 --grid_every=2500 "$@"
-echo "train_from_scratch exited with $? (124/130: stopped by the time limit)"
+TRAINER=${TRAINER:-train_from_scratch}
+case "$TRAINER" in
+  train_from_scratch)
+    ARGS=(--style_images="$ACCEL/styles/*.jpg" --vgg_weights="$ACCEL/vgg16_blocks1-4_fp16.h5"
+          --style_image_size=256 --grid_every=2500) ;;
+  distill) ARGS=() ;;
+  *) echo "TRAINER must be train_from_scratch or distill. Received: $TRAINER" >&2; exit 2 ;;
+esac
+timeout -s INT -k 90 "$TRAIN_SECONDS" "$PYTHON" "bin/$TRAINER" \
+  --train_dir="$RUN" --content_images="$ACCEL/photos" --save_every=500 --log_every=20 \
+  "${ARGS[@]}" "$@"
+echo "$TRAINER exited with $? (124/130: stopped by the time limit)"
 
 # 4. What comes back (at most 8 files of at most 16 MB).
 LATEST=$(ls "$RUN"/ckpt-*.npz 2>/dev/null | sort -V | tail -1)
