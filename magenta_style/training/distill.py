@@ -17,9 +17,10 @@ with every convolution and style table sliced to them. That network is not
 the teacher, but it starts much closer to it than random weights do
 (BUILD.md has the curves).
 
-Same machinery as the other trainers: the backend's `engine.Engine`
-(`compile_objective`), `train_state` checkpoints (rerun to resume),
-`run_dir`'s config check, metrics and loss curve.
+The run itself is `loop.run_objective`, as for arbitrary-style training:
+the backend's `engine.Engine` (`compile_objective`), `train_state`
+checkpoints (rerun to resume), `run_dir`'s config check, metrics and loss
+curve.
 """
 
 import dataclasses
