@@ -53,6 +53,7 @@ def test_wheel_contains_library_scripts_and_checkpoints(tmp_path):
                if os.path.isdir(os.path.join(REPO, "checkpoints", d))
                for f in os.listdir(os.path.join(REPO, "checkpoints", d))]
     assert {"android-26/config.json", "varied/model.weights.h5", "varied/NOTICE",
+            "varied-small/model.weights.h5", "varied-small/NOTICE",
             "arbitrary-v1/predictor.weights.h5", "arbitrary-v1/NOTICE"} <= set(shipped)
     for expected in ["magenta_style/checkpoints/" + f for f in shipped] + [
             "magenta_style/studio/static/index.html"]:

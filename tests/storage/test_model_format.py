@@ -41,7 +41,7 @@ def test_save_and_load_round_trip(model, tmp_path):
 
 
 def test_shipped_default_model_loads():
-    assert {"android-26", "varied"} <= set(model_format.shipped_models())
+    assert {"android-26", "varied", "varied-small"} <= set(model_format.shipped_models())
     m = model_format.load_model()
     assert m.transformer_config.num_styles == 36 and m.transformer_config.alpha == 1.0
     assert len(m.style_names) == 36 and m.provenance["steps"] == 40000
@@ -218,7 +218,7 @@ def test_a_truncated_weights_file_says_so(model, tmp_path):
     assert "do not fit" not in str(e.value)
 
 
-@pytest.mark.parametrize("name", ["android-26", "varied"])
+@pytest.mark.parametrize("name", ["android-26", "varied", "varied-small"])
 def test_shipped_models_are_verified(name, caplog):
     meta = model_format.read_model_config(name)
     weights = os.path.join(meta["directory"], model_format.WEIGHTS_FILE)
