@@ -219,9 +219,9 @@ def checkpoint_saver(cfg, engine, model, optimizer, fingerprint):
 
 
 @dataclasses.dataclass
-class ObjectiveRun:
-    """What `run_objective` did: the steps (`start` + 1 ... `done`), the last
-    logged losses, whether a signal stopped it, and its TensorBoard writer
+class TrainingRun:
+    """What a trainer's steps did: steps `start` + 1 ... `done`, the last
+    logged losses, whether a signal stopped them, and the TensorBoard writer
     (None off the chief; `finish_run` closes it)."""
     start: int
     done: int
@@ -230,11 +230,56 @@ class ObjectiveRun:
     writer: object
 
 
+def resume(cfg, engine, model, optimizer, resolved):
+    """Checks `cfg.train_dir` holds this run or none (`run_dir.check_train_dir`,
+    which writes `resolved` as its config.json) and restores its newest
+    checkpoint into `model` and `optimizer`.
+
+    Returns:
+        `(start, latest)`: the step the variables now hold (0 when there was
+        no checkpoint) and the checkpoint's path (None).
+    """
+    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
+    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
+    with engine.scope():
+        latest, meta = train_state.restore_latest(cfg.train_dir, model, optimizer, say)
+    if not latest:
+        return 0, None
+    start = int(meta["step"])
+    if meta["fresh_optimizer"] and engine.is_chief:
+        print(f"Resuming at step {start} from weights alone ({latest}): the "
+              "optimizer starts afresh.", file=sys.stderr)
+    return start, latest
+
+
+def run_and_save(cfg, engine, model, optimizer, resolved, start, latest, step_fn, curves,
+                 writer, batches, extra=None, curve_keys=None):
+    """`run_steps` from `start` (see `resume`), then the feed closed, a final
+    checkpoint, the loss curve (`curve_keys`, default Magenta's losses) and
+    the variables synced.
+
+    Returns:
+        A `TrainingRun`; the variables hold the weights of step `done`.
+    """
+    save = checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
+    try:
+        done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save,
+                                        extra=extra)
+    finally:
+        batches.close()
+    if done > start or not latest:
+        save(done)
+    if engine.is_chief and done > start:
+        run_dir.write_curve(cfg, keys=curve_keys)
+    engine.sync()
+    return TrainingRun(start, done, last, stopped, writer)
+
+
 def run_objective(cfg, engine, model, optimizer, resolved, objective_fn, nets, names,
                   batch_fn, curve_keys=None):
     """The run of a trainer built on `Engine.compile_objective` (arbitrary
-    style, distillation): train dir check, resume, steps, final checkpoint
-    and loss curve.
+    style, distillation): `resume`, the steps, then `run_and_save`'s
+    checkpoint and loss curve.
 
     Args:
         cfg: the trainer's config (`train_dir`, `train_steps`, ...).
@@ -249,38 +294,19 @@ def run_objective(cfg, engine, model, optimizer, resolved, objective_fn, nets, n
             of Magenta's objective).
 
     Returns:
-        An `ObjectiveRun`; the variables hold the weights of step `done`.
+        A `TrainingRun`; the variables hold the weights of step `done`.
     """
-    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
-    start = 0
-    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
-    with engine.scope():
-        latest, meta = train_state.restore_latest(cfg.train_dir, model, optimizer, say)
-    if latest:
-        start = int(meta["step"])
-        if meta["fresh_optimizer"] and engine.is_chief:
-            print(f"Resuming at step {start} from weights alone ({latest}): the "
-                  "optimizer starts afresh.", file=sys.stderr)
+    start, latest = resume(cfg, engine, model, optimizer, resolved)
     engine.compile_objective(model, optimizer, objective_fn, nets)
     batches = engine.batches(start)
     writer = engine.summary_writer() if engine.is_chief else None
-    curves = _Curves(names)
-    save = checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
 
     def step_fn(step):
         labels, second = batch_fn(step)
         return labels, engine.step(next(batches), second)
 
-    try:
-        done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save)
-    finally:
-        batches.close()
-    if done > start or not latest:
-        save(done)
-    if engine.is_chief and done > start:
-        run_dir.write_curve(cfg, keys=curve_keys)
-    engine.sync()
-    return ObjectiveRun(start, done, last, stopped, writer)
+    return run_and_save(cfg, engine, model, optimizer, resolved, start, latest, step_fn,
+                        _Curves(names), writer, batches, curve_keys=curve_keys)
 
 
 def finish_run(cfg, engine, run):
@@ -345,26 +371,14 @@ def train(config, content=None, style_set=None):
     built = modes.build_parts(cfg, engine, styles)
     setup, optimizer = built.setup, built.optimizer
     resolved = run_dir.resolved_config(cfg, setup)
-    run_dir.check_train_dir(cfg, resolved, engine.is_chief)
-
-    start = 0
-    say = (lambda line: print(line, file=sys.stderr)) if engine.is_chief else None
-    with engine.scope():
-        latest, meta = train_state.restore_latest(cfg.train_dir, setup.model, optimizer, say)
-    if latest:
-        start = int(meta["step"])
-        if meta["fresh_optimizer"] and engine.is_chief:
-            print(f"Resuming at step {start} from weights alone ({latest}): the "
-                  "optimizer starts afresh.", file=sys.stderr)
+    start, latest = resume(cfg, engine, setup.model, optimizer, resolved)
     model = setup.model
     model.style_names = tuple(setup.style_names)
 
     built.compile(engine)
     batches = engine.batches(start)
     first = None
-    curves = _Curves(setup.style_names)
     writer = engine.summary_writer() if engine.is_chief else None
-    save = checkpoint_saver(cfg, engine, model, optimizer, run_dir.fingerprint(resolved))
 
     def step_fn(step):
         nonlocal first
@@ -383,30 +397,22 @@ def train(config, content=None, style_set=None):
         engine.sync()
         run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), step, writer)
 
-    try:
-        done, last, stopped = run_steps(cfg, engine, start, step_fn, curves, writer, save,
-                                        extra=(grid_due, grid))
-    finally:
-        batches.close()
-    if done > start or not latest:
-        save(done)
-    if engine.is_chief and done > start:
-        run_dir.write_curve(cfg)
-    engine.sync()
+    run = run_and_save(cfg, engine, model, optimizer, resolved, start, latest, step_fn,
+                       _Curves(setup.style_names), writer, batches, extra=(grid_due, grid))
     model.provenance = {
         "trained_by": "magenta_style.training",
         "mode": ("scratch" if cfg.init_from == "scratch"
                  else "append" if cfg.append else "finetune"),
         "init_from": cfg.init_from,
-        "steps": int(done),
+        "steps": int(run.done),
         "train_steps": int(cfg.train_steps),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
         "content_images": cfg.content_images if content is None else "<in memory>",
-        "final_losses": {k: float(v) for k, v in last.items()},
+        "final_losses": {k: float(v) for k, v in run.last.items()},
         "backend": keras.backend.backend(),
     }
-    if engine.is_chief and (done > start or not stopped):
+    if engine.is_chief and (run.done > start or not run.stopped):
         from magenta_style.storage import model_format
 
         # Written on an early stop too: runs cut short by a time limit
@@ -415,20 +421,10 @@ def train(config, content=None, style_set=None):
         model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
         model_format.save_model(model, model_dir, style_names=list(setup.style_names),
                                 provenance=model.provenance)
-    if engine.is_chief:
-        _report_skips(engine.skip_stats)
-    if stopped:
-        # Ctrl-C, `timeout`, SIGTERM: no final grid; rerunning the command
-        # continues from the checkpoint.
-        if writer is not None:
-            writer.close()
-        print(f"Stopped at step {done}; checkpoint and model saved in {cfg.train_dir}. "
-              "Rerun the same command to continue.", file=sys.stderr)
-        raise KeyboardInterrupt
-    if engine.is_chief and (first is not None or cfg.grid_images):
-        run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), done, writer)
-    if writer is not None:
-        writer.close()
+    # Ctrl-C, `timeout`, SIGTERM: no final grid; rerunning the command
+    # continues from the checkpoint (`finish_run`).
+    if (not run.stopped and engine.is_chief
+            and (first is not None or cfg.grid_images)):
+        run_dir.write_grid(cfg, model, styles, _grid_photos(cfg, first), run.done, writer)
+    finish_run(cfg, engine, run)
     return model
-
-

@@ -178,11 +178,11 @@ def restore_checkpoint(path, model, optimizer):
             "or the settings it was trained with."
         ) from None
     header = dict(meta, fresh_optimizer=fresh)
-    for key, variable in pairs:
-        if key in rates:
-            if not np.array_equal(stored[key], rates[key]):
-                header["learning_rate_was"] = float(stored[key])
-            variable.assign(rates[key])
+    variables = dict(pairs)
+    for key, rate in rates.items():
+        if not np.array_equal(stored[key], rate):
+            header["learning_rate_was"] = float(stored[key])
+        variables[key].assign(rate)
     return header
 
 
