@@ -121,9 +121,6 @@ class TrainConfig(_LossWeights):
         "help": "Where the trained model is written (default <train_dir>/model)."})
 
 
-
-
-
 # Magenta's `arbitrary_image_stylization_train` loss weights: its style weight
 # is 0.5e-3 per layer (5x the multi-style network's 1e-4), with total
 # variation at 1e4.
@@ -131,13 +128,19 @@ ARBITRARY_STYLE_WEIGHTS = {f"vgg_16/conv{i}": 0.5e-3 for i in (1, 2, 3, 4)}
 ARBITRARY_CONTENT_WEIGHTS = {"vgg_16/conv3": 1.0}
 
 
-def _as_in_train_config(name, **default):
-    """A field with `TrainConfig`'s help (and default, unless `default=` is given)."""
-    field = TrainConfig.__dataclass_fields__[name]
+def _as_in(config_class, name, **default):
+    """A field with `config_class`'s help for `name` (and its default, unless
+    `default=` is given)."""
+    field = config_class.__dataclass_fields__[name]
     if "default" not in default and field.default_factory is not dataclasses.MISSING:
         default = {"default_factory": field.default_factory}
     return dataclasses.field(**(default or {"default": field.default}),
                              metadata=field.metadata)
+
+
+def _as_in_train_config(name, **default):
+    """A field with `TrainConfig`'s help (and default, unless `default=` is given)."""
+    return _as_in(TrainConfig, name, **default)
 
 
 @dataclasses.dataclass
@@ -214,7 +217,6 @@ class ArbitraryTrainConfig(_LossWeights):
     model_dir: Optional[str] = _as_in_train_config("model_dir")
 
 
-
 @dataclasses.dataclass
 class DistillConfig:
     """Everything `training.distill.distill` needs (a student learning a teacher's pastiches)."""
@@ -234,24 +236,19 @@ class DistillConfig:
     tfds_data_dir: Optional[str] = _as_in_train_config("tfds_data_dir")
     download: bool = _as_in_train_config("download")
     learning_rate: float = _as_in_train_config("learning_rate")
-    clip_gradient_norm: float = dataclasses.field(default=0.0, metadata={
-        "help": "Clip each gradient to this norm; 0 = off."})
+    clip_gradient_norm: float = _as_in(ArbitraryTrainConfig, "clip_gradient_norm")
     batch_size: int = dataclasses.field(default=8, metadata={
         "help": "Photos per step, each under one style."})
     image_size: int = _as_in_train_config("image_size")
     resize_side: Optional[int] = _as_in_train_config("resize_side")
-    train_steps: int = dataclasses.field(default=20000, metadata={
-        "help": "Total steps; a resumed run stops here too."})
+    train_steps: int = _as_in_train_config("train_steps", default=20000)
     save_every: int = _as_in_train_config("save_every")
     keep_checkpoints: int = _as_in_train_config("keep_checkpoints")
     log_every: int = _as_in_train_config("log_every")
-    strategy: str = dataclasses.field(default="default", metadata={
-        "help": "Only 'default' (one device)."})
+    strategy: str = _as_in(ArbitraryTrainConfig, "strategy")
     jit_compile: bool = _as_in_train_config("jit_compile")
-    random_crop: bool = dataclasses.field(default=True, metadata={
-        "help": "Random instead of centre crops of the content photos."})
-    random_flip: bool = dataclasses.field(default=True, metadata={
-        "help": "Random horizontal flips of the content photos."})
+    random_crop: bool = _as_in_train_config("random_crop", default=True)
+    random_flip: bool = _as_in_train_config("random_flip", default=True)
     seed: int = dataclasses.field(default=0, metadata={
         "help": "Seed of the random student, the style labels and the content order."})
     model_dir: Optional[str] = _as_in_train_config("model_dir")

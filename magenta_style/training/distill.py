@@ -126,23 +126,18 @@ def narrow_weights(teacher, student):
             kept[t_block.name] = np.arange(width(t_block))
         else:
             kept[t_block.name] = _strongest(_channel_scores(t_block.table), width(s_block))
-    inputs = {}
-    previous = np.arange(3)
-    for t_block, _ in pairs():
-        # A residual block's first convolution reads the stream; the second
-        # reads the first; everything else reads the block before it.
-        inputs[t_block.name] = previous
-        previous = kept[t_block.name]
-    for t_pair in tb.residual:
-        inputs[t_pair[0].name] = stream
-    inputs[tb.expand[0].name] = stream
+    # In `pairs()` order every convolution reads the output of the one before
+    # it (RGB for the first); a residual block's first convolution and the
+    # first expand convolution come after a stream writer, so they read the
+    # stream.
+    rows = np.arange(3)
     for t_block, s_block in pairs():
-        rows, cols = inputs[t_block.name], kept[t_block.name]
+        cols = kept[t_block.name]
         kernel = np.asarray(t_block.conv.kernel)[:, :, rows][:, :, :, cols]
         s_block.conv.kernel.assign(kernel)
         s_block.table.gamma.assign(np.asarray(t_block.table.gamma)[:, cols])
         s_block.table.beta.assign(np.asarray(t_block.table.beta)[:, cols])
-
+        rows = cols
 
 def load_teacher(name_or_dir):
     """The multi-style model to distil, frozen (one-line `UserError` if unreadable)."""
