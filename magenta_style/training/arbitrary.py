@@ -37,6 +37,7 @@ from magenta_style.model import style_predictor
 from magenta_style.training import config as train_config
 from magenta_style.training import loop
 from magenta_style.training import modes
+from magenta_style.training import run_dir
 
 # Magenta's transformer width per predictor: the paper's network (1.0) and
 # the mobile release (0.25).
@@ -134,15 +135,6 @@ def training_model(predictor, transformer):
     return keras.Model([photo, painting], pastiche, name="arbitrary_training")
 
 
-def _resolved_config(cfg, predictor, transformer, style_names):
-    out = dataclasses.asdict(cfg)
-    out.update(
-        architecture={"predictor": predictor.predictor_config.to_dict(),
-                      "transformer": transformer.arbitrary_config.to_dict()},
-        style_names=list(style_names), append=False, backend=keras.backend.backend())
-    return out
-
-
 def train_arbitrary(config, content=None):
     """Trains (or continues training) an arbitrary-style model.
 
@@ -180,7 +172,9 @@ def train_arbitrary(config, content=None):
             learning_rate=cfg.learning_rate, clip_gradient_norm=cfg.clip_gradient_norm,
             mixed_precision=False))
         optimizer.build(model.trainable_variables)
-    resolved = _resolved_config(cfg, predictor, transformer, sampler.names)
+    resolved = run_dir.resolved_config(
+        cfg, {"predictor": predictor.predictor_config.to_dict(),
+              "transformer": transformer.arbitrary_config.to_dict()}, sampler.names)
 
     def objective_fn(model_fn, net_fns, images, paintings):
         return objective.compute_arbitrary_losses(

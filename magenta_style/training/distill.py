@@ -36,6 +36,7 @@ from magenta_style.model import transformer as transformer_lib
 from magenta_style.training import config as train_config
 from magenta_style.training import loop
 from magenta_style.training import modes
+from magenta_style.training import run_dir
 
 # `--init_from` values that are not a model to load.
 INIT_NARROWED = "narrowed"
@@ -190,14 +191,6 @@ def distill_objective(model_fn, net_fns, images, style_weights):
     return keras.ops.mean(per_photo), {"total_loss": per_photo}
 
 
-def _resolved_config(cfg, student):
-    out = dataclasses.asdict(cfg)
-    out.update(architecture=student.transformer_config.to_dict(),
-               style_names=list(student.style_names), append=False,
-               backend=keras.backend.backend())
-    return out
-
-
 def distill(config, content=None):
     """Distils `config.teacher` into a narrower network (or continues doing so).
 
@@ -230,13 +223,14 @@ def distill(config, content=None):
             mixed_precision=False))
         optimizer.build(student.trainable_variables)
     names = list(student.style_names)
+    resolved = run_dir.resolved_config(cfg, student.transformer_config.to_dict(), names)
     eye = np.eye(len(names), dtype="float32")
 
     def batch_fn(step):
         labels = loop.labels_for_step(cfg.seed, step, cfg.batch_size, len(names))
         return labels, eye[labels]
 
-    run = loop.run_objective(cfg, engine, student, optimizer, _resolved_config(cfg, student),
+    run = loop.run_objective(cfg, engine, student, optimizer, resolved,
                              distill_objective, [teacher], names, batch_fn,
                              curve_keys=("losses/total_loss",))
     student.provenance = {

@@ -370,7 +370,8 @@ def train(config, content=None, style_set=None):
     new_names = list(styles.names)
     built = modes.build_parts(cfg, engine, styles)
     setup, optimizer = built.setup, built.optimizer
-    resolved = run_dir.resolved_config(cfg, setup)
+    resolved = run_dir.resolved_config(
+        cfg, setup.model.transformer_config.to_dict(), setup.style_names)
     start, latest = resume(cfg, engine, setup.model, optimizer, resolved)
     model = setup.model
     model.style_names = tuple(setup.style_names)

@@ -22,14 +22,13 @@ from magenta_style.training import train_state
 _FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append", "teacher")
 
 
-def resolved_config(cfg, setup):
-    """The JSON written to `<train_dir>/config.json`."""
-    out = dataclasses.asdict(cfg)
-    out.update(
-        architecture=setup.model.transformer_config.to_dict(),
-        style_names=list(setup.style_names),
-        backend=keras.backend.backend(),
-    )
+def resolved_config(cfg, architecture, style_names):
+    """The JSON written to `<train_dir>/config.json`: `cfg`'s fields, the
+    trained network's `architecture` dict, the `style_names` its labels
+    index, and the Keras backend (`append` False for trainers without it)."""
+    out = dict(dataclasses.asdict(cfg), append=getattr(cfg, "append", False))
+    out.update(architecture=architecture, style_names=list(style_names),
+               backend=keras.backend.backend())
     return out
 
 
