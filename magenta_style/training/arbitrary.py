@@ -25,7 +25,6 @@ Departures from Magenta, each for a stated reason:
 
 import dataclasses
 import os
-import types
 
 import keras
 
@@ -168,9 +167,7 @@ def train_arbitrary(config, content=None):
         predictor, transformer = build_networks(cfg)
         model = training_model(predictor, transformer)
         loss_net, content_net = modes.loss_networks(cfg)
-        optimizer = modes.make_optimizer(types.SimpleNamespace(
-            learning_rate=cfg.learning_rate, clip_gradient_norm=cfg.clip_gradient_norm,
-            mixed_precision=False))
+        optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
         optimizer.build(model.trainable_variables)
     resolved = run_dir.resolved_config(
         cfg, {"predictor": predictor.predictor_config.to_dict(),

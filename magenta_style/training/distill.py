@@ -26,7 +26,6 @@ curve.
 import dataclasses
 import math
 import os
-import types
 
 import keras
 import numpy as np
@@ -218,9 +217,7 @@ def distill(config, content=None):
     with engine.scope():
         teacher = load_teacher(cfg.teacher)
         student = build_student(cfg, teacher)
-        optimizer = modes.make_optimizer(types.SimpleNamespace(
-            learning_rate=cfg.learning_rate, clip_gradient_norm=cfg.clip_gradient_norm,
-            mixed_precision=False))
+        optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
         optimizer.build(student.trainable_variables)
     names = list(student.style_names)
     resolved = run_dir.resolved_config(cfg, student.transformer_config.to_dict(), names)

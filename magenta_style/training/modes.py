@@ -282,13 +282,19 @@ def build_model(cfg, new_names):
     return Setup(model, names, offset, masks)
 
 
-def make_optimizer(cfg):
-    """Adam (Magenta's), with optional per-variable norm clipping."""
+def make_optimizer(learning_rate, clip_gradient_norm=0.0, scale_loss=False):
+    """Adam (Magenta's), with optional per-variable norm clipping.
+
+    Args:
+        learning_rate: float, Adam's step size.
+        clip_gradient_norm: float; > 0 clips each variable's gradient to this norm.
+        scale_loss: bool; True for float16 compute (see `needs_loss_scale`).
+    """
     kwargs = {}
-    if cfg.clip_gradient_norm:
-        kwargs["clipnorm"] = float(cfg.clip_gradient_norm)
-    optimizer = keras.optimizers.Adam(cfg.learning_rate, **kwargs)
-    if cfg.mixed_precision and cfg.mixed_precision_dtype == "float16":
+    if clip_gradient_norm:
+        kwargs["clipnorm"] = float(clip_gradient_norm)
+    optimizer = keras.optimizers.Adam(learning_rate, **kwargs)
+    if scale_loss:
         # bfloat16 has float32's exponent range and needs no loss scale.
         # Magenta's losses are ~1e5-1e7, so float16 gradients overflow even
         # unscaled: the dynamic scale has to go BELOW 1 (about 2**-8 at first).
@@ -296,6 +302,11 @@ def make_optimizer(cfg):
         # it; from 1.0 about 8 steps are skipped, then the scale tracks itself.
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=1.0)
     return optimizer
+
+
+def needs_loss_scale(cfg):
+    """True when `cfg` trains in float16, whose gradients need a loss scale."""
+    return bool(cfg.mixed_precision) and cfg.mixed_precision_dtype == "float16"
 
 
 def loss_networks(cfg):
@@ -350,7 +361,8 @@ def build_parts(cfg, engine, styles):
         if cfg.mixed_precision:
             _float32_norms(setup.model)
         loss_net, content_net = loss_networks(cfg)
-        optimizer = make_optimizer(cfg)
+        optimizer = make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm,
+                                   scale_loss=needs_loss_scale(cfg))
         optimizer.build(setup.model.trainable_variables)
     return Parts(setup, loss_net, content_net, optimizer, loss_config, gram_table,
                  coefficients)

@@ -35,7 +35,8 @@ def test_only_float16_scales_the_loss(tmp_path, dtype, loss_scaled):
 
     cfg = TrainConfig(train_dir=str(tmp_path), style_images="*.jpg", mixed_precision=True,
                       mixed_precision_dtype=dtype)
-    optimizer = modes.make_optimizer(cfg)
+    optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm,
+                                     scale_loss=modes.needs_loss_scale(cfg))
     # float16's 5-bit exponent overflows on Magenta's ~1e6 losses; bfloat16 has float32's.
     assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) is loss_scaled
 
