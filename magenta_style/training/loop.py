@@ -413,6 +413,8 @@ def train(config, content=None, style_set=None):
         "final_losses": {k: float(v) for k, v in run.last.items()},
         "backend": keras.backend.backend(),
     }
+    if run_dir.SEEDED_FROM in resolved:
+        model.provenance[run_dir.SEEDED_FROM] = resolved[run_dir.SEEDED_FROM]
     if engine.is_chief and (run.done > start or not run.stopped):
         from magenta_style.storage import model_format
 

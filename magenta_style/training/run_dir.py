@@ -20,6 +20,9 @@ from magenta_style.training import train_state
 # What defines the run a train dir holds: resuming with other values is
 # refused, since it would mix two models (`teacher`: distillation only).
 _FINGERPRINT_KEYS = ("architecture", "style_names", "init_from", "append", "teacher")
+# config.json key of a seeded train dir: the seed model's steps and provenance,
+# kept across reruns and passed on to the trained model's provenance.
+SEEDED_FROM = "seeded_from"
 
 
 def resolved_config(cfg, architecture, style_names):
@@ -33,7 +36,11 @@ def resolved_config(cfg, architecture, style_names):
 
 
 def check_train_dir(cfg, resolved, is_chief=True):
-    """Refuses a train_dir that holds another run; writes config.json."""
+    """Refuses a train_dir that holds another run; writes config.json.
+
+    A `SEEDED_FROM` record already there (`seed_train_dir`) is copied into
+    `resolved` (in place) and so kept in the config.json written.
+    """
     path = os.path.join(cfg.train_dir, train_state.CONFIG_FILE)
     if os.path.isfile(path):
         try:
@@ -49,6 +56,8 @@ def check_train_dir(cfg, resolved, is_chief=True):
                 f"--train_dir {cfg.train_dir} holds a different training run "
                 f"({k}: {_short(previous.get(k))} there, {_short(resolved.get(k))} now). "
                 "Use a new --train_dir, or the settings it was started with.")
+        if SEEDED_FROM in previous:
+            resolved[SEEDED_FROM] = previous[SEEDED_FROM]
     elif train_state.latest_checkpoint(cfg.train_dir):
         raise UserError(f"--train_dir {cfg.train_dir} holds checkpoints but no "
                         f"{train_state.CONFIG_FILE}; use a new --train_dir.")
@@ -62,7 +71,10 @@ def seed_train_dir(train_dir, model):
     `train` with the model's style images (same names, same order), scratch
     mode and `train_dir` then resumes at `model.provenance["steps"] + 1`
     with a fresh Adam state: how a committed model is trained further when
-    the last run's optimizer state is gone (BUILD.md, accelerator runs).
+    the last run's optimizer state is gone (BUILD.md, accelerator runs). The
+    seed's step count and provenance stay in config.json (`SEEDED_FROM`) and
+    reach the provenance of the model the run writes, so a model continued
+    from a distilled one still says so.
 
     Returns:
         The checkpoint written (`ckpt-<steps>.npz`, weights only).
@@ -77,7 +89,8 @@ def seed_train_dir(train_dir, model):
                         f"(provenance 'steps'). Received: {steps!r}")
     fingerprint = {"architecture": model.transformer_config.to_dict(),
                    "style_names": list(model.style_names), "init_from": "scratch",
-                   "append": False}
+                   "append": False,
+                   SEEDED_FROM: {"steps": steps, "provenance": dict(model.provenance)}}
     return train_state.seed_from_model(train_dir, model, steps, fingerprint)
 
 

@@ -197,6 +197,12 @@ def test_a_shipped_model_continues_training_from_its_step(scratch_run, tmp_path,
                           content=content)
     assert [r["step"] for r in _metrics(str(tmp_path))] == [5, 6]
     assert more.provenance["steps"] == 6
+    # The model written says what it continued, also after a rerun rewrote config.json.
+    again = loop.train(th.tiny_config(tmp_path, styles_glob, vgg16_file, train_steps=7),
+                       content=content)
+    seeded = model_format.load_model(os.path.join(str(tmp_path), "model")).provenance
+    assert seeded["steps"] == again.provenance["steps"] == 7
+    assert seeded["seeded_from"] == {"steps": 4, "provenance": shipped.provenance}
     moved = [not np.array_equal(np.asarray(a), np.asarray(b))
              for a, b in zip(more.trainable_weights, shipped.trainable_weights)]
     assert all(moved)  # Every weight trained on: the convolutions too.
