@@ -409,6 +409,7 @@ def train(config, content=None, style_set=None):
         "train_steps": int(cfg.train_steps),
         "batch_size": cfg.batch_size,
         "image_size": cfg.image_size,
+        "resize_side": cfg.resize_side,
         "content_images": cfg.content_images if content is None else "<in memory>",
         "final_losses": {k: float(v) for k, v in run.last.items()},
         "backend": keras.backend.backend(),
