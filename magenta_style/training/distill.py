@@ -1,6 +1,6 @@
 """`distill`: trains a narrower multi-style network to reproduce a trained one.
 
-How `varied-small` is made (issue 16: "trained or distilled from varied"):
+How `varied-small` was started (issue 16: "trained or distilled from varied"):
 the student, Magenta's network at a smaller `alpha` with the teacher's
 styles and style names, sees content photos, each under one of the
 teacher's styles (drawn from the seed and the step, `loop.labels_for_step`),

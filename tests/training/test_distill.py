@@ -224,21 +224,26 @@ def test_the_jax_backend_distils_without_tensorflow_and_agrees(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.needs_shared
-def test_the_shipped_varied_small_reproduces_varied_on_a_held_out_photo(shared_dir):
+def test_the_shipped_varied_small_gives_each_of_varieds_styles(shared_dir):
     # What a user of varied-small relies on: varied's 36 styles, at half the
-    # width, looking like varied's. Measured over the 20 held-out photos:
-    # 12.2 levels of 255 on average (BUILD.md); a student from random
-    # weights or with styles in another order is 30 or more.
+    # width, each looking like varied's style of the same name. Distilled from
+    # varied, then trained on with Magenta's losses, it no longer copies
+    # varied's pixels (17.8 levels of 255 apart over the 20 held-out photos,
+    # BUILD.md), but on a held-out photo each of its pastiches is still nearer
+    # varied's pastiche in the same style than in any other (the nearest
+    # other is at least 1.25x as far: 1.34x measured on chicago; styles in
+    # another order fail).
     from magenta_style.storage import image_io
     from magenta_style.stylization import grid
 
     small, varied = model_format.load_model("varied-small"), model_format.load_model("varied")
     assert small.style_names == varied.style_names
     assert small.transformer_config.alpha == 0.5
-    assert small.provenance["teacher"] == "varied"
+    assert small.provenance["seeded_from"]["provenance"]["teacher"] == "varied"
     photo = image_io.load_image(os.path.join(shared_dir, "images", "content", "chicago.jpg"),
                                 max_size=256)
-    diff = np.abs(grid.stylize_all(small, photo) - grid.stylize_all(varied, photo)) * 255
-    per_style = diff.mean(axis=(1, 2, 3))
-    assert per_style.mean() < 16, per_style
-    assert per_style.max() < 30, dict(zip(small.style_names, per_style))
+    ours, theirs = grid.stylize_all(small, photo), grid.stylize_all(varied, photo)
+    distance = np.abs(ours[:, None] - theirs[None]).mean(axis=(2, 3, 4)) * 255
+    same = np.diag(distance)
+    nearest_other = (distance + np.diag(np.full(len(same), np.inf))).min(axis=1)
+    assert np.all(same * 1.25 < nearest_other), dict(zip(small.style_names, same / nearest_other))
