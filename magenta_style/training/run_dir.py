@@ -89,9 +89,10 @@ def seed_train_dir(train_dir, model):
                         f"(provenance 'steps'). Received: {steps!r}")
     fingerprint = {"architecture": model.transformer_config.to_dict(),
                    "style_names": list(model.style_names), "init_from": "scratch",
-                   "append": False,
-                   SEEDED_FROM: {"steps": steps, "provenance": dict(model.provenance)}}
-    return train_state.seed_from_model(train_dir, model, steps, fingerprint)
+                   "append": False}
+    seed = {"steps": steps, "provenance": dict(model.provenance)}
+    return train_state.seed_from_model(train_dir, model, steps, fingerprint,
+                                       record={SEEDED_FROM: seed})
 
 
 def _short(value, limit=80):

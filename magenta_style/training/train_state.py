@@ -228,7 +228,7 @@ def restore_latest(train_dir, model, optimizer, log=None):
     return None, None
 
 
-def seed_from_model(train_dir, model, step, fingerprint):
+def seed_from_model(train_dir, model, step, fingerprint, record=None):
     """Starts `train_dir` from a trained model, to continue training it.
 
     Writes `ckpt-<step>.npz` with the model's weights and no optimizer state
@@ -244,6 +244,8 @@ def seed_from_model(train_dir, model, step, fingerprint):
         model: the trained transformer.
         step: int, the steps the model has had.
         fingerprint: dict, see above.
+        record: optional dict of further `config.json` fields (the seed's
+            history); not part of the fingerprint, so not in the checkpoint.
 
     Returns:
         The checkpoint path.
@@ -254,5 +256,5 @@ def seed_from_model(train_dir, model, step, fingerprint):
     os.makedirs(train_dir, exist_ok=True)
     if latest_checkpoint(train_dir):
         raise UserError(f"{train_dir} already holds checkpoints; seed an empty folder.")
-    write_json(os.path.join(train_dir, CONFIG_FILE), dict(fingerprint))
+    write_json(os.path.join(train_dir, CONFIG_FILE), dict(fingerprint, **(record or {})))
     return save_checkpoint(train_dir, step, model, None, meta=dict(fingerprint))
