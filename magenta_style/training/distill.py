@@ -139,6 +139,7 @@ def narrow_weights(teacher, student):
         s_block.table.beta.assign(np.asarray(t_block.table.beta)[:, cols])
         rows = cols
 
+
 def load_teacher(name_or_dir):
     """The multi-style model to distil, frozen (one-line `UserError` if unreadable)."""
     teacher = modes._load_base(name_or_dir, purpose="Distillation")
