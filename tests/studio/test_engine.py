@@ -281,7 +281,9 @@ def test_painting_sliders_render_stylize_with_the_mixed_vector(studio, paintings
     got = studio.render(photo.id, options)
     vector = 0.75 * a.vector + 0.25 * b.vector
     expected = stylize(photo.working, "arbitrary-v1", style_vector=vector, strength=0.8)
-    np.testing.assert_array_equal(got, expected)
+    # The studio mixes in float64 and this line in float32: two float paths,
+    # so a pixel may round to the next level of 255 on another CPU.
+    np.testing.assert_allclose(got.astype(int), expected.astype(int), atol=1)
     alone = studio.render(photo.id, _options(studio, np.eye(studio.num_styles)[0],
                                              paintings={a.id: 1.0}))
     assert np.abs(alone.astype(int) - got).mean() > 1  # the mixture matters
