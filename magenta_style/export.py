@@ -50,7 +50,6 @@ import numpy as np
 from magenta_style import onnx_export
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
-from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
 
 # The network needs 16 pixels (it pads and downsamples by 4; see stylization.api).
@@ -153,8 +152,8 @@ def _serving_module(model):
         tf.TensorSpec([None, None, None, None], tf.float32, name="region_weights"),
         tf.TensorSpec([None, n], tf.float32, name="region_styles")])
     def serve_regions(image, region_weights, region_styles):
-        return {"stylized_image": regions.map_runner(model)(image, region_weights,
-                                                            region_styles)}
+        return {"stylized_image": runner_lib.region_runner(model)(image, region_weights,
+                                                                  region_styles)}
 
     module.serve = serve
     module.serve_regions = serve_regions

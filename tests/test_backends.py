@@ -68,9 +68,11 @@ REGIONS_SCRIPT = textwrap.dedent("""
     assert keras.backend.backend() == "jax", keras.backend.backend()
     from magenta_style.storage import model_format
     from magenta_style.stylization import regions
+    from magenta_style.stylization import runner
     data = np.load(sys.argv[1])
     model = model_format.load_model("android-26")
-    outs = {s: np.asarray(regions.map_runner(model, statistics=s)(data["x"], data["m"], data["r"]))
+    outs = {s: np.asarray(runner.region_runner(model, statistics=s)(data["x"], data["m"],
+                                                                    data["r"]))
             for s in regions.STATISTICS}
     np.savez(sys.argv[2], **outs)
     assert "tensorflow" not in sys.modules, "regions imported tensorflow"
@@ -79,6 +81,7 @@ REGIONS_SCRIPT = textwrap.dedent("""
 
 def test_styles_in_regions_match_under_jax(tmp_path):
     from magenta_style.stylization import regions
+    from magenta_style.stylization import runner
 
     x = np.random.default_rng(1).random((1, 28, 40, 3), dtype=np.float32)
     m = np.zeros((1, 28, 40, 2), np.float32)
@@ -97,5 +100,5 @@ def test_styles_in_regions_match_under_jax(tmp_path):
     for statistics in regions.STATISTICS:
         np.testing.assert_allclose(
             jax_out[statistics],
-            np.asarray(regions.map_runner(model, statistics=statistics)(x, m, r)),
+            np.asarray(runner.region_runner(model, statistics=statistics)(x, m, r)),
             atol=5e-5)  # float rounding: TensorFlow fuses one image's instance norm

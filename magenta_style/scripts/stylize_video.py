@@ -24,13 +24,8 @@ def main(argv):
     if len(argv) > 1:
         raise flags.Error(f"Unexpected arguments: {argv[1:]}")
     config = flagutil.config_from_flags(VideoConfig)
-    info = stylize_video(
-        config.input_video, config.output_video, config.which_styles, config.checkpoint,
-        temporal=config.temporal, momentum=config.momentum, flow_weight=config.flow_weight,
-        batch_size=config.batch_size, preserve_colors=config.preserve_colors,
-        strength=config.strength, jit_compile=config.jit_compile,
-        normalize_weights=config.normalize_weights, num_styles=config.num_styles,
-        progress=config.progress)
+    info = stylize_video(config.input_video, config.output_video, config.which_styles,
+                         config.checkpoint, config=config)
     print(f"Wrote {config.output_video}: {info.frames or 'all'} frames, "
           f"{info.width}x{info.height} at {float(info.rate):.3f} frames/s, "
           f"sound: {info.audio_codec or 'none'}")

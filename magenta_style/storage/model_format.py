@@ -28,6 +28,7 @@ from magenta_style import config as config_lib
 from magenta_style.errors import UserError
 from magenta_style.model import transformer as transformer_lib
 from magenta_style.storage import atomic
+from magenta_style.storage import model_cache
 from magenta_style.storage import weights_file
 
 FORMAT = "magenta_style.transformer/2"
@@ -328,21 +329,27 @@ def save_magenta_checkpoint(model, prefix):
                       shape_and_slices=[""] * len(names), tensors=tensors)
 
 
-def load_model(model=None, num_styles=None, alpha=None):
+def load_model(model=None, num_styles=None, alpha=None, *, cached=False):
     """Loads a transformer from whatever a user passes as `model` / `--checkpoint`.
+
+    The one loader: scripts, `stylize`, the studio, export and the trainers
+    all read models through it.
 
     Args:
         model: None (the default shipped model), a shipped model name
             (`shipped_models()`), a model directory, a Magenta TF1
             checkpoint prefix or a directory holding one, or a loaded
-            `keras.Model` (returned as is).
+            model (returned as is, after the `num_styles` check).
         num_styles: optional; checked against the model.
         alpha: optional width multiplier for a Magenta checkpoint whose
             widths cannot be read from its shapes (see
             `load_magenta_checkpoint`); ignored for model directories.
+        cached: share one loaded copy per model files (`storage.model_cache`;
+            read again when a file changes). For inference only: a caller
+            that changes the weights (training) loads its own copy.
 
     Returns:
-        The `keras.Model` of `build_transformer`, with attributes
+        The `PasticheNetwork` of `build_transformer`, with attributes
         `transformer_config`, `style_names` (tuple of str) and `provenance`;
         for an arbitrary-style directory (`arbitrary-v1`), an
         `ArbitraryStyleModel` (`storage.arbitrary_format`).
@@ -352,18 +359,41 @@ def load_model(model=None, num_styles=None, alpha=None):
             config, weights that do not fit, or another `num_styles`.
     """
     if model is not None and not isinstance(model, (str, os.PathLike)):
+        check_num_styles(model, num_styles)
         return model
-    path = None if model is None else os.fspath(model)
-    if path is not None and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+    path = DEFAULT_MODEL if model is None else os.fspath(model)
+    if not os.path.exists(path) and not os.path.exists(path + ".index"):
+        path = resolve_model_dir(path)  # a shipped name (or one clear line)
+    if cached:
+        key = (model_cache.fingerprint(path, model_files(path)), alpha)
+        loaded = model_cache.get(key, lambda: _read(path, alpha))
+    else:
+        loaded = _read(path, alpha)
+    check_num_styles(loaded, num_styles)
+    return loaded
+
+
+def model_files(path):
+    """The files whose change makes the model at `path` another model."""
+    from magenta_style.storage import arbitrary_format
+
+    real = os.path.realpath(path)
+    return [os.path.join(real, WEIGHTS_FILE), os.path.join(real, CONFIG_FILE),
+            os.path.join(real, arbitrary_format.PREDICTOR_WEIGHTS),
+            os.path.join(real, arbitrary_format.TRANSFORMER_WEIGHTS),
+            real + ".index", os.path.join(real, "checkpoint")]
+
+
+def _read(path, alpha):
+    """A model directory, or a Magenta TF1 checkpoint (prefix or directory)."""
+    if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
         is_tf_ckpt = (os.path.isfile(path + ".index")
                       or (os.path.isdir(path)
                           and (os.path.isfile(os.path.join(path, "checkpoint"))
                                or glob.glob(os.path.join(path, "*.index")))))
         if is_tf_ckpt:
-            return load_magenta_checkpoint(path, num_styles=num_styles, alpha=alpha)
-    loaded = _load_model_dir(path)
-    check_num_styles(loaded, num_styles)
-    return loaded
+            return load_magenta_checkpoint(path, alpha=alpha)
+    return _load_model_dir(path)
 
 
 def check_num_styles(model, num_styles):
@@ -382,7 +412,9 @@ def check_num_styles(model, num_styles):
 
 def is_arbitrary(model):
     """True for an arbitrary-style model (predictor + transformer), not a multi-style one."""
-    return hasattr(model, "predictor") and hasattr(model, "transformer")
+    from magenta_style.model import arbitrary_transformer
+
+    return isinstance(model, arbitrary_transformer.ArbitraryStyleModel)
 
 
 def require_multi_style(model, purpose):

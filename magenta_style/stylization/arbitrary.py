@@ -8,14 +8,13 @@ as a 100-d vector that its predictor computes from a painting. Here:
   is the same in every path (API, CLI, export);
 - `predict`: paintings -> `[N, 100]` under a loaded model (the public
   `magenta_style.style_vector(s)` are `api`'s: they load the model);
-- `style_choice`: what `stylize` and `bin/stylize` accept as a style
-  (paintings, a blend with weights, or vectors) -> one vector per output,
-  with output-name suffixes;
+- `paintings`: what `stylize` and `bin/stylize` accept as a style
+  (paintings, a blend with weights, or vectors) -> a `Conditioning` of one
+  vector per output, with output-name suffixes;
 - `interpolate_with_photo`: Magenta's `strength` (identity interpolation:
   blend the vector with the photo's own vector, not the pixels).
 """
 
-import dataclasses
 import os
 
 import numpy as np
@@ -24,6 +23,7 @@ from PIL import Image
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.stylization import runner as runner_lib
+from magenta_style.stylization.conditioning import Conditioning
 
 DEFAULT_MODEL = "arbitrary-v1"
 # Magenta's predictor input: 256 x 256 centre crops.
@@ -155,25 +155,8 @@ def _name(image, index):
     return f"style{index}"
 
 
-@dataclasses.dataclass(frozen=True)
-class StyleChoice:
-    """What to render: one style vector per output.
-
-    Attributes:
-        vectors: `[num_outputs, style_dim]` float32.
-        suffixes: output-name suffix per row: the painting's file name
-            (`starry_night`), or for a blend names with weights in thousandths
-            (`starry_night_700_udnie_300`, as multi-style mixtures are named).
-        is_blend: the rows came from one blend (one output).
-    """
-
-    vectors: np.ndarray
-    suffixes: tuple
-    is_blend: bool
-
-
-def style_choice(model, style_image=None, style_blend_weights=None, style_vector=None):
-    """Parses what `stylize` was given as a style into `StyleChoice`.
+def paintings(model, style_image=None, style_blend_weights=None, style_vector=None):
+    """Parses what `stylize` was given as a style into a `Conditioning` of style vectors.
 
     Args:
         model: a loaded arbitrary-style model.
@@ -184,6 +167,12 @@ def style_choice(model, style_image=None, style_blend_weights=None, style_vector
             (>= 0, positive sum; rescaled to sum to 1).
         style_vector: instead of paintings, a `[style_dim]` vector (one
             output) or `[K, style_dim]` vectors (one output each).
+
+    Returns:
+        A `Conditioning` with `vectors=True`: rows `[num_outputs, style_dim]`
+        float32, suffixes the paintings' file names (`starry_night`), or for
+        a blend the names with weights in thousandths
+        (`starry_night_700_udnie_300`, as multi-style mixtures are named).
 
     Raises:
         UserError: no style or two kinds of style, bad weights, bad vectors,
@@ -200,7 +189,8 @@ def style_choice(model, style_image=None, style_blend_weights=None, style_vector
         arr = np.asarray(style_vector, np.float32) if not isinstance(style_vector, str) else None
         rows = arr if arr is not None and arr.ndim == 2 else [style_vector]
         vectors = np.stack([check_vector(v, dim) for v in rows])
-        return StyleChoice(vectors, tuple(f"vector{i}" for i in range(len(vectors))), False)
+        return Conditioning(vectors, tuple(f"vector{i}" for i in range(len(vectors))),
+                            several=np.ndim(style_vector) == 2, vectors=True)
     several = isinstance(style_image, (list, tuple))
     images = list(style_image) if several else [style_image]
     if not images:
@@ -208,8 +198,8 @@ def style_choice(model, style_image=None, style_blend_weights=None, style_vector
     vectors = predict(model, images)
     names = [_name(image, i) for i, image in enumerate(images)]
     if style_blend_weights is None:
-        return StyleChoice(vectors, tuple(names), False)
+        return Conditioning(vectors, tuple(names), several=several, vectors=True)
     w = check_blend_weights(style_blend_weights, len(images))
     blend = (w[:, None] * vectors.astype(np.float64)).sum(axis=0).astype(np.float32)
     suffix = "_".join(f"{n}_{int(round(x * 1000)):03d}" for n, x in zip(names, w))
-    return StyleChoice(blend[None], (suffix,), True)
+    return Conditioning(blend[None], (suffix,), mixed=True, vectors=True)

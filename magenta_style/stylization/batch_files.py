@@ -6,7 +6,6 @@ fails is reported and skipped. `contact_sheet` draws every style of a model
 on a few photos (`stylization.grid`'s layout).
 """
 
-import dataclasses
 import glob
 import numbers
 import os
@@ -15,10 +14,11 @@ import sys
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
-from magenta_style.storage import model_format
 from magenta_style.stylization import api
 from magenta_style.stylization import grid as grid_lib
-from magenta_style.stylization import regions
+from magenta_style.stylization import options as options_lib
+from magenta_style.stylization import render
+from magenta_style.stylization import tasks
 
 
 def expand_inputs(spec):
@@ -100,7 +100,7 @@ def stylize_files(config, progress=True, log=None):
     log = log or (lambda line: tqdm.tqdm.write(line, file=sys.stderr))
     if not config.output_dir:
         raise UserError("No output folder given; pass --output_dir=FOLDER.")
-    api.check_options(config.strength, config.max_size)
+    options = options_lib.RenderOptions.from_config(config)
     if config.contact_sheet:
         check_cell_size(config.contact_sheet_size)
     atomic.check_output_dir(config.output_dir)
@@ -113,14 +113,11 @@ def stylize_files(config, progress=True, log=None):
     which = config.which_styles
     if style_images is not None and which == api.StylizeConfig.which_styles:
         which = 0  # the default pick of a multi-style model; not asked for
-    masked = config.style_masks is not None
-    spec = api.style_spec(config.checkpoint, which, config.num_styles, config.normalize_weights,
-                          style_image=style_images, style_blend_weights=blend,
-                          alpha=config.alpha, masks=config.style_masks if masked else None)
-    model = spec.model
-    if masked:
-        regions.check_masks(config.style_masks, spec.num_regions, config.mask_palette,
-                            config.region_statistics, spec.regions_of)
+    conditioning = tasks.resolve(
+        config.checkpoint, which, style_image=style_images, style_blend_weights=blend,
+        masks=config.style_masks, mask_palette=config.mask_palette,
+        normalize_weights=config.normalize_weights, num_styles=config.num_styles,
+        alpha=config.alpha).check_masks()
     # Created by the first write, so a run whose every input fails makes none.
     stale = atomic.remove_stale(config.output_dir)
     if stale:
@@ -129,26 +126,16 @@ def stylize_files(config, progress=True, log=None):
     bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
                     disable=not progress or len(paths) < 2, file=sys.stderr)
     for path, base in bar:
-        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}") for s in spec.suffixes]
+        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}")
+                   for s in conditioning.suffixes]
         todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
         kept += len(targets) - len(todo)
         if not todo:
             continue
         try:
-            if masked:
-                photo, region = regions.load_photo_and_masks(
-                    path, config.style_masks, spec.num_regions, config.max_size,
-                    config.mask_palette, spec.regions_of)
-            else:
-                photo, region = image_io.load_image(path, max_size=config.max_size or None), None
-            pastiches = api.render(
-                spec if masked else dataclasses.replace(spec, rows=spec.rows[todo]), photo,
-                config.strength, region=region, region_statistics=config.region_statistics,
-                tile_size=config.tile_size, tile_threshold=config.tile_threshold,
-                jit_compile=config.jit_compile)
-            for i, pastiche in zip(todo, pastiches):
-                out = api.finish(pastiche, photo, config.preserve_colors,
-                                 spec.pixel_strength(config.strength))
+            photo, regions = conditioning.load_photo(path, options.max_size)
+            outs = render.render_photo(conditioning.select(todo), photo, options, regions)
+            for i, out in zip(todo, outs):
                 image_io.save_image(out, targets[i])
                 written += 1
         except UserError as e:
@@ -164,8 +151,9 @@ def stylize_files(config, progress=True, log=None):
             f"{config.output_basename}_contact_sheet.png" if config.output_basename
             else "contact_sheet.png")
         if readable and (config.overwrite or not os.path.exists(sheet_path)):
-            save_contact_sheet(readable, sheet_path, model=model,
-                               style_images=style_images if spec.arbitrary else None,
+            painted = isinstance(conditioning.task, tasks.ArbitraryStyleTransfer)
+            save_contact_sheet(readable, sheet_path, model=conditioning.task,
+                               style_images=style_images if painted else None,
                                cell_size=config.contact_sheet_size,
                                preserve_colors=config.preserve_colors,
                                strength=config.strength)
@@ -210,8 +198,8 @@ _CFG = api.StylizeConfig
 def check_cell_size(cell_size):
     """Raises UserError unless `cell_size` is an int >= 16 (a contact sheet cell)."""
     if isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Integral) \
-            or cell_size < api.MIN_SIZE:
-        raise UserError(f"contact_sheet_size must be an integer of at least {api.MIN_SIZE} "
+            or cell_size < options_lib.MIN_SIZE:
+        raise UserError(f"contact_sheet_size must be an integer of at least {options_lib.MIN_SIZE} "
                         f"pixels. Received: {cell_size!r}")
 
 
@@ -242,26 +230,25 @@ def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styl
     check_cell_size(cell_size)
     rows = []
     if style_images is not None:
-        spec = api.style_spec(model, style_image=list(style_images))
-        names = list(spec.suffixes)
+        conditioning = tasks.resolve(model, style_image=list(style_images))
+        names = list(conditioning.suffixes)
         rows.append([None] + [grid_lib.square_crop(image_io.load_image(p), cell_size)
                               for p in style_images])
     else:
-        model = api.get_model(model)
-        if model_format.is_arbitrary(model):
-            raise UserError(f"{model.name} takes any painting: give the contact sheet "
+        task = tasks.as_task(model)
+        if isinstance(task, tasks.ArbitraryStyleTransfer):
+            raise UserError(f"{task.name} takes any painting: give the contact sheet "
                             "style_images=[...] (paintings) to show.")
-        all_names = model.style_names
-        spec = api.style_spec(model, list(range(len(all_names))) if styles is None
-                              else list(styles))
-        names = [all_names[int(s)] for s in spec.suffixes]
-    images, _ = api.as_list(images)
+        all_names = task.style_names
+        conditioning = task.resolve(list(range(len(all_names))) if styles is None
+                                    else list(styles))
+        names = [all_names[int(s)] for s in conditioning.suffixes]
+    options = options_lib.RenderOptions(preserve_colors=preserve_colors,
+                                        strength=strength).check()
+    images, _ = render.as_list(images)
     for item in images:
         photo = image_io.load_image(item, max_size=cell_size)
-        pastiches = api.render(spec, photo, strength)
-        cells = [image_io.to_uint8(photo)] + [
-            api.finish(p, photo, preserve_colors, spec.pixel_strength(strength))
-            for p in pastiches]
+        cells = [image_io.to_uint8(photo)] + render.render_photo(conditioning, photo, options)
         rows.append([grid_lib.fit_cell(image_io.array_to_float(c), cell_size) for c in cells])
     labels = ["photo"] + names if labels else None
     return image_io.to_uint8(grid_lib.assemble(rows, cell_size, labels=labels))

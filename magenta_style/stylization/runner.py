@@ -1,17 +1,22 @@
-"""The one compiled runner of the network on whole images, per model and backend.
+"""The one runner: a photo and its conditioning rows in, pastiches out.
 
-`stylize` (and the studio through it), the style grids of training and
-evaluation, and the SavedModel signatures all run the network through
-`runner(model)`, and so do video frames stylized one by one. Only code
-that normalises with other statistics or gamma/beta walks the blocks itself
-(`stylization.block_walk`): tiling (whole-image statistics gathered tile by
-tile), styles in regions (`stylization.regions.map_runner`: gamma/beta per
-pixel) and video's statistics averaged over time (`video.temporal`).
+`run(network, photo, rows, options, regions)` is where every pastiche is
+computed: the compiled whole-image forward for a uniform style
+(`runner(model)`, also used by training's style grids, export and video),
+the compiled per-pixel forward for styles in regions (`region_runner`,
+`stylization.regions.forward`), and tiling (`stylization.tiling`) above
+`options.tile_threshold` pixels. Compiled functions are made once per model
+(`cached`) and kept while the model lives.
 """
 
 import weakref
 
 import keras
+import numpy as np
+
+from magenta_style.stylization import options as options_lib
+from magenta_style.stylization import regions as regions_lib
+from magenta_style.stylization import tiling
 
 _RUNNERS = weakref.WeakKeyDictionary()
 
@@ -39,8 +44,9 @@ def runner(model, jit_compile=False):
 def cached(model, key, build):
     """`build()`, made once per `model` and `key` and kept while the model lives.
 
-    The runner's cache, shared with other compiled functions of a model (the
-    video's statistics-sharing network), so each traces once per model.
+    The runner's cache, shared with the model's other compiled functions
+    (regions, the video's smoothed statistics, the style predictor), so each
+    traces once per model.
     """
     per_model = _RUNNERS.setdefault(model, {})
     fn = per_model.get(key)
@@ -80,3 +86,82 @@ def _build(model, jit_compile):
 
         return run
     return lambda x, w: model([x, w], training=False)
+
+
+def region_runner(model, jit_compile=False, statistics="per_style"):
+    """A compiled `regions.forward` for `model`: `(images, weights, rows) -> pastiches`.
+
+    Shapes as `regions.forward`; under TensorFlow one trace serves every
+    image size and region count (dynamic shapes), `jit_compile` uses XLA.
+    Other backends run `forward` eagerly.
+    """
+    def build():
+        if keras.backend.backend() != "tensorflow":
+            return lambda x, m, r: regions_lib.forward(model, x, m, r, statistics)
+        import tensorflow as tf
+
+        # A row's width: num_styles, or an ArbitraryTransformer's style_dim.
+        n = model.inputs[1].shape[-1]
+        return tf.function(
+            lambda x, m, r: regions_lib.forward(model, x, m, r, statistics),
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
+                             tf.TensorSpec([None, None, None, None], tf.float32),
+                             tf.TensorSpec([None, n], tf.float32)],
+            jit_compile=jit_compile or None, reduce_retracing=True)
+
+    return cached(model, ("regions", bool(jit_compile), statistics), build)
+
+
+def run(network, photo, rows, options=None, regions=None, batch_pixels=4_000_000):
+    """The raw pastiches of one photo, one per conditioning row (or one with regions).
+
+    Args:
+        network: a `PasticheNetwork` or an `ArbitraryTransformer`.
+        photo: `[H, W, 3]` float32 in [0, 1], any H, W >= 1.
+        rows: `[K, D]` float32 conditioning rows (style weights, or style
+            vectors of an `ArbitraryTransformer`).
+        options: `RenderOptions` (tile_size, tile_threshold, jit_compile,
+            region_statistics are read); default `RenderOptions()`.
+        regions: optional `masks.Regions` of this photo: then ONE pastiche
+            with row k where `regions.weights[..., k]` says, the photo
+            showing where the masks cover less than all.
+        batch_pixels: at most this many pixels per network call (rows are
+            batched when the image is small).
+
+    Returns:
+        `[K, H, W, 3]` float32 in [0, 1] (`[1, H, W, 3]` with `regions`),
+        before colour preservation and strength (`render.finish`).
+    """
+    options = options or options_lib.RenderOptions()
+    image = np.asarray(photo, np.float32)
+    rows = np.asarray(rows, np.float32)
+    h, w = image.shape[:2]
+    weights = None if regions is None else regions.weights
+    # Tiny images: mirror-pad up to MIN_SIZE, crop back after.
+    pad = [[0, max(0, options_lib.MIN_SIZE - h)], [0, max(0, options_lib.MIN_SIZE - w)], [0, 0]]
+    if pad[0][1] or pad[1][1]:
+        image = np.pad(image, pad, mode="symmetric")
+        if weights is not None:
+            weights = np.pad(weights, pad, mode="symmetric")
+    tiled = image.shape[0] * image.shape[1] > options.tile_threshold
+    if weights is not None:
+        if tiled:
+            out = regions_lib.forward_tiled(network, image, weights, rows,
+                                            options.region_statistics, options.tile_size)
+        else:
+            fn = region_runner(network, options.jit_compile, options.region_statistics)
+            out = np.asarray(fn(image[None], np.asarray(weights, np.float32)[None], rows))[0]
+        return regions.show_photo(out[None, :h, :w], photo)
+    if tiled:
+        out = np.stack([tiling.stylize_tiled(network, image, row, tile_size=options.tile_size)
+                        for row in rows])
+    else:
+        fn = runner(network, options.jit_compile)
+        per_call = max(1, batch_pixels // (image.shape[0] * image.shape[1]))
+        chunks = []
+        for start in range(0, len(rows), per_call):
+            part = rows[start:start + per_call]
+            batch = np.broadcast_to(image[None], (len(part),) + image.shape)
+            chunks.append(np.asarray(fn(batch, part)))
+        out = np.concatenate(chunks)
+    return out[:, :h, :w, :]

@@ -18,38 +18,18 @@ collapsed.
 """
 
 import ast
-import dataclasses
 import math
 import re
 
 import numpy as np
 
 from magenta_style.errors import UserError
+from magenta_style.stylization.conditioning import Conditioning
 
 # Above this, every unit of the network saturates (the image stops
 # changing: android-26 gives the same picture from 1e3 to 1e10), and from
 # ~1e19 float32 overflows into a black or flat image.
 MAX_WEIGHT = 1000.0
-
-
-@dataclasses.dataclass(frozen=True)
-class StyleSpec:
-    """Parsed `which_styles`: one weight vector per output image.
-
-    Attributes:
-        weights: `[num_outputs, num_styles]` float32 style-weight rows.
-        suffixes: one output-name suffix per row, Magenta's naming: `"3"` for
-            style 3, `"0_500_3_500"` for the mixture {0: 0.5, 3: 0.5}.
-        is_mixture: True when the input was a dict/mixture (one output).
-    """
-
-    weights: np.ndarray
-    suffixes: tuple
-    is_mixture: bool
-
-    @property
-    def num_outputs(self):
-        return len(self.suffixes)
 
 
 def _bad(text, why):
@@ -201,7 +181,8 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
         normalize: rescale mixture weights to sum to 1 (Magenta does not).
 
     Returns:
-        A `StyleSpec`.
+        A `Conditioning`: one style-weight row per output; `several` when a
+        list was asked for (even of one style), `mixed` for a mixture.
 
     Raises:
         UserError: index out of range, unknown name, negative/NaN/all-zero
@@ -223,8 +204,8 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
         if len(set(suffixes)) < len(suffixes):
             raise _bad(_short(text), "a weight vector is given twice (its outputs would "
                                      "share a file name)")
-        return StyleSpec(np.concatenate([s.weights for s in specs]),
-                         tuple(s.suffixes[0] for s in specs), False)
+        return Conditioning(np.concatenate([s.rows for s in specs]),
+                            tuple(s.suffixes[0] for s in specs), several=True)
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "fiu":
         if value.shape[0] != num_styles:
             raise _bad(_short(text), f"a weight vector needs {num_styles} entries, "
@@ -257,7 +238,8 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
         if not np.any(row > 0):  # weights below float32's range (~1e-45) round to 0
             raise _bad(_short(text), "all weights are zero in float32 (the smallest weight it "
                                      "holds is about 1e-45); use larger weights")
-        return StyleSpec(row[None], (mixture_suffix(mix),), True)
+        return Conditioning(row[None], (mixture_suffix(mix),), several=_listed(text),
+                            mixed=True)
 
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items:
@@ -268,10 +250,70 @@ def parse_which_styles(which_styles, num_styles, style_names=None, normalize=Fal
         # Both outputs would have the same file name: one would be lost.
         raise _bad(_short(text), f"style {twice} is listed twice")
     weights = np.eye(num_styles, dtype=np.float32)[indices]
-    return StyleSpec(weights, tuple(str(i) for i in indices), False)
+    return Conditioning(weights, tuple(str(i) for i in indices),
+                        several=len(indices) > 1 or _listed(text))
 
 
 def _short(text):
     if isinstance(text, np.ndarray):
         return np.array2string(text, precision=3, threshold=8)
     return text
+
+
+def _listed(which_styles):
+    """True when the user asked for a list of styles (even of length one)."""
+    if isinstance(which_styles, (list, tuple)):
+        return True
+    if isinstance(which_styles, np.ndarray):
+        return which_styles.ndim == 2
+    return isinstance(which_styles, str) and which_styles.strip().startswith("[")
+
+
+def parse_region_styles(which_styles, num_styles, style_names=None, normalize=False):
+    """Parses `which_styles` of a masked stylization: a style or mixture per region.
+
+    Args:
+        which_styles: a list, one entry per region (= per mask), each an
+            index, a style name or a mixture dict (`[0, 3]`,
+            `[{0: 0.5, 3: 0.5}, 7]`, `["starry", "wave"]`); a single entry
+            for one region; a `[K, num_styles]` float array; or a string of
+            any of these (`"0,3"`, `"[{0:0.5,3:0.5},7]"`).
+        num_styles: int, the model's number of styles.
+        style_names: optional names (as `parse_which_styles`).
+        normalize: rescale each mixture's weights to sum to 1.
+
+    Returns:
+        A `Conditioning` with one row per region and one output suffix
+        (`regions_0-3`, `regions_0_500_3_500-7`); the caller adds the masks.
+
+    Raises:
+        UserError: as `parse_which_styles`, per region.
+    """
+    value = which_styles
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            # Names without quotes ("starry,wave"): a plain list of styles.
+            spec = parse_which_styles(value, num_styles, style_names, normalize)
+            if spec.mixed:  # "0:0.5,3:0.5" is one region
+                return Conditioning(spec.rows, (f"regions_{spec.suffixes[0]}",))
+            return Conditioning(spec.rows, ("regions_" + "-".join(spec.suffixes),))
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        spec = parse_which_styles(value, num_styles, style_names, normalize)
+        return Conditioning(spec.rows, ("regions_" + "-".join(spec.suffixes),))
+    if not isinstance(value, (list, tuple)):
+        value = [value]
+    if not value:
+        raise UserError("which_styles names no style; give one style or mixture per mask, "
+                        "e.g. [0, 3] or [{0: 0.5, 3: 0.5}, 7].")
+    rows, suffixes = [], []
+    for entry in value:
+        if isinstance(entry, (list, tuple, set)):
+            raise UserError(
+                f"Each region takes one style or one mixture dict, not a list. Received: "
+                f"{entry!r} in which_styles={which_styles!r}")
+        spec = parse_which_styles(entry, num_styles, style_names, normalize)
+        rows.append(spec.rows[0])
+        suffixes.append(spec.suffixes[0])
+    return Conditioning(np.stack(rows).astype(np.float32), ("regions_" + "-".join(suffixes),))

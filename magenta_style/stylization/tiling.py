@@ -10,17 +10,15 @@ padding only at the image border, as the untiled network does). The
 pre-normalisation output of each layer is kept for the whole image (in RAM,
 at most two layer maps at a time), its per-channel mean and variance are
 accumulated across tiles (Chan's parallel formula, float64), and the whole
-map is then normalised with `InstanceNormalization.normalize`
-using those statistics (`block_walk`, shared with video's statistics
-averaged over time). The result equals the untiled network's output up
-to float rounding (see tests/test_tiling.py), and because every tile's
+map is then normalised with `InstanceNormalization.normalize` using those
+statistics (`block_step.normalize_block`). The result equals the untiled
+network's output up to float rounding (tests/stylization/test_tiling.py), and because every tile's
 output is exact there is no seam to blend.
 
-Where each layer's gamma/beta come from is a small source object
-(`UniformStyle`: one style-weight row; `regions.RegionStyle`: a style per
-pixel, with per-style statistics if asked), and the order of the blocks is
-`block_walk.walk`, which the masked whole-image pass (`regions.forward`)
-and video share.
+Where each layer's gamma/beta come from is a `block_step` source (`Rows`:
+one conditioning row; `Pixels`: a style per pixel, with per-style
+statistics if asked), and the order of the blocks is `block_step.walk`,
+which the masked whole-image pass (`regions.forward`) and video share.
 
 Memory: the largest map is the first layer's (`H * W * 32 * 4` bytes at
 alpha=1, about 3 GB for a 6000x4000 photo) plus one tile's convolution.
@@ -31,7 +29,7 @@ import numpy as np
 
 from magenta_style.model import fast_conv
 from magenta_style.model import transformer as transformer_lib
-from magenta_style.stylization import block_walk
+from magenta_style.stylization import block_step
 
 # Work per tile, in pixels x channels: a 1024 x 1024 tile at 32 channels.
 _DEFAULT_TILE_ELEMENTS = 1024 * 1024 * 32
@@ -109,16 +107,14 @@ def _tile_side(channels, tile_elements):
     return max(16, int((tile_elements / max(channels, 1)) ** 0.5))
 
 
-def _conv_block(block, x, style, tile_elements):
+def _conv_block(block, x, source, tile_elements):
     """Pad-conv-norm-activation of one `transformer.ConvBlock` over the whole map `x` in tiles.
 
     Args:
         block: the block (`model.blocks`).
         x: `[H, W, Cin]` float32 map (numpy).
-        style: where gamma/beta come from: `UniformStyle` (one style-weight
-            row, or the style vector of an `ArbitraryTransformer`) or
-            `regions.RegionStyle` (a style per pixel); see
-            `UniformStyle.for_block`.
+        source: where gamma/beta come from (a `block_step` source: `Rows`,
+            `Pixels`, ...), given the whole map's statistics.
 
     Returns:
         `[H', W', Cout]` float32 normalised and activated map.
@@ -163,35 +159,14 @@ def _conv_block(block, x, style, tile_elements):
     mean, variance = moments.result()
     mean = tf.constant(mean.reshape(1, 1, 1, -1), tf.float32)
     variance = tf.constant(variance.reshape(1, 1, 1, -1), tf.float32)
-    params = style.for_block(block, (out_h, out_w), mean, variance)
+    params = source.for_block(block, mean, variance)
     rows = max(1, _NORM_CHUNK_ELEMENTS // max(1, out_w * channels))
     for r0 in range(0, out_h, rows):
         gamma, beta, m, v = params(r0, min(out_h, r0 + rows))
-        chunk = block_walk.normalize_block(block, tf.constant(out[None, r0:r0 + rows]),
+        chunk = block_step.normalize_block(block, tf.constant(out[None, r0:r0 + rows]),
                                            gamma, beta, m, v)
         out[r0:r0 + rows] = chunk[0].numpy()
     return out
-
-
-class UniformStyle:
-    """One style-weight row for the whole image: the network's own conditioning.
-
-    The gamma/beta source `_conv_block` reads: `for_block(block, out_shape,
-    mean, variance)` gets the block's whole-map statistics (`[1, 1, 1, C]`)
-    and returns a function of an output row range `(r0, r1)` giving `(gamma,
-    beta, mean, variance)` for `InstanceNormalization.normalize`: `[1, C]`
-    and the given statistics here; `[1, r1 - r0, W', C]` maps for a
-    per-pixel source (`regions.RegionStyle`).
-    """
-
-    def __init__(self, style_weights):
-        import tensorflow as tf
-
-        self.weights = tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1))
-
-    def for_block(self, block, out_shape, mean, variance):
-        gamma, beta = block.table(self.weights)
-        return lambda r0, r1: (gamma, beta, mean, variance)
 
 
 def pad_to_multiple(array):
@@ -202,7 +177,7 @@ def pad_to_multiple(array):
     return np.pad(array, widths, mode="reflect")
 
 
-def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
+def stylize_tiled(model, image, style_weights=None, tile_size=1024, source=None):
     """The pastiche of one image, computed in tiles with whole-image statistics.
 
     Args:
@@ -211,30 +186,32 @@ def stylize_tiled(model, image, style_weights, tile_size=1024, style=None):
         image: `[H, W, 3]` float32 in [0, 1], H, W >= 5.
         style_weights: `[num_styles]` float32 (one row of style weights), or
             the `[style_dim]` style vector of an `ArbitraryTransformer`;
-            ignored when `style` is given.
+            ignored when `source` is given.
         tile_size: int >= 16; tiles hold about `tile_size**2 * 32` values
             (so 128-channel layers use tiles half as wide).
-        style: optional gamma/beta source for the padded image
-            (`regions.RegionStyle`: a style per pixel); default
-            `UniformStyle(style_weights)`.
+        source: optional `block_step` source for the padded image
+            (`Pixels`: a style per pixel); default `Rows` of `style_weights`.
 
     Returns:
         `[H, W, 3]` float32 in [0, 1], equal to `model([image, w])[0]` up to
         float rounding, in memory bounded by a few full-size layer maps.
     """
+    import tensorflow as tf
+
     image = np.asarray(image, np.float32)
     h, w = image.shape[:2]
-    style = UniformStyle(style_weights) if style is None else style
+    if source is None:
+        source = block_step.Rows(tf.constant(np.asarray(style_weights, np.float32).reshape(1, -1)))
     tile_elements = max(16, int(tile_size)) ** 2 * 32
     # PadToMultiple: mirror bottom/right up to a multiple of 4 (as the model).
     x = pad_to_multiple(image)
 
     def run(block, x):
-        return _conv_block(block, x, style, tile_elements)
+        return _conv_block(block, x, source, tile_elements)
 
     def add_in_place(x, h):  # the residual add, into the fresh map
         h += x
         return h
 
-    x = block_walk.walk(model.blocks, x, run, add_in_place)
+    x = block_step.walk(model.blocks, x, run, add_in_place)
     return x[:h, :w]

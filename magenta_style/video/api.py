@@ -17,9 +17,10 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
-from magenta_style.stylization import api as stylize_api
+from magenta_style.stylization import render
 from magenta_style.stylization import runner as runner_lib
-from magenta_style.stylization import style_choice
+from magenta_style.stylization import tasks
+from magenta_style.stylization.options import RenderOptions
 from magenta_style.video import temporal as temporal_lib
 
 # The smallest frame the network takes (reflection padding of 4 needs 5).
@@ -42,6 +43,9 @@ class VideoConfig:
         "help": "Number of styles in --checkpoint; optional, checked when given."})
     which_styles: str = dataclasses.field(default="0", metadata={
         "help": "One style or one mixture: '3', 'starry_night', '{0:0.5,3:0.5}'."})
+    style_image: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Any painting as the style (Ghiasi et al.'s arbitrary style; implies "
+                "--checkpoint=arbitrary-v1)."})
     normalize_weights: bool = dataclasses.field(default=False, metadata={
         "help": "Rescale mixture weights to sum to 1 (Magenta uses them as given)."})
     temporal: str = dataclasses.field(default="flow", metadata={
@@ -72,53 +76,81 @@ class FrameStylizer:
     """Stylizes consecutive frames of one video with temporal smoothing.
 
     Args:
-        model: a loaded model (or anything `stylization.api.get_model` takes).
-        which_styles: one style or one mixture (`style_choice.parse_which_styles`).
+        model: anything `stylize` takes as a model (a task, a loaded model, a
+            name or path; None: `varied`, or `arbitrary-v1` with paintings).
+        which_styles: one style or one mixture of a multi-style model.
+        style_image, style_blend_weights, style_vector: instead, one painting,
+            one blend of paintings, or one style vector (as `stylize`).
         temporal: one of `temporal.TEMPORAL_MODES`.
-        momentum, flow_weight, preserve_colors, strength, jit_compile,
-        normalize_weights, num_styles: as in `VideoConfig`.
+        momentum, flow_weight, normalize_weights, num_styles: as in `VideoConfig`.
+        options: `RenderOptions` (`preserve_colors`, `strength`, `jit_compile`
+            are read); keywords named like its fields override it.
 
     Call it on uint8 `[B, H, W, 3]` batches of consecutive frames; it returns
     uint8 `[B, H, W, 3]`. `reset()` before frames of another video (a change
-    of frame size resets by itself); `set_styles` changes the style mid-stream.
-    A live source (a webcam) calls it one frame at a time.
+    of frame size resets by itself); `set_styles` / `set_conditioning` change
+    the style and `set_options` the options mid-stream. A live source (a
+    webcam) calls it one frame at a time. With a painting, `strength` moves
+    its style vector towards the first frame's own (Magenta's identity
+    interpolation, once per stream so the style does not flicker).
     """
 
-    def __init__(self, model=None, which_styles=0, *, temporal=_CFG.temporal,
+    def __init__(self, model=None, which_styles=0, *, style_image=None,
+                 style_blend_weights=None, style_vector=None, temporal=_CFG.temporal,
                  momentum=_CFG.momentum, flow_weight=_CFG.flow_weight,
-                 preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
-                 jit_compile=_CFG.jit_compile, normalize_weights=_CFG.normalize_weights,
-                 num_styles=None):
-        stylize_api.check_options(strength, 0)
+                 normalize_weights=_CFG.normalize_weights, num_styles=None, options=None,
+                 **render_options):
+        self.options = (options or RenderOptions()).replace(**render_options)
         use_ema, use_flow = temporal_lib.parse_temporal(temporal)
-        self.model = stylize_api.get_model(model, num_styles)
-        self.set_styles(which_styles, normalize_weights)
-        self._ema = (temporal_lib.EmaNetwork(self.model, momentum, jit_compile)
+        self.task = tasks.as_task(model, num_styles,
+                                  paintings=style_image is not None or style_vector is not None)
+        self.set_conditioning(self.task.resolve(
+            which_styles, style_image=style_image, style_blend_weights=style_blend_weights,
+            style_vector=style_vector, normalize_weights=normalize_weights))
+        network = self.task.network
+        self._ema = (temporal_lib.EmaNetwork(network, momentum, self.options.jit_compile)
                      if use_ema else None)
-        self._run = runner_lib.runner(self.model, jit_compile)
+        self._run = runner_lib.runner(network, self.options.jit_compile)
         self._flow = temporal_lib.FlowBlender(flow_weight) if use_flow else None
         self._pool = None
         self._size = None
-        self.preserve_colors, self.strength = preserve_colors, float(strength)
 
-    def set_styles(self, which_styles, normalize_weights=False):
-        """Changes the style (one style or one mixture) from the next frame on.
+    @property
+    def model(self):
+        """The network the frames go through."""
+        return self.task.network
+
+    def set_conditioning(self, conditioning):
+        """Changes the style (a `Conditioning` of this task with one output) from the next frame.
 
         The temporal state is kept, so a live stream (the studio's webcam
         with its sliders) changes style without a jump in its statistics.
         """
-        spec = style_choice.parse_which_styles(
-            which_styles, self.model.transformer_config.num_styles, self.model.style_names,
-            normalize_weights)
+        if conditioning.num_outputs != 1 or conditioning.masks is not None:
+            raise UserError("a video gets one style, one mixture or one painting, not a list "
+                            f"of styles. Received: {len(conditioning.suffixes)} outputs")
+        self.conditioning = conditioning
+        self.suffix = conditioning.suffixes[0]
+        self._rows = None  # made from the next frame (strength may need it)
+
+    def set_styles(self, which_styles, normalize_weights=False):
+        """`set_conditioning` of one style or one mixture of a multi-style model."""
+        spec = self.task.resolve(which_styles, normalize_weights=normalize_weights)
         if spec.num_outputs != 1:
             raise UserError("a video gets one style or one mixture, not a list of styles. "
                             f"Received: which_styles={which_styles!r}")
-        self.weights = spec.weights[:1]
-        self.suffix = spec.suffixes[0]
+        self.set_conditioning(spec)
+
+    def set_options(self, options):
+        """New `RenderOptions` from the next frame on (the temporal state is kept)."""
+        if options.strength != self.options.strength:
+            self._rows = None
+        self.options = options.check()
 
     def reset(self):
         """Starts a new video (forgets running statistics and the previous frame)."""
         self._size = None
+        self._rows = None
         if self._ema is not None:
             self._ema.reset()
         if self._flow is not None:
@@ -135,7 +167,11 @@ class FrameStylizer:
             self.reset()  # a new frame size is a new stream
         self._size = frames.shape[1:3]
         photos = frames.astype(np.float32) / 255.0
-        weights = np.repeat(self.weights, len(frames), axis=0)
+        if self._rows is None:
+            self._rows = self.task.rows_for_photo(self.conditioning, photos[0],
+                                                  self.options.strength)
+        rows, pixel_strength = self._rows
+        rows = np.repeat(np.asarray(rows, np.float32)[:1], len(frames), axis=0)
         motions = None
         if self._flow is not None:
             # The flow reads only input frames: estimate it while the network runs.
@@ -143,23 +179,20 @@ class FrameStylizer:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, "magenta_style_flow")
             motions = self._pool.submit(self._flow.motion, frames)
         if self._ema is not None:
-            pastiches = self._ema(photos, weights)
+            pastiches = self._ema(photos, rows)
         else:
-            pastiches = np.asarray(self._run(photos, weights))
+            pastiches = np.asarray(self._run(photos, rows))
         if motions is not None:
             pastiches = self._flow.blend(pastiches, motions.result())
         out = np.empty_like(frames)
         for i, (photo, pastiche) in enumerate(zip(photos, pastiches)):
-            out[i] = stylize_api.finish(pastiche, photo, self.preserve_colors, self.strength)
+            out[i] = render.finish(pastiche, photo, self.options.preserve_colors, pixel_strength)
         return out
 
 
-def stylize_video(input_video, output_video, which_styles=0, model=None, *,
-                  temporal=_CFG.temporal, momentum=_CFG.momentum,
-                  flow_weight=_CFG.flow_weight, batch_size=_CFG.batch_size,
-                  preserve_colors=_CFG.preserve_colors, strength=_CFG.strength,
-                  jit_compile=_CFG.jit_compile, normalize_weights=_CFG.normalize_weights,
-                  num_styles=None, progress=_CFG.progress):
+def stylize_video(input_video, output_video, which_styles=0, model=None, *, style_image=None,
+                  style_blend_weights=None, style_vector=None, config=None, options=None,
+                  **overrides):
     """Stylizes a video file, keeping its frame rate, size, frame count and sound.
 
     Args:
@@ -170,18 +203,15 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *,
             file is replaced only when the new one is complete).
         which_styles: one style index or name, or one mixture
             (`{0: 0.5, 3: 0.5}`, `"0:0.5,3:0.5"`).
-        model: a loaded model, None (android-26), a shipped name, a model
-            directory or a Magenta checkpoint.
-        temporal: `"none"`, `"ema"`, `"flow"` or `"ema+flow"`
-            (`video.temporal`; docs/video.md has the measured trade-offs).
-        momentum: float in [0, 1), EMA weight of the past (ema).
-        flow_weight: float in [0, 1), the warped previous output's share (flow).
-        batch_size: int >= 1, frames per network call.
-        preserve_colors, strength: as in `stylize`.
-        jit_compile: compile with XLA.
-        normalize_weights: rescale mixture weights to sum to 1.
-        num_styles: optional int, checked against the model.
-        progress: show a tqdm bar (frames/s).
+        model: as `stylize` (None: `varied`, or `arbitrary-v1` with a painting).
+        style_image, style_blend_weights, style_vector: any painting (or a
+            blend, or a style vector) as the style, as `stylize`.
+        config: a `VideoConfig` for the other settings (default its defaults);
+            its render fields make the `RenderOptions` unless `options` is given.
+        options: `RenderOptions` (`preserve_colors`, `strength`, `jit_compile`).
+        **overrides: any `VideoConfig` field (`temporal="ema"`, `momentum`,
+            `flow_weight`, `batch_size`, `strength`, `preserve_colors`,
+            `jit_compile`, `normalize_weights`, `num_styles`, `progress`).
 
     Returns:
         `video.io.VideoInfo` of the written file.
@@ -189,7 +219,16 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *,
     Raises:
         UserError: unreadable input, unsupported output extension or missing
             encoder, bad style or options.
+        TypeError: a keyword that is not a `VideoConfig` field.
     """
+    config = dataclasses.replace(config or VideoConfig(), **overrides)
+    render_fields = {f.name for f in dataclasses.fields(RenderOptions)}
+    if options is None:
+        options = RenderOptions.from_config(config)
+    else:
+        options = options.replace(**{k: v for k, v in overrides.items() if k in render_fields})
+    style_image = config.style_image if style_image is None else style_image
+    batch_size = config.batch_size
     from magenta_style.video import io as video_io
 
     if int(batch_size) != batch_size or batch_size < 1:
@@ -199,9 +238,10 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *,
     output_video = os.fspath(output_video)
     video_io.container_for(output_video)  # a bad extension fails before any work
     stylizer = FrameStylizer(
-        model, which_styles, temporal=temporal, momentum=momentum, flow_weight=flow_weight,
-        preserve_colors=preserve_colors, strength=strength, jit_compile=jit_compile,
-        normalize_weights=normalize_weights, num_styles=num_styles)
+        model, which_styles, style_image=style_image, style_blend_weights=style_blend_weights,
+        style_vector=style_vector, temporal=config.temporal, momentum=config.momentum,
+        flow_weight=config.flow_weight, normalize_weights=config.normalize_weights,
+        num_styles=config.num_styles, options=options)
     with video_io.VideoReader(input_video) as reader:
         info = reader.info
 
@@ -210,7 +250,7 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *,
 
             with video_io.open_writer(tmp, info.width, info.height, info.rate,
                                       reader.audio_stream) as writer, \
-                    tqdm(total=info.frames or None, unit="frame", disable=not progress,
+                    tqdm(total=info.frames or None, unit="frame", disable=not config.progress,
                          desc=os.path.basename(output_video)) as bar:
                 pending = []
 

@@ -6,9 +6,10 @@ answers one:
 - **Instance-norm statistics** (`EmaNetwork`). Each frame is normalised with
   its own per-channel mean and variance, so content entering or leaving the
   frame, or sensor noise, shifts every pixel's colour and contrast at once.
-  `EmaNetwork` runs the network block by block (`stylization.block_walk`, as
-  tiling does) and normalises every layer of frame `t` with an exponential
-  moving average over frames `0..t` of that layer's statistics:
+  `EmaNetwork` runs the network block by block (`stylization.block_step`,
+  as regions and tiling do, with the `Smoothed` statistics source) and
+  normalises every layer of frame `t` with an exponential moving average
+  over frames `0..t` of that layer's statistics:
   `mean_t = m * mean_{t-1} + (1 - m) * frame_mean_t` (the same for the
   variance), starting from the first frame's own. It is causal, so a batch
   of frames gives exactly what one frame at a time gives; within a batch the
@@ -33,7 +34,7 @@ import functools
 import numpy as np
 
 from magenta_style.errors import UserError
-from magenta_style.stylization import block_walk
+from magenta_style.stylization import block_step
 from magenta_style.stylization import runner as runner_lib
 
 TEMPORAL_MODES = ("none", "ema", "flow", "ema+flow")
@@ -70,6 +71,40 @@ def _smooth(stats, state, has_state, momentum, ops):
     return ops.reshape(smoothed, ops.shape(stats))
 
 
+class Smoothed:
+    """A `block_step` source whose statistics are averaged over consecutive frames.
+
+    Wraps another source (`block_step.Rows`: the frames' conditioning rows)
+    and replaces each block's per-frame statistics by their EMA over time
+    (`_smooth`), continuing from the previous batch's state.
+
+    Args:
+        source: the gamma/beta source.
+        means, variances: the state, one `[1, 1, 1, C]` per normalised block
+            in walk order (`block_step.norm_blocks`).
+        has_state: float32 scalar, 0 for a video's first batch, else 1.
+        momentum: float in [0, 1).
+
+    After a walk, `new_means` / `new_variances` hold the state after the batch.
+    """
+
+    def __init__(self, source, means, variances, has_state, momentum):
+        self.source = source
+        self.means, self.variances = means, variances
+        self.has_state, self.momentum = has_state, momentum
+        self.new_means, self.new_variances = [], []
+
+    def for_block(self, block, mean, variance):
+        from keras import ops
+
+        i = len(self.new_means)
+        mean = _smooth(mean, self.means[i], self.has_state, self.momentum, ops)
+        variance = _smooth(variance, self.variances[i], self.has_state, self.momentum, ops)
+        self.new_means.append(mean[-1:])
+        self.new_variances.append(variance[-1:])
+        return self.source.for_block(block, mean, variance)
+
+
 class EmaNetwork:
     """The network on consecutive frames, instance norms sharing statistics over time.
 
@@ -78,7 +113,8 @@ class EmaNetwork:
     statistics).
 
     Args:
-        model: a `PasticheNetwork`.
+        model: a `PasticheNetwork`, or an `ArbitraryTransformer` (then the
+            rows are style vectors).
         momentum: float in [0, 1): the weight of the past in each layer's
             running mean and variance (0.9: about the last 10 frames).
         jit_compile: TensorFlow only: compile with XLA.
@@ -89,7 +125,7 @@ class EmaNetwork:
             raise UserError(f"momentum must be in [0, 1). Received: momentum={momentum!r}")
         self.model = model
         self.momentum = float(momentum)
-        self._channels = [b.conv.filters for b in _norm_blocks(model.blocks)]
+        self._channels = [b.conv.filters for b in block_step.norm_blocks(model.blocks)]
         self._fn = runner_lib.cached(
             model, ("ema", self.momentum, bool(jit_compile)),
             lambda: _compile(model, self.momentum, self._channels, jit_compile))
@@ -101,35 +137,23 @@ class EmaNetwork:
         self._variances = [np.zeros((1, 1, 1, c), np.float32) for c in self._channels]
         self._has_state = np.float32(0.0)
 
-    def __call__(self, frames, style_weights):
+    def __call__(self, frames, rows):
         """Stylizes the next frames of the video.
 
         Args:
             frames: `[B, H, W, 3]` float32 in [0, 1], consecutive frames.
-            style_weights: `[B, num_styles]` float32.
+            rows: `[B, D]` float32 conditioning rows (style weights or vectors).
 
         Returns:
             `[B, H, W, 3]` float32 numpy in [0, 1].
         """
         out, means, variances = self._fn(
-            np.asarray(frames, np.float32), np.asarray(style_weights, np.float32),
+            np.asarray(frames, np.float32), np.asarray(rows, np.float32),
             self._means, self._variances, self._has_state)
         self._means = [np.asarray(m) for m in means]
         self._variances = [np.asarray(v) for v in variances]
         self._has_state = np.float32(1.0)
         return np.asarray(out)
-
-
-def _norm_blocks(blocks):
-    """Every `ConvBlock` in the order `block_walk.walk` runs them."""
-    order = []
-
-    def run(block, x):
-        order.append(block)
-        return x
-
-    block_walk.walk(blocks, None, run, add=lambda a, b: a)
-    return order
 
 
 def _compile(model, momentum, channels, jit_compile):
@@ -139,29 +163,17 @@ def _compile(model, momentum, channels, jit_compile):
     blocks = model.blocks
     pad = model.get_layer("pad_to_multiple")
 
-    def forward(x, w, means, variances, has_state):
-        new_means, new_variances = [], []
-
-        def run(block, h):
-            i = len(new_means)
-            y = block.conv(h)  # inference path (fast_conv), as the model's call
-            gamma, beta = block.table(w)
-            mean, variance = ops.moments(y, axes=[1, 2], keepdims=True)
-            mean = _smooth(mean, means[i], has_state, momentum, ops)
-            variance = _smooth(variance, variances[i], has_state, momentum, ops)
-            new_means.append(mean[-1:])
-            new_variances.append(variance[-1:])
-            return block_walk.normalize_block(block, y, gamma, beta, mean, variance)
-
+    def forward(x, rows, means, variances, has_state):
+        source = Smoothed(block_step.Rows(rows), means, variances, has_state, momentum)
         h, width = ops.shape(x)[1], ops.shape(x)[2]
-        y = block_walk.walk(blocks, pad(x), run)
-        return y[:, :h, :width], new_means, new_variances
+        y = block_step.walk(blocks, pad(x), lambda block, t: block_step.step(block, t, source))
+        return y[:, :h, :width], source.new_means, source.new_variances
 
     if keras.backend.backend() != "tensorflow":
         return forward  # other backends: eager keras.ops (slower, same result)
     import tensorflow as tf
 
-    n = model.transformer_config.num_styles
+    n = model.inputs[1].shape[-1]  # num_styles, or an ArbitraryTransformer's style_dim
     stat_specs = [tf.TensorSpec([1, 1, 1, c], tf.float32) for c in channels]
     return tf.function(
         forward,

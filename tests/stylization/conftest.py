@@ -22,3 +22,17 @@ def halves(h, w, split):
     m[:, :split, 0] = 1
     m[:, split:, 1] = 1
     return m
+
+
+def run_regions(model, image, weights, rows, *, tiled, tile_size=16, jit_compile=False,
+                statistics="per_style"):
+    """The raw per-pixel pastiche `[H, W, 3]` of `runner.run` (full coverage: no photo)."""
+    from magenta_style.stylization import masks
+    from magenta_style.stylization import runner
+    from magenta_style.stylization.options import RenderOptions
+
+    options = RenderOptions(tile_size=tile_size, tile_threshold=0 if tiled else 10 ** 12,
+                            jit_compile=jit_compile, region_statistics=statistics).check()
+    weights = np.asarray(weights, np.float32)
+    full = masks.Regions(weights, np.ones(weights.shape[:2], np.float32))
+    return runner.run(model, image, rows, options, full)[0]

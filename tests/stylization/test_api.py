@@ -6,10 +6,9 @@ from PIL import Image
 
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.storage import model_cache
 from magenta_style.storage import model_format
 from magenta_style.stylization import color
-from magenta_style.stylization.api import clear_model_cache
-from magenta_style.stylization.api import get_model
 from magenta_style.stylization.api import stylize
 
 
@@ -130,17 +129,17 @@ def test_bad_inputs_give_user_errors(model, photo, tmp_path):
 
 def test_models_load_once_per_path(model, tmp_path):
     model_format.save_model(model, tmp_path / "m")
-    clear_model_cache()
-    first = get_model(str(tmp_path / "m"))
-    assert get_model(tmp_path / "m") is first
+    model_cache.clear()
+    first = model_format.load_model(str(tmp_path / "m"), cached=True)
+    assert model_format.load_model(tmp_path / "m", cached=True) is first
     assert first.style_names == ("starry", "wave", "scream")
-    assert get_model(model) is model
+    assert model_format.load_model(model, cached=True) is model
 
 
 def test_default_model_is_the_shipped_varied(photo):
-    default = get_model(None)
+    default = model_format.load_model(None, cached=True)
     assert default.transformer_config.num_styles == 36
-    assert get_model("varied") is default
+    assert model_format.load_model("varied", cached=True) is default
     out = stylize(photo, None, "the_scream")
     assert out.shape == photo.shape and out.std() > 1
 

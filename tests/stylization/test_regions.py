@@ -9,10 +9,12 @@ from PIL import Image
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.stylization import api
-from magenta_style.stylization import regions
+from magenta_style.stylization import masks as masks_lib
 from magenta_style.stylization import runner
+from magenta_style.stylization import style_choice
 from tests.conftest import styled_model
 from tests.stylization.conftest import halves
+from tests.stylization.conftest import run_regions
 
 STATISTICS = ("per_style", "shared")
 
@@ -32,7 +34,7 @@ def single(model, image, row):
 def test_a_mask_of_all_ones_is_the_single_style_pastiche(model, statistics, tiled):
     image = np.random.default_rng(0).random((37, 50, 3), dtype=np.float32)
     row = np.array([[0.3, 0.0, 0.7]], np.float32)
-    out = regions.stylize_weights(model, image, np.ones((37, 50, 1), np.float32), row,
+    out = run_regions(model, image, np.ones((37, 50, 1), np.float32), row,
                                   tiled=tiled, tile_size=16, jit_compile=False,
                                   statistics=statistics)
     # Float rounding only (measured: <= 2.3e-6 tiled, <= 2e-7 untiled).
@@ -49,7 +51,7 @@ def test_stylize_with_a_full_mask_equals_stylize_without(model, photo):
 
 def test_per_style_regions_equal_their_single_style_pastiches_away_from_the_seam(model, wide):
     rows = np.eye(3, dtype=np.float32)[[0, 2]]
-    out = regions.stylize_weights(model, wide, halves(24, 200, 100), rows, tiled=False,
+    out = run_regions(model, wide, halves(24, 200, 100), rows, tiled=False,
                                   tile_size=16, jit_compile=False)
     left, right = single(model, wide, rows[0]), single(model, wide, rows[1])
     # The network reaches ~50 px (9x9 and 3x3 layers at 1/4 resolution);
@@ -66,7 +68,7 @@ def test_shared_statistics_change_regions_even_far_from_the_seam(model, wide):
     # What "shared" (the mixed map's own statistics) means: each region is
     # normalised together with the others, so it differs everywhere.
     rows = np.eye(3, dtype=np.float32)[[0, 2]]
-    out = regions.stylize_weights(model, wide, halves(24, 200, 100), rows, tiled=False,
+    out = run_regions(model, wide, halves(24, 200, 100), rows, tiled=False,
                                   tile_size=16, jit_compile=False, statistics="shared")
     left = single(model, wide, rows[0])
     assert np.abs(out[:, :40] - left[:, :40]).mean() > 100 * 1e-5
@@ -77,12 +79,12 @@ def test_tiled_equals_untiled(model, statistics):
     image = np.random.default_rng(1).random((45, 61, 3), dtype=np.float32)
     yy, xx = np.mgrid[0:45, 0:61]
     soft = np.clip((xx - 20) / 20.0, 0, 1)[..., None]  # a soft seam
-    masks = regions.Regions.from_masks(
+    masks = masks_lib.Regions.from_masks(
         np.concatenate([1 - soft, soft * (yy[..., None] > 10)], -1)).weights
     rows = np.array([[1, 0, 0], [0, 0.5, 0.5]], np.float32)
     kwargs = dict(tile_size=16, jit_compile=False, statistics=statistics)
-    tiled = regions.stylize_weights(model, image, masks, rows, tiled=True, **kwargs)
-    whole = regions.stylize_weights(model, image, masks, rows, tiled=False, **kwargs)
+    tiled = run_regions(model, image, masks, rows, tiled=True, **kwargs)
+    whole = run_regions(model, image, masks, rows, tiled=False, **kwargs)
     # Float rounding only (measured: max ~3e-6).
     assert np.abs(tiled - whole).max() < 1e-4
 
@@ -114,7 +116,7 @@ def test_coverage_and_shares():
     masks[0, 0] = [1.0, 1.0]   # overlap: half each, full coverage
     masks[0, 1] = [0.25, 0.0]  # a soft edge: all style 0, a quarter shown
     masks[1, 2] = [0.0, 1.0]
-    r = regions.Regions.from_masks(masks)
+    r = masks_lib.Regions.from_masks(masks)
     np.testing.assert_allclose(r.weights[0, 0], [0.5, 0.5])
     np.testing.assert_allclose(r.weights[0, 1], [1.0, 0.0])
     np.testing.assert_allclose(r.coverage, [[1, 0.25, 0], [0, 0, 1]])
@@ -125,17 +127,18 @@ def test_coverage_and_shares():
 
 def test_parse_region_styles_takes_a_style_or_mixture_per_region():
     names = ("starry", "wave", "scream")
-    spec = regions.parse_region_styles([{0: 0.5, 2: 0.5}, "wave"], 3, names)
-    np.testing.assert_allclose(spec.weights, [[0.5, 0, 0.5], [0, 1, 0]])
-    assert spec.suffixes == ("regions_0_500_2_500-1",) and spec.num_regions == 2
+    spec = style_choice.parse_region_styles([{0: 0.5, 2: 0.5}, "wave"], 3, names)
+    np.testing.assert_allclose(spec.rows, [[0.5, 0, 0.5], [0, 1, 0]])
+    assert spec.suffixes == ("regions_0_500_2_500-1",) and len(spec.rows) == 2
     for text in ("0,2", "[0, 2]", "starry,scream", "['starry', 2]"):
-        np.testing.assert_allclose(regions.parse_region_styles(text, 3, names).weights,
+        np.testing.assert_allclose(style_choice.parse_region_styles(text, 3, names).rows,
                                    np.eye(3)[[0, 2]], err_msg=text)
-    assert regions.parse_region_styles("{0:1,1:1}", 3, names, normalize=True).num_regions == 1
+    one = style_choice.parse_region_styles("{0:1,1:1}", 3, names, normalize=True)
+    assert len(one.rows) == 1
     with pytest.raises(UserError, match="one style or one mixture"):
-        regions.parse_region_styles([[0, 1], 2], 3, names)
+        style_choice.parse_region_styles([[0, 1], 2], 3, names)
     with pytest.raises(UserError, match="out of range"):
-        regions.parse_region_styles([0, 7], 3, names)
+        style_choice.parse_region_styles([0, 7], 3, names)
 
 
 @pytest.mark.parametrize("masks, match", [
@@ -149,7 +152,7 @@ def test_parse_region_styles_takes_a_style_or_mixture_per_region():
 ])
 def test_bad_masks_are_one_clear_line(masks, match):
     with pytest.raises(UserError, match=match) as info:
-        regions.load_masks(masks, 1, (4, 5))
+        masks_lib.load_masks(masks, 1, (4, 5))
     assert "\n" not in str(info.value)
 
 
@@ -165,7 +168,7 @@ def test_a_mask_of_another_size_is_resized_saying_so(caplog, tmp_path):
     path = tmp_path / "sky.png"
     Image.fromarray(np.full((10, 20), 255, np.uint8)).save(path)
     with caplog.at_level(logging.WARNING, logger="magenta_style.stylization"):
-        masks = regions.load_masks([str(path)], 1, (40, 30))
+        masks = masks_lib.load_masks([str(path)], 1, (40, 30))
     assert masks.shape == (40, 30, 1)
     np.testing.assert_allclose(masks, 1.0, atol=1e-6)
     assert len(caplog.records) == 1
@@ -175,7 +178,7 @@ def test_a_mask_of_another_size_is_resized_saying_so(caplog, tmp_path):
     # Drawn on the full photo and then scaled by max_size: no warning.
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="magenta_style.stylization"):
-        regions.load_masks([str(path)], 1, (10, 20), output_size=(5, 10))
+        masks_lib.load_masks([str(path)], 1, (10, 20), output_size=(5, 10))
     assert not caplog.records
 
 
@@ -185,7 +188,7 @@ def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path, caplog):
     rgba = np.zeros((4, 8, 4), np.uint8)
     rgba[..., 3] = gray  # painted on a transparent layer: alpha is the mask
     Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
-    masks = regions.load_masks(f"{tmp_path / 'gray.png'},{tmp_path / 'alpha.png'}", 2, (4, 8))
+    masks = masks_lib.load_masks(f"{tmp_path / 'gray.png'},{tmp_path / 'alpha.png'}", 2, (4, 8))
     np.testing.assert_allclose(masks[..., 0], gray / 255.0, atol=1e-6)
     np.testing.assert_allclose(masks[..., 1], gray / 255.0, atol=1e-6)
 
@@ -195,7 +198,7 @@ def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path, caplog):
     labels[:, 6:] = (130, 200, 240)   # near sky (as JPEG would leave it)
     labels[0, 7] = (255, 0, 0)        # no region: the photo
     image_io.save_image(labels, tmp_path / "labels.png")
-    masks = regions.load_masks(str(tmp_path / "labels.png"), 2, (4, 8),
+    masks = masks_lib.load_masks(str(tmp_path / "labels.png"), 2, (4, 8),
                                palette="#87ceeb,#808080")
     expected = np.zeros((4, 8, 2), np.float32)
     expected[:, :3, 0] = expected[:, 6:, 0] = 1
@@ -203,20 +206,20 @@ def test_mask_files_gray_alpha_and_a_palette_label_image(tmp_path, caplog):
     expected[0, 7] = 0
     np.testing.assert_array_equal(masks, expected)
     with caplog.at_level(logging.WARNING, logger="magenta_style.stylization"):
-        regions.load_masks(str(tmp_path / "labels.png"), 2, (8, 16), palette="#87ceeb,#808080")
+        masks_lib.load_masks(str(tmp_path / "labels.png"), 2, (8, 16), palette="#87ceeb,#808080")
     assert [r.getMessage() for r in caplog.records] == [
         "The label image is 8x4, the photo 16x8: resized it to the photo."]
     with pytest.raises(UserError, match="Got 3 palette colours for 2 entries"):
-        regions.load_masks(str(tmp_path / "labels.png"), 2, (4, 8),
+        masks_lib.load_masks(str(tmp_path / "labels.png"), 2, (4, 8),
                            palette=["#000000", "#ffffff", (1, 2, 3)])
     with pytest.raises(UserError, match="Bad palette colour 'sky'"):
-        regions.parse_palette("sky,#808080")
+        masks_lib.parse_palette("sky,#808080")
 
 
 def test_forward_under_xla_matches_the_graph(wide):
     model = styled_model(2, 5)
     masks = halves(24, 200, 77)[None]
     rows = np.eye(2, dtype=np.float32)
-    graph = regions.map_runner(model)(wide[None], masks, rows)
-    xla = regions.map_runner(model, jit_compile=True)(wide[None], masks, rows)
+    graph = runner.region_runner(model)(wide[None], masks, rows)
+    xla = runner.region_runner(model, jit_compile=True)(wide[None], masks, rows)
     np.testing.assert_allclose(np.asarray(xla), np.asarray(graph), atol=1e-5)

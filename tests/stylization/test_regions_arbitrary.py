@@ -6,9 +6,10 @@ import pytest
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.stylization import api
-from magenta_style.stylization import regions
+from magenta_style.stylization import masks as masks_lib
 from tests.conftest import tiny_arbitrary_model
 from tests.stylization.conftest import halves
+from tests.stylization.conftest import run_regions
 
 STATISTICS = ("per_style", "shared")
 
@@ -45,7 +46,7 @@ def single(tiny, image, vector):
 @pytest.mark.parametrize("statistics", STATISTICS)
 def test_a_mask_of_all_ones_is_the_single_style_pastiche(tiny, vectors, statistics):
     image = np.random.default_rng(3).random((37, 50, 3), dtype=np.float32)
-    out = regions.stylize_weights(tiny.transformer, image, np.ones((37, 50, 1), np.float32),
+    out = run_regions(tiny.transformer, image, np.ones((37, 50, 1), np.float32),
                                   vectors[:1], tiled=False, tile_size=16, jit_compile=False,
                                   statistics=statistics)
     np.testing.assert_allclose(out, single(tiny, image, vectors[0]), atol=2e-5)
@@ -62,7 +63,7 @@ def test_stylize_with_a_full_mask_equals_stylize_without(tiny, paintings):
 
 def test_regions_equal_each_paintings_pastiche_away_from_the_seam(tiny, vectors):
     wide = np.random.default_rng(5).random((24, 200, 3), dtype=np.float32)
-    out = regions.stylize_weights(tiny.transformer, wide, halves(24, 200, 100), vectors,
+    out = run_regions(tiny.transformer, wide, halves(24, 200, 100), vectors,
                                   tiled=False, tile_size=16, jit_compile=False)
     left, right = single(tiny, wide, vectors[0]), single(tiny, wide, vectors[1])
     # Same reach as the multi-style network (~50 px): beyond it, float rounding.
@@ -78,12 +79,12 @@ def test_tiled_equals_untiled(tiny, vectors, statistics):
     image = np.random.default_rng(6).random((45, 61, 3), dtype=np.float32)
     yy, xx = np.mgrid[0:45, 0:61]
     soft = np.clip((xx - 20) / 20.0, 0, 1)[..., None]
-    masks = regions.Regions.from_masks(
+    masks = masks_lib.Regions.from_masks(
         np.concatenate([1 - soft, soft * (yy[..., None] > 10)], -1)).weights
     kwargs = dict(tile_size=16, jit_compile=False, statistics=statistics)
-    tiled = regions.stylize_weights(tiny.transformer, image, masks, vectors, tiled=True,
+    tiled = run_regions(tiny.transformer, image, masks, vectors, tiled=True,
                                     **kwargs)
-    whole = regions.stylize_weights(tiny.transformer, image, masks, vectors, tiled=False,
+    whole = run_regions(tiny.transformer, image, masks, vectors, tiled=False,
                                     **kwargs)
     assert np.abs(tiled - whole).max() < 1e-4
 

@@ -12,9 +12,9 @@ NAMES = ("starry", "wave", "scream", "udnie")
 
 def test_magenta_list_gives_one_one_hot_row_per_style():
     spec = parse_which_styles("[0,3,1]", 4)
-    np.testing.assert_array_equal(spec.weights, np.eye(4, dtype=np.float32)[[0, 3, 1]])
+    np.testing.assert_array_equal(spec.rows, np.eye(4, dtype=np.float32)[[0, 3, 1]])
     assert spec.suffixes == ("0", "3", "1")
-    assert not spec.is_mixture
+    assert not spec.mixed
 
 
 @pytest.mark.parametrize("text", ["{0:0.5,3:0.5}", "0:0.5,3:0.5", "<0:0.5,3:0.5>",
@@ -23,9 +23,9 @@ def test_magenta_list_gives_one_one_hot_row_per_style():
                                   "{'starry': 0.5, 3: 0.5}"])
 def test_mixture_forms_are_one_row_with_magenta_naming(text):
     spec = parse_which_styles(text, 4, NAMES)
-    np.testing.assert_allclose(spec.weights, [[0.5, 0, 0, 0.5]])
+    np.testing.assert_allclose(spec.rows, [[0.5, 0, 0, 0.5]])
     assert spec.suffixes == ("0_500_3_500",)
-    assert spec.is_mixture
+    assert spec.mixed
 
 
 @pytest.mark.parametrize("value, index", [(2, 2), ("2", 2), ("scream", 2), ("[2]", 2),
@@ -36,23 +36,23 @@ def test_single_styles_and_names(value, index):
         assert spec.suffixes == ("1", "3")
     else:
         assert spec.suffixes == (str(index),)
-        np.testing.assert_array_equal(spec.weights[0], np.eye(4)[index])
+        np.testing.assert_array_equal(spec.rows[0], np.eye(4)[index])
 
 
 def test_weights_are_used_as_given_unless_normalized():
     raw = parse_which_styles({0: 1.0, 2: 1.0}, 3)
-    np.testing.assert_allclose(raw.weights, [[1, 0, 1]])
+    np.testing.assert_allclose(raw.rows, [[1, 0, 1]])
     assert raw.suffixes == ("0_1000_2_1000",)
     norm = parse_which_styles({0: 1.0, 2: 3.0}, 3, normalize=True)
-    np.testing.assert_allclose(norm.weights, [[0.25, 0, 0.75]])
+    np.testing.assert_allclose(norm.rows, [[0.25, 0, 0.75]])
     assert norm.suffixes == ("0_250_2_750",)
 
 
 def test_weight_vectors_as_the_studio_sends_them():
     spec = parse_which_styles(np.array([0.2, 0.0, 0.8], np.float32), 3)
-    np.testing.assert_allclose(spec.weights, [[0.2, 0, 0.8]])
+    np.testing.assert_allclose(spec.rows, [[0.2, 0, 0.8]])
     many = parse_which_styles(np.array([[1, 0, 0], [0, 0.5, 0.5]], np.float32), 3)
-    assert many.weights.shape == (2, 3) and many.num_outputs == 2
+    assert many.rows.shape == (2, 3) and many.num_outputs == 2
 
 
 def test_mixture_suffix_rounds_to_thousandths():
@@ -89,7 +89,7 @@ def test_overflowing_weights_and_repeated_styles_are_refused(bad, words):
 
 def test_the_largest_weight_is_accepted():
     spec = parse_which_styles({0: 1000}, 4)
-    assert spec.weights[0, 0] == 1000 and spec.suffixes == ("0_1000000",)
+    assert spec.rows[0, 0] == 1000 and spec.suffixes == ("0_1000000",)
 
 
 def test_different_mixtures_never_share_a_file_name():
@@ -104,7 +104,7 @@ def test_different_mixtures_never_share_a_file_name():
 def test_integer_weight_vectors_are_weights_not_indices():
     one_hot = np.eye(4, dtype=np.int64)[2]
     spec = parse_which_styles(one_hot, 4)
-    np.testing.assert_array_equal(spec.weights, [[0, 0, 1, 0]])
+    np.testing.assert_array_equal(spec.rows, [[0, 0, 1, 0]])
     assert spec.num_outputs == 1
     rows = parse_which_styles(np.eye(4, dtype=np.uint8)[[1, 3]], 4)
     assert rows.suffixes == ("1_1000", "3_1000")

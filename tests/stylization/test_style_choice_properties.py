@@ -39,11 +39,11 @@ def check(value):
     except UserError as e:
         assert "\n" not in str(e) and "Received" in str(e)
         return None
-    assert spec.weights.dtype == np.float32 and spec.weights.shape == (spec.num_outputs, N)
+    assert spec.rows.dtype == np.float32 and spec.rows.shape == (spec.num_outputs, N)
     assert spec.num_outputs >= 1
-    assert np.all(np.isfinite(spec.weights)) and np.all(spec.weights >= 0)
-    assert np.all(spec.weights <= style_choice.MAX_WEIGHT)
-    assert np.all(spec.weights.sum(axis=1) > 0)
+    assert np.all(np.isfinite(spec.rows)) and np.all(spec.rows >= 0)
+    assert np.all(spec.rows <= style_choice.MAX_WEIGHT)
+    assert np.all(spec.rows.sum(axis=1) > 0)
     # One file per output: names must differ, and be short enough for any file system.
     assert len(set(spec.suffixes)) == spec.num_outputs
     assert all(0 < len(s) < 200 and "/" not in s for s in spec.suffixes)
@@ -70,8 +70,8 @@ def test_a_mixture_written_as_text_means_what_it_says(mix):
     expected = np.zeros(N, np.float32)
     for i, w in mix.items():
         expected[i] = w
-    np.testing.assert_array_equal(spec.weights[0], expected)
-    assert spec.is_mixture
+    np.testing.assert_array_equal(spec.rows[0], expected)
+    assert spec.mixed
 
 
 @SETTINGS
