@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.losses import loss_terms
 from magenta_style.losses import vgg
@@ -49,7 +50,6 @@ from magenta_style.optimization import config as opt_config
 from magenta_style.optimization import lbfgs
 from magenta_style.storage import image_io
 from magenta_style.storage import tensorboard
-from magenta_style.stylization import color
 
 # neural-style's `-content_layers relu4_2 -style_layers relu1_1,...,relu5_1`
 # (also Gatys et al.'s choice: conv4_2 content, conv1_1 .. conv5_1 style).

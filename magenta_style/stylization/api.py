@@ -17,13 +17,13 @@ import typing
 
 import numpy as np
 
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.storage import arbitrary_format
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import arbitrary
-from magenta_style.stylization import color
 from magenta_style.stylization import regions
 from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import style_choice

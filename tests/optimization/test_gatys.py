@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.losses import vgg
 from magenta_style.optimization.config import OptimizeConfig
 from magenta_style.optimization.config import exponential_layer_weights
 from magenta_style.optimization.gatys import optimize
 from magenta_style.storage.image_io import resize
-from magenta_style.stylization import color
 
 
 @pytest.fixture
