@@ -61,7 +61,7 @@ def _style_block(x, style_vector, cfg, filters, kernel_size, name, activation="r
 
 def _graph(cfg):
     big_k, stride_k, small_k = cfg.kernel_sizes
-    width = transformer_lib._width
+    width = transformer_lib.scaled_width
     image = keras.Input(shape=(None, None, 3), name="image")
     style_vector = keras.Input(shape=(cfg.style_dim,), name="style_vector")
 
@@ -91,7 +91,7 @@ def _validate(cfg):
         raise ValueError(
             f"style_dim must be a positive integer. Received: style_dim={cfg.style_dim}")
     # The rest is the multi-style network's (same widths, kernels, blocks).
-    transformer_lib._validate(config_lib.TransformerConfig(
+    transformer_lib.validate_config(config_lib.TransformerConfig(
         num_styles=1, alpha=cfg.alpha, contract_widths=cfg.contract_widths,
         num_residual_blocks=cfg.num_residual_blocks, expand_widths=cfg.expand_widths,
         kernel_sizes=cfg.kernel_sizes, epsilon=cfg.epsilon))

@@ -32,8 +32,12 @@ from magenta_style.model import provenance as provenance_lib
 SIZE_MULTIPLE = 4
 
 
-def _width(channels, alpha):
-    # Magenta: int(alpha * 32); never below one channel.
+def scaled_width(channels, alpha):
+    """A layer's channel count at width multiplier `alpha` (int >= 1).
+
+    Magenta's `int(alpha * 32)`, never below one channel; the arbitrary-style
+    transformer scales its widths the same way.
+    """
     return max(1, int(alpha * channels))
 
 
@@ -157,7 +161,7 @@ class PasticheNetwork(provenance_lib.WithProvenance, keras.Model):
                  **kwargs):
         cfg = (architecture if isinstance(architecture, config_lib.TransformerConfig)
                else config_lib.TransformerConfig.from_dict(dict(architecture)))
-        _validate(cfg)
+        validate_config(cfg)
         inputs, output = _graph(cfg)
         super().__init__(inputs=inputs, outputs=output, name=name, **kwargs)
         self._transformer_config = cfg
@@ -220,7 +224,16 @@ def group_blocks(model, num_residual_blocks, num_expand):
         output=block(f"expand_conv{num_expand + 1}"))
 
 
-def _validate(cfg):
+def validate_config(cfg):
+    """Checks a `config.TransformerConfig` before a network is built from it.
+
+    The arbitrary-style transformer checks its shared fields (widths,
+    kernels, blocks) with it too.
+
+    Raises:
+        ValueError: a count that is not a positive integer, a width or kernel
+            list of the wrong length, an even kernel size, or `alpha <= 0`.
+    """
     if int(cfg.num_styles) != cfg.num_styles or cfg.num_styles < 1:
         raise ValueError(
             f"num_styles must be a positive integer. Received: num_styles={cfg.num_styles}"
@@ -271,11 +284,11 @@ def _graph(cfg):
     for i, (width, k, s) in enumerate(
         zip(cfg.contract_widths, (big_k, stride_k, stride_k), (1, 2, 2)), 1
     ):
-        x = _conv_block(x, style_weights, cfg, _width(width, cfg.alpha), k, s,
+        x = _conv_block(x, style_weights, cfg, scaled_width(width, cfg.alpha), k, s,
                         f"contract_conv{i}")
 
     # Residual blocks: conv-CIN-ReLU, conv-CIN, add.
-    channels = _width(cfg.contract_widths[-1], cfg.alpha)
+    channels = scaled_width(cfg.contract_widths[-1], cfg.alpha)
     for r in range(1, cfg.num_residual_blocks + 1):
         h = _conv_block(x, style_weights, cfg, channels, small_k, 1,
                         f"residual{r}_conv1")
@@ -285,7 +298,7 @@ def _graph(cfg):
 
     # Expand: nearest x2 then conv, twice; then a 9x9 conv to RGB + sigmoid.
     for i, width in enumerate(cfg.expand_widths, 1):
-        x = _conv_block(x, style_weights, cfg, _width(width, cfg.alpha),
+        x = _conv_block(x, style_weights, cfg, scaled_width(width, cfg.alpha),
                         small_k, 1, f"expand_conv{i}", upsample=2)
     x = _conv_block(x, style_weights, cfg, 3, big_k, 1, "expand_conv3",
                     activation="sigmoid")

@@ -4,7 +4,7 @@
 value, move the variable in place. `apply` is plain TensorFlow, so a caller
 can put the loss, its gradient and the update in one
 `tf.function(jit_compile=True)` (one compiled call per iteration). Keras has
-no L-BFGS; for Adam the optimisation uses Keras's (`gatys.KerasAdam`).
+no L-BFGS; for Adam the optimisation uses Keras's (`adam.KerasAdam`).
 
 `LBFGS` follows `torch.optim.LBFGS(line_search_fn=None)` (itself a port of
 Torch7's `optim.lbfgs`, which jcjohnson's neural-style uses): the two-loop
@@ -116,7 +116,7 @@ class LBFGS:
         """Forgets every step: the state of a new `LBFGS` on the same variable.
 
         So one compiled step (which captures these variables) can serve the
-        next problem of the same shape (`gatys` keeps its steps across calls).
+        next problem of the same shape (`step_cache` keeps steps across calls).
         """
         for variable, value in self._initial:
             variable.assign(tf.zeros_like(variable) if value is None

@@ -107,8 +107,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", "
 # TIFF, and the NumPy path must take the same files.
 TRAINING_EXTENSIONS = tuple(e for e in IMAGE_EXTENSIONS if e not in (".tif", ".tiff"))
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
-            ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+# Output extension -> the Pillow format `save_image` writes for it.
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+           ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 def _to_rgb(img):
@@ -257,11 +258,11 @@ def check_extension(path):
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    fmt = _FORMATS.get(ext)
+    fmt = FORMATS.get(ext)
     if fmt is None:
         raise UserError(
             f"Unknown image extension {ext!r} for {path}; use one of "
-            f"{', '.join(sorted(_FORMATS))}."
+            f"{', '.join(sorted(FORMATS))}."
         )
     return fmt
 

@@ -62,6 +62,7 @@ from starlette.staticfiles import StaticFiles
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.studio import engine
+from magenta_style.studio import options as options_lib
 from magenta_style.studio import uploads
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -261,14 +262,14 @@ def create_app(studio):
                             "request (a JSON object of weights).") from None
         if not isinstance(params, dict):
             raise UserError("The render request must be a JSON object.")
-        options = engine.parse_options(params, studio.num_styles)
+        options = options_lib.parse_options(params, studio.num_styles)
         image = await run_in_threadpool(studio.render, str(params.get("photo")), options)
         return _image_response(image, "PNG", started)
 
     async def download(request):
         started = time.perf_counter()
         params = request.query_params
-        options = engine.parse_options(params, studio.num_styles)
+        options = options_lib.parse_options(params, studio.num_styles)
         image, filename = await run_in_threadpool(
             studio.render_full, params.get("photo", ""), options)
         return _image_response(image, "PNG", started, {
@@ -277,9 +278,9 @@ def create_app(studio):
     async def frame(request):
         started = time.perf_counter()
         _require_content_type(request, IMAGE_TYPES)
-        options = engine.parse_options(request.query_params, studio.num_styles)
+        options = options_lib.parse_options(request.query_params, studio.num_styles)
         stream = request.query_params.get("stream") or None
-        reset = engine.as_bool(request.query_params.get("reset", False))
+        reset = options_lib.as_bool(request.query_params.get("reset", False))
         async with upload_slots:
             data = await _read_body(request, max_bytes)
             image = await run_in_threadpool(studio.render_frame, data, options, stream, reset)

@@ -29,7 +29,6 @@ import contextlib
 import dataclasses
 import importlib
 import io
-import re
 import threading
 import typing
 import uuid
@@ -40,222 +39,26 @@ from PIL import Image
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
+from magenta_style.studio import limits
+from magenta_style.studio import options as options_lib
+from magenta_style.studio import streams as streams_lib
 from magenta_style.studio import style_map
 from magenta_style.studio import thumbnails
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
-from magenta_style.stylization import regions as regions_lib
 from magenta_style.stylization import style_choice
-
-# At most this many uploads are decoded at once (each decode holds the whole
-# image in float32); further requests wait for a slot.
-DECODE_SLOTS = 2
-# Peak memory per pixel, measured with /proc/self/status VmHWM on android-26
-# (/tmp script: JPEG bytes -> uploads.decode_image -> stylize): decoding to
-# float32 RGB took 36 bytes per pixel (16 MP). Stylizing at full size (a
-# download) took 491 and 528 bytes per pixel in one piece (2.0 and 4.0 MP),
-# and 290, 238, 206 in tiles (7.8, 16, 31 MP: above the tile threshold).
-DECODE_BYTES_PER_PIXEL = 36
-UNTILED_BYTES_PER_PIXEL = 530
-TILED_BYTES_PER_PIXEL = 240  # for the pixels past the tile threshold
-# Of the memory free when the studio starts, what its images may take: the
-# rest is left to the model, the page and the other programs.
-MEMORY_FRACTION = 0.5
-
-# Webcam streams with temporal smoothing kept at once (each holds its last
-# frame and output); a new one forgets the least recently used.
-MAX_STREAMS = 4
-# What the page sends as a stream id (it makes one per camera session).
-STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Painted regions per photo: each adds a pass to a "per_style" download.
-MAX_REGIONS = 6
-# Dropped paintings kept (each a style vector and a thumbnail); the oldest
-# is forgotten first.
-MAX_PAINTINGS = 8
+from magenta_style.stylization import tasks
+from magenta_style.stylization.options import RenderOptions
 
 # By its full name: `from magenta_style import stylize` can give the function
 # (the package's lazy export) where the module's helpers are needed.
 stylize_lib = importlib.import_module("magenta_style.stylization.api")
 
 
-def image_memory(pixels):
-    """Bytes the studio's images may take at once, for uploads of `pixels`.
-
-    `DECODE_SLOTS` decodes and one full-size render (itself a decode, which
-    holds one of the slots) at the measured peaks above; below
-    `StylizeConfig.tile_threshold` the render runs in one piece, above it in
-    tiles.
-    """
-    threshold = stylize_lib.StylizeConfig.tile_threshold
-    return (DECODE_SLOTS * DECODE_BYTES_PER_PIXEL * pixels
-            + UNTILED_BYTES_PER_PIXEL * min(pixels, threshold)
-            + TILED_BYTES_PER_PIXEL * max(0, pixels - threshold))
-
-
-def pixel_limit(max_megapixels, available=None):
-    """The most pixels an upload may have: `--max_megapixels`, or less if
-    memory is short.
-
-    Args:
-        max_megapixels: the configured limit.
-        available: free bytes (default: `uploads.available_memory()` now).
-
-    Returns:
-        `(max_pixels, memory)`: `memory` is the free bytes when they set the
-        limit (`image_memory(max_pixels)` fits in `MEMORY_FRACTION` of
-        them), else None.
-    """
-    configured = int(max_megapixels * 1e6)
-    available = uploads.available_memory() if available is None else available
-    budget = None if available is None else MEMORY_FRACTION * available
-    if budget is None or image_memory(configured) <= budget:
-        return configured, None
-    # image_memory is piecewise linear and increasing: solve on each piece.
-    threshold = stylize_lib.StylizeConfig.tile_threshold
-    slope = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + UNTILED_BYTES_PER_PIXEL
-    if budget <= image_memory(threshold):
-        pixels = budget / slope
-    else:
-        pixels = threshold + (budget - image_memory(threshold)) / (
-            DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL)
-    return max(int(pixels), 1), available
-
-
 class UnknownPhoto(UserError):
     """A photo id the studio does not hold (any more): HTTP 404."""
 
     status = 404
-
-
-@dataclasses.dataclass(frozen=True)
-class RenderOptions:
-    """One mixture as the page sets it.
-
-    Attributes:
-        weights: `[num_styles]` float64 slider values, >= 0, not all zero.
-        normalize: rescale the weights to sum to 1 (`--normalize_weights`).
-        preserve_colors: keep the photo's colours (`--preserve_colors`).
-        strength: float in [0, 1] (`--strength`).
-        regions: None, or `[K, num_styles]` float64: the style weights of
-            each painted region, in the order of the photo's masks
-            (`Studio.set_masks`); then `weights` is unused.
-        region_statistics: "shared" or "per_style" (`stylization.regions`).
-        paintings: None, or `{painting id: weight}` (weights >= 0, some
-            positive): render with the painting model and these dropped
-            paintings' vectors mixed; then `weights` is unused.
-    """
-
-    weights: np.ndarray
-    normalize: bool = False
-    preserve_colors: bool = False
-    strength: float = 1.0
-    regions: typing.Optional[np.ndarray] = None
-    region_statistics: str = "shared"
-    paintings: typing.Optional[dict] = None
-
-    def stylize_kwargs(self, masks=None):
-        """`stylize`'s keyword arguments; `masks` `[H, W, K]` with `regions`."""
-        kwargs = {"which_styles": self.weights, "normalize_weights": self.normalize,
-                  "preserve_colors": self.preserve_colors, "strength": self.strength}
-        if self.regions is not None:
-            if masks is None or masks.shape[-1] != len(self.regions):
-                have = "no painted masks" if masks is None else f"{masks.shape[-1]} masks"
-                raise UserError(
-                    f"The render names {len(self.regions)} regions but the photo has "
-                    f"{have}; paint the regions again (their masks are sent first).")
-            kwargs.update(which_styles=self.regions, masks=list(masks.transpose(2, 0, 1)),
-                          region_statistics=self.region_statistics)
-        return kwargs
-
-
-def as_bool(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _weight_vector(raw, num_styles, what="weights"):
-    """A list of numbers (or a comma-separated string) -> `[num_styles]` float64."""
-    if isinstance(raw, str):
-        raw = [w for w in raw.split(",") if w.strip()]
-    try:
-        weights = np.asarray(raw, np.float64)
-    except (TypeError, ValueError):
-        raise UserError(f"{what} must be a list of numbers. Received: {raw!r}") from None
-    if weights.ndim != 1 or weights.shape[0] != num_styles:
-        raise UserError(
-            f"{what} must hold one number per style ({num_styles}). Received: {raw!r}")
-    return weights
-
-
-def _parse_regions(raw, num_styles):
-    """`regions` (a list of weight lists, or "w,w,...;w,w,...") -> `[K, num_styles]`."""
-    if raw is None or raw == "":
-        return None
-    rows = raw.split(";") if isinstance(raw, str) else raw
-    if not isinstance(rows, (list, tuple)) or not 1 <= len(rows) <= MAX_REGIONS:
-        raise UserError(f"regions must be a list of 1 to {MAX_REGIONS} weight lists, one "
-                        f"per painted region. Received: {str(raw)[:200]!r}")
-    return np.stack([_weight_vector(row, num_styles, f"region {i}'s weights")
-                     for i, row in enumerate(rows)])
-
-
-def _parse_paintings(raw):
-    """`paintings` ({id: weight}, or "id:w,id:w" in a query) -> {id: float} or None."""
-    if raw is None or raw == "" or raw == {}:
-        return None
-    if isinstance(raw, str):
-        pairs = [item.split(":", 1) for item in raw.split(",") if item.strip()]
-        if any(len(p) != 2 for p in pairs):
-            raise UserError(f"paintings must be 'id:weight,id:weight'. Received: {raw[:200]!r}")
-        raw = dict(pairs)
-    if not isinstance(raw, dict) or len(raw) > MAX_PAINTINGS:
-        raise UserError(f"paintings must map up to {MAX_PAINTINGS} painting ids to weights. "
-                        f"Received: {str(raw)[:200]!r}")
-    try:
-        weights = {str(k).strip(): float(v) for k, v in raw.items()}
-    except (TypeError, ValueError):
-        raise UserError(f"painting weights must be numbers. Received: {str(raw)[:200]!r}") from None
-    if not all(np.isfinite(w) and w >= 0 for w in weights.values()) or not any(
-            w > 0 for w in weights.values()):
-        raise UserError("painting weights must be >= 0 with at least one above 0. "
-                        f"Received: {weights!r}")
-    return {k: w for k, w in weights.items() if w > 0}
-
-
-def parse_options(params, num_styles):
-    """`RenderOptions` from JSON or query parameters.
-
-    Args:
-        params: mapping with `weights` (list of numbers, or a comma-separated
-            string), and optional `normalize`, `preserve_colors` (bools or
-            "0"/"1"), `strength` (number or string), `regions` (a list of
-            weight lists, or in a query "w,w,...;w,w,..."), and
-            `region_statistics` ("shared", the default, or "per_style").
-        num_styles: the model's number of styles.
-
-    Raises:
-        UserError: missing or malformed values (ranges are checked by
-            `stylize` itself).
-    """
-    weights = _weight_vector(params.get("weights"), num_styles)
-    statistics = params.get("region_statistics") or "shared"
-    if statistics not in regions_lib.STATISTICS:
-        raise UserError(f"region_statistics must be one of "
-                        f"{', '.join(regions_lib.STATISTICS)}. Received: {statistics!r}")
-    try:
-        strength = float(params.get("strength", 1.0))
-    except (TypeError, ValueError):
-        raise UserError(
-            f"strength must be a number in [0, 1]. Received: {params.get('strength')!r}"
-        ) from None
-    return RenderOptions(weights=weights,
-                         normalize=as_bool(params.get("normalize", False)),
-                         preserve_colors=as_bool(params.get("preserve_colors", False)),
-                         strength=strength,
-                         regions=_parse_regions(params.get("regions"), num_styles),
-                         region_statistics=statistics,
-                         paintings=_parse_paintings(params.get("paintings")))
 
 
 @dataclasses.dataclass
@@ -306,18 +109,22 @@ class Studio:
 
     def __init__(self, config=None, model=None):
         self.config = config or StudioConfig()
-        self.model = stylize_lib.get_model(
-            self.config.checkpoint if model is None else model, self.config.num_styles)
+        task = tasks.as_task(self.config.checkpoint if model is None else model,
+                             self.config.num_styles)
+        if not isinstance(task, tasks.MultiStyleTransfer):
+            raise UserError(f"The studio's --checkpoint needs trained styles; {task.name} is an "
+                            "arbitrary-style model (use it as --painting_model).")
+        self.model = task.network
         self.num_styles = self.model.transformer_config.num_styles
         self.style_names = list(self.model.style_names)
         self._photos = collections.OrderedDict()
         self._photos_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
-        self.max_pixels, self._limited_by_memory = pixel_limit(self.config.max_megapixels)
+        self._decode_slots = threading.BoundedSemaphore(limits.DECODE_SLOTS)
+        self.max_pixels, self._limited_by_memory = limits.pixel_limit(self.config.max_megapixels)
         self._thumbnails = None
         self._style_map = None
-        self._streams = collections.OrderedDict()  # stream id -> FrameStylizer
+        self.streams = streams_lib.Streams(self.model, self.config.jit_compile)
         self._paintings = collections.OrderedDict()  # painting id -> Painting
         self._painting_model = None
 
@@ -335,7 +142,7 @@ class Studio:
             "max_upload_mb": cfg.max_upload_mb,
             "max_megapixels": self.max_pixels / 1e6,
             "painting_model": cfg.painting_model or None,
-            "max_paintings": MAX_PAINTINGS,
+            "max_paintings": options_lib.MAX_PAINTINGS,
         }
 
     def thumbnails(self):
@@ -377,12 +184,12 @@ class Studio:
         if not self.config.painting_model:
             raise UserError("Dropped paintings are off in this studio (--painting_model='').")
         if self._painting_model is None:
-            self._painting_model = stylize_lib.get_model(self.config.painting_model)
-            if not hasattr(self._painting_model, "style_dim"):
-                self._painting_model = None
+            task = tasks.as_task(self.config.painting_model)
+            if not isinstance(task, tasks.ArbitraryStyleTransfer):
                 raise UserError(
                     f"--painting_model={self.config.painting_model!r} is not an "
                     "arbitrary-style model (one that reads paintings); use arbitrary-v1.")
+            self._painting_model = task.model
         return self._painting_model
 
     def add_painting(self, data, name="painting"):
@@ -413,7 +220,7 @@ class Studio:
         painting = Painting(uuid.uuid4().hex, name, vector, thumb)
         with self._photos_lock:
             self._paintings[painting.id] = painting
-            while len(self._paintings) > MAX_PAINTINGS:
+            while len(self._paintings) > options_lib.MAX_PAINTINGS:
                 self._paintings.popitem(last=False)
         return painting
 
@@ -423,7 +230,7 @@ class Studio:
         if painting is None:
             raise UnknownPhoto(
                 f"Unknown painting {painting_id!r}: the studio keeps the last "
-                f"{MAX_PAINTINGS} paintings; drop it again.")
+                f"{options_lib.MAX_PAINTINGS} paintings; drop it again.")
         return painting
 
     def painting_vector(self, weights):
@@ -437,7 +244,7 @@ class Studio:
     # -- photos ------------------------------------------------------------
 
     def _decode(self, data, name, max_size=None):
-        """`uploads.decode_image` in one of `DECODE_SLOTS` slots (bounded memory).
+        """`uploads.decode_image` in one of `limits.DECODE_SLOTS` slots (bounded memory).
 
         Returns:
             `(image, (width, height))`: float32 `[h, w, 3]` in [0, 1], scaled
@@ -499,7 +306,7 @@ class Studio:
         """
         photo = self.photo(photo_id)
         height, width = photo.working.shape[:2]
-        masks = uploads.decode_masks(data, width, height, MAX_REGIONS)
+        masks = uploads.decode_masks(data, width, height, options_lib.MAX_REGIONS)
         photo.masks = masks
         return {"regions": masks.shape[-1],
                 "coverage": [round(float(c), 4) for c in masks.mean((0, 1))]}
@@ -558,7 +365,7 @@ class Studio:
             spec = style_choice.parse_which_styles(options.weights, self.num_styles,
                                                   self.style_names, options.normalize)
         else:
-            spec = regions_lib.parse_region_styles(options.regions, self.num_styles,
+            spec = style_choice.parse_region_styles(options.regions, self.num_styles,
                                                    self.style_names, options.normalize)
         base = photo.name.rsplit(".", 1)[0] or "photo"
         base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]
@@ -569,9 +376,9 @@ class Studio:
 
         Args:
             data: the frame's JPEG or PNG bytes.
-            options: `RenderOptions` (regions are not used).
+            options: `PageRequest` (regions are not used).
             stream: None to stylize the frame alone; else the id of the
-                camera session (`STREAM_ID`), whose frames are smoothed over
+                camera session (`streams.STREAM_ID`), whose frames are smoothed over
                 time by one `FrameStylizer(temporal="flow")`: the previous
                 output, warped along the optical flow, is blended in where
                 it is visible (docs/video.md). A changed mixture takes effect
@@ -580,31 +387,24 @@ class Studio:
         """
         # Scaled down inside the decode slot (as max_size=webcam_size would).
         frame, _ = self._decode(data, "the webcam frame", max_size=self.config.webcam_size)
-        if stream is None or options.paintings:
-            # Paintings: their model has no FrameStylizer; frames stand alone.
+        if stream is None:
             return self._stylize(frame, dataclasses.replace(options, regions=None))
-        if not isinstance(stream, str) or not STREAM_ID.fullmatch(stream):
-            raise UserError("stream must be 1 to 64 letters, digits, '-' or '_'. "
-                            f"Received: {str(stream)[:80]!r}")
-        stylize_lib.check_options(options.strength, 0)
+        streams_lib.check_stream_id(stream)
+        render = RenderOptions(preserve_colors=options.preserve_colors,
+                               strength=float(options.strength),
+                               jit_compile=self.config.jit_compile).check()
+        # Dropped paintings are smoothed like trained styles: their stylizer
+        # runs the painting model with the mixed vector.
+        vector = self.painting_vector(options.paintings) if options.paintings else None
         with self._run_lock:
-            stylizer = self._stream(stream)
+            if vector is None:
+                stylizer = self.streams.get(stream)
+                stylizer.set_styles(options.weights, options.normalize)
+            else:
+                model = self.painting_model()
+                stylizer = self.streams.get(stream, model, style_vector=vector)
+                stylizer.set_conditioning(stylizer.task.resolve(style_vector=vector))
             if reset:
                 stylizer.reset()
-            stylizer.set_styles(options.weights, options.normalize)
-            stylizer.preserve_colors = options.preserve_colors
-            stylizer.strength = float(options.strength)
+            stylizer.set_options(render)
             return stylizer(image_io.to_uint8(frame)[None])[0]
-
-    def _stream(self, stream):
-        """The `FrameStylizer` of a camera session (made on its first frame)."""
-        from magenta_style.video import api as video_api
-
-        stylizer = self._streams.pop(stream, None)
-        if stylizer is None:
-            stylizer = video_api.FrameStylizer(self.model, temporal="flow",
-                                               jit_compile=self.config.jit_compile)
-        self._streams[stream] = stylizer  # the most recently used last
-        while len(self._streams) > MAX_STREAMS:
-            self._streams.popitem(last=False)
-        return stylizer

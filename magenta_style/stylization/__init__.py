@@ -19,5 +19,4 @@ Conditioning`) -> `render.stylize_images` -> `runner.run` -> `render.finish`.
 - `tiling`: images too large for one pass.
 - `batch_files`: `stylize_files` (many photos, named outputs) and contact sheets.
 - `grid`: the grid layout of contact sheets and training's style grids.
-- `color`: colour preservation and strength.
 """

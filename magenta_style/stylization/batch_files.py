@@ -105,7 +105,7 @@ def stylize_files(config, progress=True, log=None):
         check_cell_size(config.contact_sheet_size)
     atomic.check_output_dir(config.output_dir)
     ext = config.output_format.lower().lstrip(".")
-    if "." + ext not in image_io._FORMATS:
+    if "." + ext not in image_io.FORMATS:
         raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
     paths = expand_inputs(config.input_image)
     bases = _basenames(paths, config.output_basename)

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
+from magenta_style import color
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
-from magenta_style.stylization import color
 from magenta_style.stylization import runner
 
 

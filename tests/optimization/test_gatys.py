@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.losses import vgg
 from magenta_style.optimization.config import OptimizeConfig
 from magenta_style.optimization.config import exponential_layer_weights
 from magenta_style.optimization.gatys import optimize
 from magenta_style.storage.image_io import resize
-from magenta_style.stylization import color
 
 
 @pytest.fixture
@@ -269,26 +269,26 @@ def test_a_second_call_reuses_the_compiled_step_and_matches_a_fresh_one(
         photo, painting, rng, monkeypatch):
     # TensorFlow never frees an XLA executable: compiling one step per call
     # leaked ~1,400 memory maps a call (a process aborted after 48 calls).
-    from magenta_style.optimization import gatys
+    from magenta_style.optimization import step_cache
 
-    monkeypatch.setattr(gatys, "_STEPS", type(gatys._STEPS)())
+    monkeypatch.setattr(step_cache, "STEPS", type(step_cache.STEPS)())
     other = rng.random((30, 30, 3)).astype(np.float32)
     common = dict(arch="vgg16", weights=None, style_layers="relu1_1,relu2_1",
                   content_layers="relu2_1", image_size=32, iterations=4,
                   convergence_tolerance=0.0, progress=False, jit_compile=True)
     # weights=None builds a new network per call; pin one so the step can match.
-    net = gatys._loss_network("vgg16", "avg", None, ["block1_conv1", "block2_conv1"], True)
-    monkeypatch.setattr(gatys, "_loss_network", lambda *args: net)
+    net = step_cache.loss_network("vgg16", "avg", None, ["block1_conv1", "block2_conv1"], True)
+    monkeypatch.setattr(step_cache, "loss_network", lambda *args: net)
     optimize(photo, painting, **common)
-    (step,) = gatys._STEPS.values()
+    (step,) = step_cache.STEPS.values()
     second = optimize(photo[::-1], other, **common).image
-    assert list(gatys._STEPS.values()) == [step]
+    assert list(step_cache.STEPS.values()) == [step]
     assert step._compiled_step.experimental_get_tracing_count() == 1
-    gatys._STEPS.clear()
+    step_cache.STEPS.clear()
     fresh = optimize(photo[::-1], other, **common).image
-    assert gatys._STEPS and next(iter(gatys._STEPS.values())) is not step
+    assert step_cache.STEPS and next(iter(step_cache.STEPS.values())) is not step
     np.testing.assert_array_equal(second, fresh)
     # Another size is another step; the least recently used go beyond three.
     for size in (24, 28, 36):
         optimize(photo, painting, **{**common, "image_size": size})
-    assert len(gatys._STEPS) == gatys._MAX_STEPS and step not in gatys._STEPS.values()
+    assert len(step_cache.STEPS) == step_cache.MAX_STEPS and step not in step_cache.STEPS.values()

@@ -1,10 +1,9 @@
-"""L-BFGS, and the optimisation's Keras Adam, against numpy references."""
+"""L-BFGS against numpy (and torch.optim.LBFGS-equivalent) references."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from magenta_style.optimization import gatys
 from magenta_style.optimization import lbfgs
 
 
@@ -239,25 +238,6 @@ def test_lbfgs_rejects_an_empty_box():
         lbfgs.LBFGS(tf.Variable([0.0]), bounds=(1.0, 1.0))
 
 
-def test_adam_matches_reference(rng):
-    x0 = rng.normal(size=5)
-    grads = rng.normal(size=(4, 5))
-    x, m, v = x0.copy(), 0.0, 0.0
-    ref = []
-    for k, g in enumerate(grads, 1):
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        x = x - 0.1 * (m / (1 - 0.9 ** k)) / (np.sqrt(v / (1 - 0.999 ** k)) + 1e-8)
-        ref.append(x)
-    var = tf.Variable(x0.astype(np.float32))
-    opt = gatys.KerasAdam(var, learning_rate=0.1)
-    got = []
-    for g in grads:
-        opt.apply(tf.constant(g, tf.float32))
-        got.append(var.numpy().copy())
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
-
-
 def test_lbfgs_history_written_outside_the_compiled_step_gives_the_same_iterates(rng):
     # What optimization.py does: apply inside XLA without writing the
     # history, commit outside. 20 iterations wrap a 4-pair history 4 times.
@@ -282,7 +262,7 @@ def test_lbfgs_history_written_outside_the_compiled_step_gives_the_same_iterates
 
 
 def test_reset_restarts_exactly_like_a_new_optimiser(rng):
-    # gatys reuses one compiled step (and its LBFGS) for the next problem of
+    # optimize reuses one compiled step (and its LBFGS) for the next problem of
     # the same shape: after `reset` the iterates must be a new run's, bit
     # for bit, from a state left mid-backtrack with a wrapped history.
     a, b = quadratic(rng)

@@ -1,4 +1,4 @@
-"""engine.Studio without HTTP: the pixel limit and the decode slots."""
+"""engine.Studio without HTTP: the limit and decode slots, streams, regions, paintings."""
 
 import dataclasses
 import io
@@ -13,34 +13,12 @@ from PIL import Image
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.studio import engine
+from magenta_style.studio import limits
+from magenta_style.studio import options as options_lib
+from magenta_style.studio import streams
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
 from magenta_style.stylization.api import stylize  # (= magenta_style.stylize)
-
-
-def test_the_pixel_limit_is_the_flag_when_memory_allows_it():
-    plenty = engine.image_memory(50_000_000) / engine.MEMORY_FRACTION * 1.01
-    assert engine.pixel_limit(50, available=plenty) == (50_000_000, None)
-    with mock.patch.object(uploads, "available_memory", return_value=None):
-        assert engine.pixel_limit(50) == (50_000_000, None)
-
-
-@pytest.mark.parametrize("free_gb", [0.5, 1.0, 3.0, 4.0, 10.0, 22.0])
-def test_the_pixel_limit_is_the_most_pixels_free_memory_holds(free_gb):
-    # Both sides of the tile threshold (4 MP, where renders get cheaper per
-    # pixel): the limit's images fit in the budget and one pixel more does not.
-    limit, memory = engine.pixel_limit(50, available=free_gb * 1e9)
-    budget = engine.MEMORY_FRACTION * free_gb * 1e9
-    assert memory == free_gb * 1e9 and limit < 50_000_000
-    assert engine.image_memory(limit) <= budget < engine.image_memory(limit + 2)
-
-
-def test_a_memory_bound_limit_says_so():
-    limit, memory = engine.pixel_limit(50, available=4e9)
-    error = uploads.bomb_error("'a.png'", limit, size=(8000, 8000), memory=memory)
-    assert f"limit of {limit:,} pixels" in str(error)
-    assert "4.0 GB of free memory" in str(error) and "--max_megapixels" not in str(error)
-    assert engine.pixel_limit(50, available=0)[0] == 1
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +30,7 @@ def studio():
 def test_the_limit_reaches_the_page_and_uploads(studio):
     with mock.patch.object(uploads, "available_memory", return_value=4e9):
         small = engine.Studio(studio.config, model=studio.model)
-    assert small.max_pixels == engine.pixel_limit(1, available=4e9)[0]
+    assert small.max_pixels == limits.pixel_limit(1, available=4e9)[0]
     assert studio.info()["max_megapixels"] == 1.0
 
 
@@ -72,18 +50,18 @@ def test_at_most_decode_slots_uploads_are_decoded_at_once(studio):
 
     with mock.patch.object(uploads, "decode_image", slow_decode):
         threads = [threading.Thread(target=studio.add_photo, args=(b"x", f"{i}.png"))
-                   for i in range(3 * engine.DECODE_SLOTS)]
+                   for i in range(3 * limits.DECODE_SLOTS)]
         for t in threads:
             t.start()
         deadline = time.monotonic() + 30
-        while active[0] < engine.DECODE_SLOTS and time.monotonic() < deadline:
+        while active[0] < limits.DECODE_SLOTS and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.2)  # time for any further decode to start, were it allowed
         seen = active[0]
         release.set()
         for t in threads:
             t.join(30)
-    assert seen == peak[0] == engine.DECODE_SLOTS
+    assert seen == peak[0] == limits.DECODE_SLOTS
 
 
 def test_a_photo_keeps_its_full_size_and_a_small_working_copy(studio):
@@ -112,7 +90,7 @@ def pan_frames():
 
 
 def _options(studio, weights, **kwargs):
-    return engine.RenderOptions(weights=np.asarray(weights, np.float64), **kwargs)
+    return options_lib.PageRequest(weights=np.asarray(weights, np.float64), **kwargs)
 
 
 def test_a_webcam_stream_is_one_frame_stylizer_following_the_sliders(studio, pan_frames):
@@ -150,9 +128,9 @@ def test_streams_are_apart_and_reset_starts_afresh(studio, pan_frames):
     np.testing.assert_array_equal(other, alone)  # b's first frame: a's is not used
     again = studio.render_frame(_png(pan_frames[1]), options, stream="a", reset=True)
     np.testing.assert_array_equal(again, alone)
-    for i in range(engine.MAX_STREAMS + 2):
+    for i in range(streams.MAX_STREAMS + 2):
         studio.render_frame(_png(pan_frames[0]), options, stream=f"many{i}")
-    assert len(studio._streams) == engine.MAX_STREAMS
+    assert len(studio.streams) == streams.MAX_STREAMS
 
 
 @pytest.mark.parametrize("stream", ["", "a b", "../x", "x" * 65])
@@ -231,24 +209,6 @@ def test_region_requests_that_do_not_match_the_masks_are_one_line(studio, region
         studio.render(photo.id, _options(studio, three[0], regions=three[:1]))
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"regions": [[1, 0]]}, "region 0's weights must hold one number per style"),
-    ({"regions": "x"}, "region 0's weights must be a list of numbers"),
-    ({"regions": [[0] * 26] * 7}, "regions must be a list of 1 to 6"),
-    ({"region_statistics": "mean"}, "region_statistics must be one of"),
-])
-def test_bad_region_options_are_one_line(params, message):
-    with pytest.raises(UserError, match=message):
-        engine.parse_options({"weights": [1] + [0] * 25, **params}, 26)
-
-
-def test_region_rows_parse_from_a_query():
-    options = engine.parse_options(
-        {"weights": "1,0,0", "regions": "1,0,0;0,0.5,0.5", "region_statistics": "per_style"}, 3)
-    np.testing.assert_array_equal(options.regions, [[1, 0, 0], [0, 0.5, 0.5]])
-    assert options.region_statistics == "per_style"
-
-
 # -- dropped paintings as styles (issue 15) -----------------------------------
 
 @pytest.fixture(scope="module")
@@ -295,17 +255,6 @@ def test_painting_sliders_render_stylize_with_the_mixed_vector(studio, paintings
     assert data["paintings"]["ids"][-2:] == [a.id, b.id]
     d = data["paintings"]["distances"]
     assert d[-1][-2] == pytest.approx(np.linalg.norm(a.vector - b.vector), rel=1e-5)
-
-
-@pytest.mark.parametrize("raw, message", [
-    ({"x": -1}, "must be >= 0 with at least one above 0"),
-    ({"x": 0}, "at least one above 0"),
-    ("x", "must be 'id:weight"),
-    ({"x": "a"}, "must be numbers"),
-])
-def test_bad_painting_weights_are_one_line(raw, message):
-    with pytest.raises(UserError, match=message):
-        engine.parse_options({"weights": [1, 0], "paintings": raw}, 2)
 
 
 def test_an_unknown_painting_is_404(studio):

@@ -27,7 +27,7 @@ if not os.path.exists("/proc/self/status"):
     pytest.skip("needs Linux's /proc to read the server's memory", allow_module_level=True)
 
 from magenta_style.studio import app  # noqa: E402
-from magenta_style.studio import engine  # noqa: E402
+from magenta_style.studio import limits  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
 from tests.studio.test_server import png_bomb  # noqa: E402
 
@@ -46,9 +46,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def memory_bound():
-    """Bytes the server may grow by, from the studio's limits (see engine)."""
+    """Bytes the server may grow by, from the studio's limits (see studio.limits)."""
     bodies = (app.UPLOAD_SLOTS + MAX_PHOTOS) * MAX_UPLOAD_MB * 1e6
-    return engine.image_memory(int(MAX_MEGAPIXELS * 1e6)) + bodies + SLACK_BYTES
+    return limits.image_memory(int(MAX_MEGAPIXELS * 1e6)) + bodies + SLACK_BYTES
 
 
 def status_bytes(pid, field):

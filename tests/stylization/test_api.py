@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_cache
 from magenta_style.storage import model_format
-from magenta_style.stylization import color
 from magenta_style.stylization.api import stylize
 
 

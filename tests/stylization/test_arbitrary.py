@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 
 import magenta_style
+from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.storage import model_format
 from magenta_style.stylization import arbitrary
-from magenta_style.stylization import color
 from tests.conftest import SHARED
 
 STYLES = os.path.join(SHARED, "images", "styles")

@@ -1,5 +1,10 @@
 """Colour preservation and strength blending of pastiches (numpy).
 
+A top-level module, not part of `stylization`: both the feed-forward
+stylization and the optimisation of Gatys et al. finish a pastiche with it,
+and neither may import the other (a sideways dependency between siblings).
+It needs numpy alone, so any part of the package can use it.
+
 Colour preservation follows Gatys et al., "Preserving Color in Neural
 Artistic Style Transfer" (2016), luminance-only transfer: the pastiche's
 luminance (Y of YIQ) with the photo's chrominance (I, Q).

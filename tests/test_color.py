@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from magenta_style.stylization import color
+from magenta_style import color
 
 
 @pytest.fixture
