@@ -14,6 +14,7 @@ after, library versions), so two JSON files can be compared only when their
 """
 
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -63,11 +64,12 @@ def _cpu_info():
 
 def _versions():
     versions = {"python": platform.python_version()}
+    # Installed versions from package metadata: importing jax or tensorflow
+    # just to ask would cost seconds (and memory) in every run.
     for name in ("numpy", "tensorflow", "keras", "jax", "magenta_style"):
         try:
-            module = __import__(name)
-            versions[name] = getattr(module, "__version__", "?")
-        except ImportError:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
 
