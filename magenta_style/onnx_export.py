@@ -12,8 +12,8 @@ multiple of 4 and the crop back. Inputs and output (dynamic batch, H, W):
 | `stylized_image` (output) | `[B, H, W, 3]` | float32 in [0, 1] |
 
 Why a writer of our own rather than Keras's `model.export(format="onnx")`
-(through tf2onnx), measured in onnxruntime on android-26 (`bench/stylize.py
---onnx_exports`, docs/stylize.md): Keras's export of the default model
+(through tf2onnx), measured in onnxruntime on android-26 (docs/stylize.md):
+Keras's export of the default model
 carries the CPU convolution forms of `model.fast_conv` (slices, einsums,
 concatenations) and runs 1.6-1.7x slower; exported with the plain forms
 (`MAGENTA_STYLE_FAST_CONV=0` set before tracing) it runs about as fast as

@@ -10,7 +10,7 @@ Winograd needs. Every path here computes the same numbers as the
 straightforward ops (to float rounding; see tests/test_fast_conv.py) with
 the same weights, and runs unchanged under the TensorFlow and JAX backends.
 
-What each form saves, measured with bench/stylize.py: docs/stylize.md.
+What each form saves, measured in docs/stylize.md (`python -m bench stylize`).
 """
 
 import functools

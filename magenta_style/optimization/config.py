@@ -7,7 +7,7 @@ Two sets of defaults (presets):
   `vgg_16/conv1..conv4`, the library's loss units) with twice Magenta's
   style weight (2e-3 per layer), started from the photo, L-BFGS with the
   pixels kept in [0, 1] until the loss stops improving. Measured against a 200-step
-  Adam run in bench/optimize_quality.py (docs/optimize.md).
+  Adam run (docs/optimize.md).
 - `neural_style`: jcjohnson's neural-style's settings and units (VGG-19,
   max pooling, relu4_2 / relu1_1..relu5_1, weights 5 / 100 / 1e-3, noise
   start, 1000 L-BFGS iterations), exactly this library's defaults before
@@ -35,7 +35,7 @@ NEURAL_STYLE_CONTENT_LAYERS = {"relu4_2": 1.0}
 NEURAL_STYLE_STYLE_LAYERS = {f"relu{b}_1": 1.0 for b in range(1, 6)}
 
 
-# The `default` preset's stopping rule (tuned in bench/optimize_quality.py).
+# The `default` preset's stopping rule (tuned against Adam: docs/optimize.md).
 ITERATIONS = 300
 CONVERGENCE_WINDOW = 10
 CONVERGENCE_TOLERANCE = 5e-2

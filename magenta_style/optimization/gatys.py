@@ -7,7 +7,7 @@ Defaults (`config`'s `default` preset) aim at a good result soon: Magenta's
 objective (VGG-16, average pooling, content `vgg_16/conv3`, style
 `vgg_16/conv1..conv4` at 2e-3, the library's loss units), started from the
 photo, L-BFGS with the pixels kept in [0, 1] until the best loss improves
-by less than 5% over 10 iterations. bench/optimize_quality.py measures it against a 200-step Adam
+by less than 5% over 10 iterations. docs/optimize.md measures it against a 200-step Adam
 run of the TensorFlow tutorial's recipe on the same objective.
 
 The `neural_style` preset is jcjohnson's neural-style (the reference

@@ -134,7 +134,7 @@ class LBFGS:
         Inside an XLA-compiled step, writing a row of the `[m, n]` history
         and then multiplying by it makes XLA:CPU copy and re-lay out the
         whole history every iteration (timings: docs/optimize.md,
-        bench/lbfgs_update.py).
+        docs/optimize.md).
         Returns `(s, y, at_pos, slot, sg, yg)`: `at_pos` `[m]` bool marks the
         slot the pair takes (all False when it is skipped), `slot` is that
         slot or -1, `sg`/`yg` are `S g`/`Y g` by slot with the new pair in it.

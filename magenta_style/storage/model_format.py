@@ -37,7 +37,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 # The project's own 36-style network: on the 20 held-out photos it matches
 # each of its paintings closer than android-26's nearest style does and keeps
-# more of the photo (bench/default_model.py; BUILD.md, "Which model is the
+# more of the photo (docs/models/varied.md, "Which model is the
 # default"). The live studio keeps the 4x cheaper android-26 (StudioConfig).
 DEFAULT_MODEL = "varied"
 # Checksum keys of config.json (see `weights_file.verify`).

@@ -21,7 +21,7 @@ class StudioConfig:
                 "0.0.0.0 shows the studio to your whole network."})
     port: int = dataclasses.field(default=8000, metadata={
         "help": "TCP port (0 = any free port)."})
-    # One slider move re-renders the photo at this size. bench/studio.py on the
+    # One slider move re-renders the photo at this size. `python -m bench studio` on the
     # 2-core CPU, android-26, 4:3 photo, one update over HTTP: 256 px uses
     # 52 ms of CPU and took 35 ms median idle, 102 ms with the CPU shared ~7
     # ways; 320 px took 69 and 308 ms (docs/studio.md, Speed).

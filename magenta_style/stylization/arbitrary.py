@@ -83,7 +83,7 @@ def _compiled_predictor(predictor):
     """`predictor` as a compiled function of `[B, H, W, 3]` float32, made once per model.
 
     An eager Keras call of MobileNetV2 costs 1.4-2.8 s on a 2-core CPU, several
-    times the compiled graph (bench/arbitrary_speed.py).
+    times the compiled graph (docs/models/arbitrary-v1.md).
     """
     def build():
         import keras

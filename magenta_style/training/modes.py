@@ -13,7 +13,7 @@
   stay exactly zero and the old rows never move.
 
 `build_parts` gathers what one step is made of; the loop (`loop.train`) and
-the benchmarks (bench/train.py, bench/train_jax.py) build their step from it.
+the benchmarks (`python -m bench train`) build their step from it.
 """
 
 import contextlib
@@ -347,7 +347,7 @@ class Parts:
 def build_parts(cfg, engine, styles):
     """The transformer, loss networks, optimizer and style targets for `cfg`.
 
-    Shared by `train` and the benchmarks (bench/train.py, bench/train_jax.py)
+    Shared by `train` and the benchmarks (`python -m bench train`)
     so they time exactly the step training runs. Call `Parts.compile(engine)`
     after restoring a checkpoint into the variables.
     """

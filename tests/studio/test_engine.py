@@ -94,6 +94,7 @@ def _options(studio, weights, **kwargs):
 
 
 def test_a_webcam_stream_is_one_frame_stylizer_following_the_sliders(studio, pan_frames):
+    from magenta_style.stylization.options import RenderOptions
     from magenta_style.video import api as video_api
 
     n = studio.num_styles
@@ -107,7 +108,7 @@ def test_a_webcam_stream_is_one_frame_stylizer_following_the_sliders(studio, pan
     expected = [reference(pan_frames[0][None])[0]]
     reference.set_styles(second)
     expected.append(reference(pan_frames[1][None])[0])
-    reference.strength = 0.7
+    reference.set_options(RenderOptions(strength=0.7))
     expected.append(reference(pan_frames[2][None])[0])
     for g, e in zip(got, expected):
         np.testing.assert_array_equal(g, e)
