@@ -298,7 +298,7 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     """Writes a SavedModel (and optionally a TFLite model) for serving.
 
     Args:
-        model: a loaded transformer or anything `stylize.get_model` accepts
+        model: a loaded transformer or anything `model_format.load_model` accepts
             (shipped name, model directory, Magenta checkpoint, None); an
             arbitrary-style model (`arbitrary-v1`) gets its own signatures
             and two TFLite files (module docstring).
@@ -317,8 +317,7 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         `.signatures["serving_default"](image=..., style_weights=...)`.
     """
 
-    # `from magenta_style import stylize` may give the function (lazy export).
-    from magenta_style.stylization.api import get_model
+    from magenta_style.storage import model_format
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")
@@ -327,9 +326,8 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
             or tflite_image_size < MIN_TFLITE_SIZE:
         raise UserError(f"tflite_image_size must be an integer of at least {MIN_TFLITE_SIZE} "
                         f"pixels. Received: {tflite_image_size!r}")
-    from magenta_style.storage import model_format
 
-    model = get_model(model, num_styles)
+    model = model_format.load_model(model, num_styles, cached=True)
     if model_format.is_arbitrary(model):
         if onnx:
             raise UserError(f"--onnx exports multi-style models only; {model.name} (an "

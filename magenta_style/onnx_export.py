@@ -187,7 +187,7 @@ def export_onnx(model, path, *, num_styles=None, opset=OPSET):
     """Writes `model` as an ONNX file (atomically).
 
     Args:
-        model: a loaded transformer or anything `stylize.get_model` accepts
+        model: a loaded transformer or anything `model_format.load_model` accepts
             (shipped name, model directory, Magenta checkpoint, None).
         path: the `.onnx` file to write; written to a temp file beside it and
             renamed into place.
@@ -198,11 +198,11 @@ def export_onnx(model, path, *, num_styles=None, opset=OPSET):
         `path`. Run it with onnxruntime:
         `InferenceSession(path).run(None, {"image": x, "style_weights": w})`.
     """
-    from magenta_style.stylization.api import get_model
+    from magenta_style.storage import model_format
 
     if not path:
         raise UserError("No ONNX file given: pass the path of the .onnx file to write.")
-    model = get_model(model, num_styles)
+    model = model_format.load_model(model, num_styles, cached=True)
     data = onnx_model(model, opset).SerializeToString()
 
     def write(tmp):

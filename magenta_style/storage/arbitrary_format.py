@@ -57,7 +57,7 @@ def _write_weights(model, path):
 
 def _read_weights(model, path):
     with h5py.File(path, "r") as f:
-        stored = weights_file._stored(f)
+        stored = weights_file.stored_weights(f)
     weights_file.assign(_keyed(model), stored)
 
 

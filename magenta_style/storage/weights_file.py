@@ -31,7 +31,7 @@ def write(model, path):
             f.create_dataset(variable.path, data=np.asarray(variable))
 
 
-def _stored(f):
+def stored_weights(f):
     arrays = {}
 
     def visit(name, obj):
@@ -107,7 +107,7 @@ def read(model, path, legacy=False):
         OSError: the file cannot be read as HDF5.
     """
     with h5py.File(path, "r") as f:
-        stored = _legacy(f, model) if legacy else _stored(f)
+        stored = _legacy(f, model) if legacy else stored_weights(f)
     assign([(v.path, v) for v in model.weights], stored)
 
 

@@ -139,14 +139,12 @@ def stylize(image, model=None, which_styles=0, *, style_image=None, style_blend_
             blend weights.
     """
     options = (options or RenderOptions()).replace(**render_options)
-    task = tasks.as_task(model, num_styles,
-                         paintings=style_image is not None or style_vector is not None)
-    return task.stylize(image, which_styles, style_image=style_image,
-                        style_blend_weights=style_blend_weights, style_vector=style_vector,
-                        masks=masks, mask_palette=mask_palette,
-                        normalize_weights=normalize_weights, output_dir=output_dir,
-                        output_basename=output_basename, output_format=output_format,
-                        options=options)
+    return tasks.stylize(image, model, which_styles, num_styles=num_styles,
+                         style_image=style_image, style_blend_weights=style_blend_weights,
+                         style_vector=style_vector, masks=masks, mask_palette=mask_palette,
+                         normalize_weights=normalize_weights, output_dir=output_dir,
+                         output_basename=output_basename, output_format=output_format,
+                         options=options)
 
 
 def style_vectors(images, model=None):

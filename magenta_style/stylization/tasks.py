@@ -228,6 +228,12 @@ def as_arbitrary(model=None):
     return task
 
 
+def stylize(image, model=None, which_styles=0, *, num_styles=None, **kwargs):
+    """`magenta_style.stylize`: the model's task, then its `stylize`."""
+    paintings = kwargs.get("style_image") is not None or kwargs.get("style_vector") is not None
+    return as_task(model, num_styles, paintings=paintings).stylize(image, which_styles, **kwargs)
+
+
 def resolve(model=None, which_styles=0, *, style_image=None, style_blend_weights=None,
             style_vector=None, masks=None, mask_palette=None, normalize_weights=False,
             num_styles=None, alpha=None):

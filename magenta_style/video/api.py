@@ -127,8 +127,8 @@ class FrameStylizer:
         with its sliders) changes style without a jump in its statistics.
         """
         if conditioning.num_outputs != 1 or conditioning.masks is not None:
-            raise UserError("a video gets one style, one mixture or one painting, not a list "
-                            f"of styles. Received: {len(conditioning.suffixes)} outputs")
+            raise UserError("a video gets one style or one mixture (or one painting), not a "
+                            f"list of styles. Received: {len(conditioning.suffixes)} outputs")
         self.conditioning = conditioning
         self.suffix = conditioning.suffixes[0]
         self._rows = None  # made from the next frame (strength may need it)

@@ -79,12 +79,12 @@ def flow_flicker(inputs, outputs, margin=8):
     sl = (slice(margin, -margin or None), slice(margin, -margin or None))
     errors, floors = [], []
     for t in range(len(inputs) - 1):
-        now, before = temporal._gray(inputs[t + 1]), temporal._gray(inputs[t])
+        now, before = temporal.to_gray(inputs[t + 1]), temporal.to_gray(inputs[t])
         backward = _farneback(now, before)
         forward = _farneback(before, now)
         mask = temporal.visible_mask(backward, forward)[sl] > 0
-        warped_out = temporal._remap(outputs[t], backward)
-        warped_in = temporal._remap(inputs[t].astype(np.float32), backward)
+        warped_out = temporal.remap(outputs[t], backward)
+        warped_in = temporal.remap(inputs[t].astype(np.float32), backward)
         errors.append(np.abs(outputs[t + 1] - warped_out)[sl][mask].mean())
         floors.append(np.abs(inputs[t + 1].astype(np.float32) - warped_in)[sl][mask].mean())
     return float(np.mean(errors)), float(np.mean(floors))

@@ -36,7 +36,7 @@ CONTAINERS = {
 _CRF = "18"
 
 
-def _load_av():
+def load_av():
     try:
         import av
     except ImportError:
@@ -78,7 +78,7 @@ class VideoReader:
     """
 
     def __init__(self, path):
-        av = _load_av()
+        av = load_av()
         self.path = os.fspath(path)
         if not os.path.isfile(self.path):
             raise UserError(f"video file {self.path!r} does not exist (or is not a file).")
@@ -118,7 +118,7 @@ class VideoReader:
 
     def packets(self):
         """Yields `("frame", uint8 [H, W, 3])` and `("audio", packet)` in file order."""
-        av = _load_av()
+        av = load_av()
         streams = [self.video_stream] + ([self.audio_stream] if self.audio_stream else [])
         try:
             for packet in self._container.demux(streams):
@@ -176,7 +176,7 @@ def _encoder(av, name, path):
             "or pick another extension (.mp4, .webm, .mov, .gif).") from None
 
 
-def _gif_frame(av, frame):
+def gif_frame(av, frame):
     """An RGB frame as a 256-colour palette frame (PIL's median cut, per frame)."""
     from PIL import Image
 
@@ -200,7 +200,7 @@ class VideoWriter:
     """
 
     def __init__(self, path, width, height, rate, audio_stream=None):
-        av = _load_av()
+        av = load_av()
         self._av = av
         self.path = os.fspath(path)
         muxer, vcodec, acodec, remuxable = container_for(self.path)
@@ -261,7 +261,7 @@ class VideoWriter:
         if frames.ndim == 3:
             frames = frames[None]
         for frame in frames:
-            vf = (_gif_frame(self._av, frame) if self._gif
+            vf = (gif_frame(self._av, frame) if self._gif
                   else self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
                                                         format="rgb24"))
             vf.pts = self._count

@@ -79,7 +79,7 @@ def write_clip(path, frames, rate=24, audio=True, sample_rate=48000):
     tone (when `audio`) lasts as long as the video and is AAC in mp4/mov,
     Opus in WebM.
     """
-    av = video_io._load_av()
+    av = video_io.load_av()
     rate = fractions.Fraction(rate)
     frames = np.asarray(frames, np.uint8)
     muxer, vcodec, acodec, _ = video_io.container_for(path)
@@ -92,7 +92,7 @@ def write_clip(path, frames, rate=24, audio=True, sample_rate=48000):
             astream = out.add_stream(acodec, rate=sample_rate)
             astream.layout = "stereo"
         for i, frame in enumerate(frames):
-            vf = (video_io._gif_frame(av, frame) if vcodec == "gif"
+            vf = (video_io.gif_frame(av, frame) if vcodec == "gif"
                   else av.VideoFrame.from_ndarray(frame, format="rgb24"))
             vf.pts, vf.time_base = i, 1 / rate
             out.mux(video.encode(vf))

@@ -195,7 +195,7 @@ def _load_cv2():
     return cv2
 
 
-def _gray(frame):
+def to_gray(frame):
     cv2 = _load_cv2()
     return cv2.cvtColor(np.asarray(frame, np.uint8), cv2.COLOR_RGB2GRAY)
 
@@ -214,7 +214,7 @@ def _sample_at(image, x, y):
                      borderMode=cv2.BORDER_REPLICATE)
 
 
-def _remap(image, flow):
+def remap(image, flow):
     """`image` sampled at `p + flow(p)` (bilinear; edges replicated)."""
     grid_x, grid_y = _grid(*flow.shape[:2])
     return _sample_at(image, grid_x + flow[..., 0], grid_y + flow[..., 1])
@@ -296,7 +296,7 @@ class FlowBlender:
         """
         motions = []
         for frame in frames:
-            gray = _gray(frame)
+            gray = to_gray(frame)
             if self._prev_gray is None or self.weight == 0:
                 motions.append(None)
             else:
