@@ -1,7 +1,10 @@
 """Files: models, weights and images on disk.
 
-- `model_format`: the model directory (`save_model` / `load_model`), shipped
-  models, Magenta TF1 checkpoints both ways.
+- `model_format`: the model directory (`save_model`), shipped models, and
+  the one loader (`load_model`, with `model_cache` for inference).
+- `model_cache`: loaded models shared by inference, keyed by their files.
+- `magenta_checkpoint`: Magenta TF1 checkpoints both ways.
+- `arbitrary_format`: arbitrary-style model directories.
 - `weights_file`: weights in HDF5 keyed by variable path.
 - `onnx_weights`: weights of foreign (ONNX) exports.
 - `image_io`: reading, resizing and writing images.

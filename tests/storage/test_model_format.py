@@ -8,6 +8,7 @@ import pytest
 
 from magenta_style.errors import UserError
 from magenta_style.model import transformer
+from magenta_style.storage import magenta_checkpoint
 from magenta_style.storage import model_format
 from magenta_style.storage import weights_file
 
@@ -77,11 +78,11 @@ def test_weights_of_another_architecture_are_reported(model, tmp_path):
 
 
 def test_magenta_variable_names():
-    assert model_format.magenta_variable_name("contract_conv1", "kernel") == \
+    assert magenta_checkpoint.magenta_variable_name("contract_conv1", "kernel") == \
         "transformer/contract/conv1/weights"
-    assert model_format.magenta_variable_name("residual3_conv2_norm", "gamma") == \
+    assert magenta_checkpoint.magenta_variable_name("residual3_conv2_norm", "gamma") == \
         "transformer/residual/residual3/conv2/InstanceNorm/gamma"
-    assert model_format.magenta_variable_name("expand_conv3_norm", "beta") == \
+    assert magenta_checkpoint.magenta_variable_name("expand_conv3_norm", "beta") == \
         "transformer/expand/conv3/conv/InstanceNorm/beta"
 
 
@@ -89,12 +90,12 @@ def test_magenta_checkpoint_written_in_tf1_layout_loads(model, tmp_path):
     import tensorflow as tf
 
     prefix = str(tmp_path / "multistyle-pastiche-generator-test.ckpt")
-    model_format.save_magenta_checkpoint(model, prefix)
+    magenta_checkpoint.save_magenta_checkpoint(model, prefix)
     shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
     assert shapes["transformer/contract/conv1/weights"] == [9, 9, 3, 8]
     assert shapes["transformer/expand/conv1/conv/InstanceNorm/gamma"] == [3, 16]
     assert len(shapes) == 16 * 3  # kernel, gamma, beta for 16 conv layers
-    loaded = model_format.load_magenta_checkpoint(prefix)
+    loaded = magenta_checkpoint.load_magenta_checkpoint(prefix)
     # Widths come from the shapes: (32, 64, 128) and (64, 32) at alpha 0.25.
     assert loaded.transformer_config.contract_widths == (8, 16, 32)
     assert loaded.transformer_config.expand_widths == (16, 8)
@@ -111,7 +112,7 @@ def test_magenta_checkpoint_at_alpha_0_3_loads_without_alpha(tmp_path):
     for v in odd.weights:
         v.assign(rng.normal(0, 0.1, v.shape).astype("float32"))
     prefix = str(tmp_path / "alpha03.ckpt")
-    model_format.save_magenta_checkpoint(odd, prefix)
+    magenta_checkpoint.save_magenta_checkpoint(odd, prefix)
     loaded = model_format.load_model(prefix)  # The one loading function.
     assert loaded.transformer_config.contract_widths == (9, 19, 38)
     x = np.random.default_rng(5).random((1, 20, 20, 3), dtype=np.float32)
@@ -121,15 +122,15 @@ def test_magenta_checkpoint_at_alpha_0_3_loads_without_alpha(tmp_path):
 
 def test_magenta_checkpoint_num_styles_mismatch(model, tmp_path):
     prefix = str(tmp_path / "c.ckpt")
-    model_format.save_magenta_checkpoint(model, prefix)
+    magenta_checkpoint.save_magenta_checkpoint(model, prefix)
     with pytest.raises(UserError, match="--num_styles=10 does not match .* 3 styles"):
-        model_format.load_magenta_checkpoint(prefix, num_styles=10)
+        magenta_checkpoint.load_magenta_checkpoint(prefix, num_styles=10)
 
 
 def test_not_a_checkpoint(tmp_path):
     (tmp_path / "x.ckpt.index").write_text("garbage")
     with pytest.raises(UserError, match="Cannot read Magenta checkpoint"):
-        model_format.load_magenta_checkpoint(str(tmp_path / "x.ckpt"))
+        magenta_checkpoint.load_magenta_checkpoint(str(tmp_path / "x.ckpt"))
 
 
 def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):

@@ -7,6 +7,7 @@ from PIL import Image
 from magenta_style import color
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
+from magenta_style.storage import magenta_checkpoint
 from magenta_style.storage import model_cache
 from magenta_style.storage import model_format
 from magenta_style.stylization.api import stylize
@@ -146,7 +147,7 @@ def test_default_model_is_the_shipped_varied(photo):
 
 def test_magenta_tf1_checkpoints_load_and_check_num_styles(model, photo, tmp_path):
     prefix = str(tmp_path / "ckpt" / "model.ckpt")
-    model_format.save_magenta_checkpoint(model, prefix)
+    magenta_checkpoint.save_magenta_checkpoint(model, prefix)
     assert_close_uint8(stylize(photo, prefix, 1, num_styles=3), stylize(photo, model, 1))
     with pytest.raises(UserError, match="num_styles=5"):
         stylize(photo, prefix, 0, num_styles=5)
