@@ -353,23 +353,17 @@ class Studio:
             out = self._stylize(image, options, locked=True, masks=masks)
         del image
         if options.paintings:
-            names = [self.painting(i).name.rsplit(".", 1)[0] for i in options.paintings]
-            total = sum(options.paintings.values())
-            suffix = "_".join(f"{n}_{round(1000 * w / total):03d}"
-                              for n, w in zip(names, options.paintings.values()))
-            base = photo.name.rsplit(".", 1)[0] or "photo"
-            name = f"{base}_{suffix}"
-            name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:120]
-            return out, f"{name}.png"
-        if options.regions is None:
-            spec = style_choice.parse_which_styles(options.weights, self.num_styles,
-                                                  self.style_names, options.normalize)
+            names = [self.painting(i).name for i in options.paintings]
+            suffix = options_lib.paintings_suffix(names, list(options.paintings.values()))
+        elif options.regions is None:
+            suffix = style_choice.parse_which_styles(options.weights, self.num_styles,
+                                                     self.style_names,
+                                                     options.normalize).suffixes[0]
         else:
-            spec = style_choice.parse_region_styles(options.regions, self.num_styles,
-                                                   self.style_names, options.normalize)
-        base = photo.name.rsplit(".", 1)[0] or "photo"
-        base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]
-        return out, f"{base}_{spec.suffixes[0]}.png"
+            suffix = style_choice.parse_region_styles(options.regions, self.num_styles,
+                                                      self.style_names,
+                                                      options.normalize).suffixes[0]
+        return out, options_lib.download_name(photo.name, suffix, bool(options.paintings))
 
     def render_frame(self, data, options, stream=None, reset=False):
         """A webcam frame (image bytes) -> uint8 pastiche at `webcam_size`.

@@ -151,3 +151,25 @@ def parse_options(params, num_styles):
                          regions=_parse_regions(params.get("regions"), num_styles),
                          region_statistics=statistics,
                          paintings=_parse_paintings(params.get("paintings")))
+
+
+def paintings_suffix(names, weights):
+    """`a_750_b_250` for paintings named `a.png`, `b.jpg` mixed 3:1."""
+    total = sum(weights)
+    return "_".join(f"{n.rsplit('.', 1)[0]}_{round(1000 * w / total):03d}"
+                    for n, w in zip(names, weights))
+
+
+def download_name(photo_name, suffix, paintings=False):
+    """A download's file name, Magenta's `{basename}_{suffix}.png`, made file-safe.
+
+    The photo's base name keeps letters, digits, `-` and `_` (others become
+    `_`); it is cut to 80 characters, or with paintings (whose names join
+    the suffix) the whole name to 120.
+    """
+    base = photo_name.rsplit(".", 1)[0] or "photo"
+    if paintings:
+        name = f"{base}_{suffix}"
+        return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:120] + ".png"
+    base = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)[:80]
+    return f"{base}_{suffix}.png"
