@@ -29,59 +29,20 @@ import keras
 
 from magenta_style import config as config_lib
 from magenta_style.model import conditioning
-from magenta_style.model import layers
 from magenta_style.model import provenance as provenance_lib
 from magenta_style.model import transformer as transformer_lib
 
 SIZE_MULTIPLE = transformer_lib.SIZE_MULTIPLE
 
 
-def _contract_block(x, filters, kernel_size, strides, name):
-    """Reflection pad k//2, VALID conv with bias (batch norm folded in), ReLU."""
-    x = layers.PaddedConv2D(filters, kernel_size, strides=strides, use_bias=True,
-                            kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01),
-                            name=name)(x)
-    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
-
-
-def _style_block(x, style_vector, cfg, filters, kernel_size, name, activation="relu",
-                 upsample=1):
-    """[Nearest x2,] padded conv without bias, conditional style norm, activation."""
-    x = layers.PaddedConv2D(
-        filters, kernel_size, upsample=upsample,
-        use_bias=False,  # cancelled by the norm (the release stores all-zero biases)
-        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01), name=name)(x)
-    gamma, beta = conditioning.StyleVectorProjection(cfg.style_dim, filters,
-                                                     name=f"{name}_norm")(style_vector)
-    x = layers.InstanceNormalization(cfg.epsilon, name=f"{name}_in")([x, gamma, beta])
-    if activation is not None:
-        x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
-    return x
-
-
 def _graph(cfg):
-    big_k, stride_k, small_k = cfg.kernel_sizes
-    width = transformer_lib.scaled_width
-    image = keras.Input(shape=(None, None, 3), name="image")
+    """(inputs, output): the shared body, normalised from the style vector after the contract."""
     style_vector = keras.Input(shape=(cfg.style_dim,), name="style_vector")
-
-    x = layers.PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
-    for i, (w, k, s) in enumerate(zip(cfg.contract_widths, (big_k, stride_k, stride_k),
-                                      (1, 2, 2)), 1):
-        x = _contract_block(x, width(w, cfg.alpha), k, s, f"contract_conv{i}")
-    channels = width(cfg.contract_widths[-1], cfg.alpha)
-    for r in range(1, cfg.num_residual_blocks + 1):
-        h = _style_block(x, style_vector, cfg, channels, small_k, f"residual{r}_conv1")
-        h = _style_block(h, style_vector, cfg, channels, small_k, f"residual{r}_conv2",
-                         activation=None)
-        x = keras.layers.Add(name=f"residual{r}_add")([x, h])
-    for i, w in enumerate(cfg.expand_widths, 1):
-        x = _style_block(x, style_vector, cfg, width(w, cfg.alpha), small_k,
-                         f"expand_conv{i}", upsample=2)
-    # Magenta's third `upsampling` has stride 1: no upsampling.
-    x = _style_block(x, style_vector, cfg, 3, big_k, "expand_conv3", activation="sigmoid")
-    output = layers.CropLike(name="crop_to_input")([x, image])
-    return [image, style_vector], output
+    return transformer_lib.pastiche_graph(
+        cfg, style_vector,
+        lambda channels, name: conditioning.StyleVectorProjection(cfg.style_dim, channels,
+                                                                  name=name),
+        normalize_contract=False)
 
 
 def _validate(cfg):

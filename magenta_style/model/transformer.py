@@ -41,25 +41,80 @@ def scaled_width(channels, alpha):
     return max(1, int(alpha * channels))
 
 
-def _conv_block(x, style_weights, cfg, filters, kernel_size, strides, name,
+def _conv_block(x, condition, normalizer, epsilon, filters, kernel_size, strides, name,
                 activation="relu", upsample=1):
-    """[Nearest x2,] reflection pad k//2, VALID conv without bias, CIN, activation."""
+    """[Nearest x2,] reflection pad k//2, VALID conv, a normalised block or a biased one.
+
+    With `normalizer` (Magenta's `normalizer_fn`): no bias (the norm's beta is
+    the bias, as in Magenta), the source layer `{name}_norm` maps `condition`
+    to `[gamma, beta]`, and `{name}_in` normalises with them. Without: the
+    convolution has a bias (a batch norm folded in) and nothing normalises.
+    """
     x = layers.PaddedConv2D(
         filters,
         kernel_size,
         strides=strides,
         upsample=upsample,
-        use_bias=False,  # CIN's beta is the bias, as in Magenta (no biases).
+        use_bias=normalizer is None,
         kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01),
         name=name,
     )(x)
-    # The table keeps Magenta's scope name (`..._norm`: `InstanceNorm/gamma`).
-    gamma, beta = conditioning.StyleTable(cfg.num_styles, filters, name=f"{name}_norm")(
-        style_weights)
-    x = layers.InstanceNormalization(cfg.epsilon, name=f"{name}_in")([x, gamma, beta])
+    if normalizer is not None:
+        gamma, beta = normalizer(filters, f"{name}_norm")(condition)
+        x = layers.InstanceNormalization(epsilon, name=f"{name}_in")([x, gamma, beta])
     if activation is not None:
         x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
     return x
+
+
+def pastiche_graph(cfg, condition, normalizer, normalize_contract=True):
+    """The network body both transformers share: `(inputs, output)` of a functional model.
+
+    Magenta's `model.transform` and `nza_model.transform` are one network
+    whose instance norms take gamma/beta from a pluggable source
+    (`normalizer_fn`): a style table of trained styles, or a projection of a
+    style vector.
+
+    Args:
+        cfg: a `TransformerConfig` or `ArbitraryTransformerConfig` (alpha,
+            widths, kernel sizes, residual blocks and epsilon are read).
+        condition: the `keras.Input` the sources read (`style_weights`
+            `[B, num_styles]` or `style_vector` `[B, style_dim]`).
+        normalizer: `normalizer(channels, name)` -> a layer mapping
+            `condition` to `[gamma, beta]`, each `[B, channels]`.
+        normalize_contract: False for the arbitrary transformer, whose three
+            contracting convolutions carry a folded batch norm instead.
+
+    Returns:
+        `([image, condition], output)`: `image` `[B, H, W, 3]` float32 in
+        [0, 1], output the same shape in (0, 1).
+    """
+    big_k, stride_k, small_k = cfg.kernel_sizes
+    image = keras.Input(shape=(None, None, 3), name="image")
+    x = layers.PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
+
+    def block(x, filters, kernel_size, name, strides=1, norm=normalizer, **kwargs):
+        return _conv_block(x, condition, norm, cfg.epsilon, filters, kernel_size, strides,
+                           name, **kwargs)
+
+    # Contract: 9x9/1, 3x3/2, 3x3/2.
+    for i, (width, k, s) in enumerate(
+            zip(cfg.contract_widths, (big_k, stride_k, stride_k), (1, 2, 2)), 1):
+        x = block(x, scaled_width(width, cfg.alpha), k, f"contract_conv{i}", strides=s,
+                  norm=normalizer if normalize_contract else None)
+    # Residual blocks: conv-norm-ReLU, conv-norm, add.
+    channels = scaled_width(cfg.contract_widths[-1], cfg.alpha)
+    for r in range(1, cfg.num_residual_blocks + 1):
+        h = block(x, channels, small_k, f"residual{r}_conv1")
+        h = block(h, channels, small_k, f"residual{r}_conv2", activation=None)
+        x = keras.layers.Add(name=f"residual{r}_add")([x, h])
+    # Expand: nearest x2 then conv, twice; then a 9x9 conv to RGB + sigmoid
+    # (Magenta's third `upsampling` has stride 1: no upsampling).
+    for i, width in enumerate(cfg.expand_widths, 1):
+        x = block(x, scaled_width(width, cfg.alpha), small_k, f"expand_conv{i}", upsample=2)
+    x = block(x, 3, big_k, "expand_conv3", activation="sigmoid")
+    output = layers.CropLike(name="crop_to_input")([x, image])
+    return [image, condition], output
 
 
 def build_transformer(num_styles, alpha=1.0, *, contract_widths=None,
@@ -273,38 +328,11 @@ def build_transformer_from_config(cfg, name="transformer", style_names=None,
 
 
 def _graph(cfg):
-    """(inputs, output) of the network `cfg` describes."""
-    big_k, stride_k, small_k = cfg.kernel_sizes
-    image = keras.Input(shape=(None, None, 3), name="image")
+    """(inputs, output) of the multi-style network `cfg` describes."""
     style_weights = keras.Input(shape=(cfg.num_styles,), name="style_weights")
-
-    x = layers.PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
-
-    # Contract: 9x9/1, 3x3/2, 3x3/2.
-    for i, (width, k, s) in enumerate(
-        zip(cfg.contract_widths, (big_k, stride_k, stride_k), (1, 2, 2)), 1
-    ):
-        x = _conv_block(x, style_weights, cfg, scaled_width(width, cfg.alpha), k, s,
-                        f"contract_conv{i}")
-
-    # Residual blocks: conv-CIN-ReLU, conv-CIN, add.
-    channels = scaled_width(cfg.contract_widths[-1], cfg.alpha)
-    for r in range(1, cfg.num_residual_blocks + 1):
-        h = _conv_block(x, style_weights, cfg, channels, small_k, 1,
-                        f"residual{r}_conv1")
-        h = _conv_block(h, style_weights, cfg, channels, small_k, 1,
-                        f"residual{r}_conv2", activation=None)
-        x = keras.layers.Add(name=f"residual{r}_add")([x, h])
-
-    # Expand: nearest x2 then conv, twice; then a 9x9 conv to RGB + sigmoid.
-    for i, width in enumerate(cfg.expand_widths, 1):
-        x = _conv_block(x, style_weights, cfg, scaled_width(width, cfg.alpha),
-                        small_k, 1, f"expand_conv{i}", upsample=2)
-    x = _conv_block(x, style_weights, cfg, 3, big_k, 1, "expand_conv3",
-                    activation="sigmoid")
-
-    output = layers.CropLike(name="crop_to_input")([x, image])
-    return [image, style_weights], output
+    return pastiche_graph(
+        cfg, style_weights,
+        lambda channels, name: conditioning.StyleTable(cfg.num_styles, channels, name=name))
 
 
 def style_tables(model):
