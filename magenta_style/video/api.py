@@ -17,6 +17,7 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.stylization import masks as masks_lib
 from magenta_style.stylization import render
 from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import tasks
@@ -46,6 +47,13 @@ class VideoConfig:
     style_image: typing.Optional[str] = dataclasses.field(default=None, metadata={
         "help": "Any painting as the style (Ghiasi et al.'s arbitrary style; implies "
                 "--checkpoint=arbitrary-v1)."})
+    style_masks: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Styles in regions of every frame: one still mask per entry of "
+                "--which_styles (as bin/stylize), or one label image with --mask_palette."})
+    mask_palette: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Colours of the regions in a --style_masks label image: '#87ceeb,#808080'."})
+    region_statistics: str = dataclasses.field(default="per_style", metadata={
+        "help": "With --style_masks: per_style or shared (as bin/stylize)."})
     normalize_weights: bool = dataclasses.field(default=False, metadata={
         "help": "Rescale mixture weights to sum to 1 (Magenta uses them as given)."})
     temporal: str = dataclasses.field(default="flow", metadata={
@@ -81,6 +89,10 @@ class FrameStylizer:
         which_styles: one style or one mixture of a multi-style model.
         style_image, style_blend_weights, style_vector: instead, one painting,
             one blend of paintings, or one style vector (as `stylize`).
+        masks, mask_palette: a still mask per entry of `which_styles` (or per
+            painting), as `stylize`: every frame gets the styles in regions
+            (resized to the frame). Smoothed by `temporal="flow"`; "ema"
+            needs one style for the whole frame.
         temporal: one of `temporal.TEMPORAL_MODES`.
         momentum, flow_weight, normalize_weights, num_styles: as in `VideoConfig`.
         options: `RenderOptions` (`preserve_colors`, `strength`, `jit_compile`
@@ -96,7 +108,8 @@ class FrameStylizer:
     """
 
     def __init__(self, model=None, which_styles=0, *, style_image=None,
-                 style_blend_weights=None, style_vector=None, temporal=_CFG.temporal,
+                 style_blend_weights=None, style_vector=None, masks=None, mask_palette=None,
+                 temporal=_CFG.temporal,
                  momentum=_CFG.momentum, flow_weight=_CFG.flow_weight,
                  normalize_weights=_CFG.normalize_weights, num_styles=None, options=None,
                  **render_options):
@@ -106,7 +119,11 @@ class FrameStylizer:
                                   paintings=style_image is not None or style_vector is not None)
         self.set_conditioning(self.task.resolve(
             which_styles, style_image=style_image, style_blend_weights=style_blend_weights,
-            style_vector=style_vector, normalize_weights=normalize_weights))
+            style_vector=style_vector, masks=masks, mask_palette=mask_palette,
+            normalize_weights=normalize_weights))
+        if use_ema and masks is not None:
+            raise UserError("temporal=ema averages one style's statistics over time; with "
+                            "style masks use temporal=flow (or none).")
         network = self.task.network
         self._ema = (temporal_lib.EmaNetwork(network, momentum, self.options.jit_compile)
                      if use_ema else None)
@@ -126,12 +143,13 @@ class FrameStylizer:
         The temporal state is kept, so a live stream (the studio's webcam
         with its sliders) changes style without a jump in its statistics.
         """
-        if conditioning.num_outputs != 1 or conditioning.masks is not None:
+        if conditioning.num_outputs != 1:
             raise UserError("a video gets one style or one mixture (or one painting), not a "
                             f"list of styles. Received: {len(conditioning.suffixes)} outputs")
         self.conditioning = conditioning
         self.suffix = conditioning.suffixes[0]
         self._rows = None  # made from the next frame (strength may need it)
+        self._regions = None  # the masks at the frame size, made from the next frame
 
     def set_styles(self, which_styles, normalize_weights=False):
         """`set_conditioning` of one style or one mixture of a multi-style model."""
@@ -151,6 +169,7 @@ class FrameStylizer:
         """Starts a new video (forgets running statistics and the previous frame)."""
         self._size = None
         self._rows = None
+        self._regions = None
         if self._ema is not None:
             self._ema.reset()
         if self._flow is not None:
@@ -171,17 +190,26 @@ class FrameStylizer:
             self._rows = self.task.rows_for_photo(self.conditioning, photos[0],
                                                   self.options.strength)
         rows, pixel_strength = self._rows
-        rows = np.repeat(np.asarray(rows, np.float32)[:1], len(frames), axis=0)
+        if self.conditioning.masks is not None and self._regions is None:
+            self._regions = masks_lib.Regions.from_masks(masks_lib.load_masks(
+                self.conditioning.masks, len(rows), frames.shape[1:3],
+                palette=self.conditioning.mask_palette,
+                styles=self.conditioning.region_names))
         motions = None
         if self._flow is not None:
             # The flow reads only input frames: estimate it while the network runs.
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, "magenta_style_flow")
             motions = self._pool.submit(self._flow.motion, frames)
-        if self._ema is not None:
-            pastiches = self._ema(photos, rows)
+        if self._regions is not None:
+            pastiches = np.stack([runner_lib.run(self.task.network, photo, rows, self.options,
+                                                 self._regions)[0] for photo in photos])
         else:
-            pastiches = np.asarray(self._run(photos, rows))
+            rows = np.repeat(np.asarray(rows, np.float32)[:1], len(frames), axis=0)
+            if self._ema is not None:
+                pastiches = self._ema(photos, rows)
+            else:
+                pastiches = np.asarray(self._run(photos, rows))
         if motions is not None:
             pastiches = self._flow.blend(pastiches, motions.result())
         out = np.empty_like(frames)
@@ -191,8 +219,8 @@ class FrameStylizer:
 
 
 def stylize_video(input_video, output_video, which_styles=0, model=None, *, style_image=None,
-                  style_blend_weights=None, style_vector=None, config=None, options=None,
-                  **overrides):
+                  style_blend_weights=None, style_vector=None, masks=None, mask_palette=None,
+                  config=None, options=None, **overrides):
     """Stylizes a video file, keeping its frame rate, size, frame count and sound.
 
     Args:
@@ -206,6 +234,8 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
         model: as `stylize` (None: `varied`, or `arbitrary-v1` with a painting).
         style_image, style_blend_weights, style_vector: any painting (or a
             blend, or a style vector) as the style, as `stylize`.
+        masks, mask_palette: styles in regions of every frame, from still
+            masks (as `stylize`; default `config.style_masks`).
         config: a `VideoConfig` for the other settings (default its defaults);
             its render fields make the `RenderOptions` unless `options` is given.
         options: `RenderOptions` (`preserve_colors`, `strength`, `jit_compile`).
@@ -228,6 +258,8 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     else:
         options = options.replace(**{k: v for k, v in overrides.items() if k in render_fields})
     style_image = config.style_image if style_image is None else style_image
+    masks = config.style_masks if masks is None else masks
+    mask_palette = config.mask_palette if mask_palette is None else mask_palette
     batch_size = config.batch_size
     from magenta_style.video import io as video_io
 
@@ -239,7 +271,8 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     video_io.container_for(output_video)  # a bad extension fails before any work
     stylizer = FrameStylizer(
         model, which_styles, style_image=style_image, style_blend_weights=style_blend_weights,
-        style_vector=style_vector, temporal=config.temporal, momentum=config.momentum,
+        style_vector=style_vector, masks=masks, mask_palette=mask_palette,
+        temporal=config.temporal, momentum=config.momentum,
         flow_weight=config.flow_weight, normalize_weights=config.normalize_weights,
         num_styles=config.num_styles, options=options)
     with video_io.VideoReader(input_video) as reader:

@@ -7,7 +7,6 @@ import pytest
 
 import magenta_style
 from magenta_style.errors import UserError
-from magenta_style.stylization import runner
 from magenta_style.stylization import tasks
 from magenta_style.stylization.options import RenderOptions
 from tests.conftest import tiny_arbitrary_model
@@ -88,19 +87,3 @@ def test_a_photo_through_stylize_visits_each_stage_once_or_twice(model, photo):
         assert 1 <= visits.get(f"magenta_style.{stage}", 0) <= 2, visits
     assert visits.get("magenta_style.storage.image_io", 0) <= 3, visits
     assert "magenta_style.stylization.regions" not in visits, visits
-
-
-def test_video_frames_take_a_painting_and_match_the_runner_without_smoothing():
-    from magenta_style.video import api as video_api
-
-    painter = tiny_arbitrary_model()
-    v = np.linspace(-1, 1, 100, dtype=np.float32)
-    frames = (np.random.default_rng(0).random((3, 24, 32, 3)) * 255).astype(np.uint8)
-    # EMA with momentum 0 is each frame's own statistics: the plain network.
-    stylizer = video_api.FrameStylizer(painter, style_vector=v, temporal="ema", momentum=0.0)
-    got = stylizer(frames)
-    want = np.asarray(runner.runner(painter.transformer)(frames / np.float32(255),
-                                                         np.repeat(v[None], 3, 0)))
-    assert np.abs(got.astype(int) - np.round(want * 255)).max() <= 1
-    smoothed = video_api.FrameStylizer(painter, style_vector=v, temporal="ema", momentum=0.9)
-    assert np.abs(smoothed(frames)[1:].astype(int) - got[1:]).mean() > 0  # EMA acts
