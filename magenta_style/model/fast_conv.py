@@ -7,7 +7,7 @@ layer (32 -> 3 channels), and the expand layers spend most of their work on
 pixels that nearest-neighbour upsampling merely copied; the 128-channel
 residual convolutions run at the matmul peak but do 2.25x the multiplies
 Winograd needs. Every path here computes the same numbers as the
-straightforward ops (to float rounding; see tests/test_fast_conv.py) with
+straightforward ops (to float rounding; see tests/model/test_fast_conv.py) with
 the same weights, and runs unchanged under the TensorFlow and JAX backends.
 
 What each form saves, measured in docs/stylize.md (`python -m bench stylize`).

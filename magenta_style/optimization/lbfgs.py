@@ -183,7 +183,7 @@ class LBFGS:
         `-gamma g - gamma Y^T alpha + S^T (alpha - beta)`, with the stored
         rows plus the new pair (whose slot's old row gets coefficient 0).
         Same iterates as the vector form to float rounding
-        (tests/test_lbfgs.py, a float64 port of PyTorch's).
+        (tests/optimization/test_lbfgs.py, a float64 port of PyTorch's).
         """
         s, y, at_pos, _, sg, yg = new_pair
         m = self.history_size
