@@ -34,7 +34,7 @@ class StyleTransfer:
         name: the model's name, for messages.
     """
 
-    preset_kind = "multi-style"
+    preset_kind = None  # "multi-style" or "arbitrary-style": what `from_preset` loads
 
     def __init__(self, network, name):
         self.network = network
@@ -107,6 +107,8 @@ class MultiStyleTransfer(StyleTransfer):
         style_names: tuple of `num_styles` str.
         num_styles: int.
     """
+
+    preset_kind = "multi-style"
 
     @property
     def style_names(self):
