@@ -12,7 +12,7 @@ Content batches reach the step through `data.prefetch.Prefetch`: a
 background thread assembles each batch (uint8 from the photo loader, 4x
 fewer bytes than float32) and copies it to the device two batches ahead,
 so the thread that dispatches steps does no input work; the step scales
-uint8 to [0, 1] on the device (`_unit_float`).
+uint8 to [0, 1] on the device (`unit_float`).
 
 One device only (`--strategy=default`). TensorBoard needs TensorFlow's
 summary writer, so this path logs to `<train_dir>/metrics.jsonl` and writes
@@ -41,7 +41,7 @@ PREFETCH_BATCHES = 2
 _UNIT_TABLE = np.arange(256, dtype=np.float32) / np.float32(255.0)
 
 
-def _unit_float(images):
+def unit_float(images):
     """Content images as float32 in [0, 1]: uint8 `[B, H, W, 3]` becomes
     exactly the loader's float32 output (x / 255); float32 passes unchanged."""
     if images.dtype == jax.numpy.uint8:
@@ -120,7 +120,7 @@ class Engine:
         return prefetch.Prefetch(self.loader, PREFETCH_BATCHES, jax.device_put)
 
     def local_images(self, images):
-        return np.asarray(_unit_float(images))
+        return np.asarray(unit_float(images))
 
     # ---------------------------------------------------------------- step
     def compile(self, model, optimizer, objective_fn, nets, constants=None,
@@ -171,7 +171,7 @@ class Engine:
             trainable, non_trainable, optimizer_values = state
             (_, (loss, parts, non_trainable)), grads = grad_fn(
                 trainable, non_trainable, optimizer_values, constants,
-                _unit_float(images), second)
+                unit_float(images), second)
             grads = [g if m is None else g * m for g, m in zip(grads, masks)]
             trainable, optimizer_values = optimizer.stateless_apply(
                 optimizer_values, grads, trainable)
