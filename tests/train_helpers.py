@@ -63,3 +63,16 @@ def tiny_config(train_dir, style_glob, vgg_file, **overrides):
 
 def weights_by_path(model):
     return {v.path: np.asarray(v).copy() for v in model.variables}
+
+
+def saved_teacher(path, style_names=("red", "green")):
+    """Saves a tiny random multi-style model (a distillation teacher) to `path`."""
+    from magenta_style.model import transformer
+    from magenta_style.storage import model_format
+
+    model = transformer.build_transformer(len(style_names), alpha=1.0,
+                                          contract_widths=(8, 8, 8), num_residual_blocks=1,
+                                          expand_widths=(8, 8))
+    model_format.save_model(model, str(path), style_names=list(style_names),
+                            provenance={"steps": 1, "trained_by": "test"})
+    return str(path)

@@ -2,7 +2,7 @@
 
     KERAS_BACKEND=jax .venv/bin/python bench/loop_overhead.py --steps=2000
 
-Runs `loop.run_steps` (labels, reading the previous step's losses back, the
+Runs `step_loop.run_steps` (labels, reading the previous step's losses back, the
 per-style sums, the progress bar, a `metrics.jsonl` line every `--log_every`
 steps) around a jitted step that only sums a `[batch, 4]` array, with 36
 styles. It prints the wall time and the loop thread's CPU time per step:
@@ -34,6 +34,7 @@ def main():
     import jax.numpy as jnp
 
     from magenta_style.training import loop
+    from magenta_style.training import step_loop
 
     names = [f"style{i}" for i in range(args.styles)]
     cfg = types.SimpleNamespace(train_steps=args.steps, log_every=args.log_every,
@@ -53,7 +54,8 @@ def main():
 
     step_fn(1)[1][0].block_until_ready()  # Compiles.
     wall, cpu = time.perf_counter(), time.thread_time()
-    loop.run_steps(cfg, engine, 0, step_fn, loop._Curves(names), None, lambda s: None)
+    step_loop.run_steps(cfg, engine, 0, step_fn, step_loop.Curves(names), None,
+                        lambda s: None)
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     print(f"{args.steps} steps, {args.styles} styles, batch {args.batch_size}, "
           f"{jax.devices()[0].platform}: {wall / args.steps * 1000:.3f} ms per step wall, "

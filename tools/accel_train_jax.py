@@ -75,6 +75,7 @@ def bench_variant(variant, args, styles, photos):
 
     from magenta_style.model import fast_conv
     from magenta_style.training import config as train_config
+    from magenta_style.training import engine as engine_lib
     from magenta_style.training import loop
     from magenta_style.training import modes
 
@@ -89,7 +90,7 @@ def bench_variant(variant, args, styles, photos):
         mixed_precision=kind.startswith(("mixed", "bf16")),
         mixed_precision_dtype="bfloat16" if kind.startswith("bf16") else "float16",
         style_images="unused")
-    engine = loop.engine_for_backend(cfg, None)
+    engine = engine_lib.engine_for_backend(cfg, None)
     built = modes.build_parts(cfg, engine, styles)
     built.compile(engine)
     num_styles = len(styles.names)

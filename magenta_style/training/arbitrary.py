@@ -2,10 +2,11 @@
 
 Magenta's `arbitrary_image_stylization_train` (Inception-v3 predictor) and
 `_train_mobile` (MobileNet-v2 predictor, trunk frozen, alpha 0.25), on the
-same machinery as the multi-style training: the backend's `engine.Engine`
-(its `compile_objective` step, content batches and summary writer),
-`losses.objective.compute_arbitrary_losses` (the project's VGG-16 loss terms),
-`train_state` checkpoints, `run_dir`'s config check, metrics and curve.
+same run as the multi-style training (`runner.run_training`, given an
+`ArbitraryTask`): the backend's `engine.Engine` step, content batches and
+summary writer, `train_state` checkpoints, `run_dir`'s config check, metrics
+and curve; the objective is `losses.objective.compute_arbitrary_losses` (the
+project's VGG-16 loss terms).
 
 Each step pairs every content photo with a painting drawn by
 `data.style_images.StyleImageSampler` (a pure function of the seed and the
@@ -33,10 +34,9 @@ from magenta_style.errors import UserError
 from magenta_style.losses import objective
 from magenta_style.model import arbitrary_transformer
 from magenta_style.model import style_predictor
-from magenta_style.training import config as train_config
-from magenta_style.training import loop
+from magenta_style.training import base_model
 from magenta_style.training import modes
-from magenta_style.training import run_dir
+from magenta_style.training import runner
 
 # Magenta's transformer width per predictor: the paper's network (1.0) and
 # the mobile release (0.25).
@@ -86,20 +86,20 @@ def build_networks(cfg):
 
     The predictor's trunk is frozen (`trainable=False`, batch norm in
     inference mode) when `freeze_predictor_trunk` says so, default Magenta's
-    choice per trunk; its bottleneck layer always trains.
+    choice per trunk; its bottleneck layer always trains. New weights come
+    from Keras's global seed (`runner.set_seed`, which the run sets first).
 
     Raises:
         UserError: a model to continue that is not an arbitrary-style model or
             does not match `--predictor` / `--alpha`.
     """
-    modes._set_seed(cfg.seed)
     if cfg.init_from == "scratch":
         predictor = style_predictor.build_style_predictor(
             cfg.predictor, weights=_predictor_weights(cfg))
         alpha = DEFAULT_ALPHA[cfg.predictor] if cfg.alpha is None else cfg.alpha
         transformer = arbitrary_transformer.build_arbitrary_transformer(alpha)
     else:
-        base = modes._load_base(cfg.init_from, multi_style=False)
+        base = base_model.load_base_model(cfg.init_from, multi_style=False)
         if not isinstance(base, arbitrary_transformer.ArbitraryStyleModel):
             raise UserError(f"--init_from={cfg.init_from} is not an arbitrary-style model "
                             "(a predictor and its transformer), such as arbitrary-v1.")
@@ -134,6 +134,84 @@ def training_model(predictor, transformer):
     return keras.Model([photo, painting], pastiche, name="arbitrary_training")
 
 
+def arbitrary_objective(loss_config):
+    """`engine.Engine.compile`'s objective for arbitrary-style training.
+
+    `objective_fn(model_fn, net_fns, constants, images, paintings)`: photos
+    `[B, H, W, 3]` and paintings `[B, h, w, 3]` float32 in [0, 1], `net_fns`
+    the (pastiche, content) VGG-16 networks; no constants.
+    """
+    def objective_fn(model_fn, net_fns, constants, images, paintings):
+        del constants  # Unused: the targets are the paintings themselves.
+        return objective.compute_arbitrary_losses(
+            model_fn, net_fns[0], net_fns[1], images, paintings, loss_config)
+
+    return objective_fn
+
+
+class ArbitraryTask:
+    """`runner.Task` of `train_arbitrary`: a style predictor and its transformer.
+
+    Args:
+        cfg: a `config.ArbitraryTrainConfig`.
+        content: optional in-memory photos (see `train_arbitrary`).
+    """
+
+    trained_by = "magenta_style.training.arbitrary"
+    curve_keys = None  # Content, style and total losses, as Magenta's.
+
+    def __init__(self, cfg, content=None):
+        self.cfg = cfg
+        self.content = content
+        self.sampler = None
+        self.networks = None
+
+    def check_config(self):
+        check_config(self.cfg)
+
+    def prepare(self, engine):
+        cfg = self.cfg
+        self.sampler = style_images_lib.StyleImageSampler(
+            cfg.style_images, cfg.batch_size, cfg.style_image_size,
+            augment=cfg.augment_style_images, random_size=cfg.random_style_image_size,
+            size_range=(cfg.min_style_image_size, cfg.max_style_image_size), seed=cfg.seed)
+
+    def build(self, engine):
+        cfg = self.cfg
+        with engine.scope():
+            predictor, transformer = build_networks(cfg)
+            model = training_model(predictor, transformer)
+            loss_net, content_net = modes.loss_networks(cfg)
+            optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
+            optimizer.build(model.trainable_variables)
+        self.networks = predictor, transformer
+        return runner.Built(
+            model=model, optimizer=optimizer,
+            objective=arbitrary_objective(cfg.loss_config()), nets=[loss_net, content_net],
+            architecture={"predictor": predictor.predictor_config.to_dict(),
+                          "transformer": transformer.arbitrary_config.to_dict()},
+            names=list(self.sampler.names))
+
+    def batch(self, step):
+        # Per-painting curves: the sampler's indices play the multi-style labels.
+        paintings, which = self.sampler.batch(step)
+        return which, paintings
+
+    def provenance(self, built):
+        return {"style_images": self.cfg.style_images}
+
+    def result(self, built, provenance):
+        predictor, transformer = self.networks
+        return arbitrary_transformer.ArbitraryStyleModel(
+            predictor, transformer, name=os.path.basename(self.cfg.train_dir.rstrip("/")),
+            provenance=provenance)
+
+    def save(self, result, model_dir):
+        from magenta_style.storage import arbitrary_format
+
+        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=result.provenance)
+
+
 def train_arbitrary(config, content=None):
     """Trains (or continues training) an arbitrary-style model.
 
@@ -155,54 +233,4 @@ def train_arbitrary(config, content=None):
             (one-line messages).
     """
     cfg = dataclasses.replace(config)
-    check_config(cfg)
-    os.makedirs(cfg.train_dir, exist_ok=True)
-    engine = loop.engine_for_backend(cfg, content)
-    sampler = style_images_lib.StyleImageSampler(
-        cfg.style_images, cfg.batch_size, cfg.style_image_size,
-        augment=cfg.augment_style_images, random_size=cfg.random_style_image_size,
-        size_range=(cfg.min_style_image_size, cfg.max_style_image_size), seed=cfg.seed)
-    loss_config = cfg.loss_config()
-    with engine.scope():
-        predictor, transformer = build_networks(cfg)
-        model = training_model(predictor, transformer)
-        loss_net, content_net = modes.loss_networks(cfg)
-        optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
-        optimizer.build(model.trainable_variables)
-    resolved = run_dir.resolved_config(
-        cfg, {"predictor": predictor.predictor_config.to_dict(),
-              "transformer": transformer.arbitrary_config.to_dict()}, sampler.names)
-
-    def objective_fn(model_fn, net_fns, images, paintings):
-        return objective.compute_arbitrary_losses(
-            model_fn, net_fns[0], net_fns[1], images, paintings, loss_config)
-
-    def batch_fn(step):
-        # Per-painting curves: the sampler's indices play the multi-style labels.
-        paintings, which = sampler.batch(step)
-        return which, paintings
-
-    run = loop.run_objective(cfg, engine, model, optimizer, resolved, objective_fn,
-                             [loss_net, content_net], sampler.names, batch_fn)
-    provenance = {
-        "trained_by": "magenta_style.training.arbitrary",
-        "init_from": cfg.init_from,
-        "steps": int(run.done),
-        "train_steps": int(cfg.train_steps),
-        "batch_size": cfg.batch_size,
-        "image_size": cfg.image_size,
-        "style_images": cfg.style_images,
-        "content_images": cfg.content_images if content is None else "<in memory>",
-        "final_losses": {k: float(v) for k, v in run.last.items()},
-        "backend": keras.backend.backend(),
-    }
-    result = arbitrary_transformer.ArbitraryStyleModel(
-        predictor, transformer, name=os.path.basename(cfg.train_dir.rstrip("/")),
-        provenance=provenance)
-    if engine.is_chief and run.done > run.start:
-        from magenta_style.storage import arbitrary_format
-
-        model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
-        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=provenance)
-    loop.finish_run(cfg, engine, run)
-    return result
+    return runner.run_training(cfg, ArbitraryTask(cfg, content))

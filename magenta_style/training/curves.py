@@ -25,7 +25,7 @@ from magenta_style.storage import atomic
 
 DEFAULT_KEYS = ("losses/total_loss", "losses/total_content_loss", "losses/total_style_loss")
 # Distinguishable on white, also in greyscale print (Okabe-Ito).
-_COLOURS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0),
+COLOURS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0),
             (86, 180, 233), (0, 0, 0)]
 
 
@@ -193,7 +193,7 @@ def plot_curves(records, output, keys=DEFAULT_KEYS, smoothing=1, log=True, width
     draw.rectangle([left, top, right, bottom], outline="black")
     draw.text((right - 24, bottom + 4 + 12), "step", fill="black", font=font)
     for i, (key, steps, values) in enumerate(series):
-        colour = _COLOURS[i % len(_COLOURS)]
+        colour = COLOURS[i % len(COLOURS)]
         xy = [(fx(s), fy(v)) for s, v in zip(steps, values)]
         if len(xy) == 1:
             draw.ellipse([xy[0][0] - 2, xy[0][1] - 2, xy[0][0] + 2, xy[0][1] + 2], fill=colour)

@@ -17,25 +17,24 @@ with every convolution and style table sliced to them. That network is not
 the teacher, but it starts much closer to it than random weights do
 (BUILD.md has the curves).
 
-The run itself is `loop.run_objective`, as for arbitrary-style training:
-the backend's `engine.Engine` (`compile_objective`), `train_state`
+The run itself is `runner.run_training` given a `DistillTask`, as for the
+other trainers: the backend's `engine.Engine` step, `train_state`
 checkpoints (rerun to resume), `run_dir`'s config check, metrics and loss
 curve.
 """
 
 import dataclasses
 import math
-import os
 
 import keras
 import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.model import transformer as transformer_lib
-from magenta_style.training import config as train_config
+from magenta_style.training import base_model
 from magenta_style.training import loop
 from magenta_style.training import modes
-from magenta_style.training import run_dir
+from magenta_style.training import runner
 
 # `--init_from` values that are not a model to load.
 INIT_NARROWED = "narrowed"
@@ -142,7 +141,7 @@ def narrow_weights(teacher, student):
 
 def load_teacher(name_or_dir):
     """The multi-style model to distil, frozen (one-line `UserError` if unreadable)."""
-    teacher = modes._load_base(name_or_dir, purpose="Distillation")
+    teacher = base_model.load_base_model(name_or_dir, purpose="Distillation")
     teacher.trainable = False
     return teacher
 
@@ -152,9 +151,9 @@ def build_student(cfg, teacher):
 
     `narrowed` or `random`: the teacher's architecture at `cfg.alpha`; any
     other value names a model to continue (a committed `varied-small`, say),
-    which must have the teacher's styles.
+    which must have the teacher's styles. Random weights come from Keras's
+    global seed (`runner.set_seed`, which the run sets first).
     """
-    modes._set_seed(cfg.seed)
     names = list(teacher.style_names)
     if cfg.init_from in (INIT_NARROWED, INIT_RANDOM):
         alpha = 0.5 if cfg.alpha is None else cfg.alpha
@@ -164,7 +163,7 @@ def build_student(cfg, teacher):
         if cfg.init_from == INIT_NARROWED:
             narrow_weights(teacher, student)
         return student
-    student = modes._load_base(cfg.init_from, purpose="Distillation")
+    student = base_model.load_base_model(cfg.init_from, purpose="Distillation")
     if list(student.style_names) != names:
         raise UserError(f"--init_from={cfg.init_from} has other styles than the teacher "
                         f"{cfg.teacher}. Received: {list(student.style_names)[:3]}...")
@@ -175,13 +174,15 @@ def build_student(cfg, teacher):
     return student
 
 
-def distill_objective(model_fn, net_fns, images, style_weights):
+def distill_objective(model_fn, net_fns, constants, images, style_weights):
     """`(mean loss, {"total_loss": [B]})`: student against teacher, per photo.
 
-    `images` `[B, S, S, 3]` float32 in [0, 1], `style_weights` `[B, styles]`
-    float32 (one-hot); the loss of a photo is the mean of |student -
-    teacher| over its pixels and channels, in [0, 1].
+    `engine.Engine.compile`'s objective: `net_fns` is (teacher,), no
+    `constants`; `images` `[B, S, S, 3]` float32 in [0, 1], `style_weights`
+    `[B, styles]` float32 (one-hot); the loss of a photo is the mean of
+    |student - teacher| over its pixels and channels, in [0, 1].
     """
+    del constants  # Unused: the teacher gives the targets.
     inputs = [images, style_weights]
     target = keras.ops.stop_gradient(net_fns[0](inputs))
     pastiche = model_fn(inputs, training=True)
@@ -189,6 +190,64 @@ def distill_objective(model_fn, net_fns, images, style_weights):
         keras.ops.cast(pastiche, "float32") - keras.ops.cast(target, "float32")),
         axis=(1, 2, 3))
     return keras.ops.mean(per_photo), {"total_loss": per_photo}
+
+
+class DistillTask:
+    """`runner.Task` of `distill`: a student learning a teacher's pastiches.
+
+    Args:
+        cfg: a `config.DistillConfig`.
+        content: optional in-memory photos (see `distill`).
+    """
+
+    trained_by = "magenta_style.training.distill"
+    curve_keys = ("losses/total_loss",)  # The one loss there is.
+
+    def __init__(self, cfg, content=None):
+        self.cfg = cfg
+        self.content = content
+        self.teacher = None
+        self.eye = None
+
+    def check_config(self):
+        check_config(self.cfg)
+
+    def prepare(self, engine):
+        with engine.scope():
+            self.teacher = load_teacher(self.cfg.teacher)
+
+    def build(self, engine):
+        cfg = self.cfg
+        with engine.scope():
+            student = build_student(cfg, self.teacher)
+            optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
+            optimizer.build(student.trainable_variables)
+        names = list(student.style_names)
+        self.eye = np.eye(len(names), dtype="float32")
+        return runner.Built(
+            model=student, optimizer=optimizer, objective=distill_objective,
+            nets=[self.teacher], architecture=student.transformer_config.to_dict(),
+            names=names)
+
+    def batch(self, step):
+        cfg = self.cfg
+        labels = loop.labels_for_step(cfg.seed, step, cfg.batch_size, len(self.eye))
+        return labels, self.eye[labels]
+
+    def provenance(self, built):
+        return {"mode": "distill", "teacher": self.cfg.teacher,
+                "teacher_provenance": self.teacher.provenance,
+                "resize_side": self.cfg.resize_side}
+
+    def result(self, built, provenance):
+        built.model.provenance = provenance
+        return built.model
+
+    def save(self, result, model_dir):
+        from magenta_style.storage import model_format
+
+        model_format.save_model(result, model_dir, style_names=list(result.style_names),
+                                provenance=result.provenance)
 
 
 def distill(config, content=None):
@@ -212,45 +271,4 @@ def distill(config, content=None):
             (one-line messages).
     """
     cfg = dataclasses.replace(config)
-    check_config(cfg)
-    os.makedirs(cfg.train_dir, exist_ok=True)
-    engine = loop.engine_for_backend(cfg, content)
-    with engine.scope():
-        teacher = load_teacher(cfg.teacher)
-        student = build_student(cfg, teacher)
-        optimizer = modes.make_optimizer(cfg.learning_rate, cfg.clip_gradient_norm)
-        optimizer.build(student.trainable_variables)
-    names = list(student.style_names)
-    resolved = run_dir.resolved_config(cfg, student.transformer_config.to_dict(), names)
-    eye = np.eye(len(names), dtype="float32")
-
-    def batch_fn(step):
-        labels = loop.labels_for_step(cfg.seed, step, cfg.batch_size, len(names))
-        return labels, eye[labels]
-
-    run = loop.run_objective(cfg, engine, student, optimizer, resolved,
-                             distill_objective, [teacher], names, batch_fn,
-                             curve_keys=("losses/total_loss",))
-    student.provenance = {
-        "trained_by": "magenta_style.training.distill",
-        "mode": "distill",
-        "teacher": cfg.teacher,
-        "teacher_provenance": teacher.provenance,
-        "init_from": cfg.init_from,
-        "steps": int(run.done),
-        "train_steps": int(cfg.train_steps),
-        "batch_size": cfg.batch_size,
-        "image_size": cfg.image_size,
-        "resize_side": cfg.resize_side,
-        "content_images": cfg.content_images if content is None else "<in memory>",
-        "final_losses": {k: float(v) for k, v in run.last.items()},
-        "backend": keras.backend.backend(),
-    }
-    if engine.is_chief and (run.done > run.start or not run.stopped):
-        from magenta_style.storage import model_format
-
-        model_dir = cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
-        model_format.save_model(student, model_dir, style_names=names,
-                                provenance=student.provenance)
-    loop.finish_run(cfg, engine, run)
-    return student
+    return runner.run_training(cfg, DistillTask(cfg, content))

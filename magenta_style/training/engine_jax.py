@@ -1,9 +1,9 @@
 """The JAX side of `training`: a jitted stateless step, NumPy/Pillow input.
 
 For accelerator machines that have JAX but no TensorFlow: nothing here (or
-in what it imports) imports TensorFlow. The model, the VGG loss network and
-`objective.compute_losses` are the same Keras objects as under TensorFlow;
-the step runs them through Keras's stateless API (`stateless_call`,
+in what it imports) imports TensorFlow. The model, the loss networks and the
+objective are the same Keras objects as under TensorFlow; the step runs
+them through Keras's stateless API (`stateless_call`,
 `optimizer.stateless_apply`) inside one `jax.jit`, so the weights and Adam
 state live as JAX arrays between steps and are copied back into the Keras
 variables only to checkpoint, draw a grid or save (`sync`).
@@ -12,7 +12,7 @@ Content batches reach the step through `data.prefetch.Prefetch`: a
 background thread assembles each batch (uint8 from the photo loader, 4x
 fewer bytes than float32) and copies it to the device two batches ahead,
 so the thread that dispatches steps does no input work; the step scales
-uint8 to [0, 1] on the device (`_unit_float`).
+uint8 to [0, 1] on the device (`unit_float`).
 
 One device only (`--strategy=default`). TensorBoard needs TensorFlow's
 summary writer, so this path logs to `<train_dir>/metrics.jsonl` and writes
@@ -28,7 +28,6 @@ import numpy as np
 
 from magenta_style.data import prefetch
 from magenta_style.errors import UserError
-from magenta_style.losses import objective
 from magenta_style.training import modes
 
 # Batches kept ready on the device: one covers a slow photo, a second the
@@ -42,7 +41,7 @@ PREFETCH_BATCHES = 2
 _UNIT_TABLE = np.arange(256, dtype=np.float32) / np.float32(255.0)
 
 
-def _unit_float(images):
+def unit_float(images):
     """Content images as float32 in [0, 1]: uint8 `[B, H, W, 3]` becomes
     exactly the loader's float32 output (x / 255); float32 passes unchanged."""
     if images.dtype == jax.numpy.uint8:
@@ -76,6 +75,7 @@ class Engine:
         self.is_chief = jax.process_index() == 0
         _enable_compilation_cache(cfg.train_dir)
         self.loader = None
+        self.state = None  # The step's (trainable, non-trainable, optimizer) values.
 
     @property
     def skip_stats(self):
@@ -120,89 +120,33 @@ class Engine:
         return prefetch.Prefetch(self.loader, PREFETCH_BATCHES, jax.device_put)
 
     def local_images(self, images):
-        return np.asarray(_unit_float(images))
+        return np.asarray(unit_float(images))
 
     # ---------------------------------------------------------------- step
-    def compile(self, model, loss_net, content_net, optimizer, loss_config,
-                gram_table, coefficients, setup):
-        self.model = model
-        self.optimizer = optimizer
-        num_styles = model.transformer_config.num_styles
-        offset = setup.label_offset
-        masks = [setup.row_masks.get(v.path) for v in model.trainable_variables]
-        self.state = (
-            [v.value for v in model.trainable_variables],
-            [v.value for v in optimizer.variables],
-        )
-        self.constants = (
-            [v.value for v in model.non_trainable_variables],
-            [v.value for v in loss_net.non_trainable_variables],
-            [v.value for v in content_net.non_trainable_variables],
-            {k: jax.numpy.asarray(v) for k, v in gram_table.items()},
-            jax.numpy.asarray(coefficients),
-        )
+    def compile(self, model, optimizer, objective_fn, nets, constants=None,
+                gradient_masks=None):
+        """Builds `step` for `objective_fn` (see `engine.Engine.compile`).
 
-        def loss_fn(trainable, optimizer_values, constants, images, labels):
-            frozen, loss_net_values, content_values, grams, coeffs = constants
-
-            def model_fn(inputs, training=False):
-                return model.stateless_call(trainable, frozen, inputs, training=training)[0]
-
-            def loss_fn_vgg(x):
-                return loss_net.stateless_call([], loss_net_values, x)[0]
-
-            def content_fn(x):
-                return content_net.stateless_call([], content_values, x)[0]
-
-            loss, parts = objective.compute_losses(
-                model_fn, loss_fn_vgg, content_fn, images, labels, num_styles, offset,
-                grams, coeffs, loss_config)
-            # The loss scale (mixed precision) is an optimizer variable.
-            mapping = list(zip(optimizer.variables, optimizer_values))
-            with keras.StatelessScope(state_mapping=mapping):
-                scaled = optimizer.scale_loss(loss)
-            return scaled, (loss, parts)
-
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-        def step(state, constants, images, labels):
-            trainable, optimizer_values = state
-            (_, (loss, parts)), grads = grad_fn(trainable, optimizer_values, constants,
-                                               _unit_float(images), labels)
-            grads = [g if m is None else g * m for g, m in zip(grads, masks)]
-            trainable, optimizer_values = optimizer.stateless_apply(
-                optimizer_values, grads, trainable)
-            return (trainable, optimizer_values), loss, parts
-
-        self._step = (jax.jit(step, donate_argnums=(0,)) if self.cfg.jit_compile
-                      else step)
-
-    def compile_objective(self, model, optimizer, objective_fn, nets):
-        """Builds `step` for another objective (arbitrary-style training).
-
-        Args:
-            model: the trained `keras.Model`; its non-trainable variables
-                (batch norm statistics) are updated by the step as Keras's
-                `training=True` call updates them.
-            optimizer: a built Keras optimizer of `model.trainable_variables`.
-            objective_fn: `(model_fn, net_fns, *batch) -> (mean loss,
-                {part: [B]})`, written with `keras.ops`; `model_fn(inputs,
-                training)` runs `model`, `net_fns` the frozen `nets`.
-            nets: frozen Keras models the objective reads (loss networks).
-
-        `step(*batch)` then takes NumPy or JAX arrays; the first, the content
-        batch, may be uint8 (`_unit_float`).
+        The step is one jitted function of (state, constants, images,
+        second): the state (weights, batch norm statistics, optimizer
+        variables) is donated and returned; `constants` and the nets' values
+        are arguments, not constants baked into the program.
         """
         self.model = model
         self.optimizer = optimizer
+        masks = list(gradient_masks or [None] * len(model.trainable_variables))
         self.state = (
             [v.value for v in model.trainable_variables],
             [v.value for v in model.non_trainable_variables],
             [v.value for v in optimizer.variables],
         )
-        self.constants = [[v.value for v in net.non_trainable_variables] for net in nets]
+        self.constants = (
+            [[v.value for v in net.non_trainable_variables] for net in nets],
+            jax.tree_util.tree_map(jax.numpy.asarray, constants or {}),
+        )
 
-        def loss_fn(trainable, non_trainable, optimizer_values, constants, batch):
+        def loss_fn(trainable, non_trainable, optimizer_values, constants, images, second):
+            net_values, held = constants
             updated = []
 
             def model_fn(inputs, training=False):
@@ -213,8 +157,9 @@ class Engine:
 
             net_fns = [
                 (lambda x, net=net, values=values: net.stateless_call([], values, x)[0])
-                for net, values in zip(nets, constants)]
-            loss, parts = objective_fn(model_fn, net_fns, *batch)
+                for net, values in zip(nets, net_values)]
+            loss, parts = objective_fn(model_fn, net_fns, held, images, second)
+            # The loss scale (mixed precision) is an optimizer variable.
             mapping = list(zip(optimizer.variables, optimizer_values))
             with keras.StatelessScope(state_mapping=mapping):
                 scaled = optimizer.scale_loss(loss)
@@ -222,11 +167,12 @@ class Engine:
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-        def step(state, constants, images, *rest):
+        def step(state, constants, images, second):
             trainable, non_trainable, optimizer_values = state
             (_, (loss, parts, non_trainable)), grads = grad_fn(
                 trainable, non_trainable, optimizer_values, constants,
-                (_unit_float(images), *rest))
+                unit_float(images), second)
+            grads = [g if m is None else g * m for g, m in zip(grads, masks)]
             trainable, optimizer_values = optimizer.stateless_apply(
                 optimizer_values, grads, trainable)
             return (trainable, non_trainable, optimizer_values), loss, parts
@@ -234,16 +180,15 @@ class Engine:
         self._step = (jax.jit(step, donate_argnums=(0,)) if self.cfg.jit_compile
                       else step)
 
-    def step(self, images, labels):
+    def step(self, images, second):
         """One update, dispatched without waiting for it (JAX runs it async).
 
         Returns (mean loss, {part: `[B]`}) as JAX arrays; reading them
-        (`float`, `np.asarray`) waits for the step. After `compile_objective`,
-        `labels` is the objective's second batch array (the paintings).
+        (`float`, `np.asarray`) waits for the step.
         """
         self.state, loss, parts = self._step(self.state, self.constants,
                                              jax.numpy.asarray(images),
-                                             jax.numpy.asarray(labels))
+                                             jax.numpy.asarray(second))
         return loss, parts
 
     def sync(self):
@@ -254,14 +199,11 @@ class Engine:
         through a function that donates its arguments (Keras's compiled
         predict does; `stylization.runner` does not).
         """
-        if not hasattr(self, "state"):
+        if self.state is None:
             return
-        if len(self.state) == 3:  # compile_objective's: batch norm statistics too.
-            trainable, non_trainable, optimizer_values = self.state
-            for variable, value in zip(self.model.non_trainable_variables, non_trainable):
-                variable.assign(value)
-        else:
-            trainable, optimizer_values = self.state
+        trainable, non_trainable, optimizer_values = self.state
+        for variable, value in zip(self.model.non_trainable_variables, non_trainable):
+            variable.assign(value)
         for variable, value in zip(self.model.trainable_variables, trainable):
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_values):

@@ -21,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style.errors import UserError
-from magenta_style.losses import objective
 from magenta_style.storage import tensorboard
 from magenta_style.training import modes
 
@@ -133,93 +132,63 @@ class Engine:
         return self.strategy.experimental_local_results(images)[0].numpy()
 
     # ---------------------------------------------------------------- step
-    def compile(self, model, loss_net, content_net, optimizer, loss_config,
-                gram_table, coefficients, setup):
-        cfg = self.cfg
+    def compile(self, model, optimizer, objective_fn, nets, constants=None,
+                gradient_masks=None):
+        """Builds `step` for `objective_fn` (see `engine.Engine.compile`).
+
+        Here `model_fn` and `net_fns` are the Keras models themselves (batch
+        norm statistics update in the call) and `constants` are
+        non-trainable `tf.Variable`s.
+        """
         strategy = self.strategy
         replicas = self.replicas
-        num_styles = model.transformer_config.num_styles
-        offset = setup.label_offset
         with strategy.scope():
-            grams = {k: tf.Variable(v, trainable=False) for k, v in gram_table.items()}
-            coeffs = tf.Variable(coefficients, trainable=False)
+            # Variables, not constants: a trace would otherwise embed every
+            # style's Grams (MBs per style) in its graph.
+            held = tf.nest.map_structure(lambda v: tf.Variable(v, trainable=False),
+                                         constants or {})
         trainable = model.trainable_variables
-        masks = [setup.row_masks.get(v.path) for v in trainable]
+        masks = list(gradient_masks or [None] * len(trainable))
 
-        @tf.function(jit_compile=cfg.jit_compile, reduce_retracing=True, autograph=False)
-        def gradients(images, labels):
+        @tf.function(jit_compile=self.cfg.jit_compile, reduce_retracing=True,
+                     autograph=False)
+        def gradients(images, second):
             with tf.GradientTape() as tape:
-                loss, parts = objective.compute_losses(
-                    model, loss_net, content_net, images, labels, num_styles,
-                    offset, grams, coeffs, loss_config)
+                loss, parts = objective_fn(model, nets, held, images, second)
                 scaled = optimizer.scale_loss(loss / replicas)
             grads = tape.gradient(scaled, trainable)
             grads = [g if m is None else g * tf.constant(m) for g, m in zip(grads, masks)]
             return grads, loss, parts
 
-        def replica_step(images, labels):
-            grads, loss, parts = gradients(images, labels)
+        def replica_step(images, second):
+            grads, loss, parts = gradients(images, second)
             optimizer.apply_gradients(zip(grads, trainable))
             return loss, parts
 
-        @tf.function(autograph=False)
-        def distributed_step(images, labels):
-            loss, parts = strategy.run(replica_step, args=(images, labels))
+        # Retracing reduced: random painting sizes change the second array's
+        # shape from step to step.
+        @tf.function(autograph=False, reduce_retracing=True)
+        def distributed_step(images, second):
+            loss, parts = strategy.run(replica_step, args=(images, second))
             loss = strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None)
             parts = {k: strategy.gather(v, axis=0) for k, v in parts.items()}
             return loss, parts
 
         self._step = distributed_step
 
-    def compile_objective(self, model, optimizer, objective_fn, nets):
-        """Builds `step` for another objective (arbitrary-style training).
-
-        `objective_fn(model_fn, net_fns, *batch) -> (mean loss, {part: [B]})`
-        as in `engine_jax.Engine.compile_objective`; here `model_fn` and
-        `net_fns` are the Keras models themselves (batch norm statistics
-        update in the call). One replica only: the batch's second array is
-        not a distributed dataset.
-
-        Raises:
-            UserError: a strategy with more than one replica.
-        """
-        if self.replicas != 1:
-            raise UserError("Arbitrary-style training runs on one device under "
-                            f"TensorFlow; use --strategy=default. Received: "
-                            f"{self.replicas} replicas ({self.cfg.strategy}).")
-        trainable = model.trainable_variables
-
-        @tf.function(jit_compile=self.cfg.jit_compile, reduce_retracing=True,
-                     autograph=False)
-        def gradients(*batch):
-            with tf.GradientTape() as tape:
-                loss, parts = objective_fn(model, nets, *batch)
-                scaled = optimizer.scale_loss(loss)
-            return tape.gradient(scaled, trainable), loss, parts
-
-        @tf.function(autograph=False, reduce_retracing=True)
-        def step(*batch):
-            grads, loss, parts = gradients(*batch)
-            optimizer.apply_gradients(zip(grads, trainable))
-            return loss, parts
-
-        self._objective_step = step
-
-    def step(self, images, labels):
+    def step(self, images, second):
         """One update. Returns (mean loss, {part: `[B]`}) as tensors.
 
-        After `compile_objective`, `labels` is the objective's second batch
-        array (the paintings).
+        Each replica gets its `per_replica` rows of `second`, the rows of the
+        content batch it holds.
         """
-        if getattr(self, "_objective_step", None) is not None:
-            return self._objective_step(images, tf.convert_to_tensor(labels))
         b = self.per_replica
-        labels = np.asarray(labels, "int32")
-        dist_labels = self.strategy.experimental_distribute_values_from_function(
+        second = np.asarray(second)
+        dist_second = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(
-                labels[ctx.replica_id_in_sync_group * b:
+                second[ctx.replica_id_in_sync_group * b:
                        (ctx.replica_id_in_sync_group + 1) * b]))
-        return self._step(images, dist_labels)
+        return self._step(images, dist_second)
 
     def sync(self):
         """Variables already hold the state (nothing to copy back)."""

@@ -12,8 +12,9 @@
   rows train: their gradients are masked, so Adam's moments for the old rows
   stay exactly zero and the old rows never move.
 
-`build_parts` gathers what one step is made of; the loop (`loop.train`) and
-the benchmarks (`python -m bench train`) build their step from it.
+`build_parts` gathers what one step is made of, Magenta's objective
+(`magenta_objective`) included; `loop.train` and the benchmarks
+(`python -m bench train`) build their step from it.
 """
 
 import contextlib
@@ -27,8 +28,10 @@ import numpy as np
 from magenta_style import config as config_lib
 from magenta_style.data import style_grams as style_set_lib
 from magenta_style.errors import UserError
+from magenta_style.losses import objective
 from magenta_style.losses import vgg as vgg_lib
 from magenta_style.model import transformer as transformer_lib
+from magenta_style.training import base_model
 from magenta_style.training import config as train_config
 
 # The half types of `--mixed_precision` (Keras's "mixed_<dtype>" policies).
@@ -194,61 +197,22 @@ def _float32_norms(model):
         layer.dtype_policy = "float32"
 
 
-def _load_base(init_from, multi_style=True, purpose="Fine-tuning"):
-    """The model `init_from` names, as one UserError line if it cannot be read.
-
-    `multi_style`: refuse an arbitrary-style model, naming `purpose` (what
-    needs a multi-style network); `training.arbitrary` passes False and
-    checks its own kind.
-    """
-    from magenta_style.storage import model_format
-
-    try:
-        model = model_format.load_model(init_from)
-        return model_format.require_multi_style(model, purpose) if multi_style else model
-    except UserError:
-        raise
-    except Exception as e:  # Anything else that is not a model we can read.
-        raise UserError(
-            f"Cannot load the model for {purpose.lower()} from {init_from!r}: "
-            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-
-
-def _set_seed(seed):
-    """`keras.utils.set_random_seed` without importing TensorFlow under JAX."""
-    if keras.backend.backend() == "tensorflow":
-        keras.utils.set_random_seed(seed)
-        return
-    import random
-
-    # set_random_seed would import TensorFlow (to seed it) where installed,
-    # which costs seconds and is what the JAX path must not need.
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.utils import rng_utils
-
-        global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-    except (ImportError, AttributeError):  # Keras moved it: fall back.
-        keras.utils.set_random_seed(seed)
-        return
-    random.seed(seed)
-    np.random.seed(seed)
-
-
 def build_model(cfg, new_names):
     """Builds the transformer for the mode `cfg` selects (see module doc).
+
+    Its random initial weights come from Keras's global seed, which the
+    trainer sets (`runner.set_seed`) just before.
 
     Returns:
         A `Setup`. Under fine-tuning the convolutions are frozen
         (`trainable=False`), so `model.trainable_variables` are the CIN
         tables only.
     """
-    _set_seed(cfg.seed)
     if cfg.init_from == "scratch":
         model = transformer_lib.build_transformer(
             len(new_names), 1.0 if cfg.alpha is None else cfg.alpha)
         return Setup(model, list(new_names), 0, {})
-    base = _load_base(cfg.init_from)
+    base = base_model.load_base_model(cfg.init_from)
     arch = base.transformer_config
     if cfg.alpha is not None and not math.isclose(cfg.alpha, arch.alpha):
         raise UserError(
@@ -327,6 +291,30 @@ def loss_networks(cfg):
     return full, content_net
 
 
+def magenta_objective(num_styles, label_offset, loss_config):
+    """Magenta's objective as `engine.Engine.compile` takes it.
+
+    Args:
+        num_styles: int, the transformer's styles (rows of its CIN tables).
+        label_offset: int, the first style row being trained (labels index
+            the style set's rows from there).
+        loss_config: a `config_lib.LossConfig`.
+
+    Returns:
+        `objective_fn(model_fn, net_fns, constants, images, labels)`, where
+        `net_fns` are (pastiche network, content network), `constants` is
+        {"grams": {layer: `[styles, C, C]` float32}, "coefficients":
+        `[styles]` float32} and `labels` `[B]` int32;
+        `losses.objective.compute_losses` gives its result.
+    """
+    def objective_fn(model_fn, net_fns, constants, images, labels):
+        return objective.compute_losses(
+            model_fn, net_fns[0], net_fns[1], images, labels, num_styles, label_offset,
+            constants["grams"], constants["coefficients"], loss_config)
+
+    return objective_fn
+
+
 @dataclasses.dataclass
 class Parts:
     """What one training step is built from (see `build_parts`)."""
@@ -338,10 +326,25 @@ class Parts:
     gram_table: dict
     coefficients: np.ndarray
 
+    def objective(self):
+        """Magenta's objective for this model (`magenta_objective`)."""
+        return magenta_objective(self.setup.model.transformer_config.num_styles,
+                                 self.setup.label_offset, self.loss_config)
+
+    def constants(self):
+        """The style targets the objective reads: {"grams", "coefficients"}."""
+        return {"grams": self.gram_table, "coefficients": self.coefficients}
+
+    def gradient_masks(self):
+        """Per trainable variable, its `Setup.row_masks` entry or None."""
+        return [self.setup.row_masks.get(v.path)
+                for v in self.setup.model.trainable_variables]
+
     def compile(self, engine):
         """Builds `engine.step` from the variables' current values."""
-        engine.compile(self.setup.model, self.loss_net, self.content_net, self.optimizer,
-                       self.loss_config, self.gram_table, self.coefficients, self.setup)
+        engine.compile(self.setup.model, self.optimizer, self.objective(),
+                       [self.loss_net, self.content_net], self.constants(),
+                       self.gradient_masks())
 
 
 def build_parts(cfg, engine, styles):

@@ -78,10 +78,10 @@ def test_weights_that_do_not_fit_and_broken_configs_are_one_line(pair, tmp_path)
 def test_multi_style_only_parts_refuse_the_arbitrary_model_in_one_line(pair):
     with pytest.raises(UserError, match="Fine-tuning needs a multi-style model"):
         model_format.require_multi_style(pair, "Fine-tuning")
-    from magenta_style.training import modes
+    from magenta_style.training import base_model
 
     with pytest.raises(UserError, match="multi-style model"):
-        modes._load_base("arbitrary-v1")
+        base_model.load_base_model("arbitrary-v1")
 
 
 def test_damaged_weights_are_refused_by_their_checksum(pair, tmp_path):

@@ -47,10 +47,10 @@ def one_style(tmp_path_factory):
 def test_fixed_batch_loss_decreases_and_trunk_stays(tmp_path, one_style, vgg16_file):
     from magenta_style.model import style_predictor
     from magenta_style.training import arbitrary
-    from magenta_style.training import modes
+    from magenta_style.training import runner
 
     photos = th.smooth_images(2, th.SIZE, seed=3)  # = one batch: the same every step.
-    modes._set_seed(0)  # What train_arbitrary starts from (seed 0).
+    runner.set_seed(0)  # What train_arbitrary starts from (seed 0).
     reference = style_predictor.build_style_predictor("mobilenet_v2")
     model = arbitrary.train_arbitrary(tiny_config(tmp_path / "run", one_style, vgg16_file),
                                       content=photos)

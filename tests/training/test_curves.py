@@ -57,8 +57,8 @@ def test_plot_draws_each_series_where_its_values_are(tmp_path):
                              keys=("losses/total_loss", "losses/total_style_loss"))
     image = Image.open(out)
     assert image.format == "PNG" and image.size == (600, 300)
-    total = _curve_rows(image, curves._COLOURS[0])
-    style = _curve_rows(image, curves._COLOURS[1])
+    total = _curve_rows(image, curves.COLOURS[0])
+    style = _curve_rows(image, curves.COLOURS[1])
     columns = np.nonzero(np.isfinite(total) & np.isfinite(style))[0]
     assert len(columns) > 400  # Drawn across the plot.
     # Falling losses: the line ends lower in the image (larger row) than it starts.

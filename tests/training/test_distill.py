@@ -39,7 +39,7 @@ def _teacher(seed=0, dead=None):
     return model
 
 
-def _saved_teacher(tmp_path, **kwargs):
+def saved_teacher(tmp_path, **kwargs):
     model = _teacher(**kwargs)
     path = str(tmp_path / "teacher")
     model_format.save_model(model, path, style_names=list(model.style_names),
@@ -101,7 +101,7 @@ def test_a_student_wider_than_its_teacher_is_refused():
         distill.narrow_weights(teacher, other)
 
 
-def _config(tmp_path, teacher=None, **overrides):
+def tiny_config(tmp_path, teacher=None, **overrides):
     values = dict(train_dir=str(tmp_path / "run"), teacher=teacher, alpha=0.5,
                   batch_size=2, image_size=th.SIZE, train_steps=2, log_every=1,
                   save_every=1, jit_compile=False)
@@ -116,11 +116,11 @@ def _metrics(train_dir):
 
 @pytest.mark.slow
 def test_distill_learns_the_teacher_and_resumes(tmp_path):
-    teacher_dir = _saved_teacher(tmp_path)
+    teacher_dir = saved_teacher(tmp_path)
     content = th.smooth_images(4, th.SIZE, seed=9)
-    cfg = _config(tmp_path, teacher_dir)
+    cfg = tiny_config(tmp_path, teacher_dir)
     distill.distill(cfg, content=content)
-    student = distill.distill(_config(tmp_path, teacher_dir, train_steps=3), content=content)
+    student = distill.distill(tiny_config(tmp_path, teacher_dir, train_steps=3), content=content)
 
     # The first step's loss is mean |student - teacher| of the narrowed
     # student on the first batch, each photo under its drawn style.
@@ -152,14 +152,14 @@ def test_distill_learns_the_teacher_and_resumes(tmp_path):
 
 
 def test_a_train_dir_of_another_teacher_is_refused(tmp_path):
-    first = _saved_teacher(tmp_path)
+    first = saved_teacher(tmp_path)
     content = th.smooth_images(2, th.SIZE, seed=9)
-    distill.distill(_config(tmp_path, first, train_steps=1), content=content)
+    distill.distill(tiny_config(tmp_path, first, train_steps=1), content=content)
     other = str(tmp_path / "other")
     model_format.save_model(_teacher(seed=1), other, style_names=["red", "green", "blue"],
                             provenance={"steps": 1})
     with pytest.raises(UserError, match="holds a different training run .teacher"):
-        distill.distill(_config(tmp_path, other, train_steps=2), content=content)
+        distill.distill(tiny_config(tmp_path, other, train_steps=2), content=content)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -170,13 +170,13 @@ def test_a_train_dir_of_another_teacher_is_refused(tmp_path):
     (dict(teacher="no-such-model"), "no-such-model"),
 ])
 def test_bad_settings_are_one_line(tmp_path, overrides, message):
-    cfg = _config(tmp_path, **{"teacher": "android-26", **overrides})
+    cfg = tiny_config(tmp_path, **{"teacher": "android-26", **overrides})
     with pytest.raises(UserError, match=message.replace(".", r"\.").replace("(", r"\(")):
         distill.distill(cfg, content=th.smooth_images(2, th.SIZE, seed=9))
 
 
 def test_an_arbitrary_style_teacher_is_refused(tmp_path):
-    cfg = _config(tmp_path, "arbitrary-v1")
+    cfg = tiny_config(tmp_path, "arbitrary-v1")
     with pytest.raises(UserError, match="Distillation needs a multi-style model"):
         distill.distill(cfg, content=th.smooth_images(2, th.SIZE, seed=9))
 
@@ -185,13 +185,13 @@ JAX_SCRIPT = """
 import json, sys
 from magenta_style.training import distill
 from tests import train_helpers as th
-from tests.training.test_distill import _config, _saved_teacher
+from tests.training.test_distill import tiny_config, saved_teacher
 import pathlib
 tmp = pathlib.Path(sys.argv[1])
-teacher = _saved_teacher(tmp)
+teacher = saved_teacher(tmp)
 content = th.smooth_images(4, th.SIZE, seed=9)
-distill.distill(_config(tmp, teacher, jit_compile=True), content=content)
-model = distill.distill(_config(tmp, teacher, train_steps=3, jit_compile=True), content=content)
+distill.distill(tiny_config(tmp, teacher, jit_compile=True), content=content)
+model = distill.distill(tiny_config(tmp, teacher, train_steps=3, jit_compile=True), content=content)
 print("RESULT", json.dumps({"tf": "tensorflow" in sys.modules,
                             "steps": model.provenance["steps"]}))
 """
@@ -216,7 +216,7 @@ def test_the_jax_backend_distils_without_tensorflow_and_agrees(tmp_path):
     assert len(jax_losses) == 3
     # The same first step under this process's backend (the same narrowed
     # start, photos and styles) gives the same loss.
-    distill.distill(_config(tmp_path, str(jax_dir / "teacher"), train_steps=1),
+    distill.distill(tiny_config(tmp_path, str(jax_dir / "teacher"), train_steps=1),
                     content=th.smooth_images(4, th.SIZE, seed=9))
     here = _metrics(str(tmp_path / "run"))[0]["losses/total_loss"]
     np.testing.assert_allclose(jax_losses[0], here, rtol=1e-4)

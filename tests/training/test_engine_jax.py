@@ -66,11 +66,11 @@ def test_uint8_content_becomes_the_loaders_floats_exactly():
 
     values = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
     expected = values.astype(np.float32) / np.float32(255.0)  # The loader's float32 path.
-    on_device = np.asarray(jax.jit(engine_jax._unit_float)(values))
+    on_device = np.asarray(jax.jit(engine_jax.unit_float)(values))
     assert on_device.dtype == np.float32
     np.testing.assert_array_equal(on_device, expected)
     floats = np.full((1, 2, 2, 3), 0.25, np.float32)
-    assert engine_jax._unit_float(floats) is floats
+    assert engine_jax.unit_float(floats) is floats
 
 
 HALF_SCRIPT = textwrap.dedent("""
