@@ -192,7 +192,7 @@ def distill_objective(model_fn, net_fns, constants, images, style_weights):
     return keras.ops.mean(per_photo), {"total_loss": per_photo}
 
 
-class DistillTask:
+class DistillTask(runner.SavesPasticheNetwork):
     """`runner.Task` of `distill`: a student learning a teacher's pastiches.
 
     Args:
@@ -238,16 +238,6 @@ class DistillTask:
         return {"mode": "distill", "teacher": self.cfg.teacher,
                 "teacher_provenance": self.teacher.provenance,
                 "resize_side": self.cfg.resize_side}
-
-    def result(self, built, provenance):
-        built.model.provenance = provenance
-        return built.model
-
-    def save(self, result, model_dir):
-        from magenta_style.storage import model_format
-
-        model_format.save_model(result, model_dir, style_names=list(result.style_names),
-                                provenance=result.provenance)
 
 
 def distill(config, content=None):

@@ -29,7 +29,7 @@ def labels_for_step(seed, step, batch_size, num_styles, offset=0):
     return (rng.integers(0, num_styles, size=batch_size) + offset).astype("int32")
 
 
-class MultiStyleTask:
+class MultiStyleTask(runner.SavesPasticheNetwork):
     """`runner.Task` of `train`: a multi-style transformer under Magenta's objective.
 
     Args:
@@ -78,16 +78,6 @@ class MultiStyleTask:
         mode = ("scratch" if cfg.init_from == "scratch"
                 else "append" if cfg.append else "finetune")
         return {"mode": mode, "resize_side": cfg.resize_side}
-
-    def result(self, built, provenance):
-        built.model.provenance = provenance
-        return built.model
-
-    def save(self, result, model_dir):
-        from magenta_style.storage import model_format
-
-        model_format.save_model(result, model_dir, style_names=list(result.style_names),
-                                provenance=result.provenance)
 
 
 def train(config, content=None, style_set=None):

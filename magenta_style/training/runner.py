@@ -100,6 +100,20 @@ class Task(typing.Protocol):
         """Writes `result` to `model_dir` in the format `stylize` loads."""
 
 
+class SavesPasticheNetwork:
+    """`Task.result` and `Task.save` of a trainer whose result is a `PasticheNetwork`."""
+
+    def result(self, built, provenance):
+        built.model.provenance = provenance
+        return built.model
+
+    def save(self, result, model_dir):
+        from magenta_style.storage import model_format
+
+        model_format.save_model(result, model_dir, style_names=list(result.style_names),
+                                provenance=result.provenance)
+
+
 def set_seed(seed):
     """`keras.utils.set_random_seed` without importing TensorFlow under JAX."""
     if keras.backend.backend() == "tensorflow":
