@@ -1,5 +1,6 @@
 """Photos and styles in.
 
+- `preprocessing`: `Preprocessing`, the crop options both content paths take.
 - `photo_files`: listing, checking and cropping image files (no TensorFlow);
   the NumPy content loader the JAX path uses.
 - `tf_pipeline`: tf.data content pipelines (folders, TFRecords, COCO).

@@ -14,17 +14,17 @@ import numpy as np
 from PIL import Image
 
 from magenta_style.data import photo_files
+from magenta_style.data.preprocessing import from_keywords
 from magenta_style.errors import UserError
 
 
-def _load_task(path, image_size, resize_side, random_crop, random_flip, seed, draft):
+def _load_task(path, preprocessing, seed):
     """One loader task: uint8 crop, or None when the file is unreadable.
 
     Module-level (not a method) so a process pool pickles only its arguments.
     """
     try:
-        return photo_files.open_crop(path, image_size, resize_side, random_crop, random_flip,
-                          np.random.default_rng(seed), draft)
+        return photo_files.open_crop(path, preprocessing, np.random.default_rng(seed))
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError,
             Image.DecompressionBombError):
         return None
@@ -52,12 +52,13 @@ class NumpyContentLoader:
             `photo_files.list_image_files`).
         batch_size: images per batch (the last partial batch of an epoch is
             dropped, so every batch has this size).
-        image_size: side of the square crops.
-        resize_side: the short side after the aspect-preserving resize
-            (default image_size + 2, Magenta's).
+        image_size, resize_side, random_crop, random_flip, draft: see
+            `Preprocessing` (resize_side None: image_size + 2, Magenta's;
+            draft: fast reduced-scale decoding of large JPEGs, False
+            matches the tf.data path exactly); ignored where
+            `preprocessing` is given.
         shuffle: shuffle the files every epoch.
         seed: int or None (fresh randomness).
-        random_crop, random_flip: augmentations (off in Magenta).
         workers: pool size (default: number of CPUs).
         repeat: iterate forever.
         prefetch_batches: batches decoded ahead of the consumer.
@@ -68,8 +69,6 @@ class NumpyContentLoader:
             to continue it exactly when resuming: element e of the stream is
             position `e % len(files)` of epoch `e // len(files)`, so pass
             e = `step * batch_size` (exact while every file is readable).
-        draft: fast reduced-scale decoding of large JPEGs (see
-            `photo_files.load_and_preprocess`); False matches the tf.data path exactly.
         dtype: "float32" (x / 255) or "uint8" (the decoded values, 4x fewer
             bytes to move; the consumer scales them, as the JAX training step
             does on the device).
@@ -79,11 +78,13 @@ class NumpyContentLoader:
                  seed=None, random_crop=False, random_flip=False, workers=None,
                  repeat=True, prefetch_batches=2, num_shards=1, shard_index=0,
                  processes=False, start_epoch=0, start_position=0, draft=True,
-                 dtype="float32"):
+                 dtype="float32", preprocessing=None):
         if dtype not in ("float32", "uint8"):
             raise UserError(f"dtype must be 'float32' or 'uint8'. Received: dtype={dtype!r}")
-        resize_side = image_size + 2 if resize_side is None else resize_side
-        photo_files.check_sizes(image_size, resize_side)
+        self.preprocessing = from_keywords(
+            preprocessing, NumpyContentLoader.__init__, image_size=image_size,
+            resize_side=resize_side, random_crop=random_crop, random_flip=random_flip,
+            draft=draft)
         if batch_size < 1:
             raise UserError(f"batch_size must be positive. Received: batch_size={batch_size}")
         if isinstance(files, str) and (files.startswith(("tfds:", "tfrecord:"))
@@ -100,12 +101,8 @@ class NumpyContentLoader:
             )
         photo_files.check_readable(self.files)
         self.batch_size = batch_size
-        self.image_size = image_size
-        self.resize_side = resize_side
         self.shuffle = shuffle
         self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else seed
-        self.random_crop = random_crop
-        self.random_flip = random_flip
         self.workers = workers or os.cpu_count() or 1
         self.repeat = repeat
         self.prefetch_batches = max(1, prefetch_batches)
@@ -115,9 +112,15 @@ class NumpyContentLoader:
                             f"epoch). Received: start_position={start_position}")
         self.start_epoch = start_epoch
         self.start_position = start_position
-        self.draft = draft
         self.dtype = dtype
         self.stats = photo_files.SkipStats()
+
+    # The preprocessing fields, read-only, as attributes (resize_side resolved).
+    image_size = property(lambda self: self.preprocessing.image_size)
+    resize_side = property(lambda self: self.preprocessing.resolved_resize_side())
+    random_crop = property(lambda self: self.preprocessing.random_crop)
+    random_flip = property(lambda self: self.preprocessing.random_flip)
+    draft = property(lambda self: self.preprocessing.draft)
 
     @property
     def skipped(self):
@@ -141,9 +144,8 @@ class NumpyContentLoader:
             for position, index in enumerate(self._epoch_order(epoch)):
                 if position < start:
                     continue
-                yield index, (self.files[index], self.image_size, self.resize_side,
-                              self.random_crop, self.random_flip,
-                              [self.seed, epoch, position, 1], self.draft)
+                yield index, (self.files[index], self.preprocessing,
+                              [self.seed, epoch, position, 1])
             epoch, start = epoch + 1, 0
             if not self.repeat:
                 return
@@ -204,7 +206,8 @@ def write_resized_copies(files, output_dir, resize_side=258, quality=90, limit=N
     Args:
         files: folder, glob or list (see `photo_files.list_image_files`).
         output_dir: created if needed.
-        resize_side: short side of the copies (training's resize_side).
+        resize_side: short side of the copies (training's
+            `Preprocessing.resolved_resize_side()`).
         quality: JPEG quality.
         limit: copy only the first `limit` files (sorted order).
         progress: tqdm progress bar.

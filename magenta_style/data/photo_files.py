@@ -4,7 +4,9 @@ The preprocessing of the TensorFlow-free input path (`numpy_loader`), the
 same as the tf.data path's in `magenta_style.data.tf_pipeline` (Magenta's by
 default: aspect-preserving resize so the short side is `resize_side` = 258,
 centre crop `image_size` = 256, float32 in [0, 1]), so a model trained on
-either path sees the same images.
+either path sees the same images. The options are one `Preprocessing`
+(`magenta_style.data.preprocessing`); the public functions also take its
+fields as keywords.
 
 Importing this module must not import TensorFlow (a test checks it); keep it
 to the standard library, NumPy and Pillow.
@@ -19,12 +21,33 @@ import threading
 import numpy as np
 from PIL import Image
 
+from magenta_style.data.preprocessing import Preprocessing
+from magenta_style.data.preprocessing import check_sizes
+from magenta_style.data.preprocessing import from_keywords
+from magenta_style.data.preprocessing import resized_shape
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 
 # Extensions taken when a *folder* is listed; an explicit glob or list keeps
 # every file it names (a non-image among them is skipped and counted).
 IMAGE_EXTENSIONS = image_io.TRAINING_EXTENSIONS
+
+# Re-exported: the size rules live in `preprocessing`, shared with tf.data.
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "Preprocessing",
+    "SkipStats",
+    "check_readable",
+    "check_sizes",
+    "crop_offsets",
+    "list_image_files",
+    "load_and_preprocess",
+    "open_crop",
+    "preprocess_array",
+    "preprocess_pil",
+    "resized_shape",
+    "to_rgb8",
+]
 
 _log = logging.getLogger("magenta_style.data")
 
@@ -152,22 +175,6 @@ def check_readable(files, sample=20, limit=200):
     )
 
 
-def resized_shape(height, width, resize_side):
-    """(new_height, new_width) with the shorter side equal to `resize_side`.
-
-    Integer arithmetic, rounding half up, so this path and the tf.data path
-    (`magenta_style.data.tf_pipeline`) agree to the pixel.
-    """
-    short = min(height, width)
-
-    def scale(n):
-        return max(resize_side, (2 * n * resize_side + short) // (2 * short))
-
-    if height <= width:
-        return resize_side, scale(width)
-    return scale(height), resize_side
-
-
 def crop_offsets(height, width, image_size, random_crop=False, rng=None):
     """Top-left corner of an `image_size` square crop (centre unless random)."""
     if random_crop:
@@ -175,15 +182,6 @@ def crop_offsets(height, width, image_size, random_crop=False, rng=None):
         return (int(rng.integers(0, height - image_size + 1)),
                 int(rng.integers(0, width - image_size + 1)))
     return (height - image_size) // 2, (width - image_size) // 2
-
-
-def check_sizes(image_size, resize_side):
-    if image_size < 1 or resize_side < image_size:
-        raise UserError(
-            "resize_side must be at least image_size (the crop is taken from the "
-            f"resized photo). Received: image_size={image_size}, "
-            f"resize_side={resize_side}"
-        )
 
 
 def to_rgb8(img):
@@ -196,64 +194,87 @@ def to_rgb8(img):
     return img.convert("RGB")
 
 
-def _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng):
+def _crop_uint8(img, preprocessing, rng):
     """PIL image -> `[image_size, image_size, 3]` uint8 (see `preprocess_pil`)."""
+    size = preprocessing.image_size
     img = to_rgb8(img)
     h, w = img.height, img.width
-    nh, nw = resized_shape(h, w, resize_side)
+    nh, nw = resized_shape(h, w, preprocessing.resolved_resize_side())
     if (nh, nw) != (h, w):
         img = img.resize((nw, nh), Image.BILINEAR)
-    top, left = crop_offsets(nh, nw, image_size, random_crop, rng)
-    arr = np.asarray(img.crop((left, top, left + image_size, top + image_size)), np.uint8)
-    if random_flip and (rng or np.random.default_rng()).random() < 0.5:
+    top, left = crop_offsets(nh, nw, size, preprocessing.random_crop, rng)
+    arr = np.asarray(img.crop((left, top, left + size, top + size)), np.uint8)
+    if preprocessing.random_flip and (rng or np.random.default_rng()).random() < 0.5:
         arr = arr[:, ::-1]
     return np.ascontiguousarray(arr)
 
 
 def preprocess_pil(img, image_size=256, resize_side=258, random_crop=False,
-                   random_flip=False, rng=None):
+                   random_flip=False, rng=None, preprocessing=None):
     """A PIL image -> `[image_size, image_size, 3]` float32 in [0, 1].
 
     Bilinear resize with antialiasing (Pillow's filter widens on downscale,
     as `tf.image.resize(..., antialias=True)`), then a centre (or random)
     crop and an optional random left-right flip. EXIF orientation is not
     applied, as in the tf.data path (TensorFlow's decoders ignore it).
+
+    Args:
+        img: a PIL image, any mode and size.
+        image_size, resize_side, random_crop, random_flip: see
+            `Preprocessing`; ignored where `preprocessing` is given.
+        rng: a `np.random.Generator` for the crop and flip; None for fresh.
+        preprocessing: a `Preprocessing` instead of the separate keywords.
     """
-    check_sizes(image_size, resize_side)
-    crop = _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
-    return crop.astype(np.float32) / 255.0
+    preprocessing = from_keywords(preprocessing, preprocess_pil, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip)
+    return _crop_uint8(img, preprocessing, rng).astype(np.float32) / 255.0
 
 
 def preprocess_array(image_uint8, image_size=256, resize_side=258, random_crop=False,
-                     random_flip=False, rng=None):
+                     random_flip=False, rng=None, preprocessing=None):
     """`[H, W, 3]` uint8 -> `[image_size, image_size, 3]` float32 in [0, 1].
 
-    The NumPy twin of `magenta_style.data.tf_pipeline.preprocess_image`.
+    The NumPy twin of `magenta_style.data.tf_pipeline.preprocess_image`;
+    arguments as `preprocess_pil`.
     """
+    preprocessing = from_keywords(preprocessing, preprocess_array, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip)
     arr = np.asarray(image_uint8)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[-1] != 3:
         raise UserError(
             "preprocess_array takes [H, W, 3] uint8. "
             f"Received: shape={arr.shape}, dtype={arr.dtype}"
         )
-    return preprocess_pil(Image.fromarray(arr), image_size, resize_side, random_crop,
-                          random_flip, rng)
+    return _crop_uint8(Image.fromarray(arr), preprocessing, rng).astype(np.float32) / 255.0
 
 
-def open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft=True):
+def open_crop(path, preprocessing, rng):
+    """Reads one photo -> `[image_size, image_size, 3]` uint8 crop.
+
+    Args:
+        path: an image file.
+        preprocessing: a `Preprocessing` (its `draft` applies here).
+        rng: a `np.random.Generator` for the crop and flip; None for fresh.
+
+    Raises:
+        The errors of `load_and_preprocess`.
+    """
     with Image.open(path) as img:
-        if draft and img.format == "JPEG":
+        if preprocessing.draft and img.format == "JPEG":
+            side = preprocessing.resolved_resize_side()
             h, w = img.height, img.width
-            short = min(h, w)
-            if short >= 2 * resize_side:
-                factor = short // resize_side
+            if min(h, w) >= 2 * side:
+                # The reduced DCT scale still leaves the short side >= side.
+                factor = min(h, w) // side
                 img.draft("RGB", (w // factor, h // factor))
         img.load()
-        return _crop_uint8(img, image_size, resize_side, random_crop, random_flip, rng)
+        return _crop_uint8(img, preprocessing, rng)
 
 
 def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False,
-                        random_flip=False, rng=None, draft=True):
+                        random_flip=False, rng=None, draft=True, preprocessing=None):
     """Reads one photo and preprocesses it (see `preprocess_pil`).
 
     With `draft`, JPEGs whose short side is at least twice `resize_side`
@@ -263,6 +284,13 @@ def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False
     antialiased bilinear by about 2 grey levels on average (up to ~40 on
     sharp edges); smaller photos (COCO's, ImageNet's) are unaffected.
 
+    Args:
+        path: an image file.
+        image_size, resize_side, random_crop, random_flip, draft: see
+            `Preprocessing`; ignored where `preprocessing` is given.
+        rng: a `np.random.Generator` for the crop and flip; None for fresh.
+        preprocessing: a `Preprocessing` instead of the separate keywords.
+
     Returns:
         `[image_size, image_size, 3]` float32 in [0, 1].
 
@@ -270,6 +298,7 @@ def load_and_preprocess(path, image_size=256, resize_side=258, random_crop=False
         OSError, ValueError, SyntaxError, Image.DecompressionBombError: the
         file cannot be read as an image (the loader counts and skips these).
     """
-    check_sizes(image_size, resize_side)
-    crop = open_crop(path, image_size, resize_side, random_crop, random_flip, rng, draft)
-    return crop.astype(np.float32) / 255.0
+    preprocessing = from_keywords(preprocessing, load_and_preprocess, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip, draft=draft)
+    return open_crop(path, preprocessing, rng).astype(np.float32) / 255.0

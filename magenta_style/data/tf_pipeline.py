@@ -9,11 +9,8 @@ Every pipeline yields `[batch_size, image_size, image_size, 3]` float32
 batches in [0, 1] (all batches full: the remainder is dropped). Decoding and
 preprocessing run in parallel (`AUTOTUNE`) and batches are prefetched.
 
-Preprocessing is Magenta's by default: aspect-preserving resize so the short
-side is `resize_side` (image_size + 2 = 258), centre crop `image_size` (256),
-values / 255. Departure: the bilinear resize is antialiased (TF1's
-`resize_bilinear` was not, which aliases when COCO's 640x480 photos shrink to
-258). Random crops and flips are options.
+Preprocessing (a `Preprocessing`, or its fields as keywords) is Magenta's by
+default, except that the resize is antialiased.
 
 A file or record that cannot be decoded (corrupt, truncated, not an image) is
 skipped, logged once and counted in a `SkipStats` the caller can pass in and
@@ -32,14 +29,17 @@ import tensorflow as tf
 from magenta_style.data.photo_files import IMAGE_EXTENSIONS
 from magenta_style.data.photo_files import SkipStats
 from magenta_style.data.photo_files import check_readable
-from magenta_style.data.photo_files import check_sizes
 from magenta_style.data.photo_files import list_image_files
+from magenta_style.data.preprocessing import Preprocessing
+from magenta_style.data.preprocessing import from_keywords
+from magenta_style.data.preprocessing import scaled_side
 from magenta_style.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "Preprocessing",
     "SkipStats",
     "content_dataset",
     "decode_image",
@@ -51,67 +51,47 @@ __all__ = [
 ]
 
 
-def _resized_shape(height, width, resize_side):
-    """Integer (new_h, new_w), short side = resize_side, rounding half up.
-
-    Same arithmetic as `photo_files.resized_shape`, so both paths agree.
-    """
-    height = tf.cast(height, tf.int64)
-    width = tf.cast(width, tf.int64)
-    side = tf.constant(resize_side, tf.int64)
-    short = tf.minimum(height, width)
-
-    def scale(n):
-        return tf.maximum(side, (2 * n * side + short) // (2 * short))
-
-    new_h = tf.where(height <= width, side, scale(height))
-    new_w = tf.where(height <= width, scale(width), side)
-    return tf.cast(new_h, tf.int32), tf.cast(new_w, tf.int32)
-
-
 def preprocess_image(image_uint8, image_size=256, resize_side=258, random_crop=False,
-                     random_flip=False, seed=None, antialias=True):
-    """One photo -> a training crop (Magenta's preprocessing by default).
-
-    Works eagerly and inside `Dataset.map`.
+                     random_flip=False, seed=None, antialias=True, preprocessing=None):
+    """One photo -> a training crop (Magenta's by default), eagerly or in `Dataset.map`.
 
     Args:
         image_uint8: `[H, W, 3]` uint8 tensor (any H, W >= 1).
-        image_size: side of the square output.
-        resize_side: the short side after the aspect-preserving resize; at
-            least `image_size` (Magenta: 258 for 256).
-        random_crop: a random instead of the centre crop.
-        random_flip: a random left-right flip.
+        image_size, resize_side, random_crop, random_flip, antialias: see
+            `Preprocessing` (here resize_side defaults to 258); ignored where
+            `preprocessing` is given.
         seed: `[2]` int tensor for the stateless random ops (a given seed
             always gives the same crop and flip); None draws fresh ones.
-        antialias: antialiased bilinear resize (see the module docstring).
+        preprocessing: a `Preprocessing` instead of the separate keywords.
 
     Returns:
         `[image_size, image_size, 3]` float32 in [0, 1].
     """
-    check_sizes(image_size, resize_side)
+    preprocessing = from_keywords(preprocessing, preprocess_image, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip, antialias=antialias)
     image = tf.convert_to_tensor(image_uint8)
     if image.dtype != tf.uint8:
         raise UserError(f"preprocess_image takes uint8. Received: dtype={image.dtype.name}")
-    shape = tf.shape(image)
-    new_h, new_w = _resized_shape(shape[0], shape[1], resize_side)
-    image = tf.image.resize(image, tf.stack([new_h, new_w]), method="bilinear",
-                            antialias=antialias)
-    if (random_crop or random_flip) and seed is None:
-        seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
-    if random_crop or random_flip:
+    size = preprocessing.image_size
+    shape = tf.shape(image, out_type=tf.int64)
+    short = tf.minimum(shape[0], shape[1])
+    side = preprocessing.resolved_resize_side()
+    new_shape = tf.stack([scaled_side(shape[0], short, side), scaled_side(shape[1], short, side)])
+    image = tf.image.resize(image, tf.cast(new_shape, tf.int32), method="bilinear",
+                            antialias=preprocessing.antialias)
+    if preprocessing.random_crop or preprocessing.random_flip:
+        seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32) if seed is None else seed
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    if random_crop:
-        image = tf.image.stateless_random_crop(image, [image_size, image_size, 3],
-                                               seed=crop_seed)
+    if preprocessing.random_crop:
+        image = tf.image.stateless_random_crop(image, [size, size, 3], seed=crop_seed)
     else:
-        top = (new_h - image_size) // 2
-        left = (new_w - image_size) // 2
-        image = image[top:top + image_size, left:left + image_size]
-    if random_flip:
+        top, left = (new_shape[0] - size) // 2, (new_shape[1] - size) // 2
+        image = image[top:top + size, left:left + size]
+    if preprocessing.random_flip:
         image = tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
     image = tf.clip_by_value(image / 255.0, 0.0, 1.0)
-    return tf.ensure_shape(image, [image_size, image_size, 3])
+    return tf.ensure_shape(image, [size, size, 3])
 
 
 def _guarded(load_fn, describe_fn, stats, max_consecutive, deterministic):
@@ -165,25 +145,17 @@ def decode_image(contents):
     return tf.ensure_shape(image, [None, None, 3])
 
 
-def _finish(ds, batch_size, image_size, resize_side, random_crop, random_flip, seed,
-            antialias, deterministic):
+def _finish(ds, batch_size, preprocessing, seed, deterministic):
     """uint8 images -> preprocessed, batched, prefetched."""
     if seed is None:
         seed = random.SystemRandom().randrange(2**31 - 1)
 
     def prep(index, image):
         element_seed = tf.stack([tf.constant(seed, tf.int64), index])
-        return preprocess_image(image, image_size, resize_side, random_crop, random_flip,
-                                element_seed, antialias)
+        return preprocess_image(image, seed=element_seed, preprocessing=preprocessing)
 
     ds = ds.enumerate().map(prep, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
-
-
-def _resolve_resize_side(image_size, resize_side):
-    resize_side = image_size + 2 if resize_side is None else resize_side
-    check_sizes(image_size, resize_side)
-    return resize_side
 
 
 def _check_batch(batch_size):
@@ -193,7 +165,7 @@ def _check_batch(batch_size):
 
 def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=True,
                    seed=None, random_crop=False, random_flip=False, repeat=True, stats=None,
-                   num_shards=1, shard_index=0, antialias=True):
+                   num_shards=1, shard_index=0, antialias=True, preprocessing=None):
     """Content batches from image files.
 
     Args:
@@ -201,18 +173,17 @@ def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=
             (`**` recurses), a file, a comma-separated string or a list of
             these (see `photo_files.list_image_files`).
         batch_size: images per batch; every batch is full.
-        image_size: side of the square crops.
-        resize_side: short side after the aspect-preserving resize; default
-            image_size + 2 (Magenta).
+        image_size, resize_side, random_crop, random_flip, antialias: see
+            `Preprocessing` (Magenta's by default: resize_side image_size + 2,
+            no random crops or flips); ignored where `preprocessing` is given.
         shuffle: shuffle all file names, reshuffled every epoch (cheaper and
             better mixed than Magenta's buffer of 16,384 decoded images).
         seed: int for a repeatable order, crops and flips; None for fresh.
-        random_crop, random_flip: augmentations (Magenta uses neither).
         repeat: repeat forever (training) or stop after one epoch.
         stats: optional `SkipStats`, updated as unreadable files are skipped.
         num_shards, shard_index: keep every `num_shards`-th file from
             `shard_index` (one shard per input pipeline in tf.distribute).
-        antialias: antialiased resize.
+        preprocessing: a `Preprocessing` instead of the separate keywords.
 
     Returns:
         A `tf.data.Dataset` of `[batch_size, image_size, image_size, 3]`
@@ -223,7 +194,9 @@ def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=
             files tried is a readable image; bad sizes.
     """
     _check_batch(batch_size)
-    resize_side = _resolve_resize_side(image_size, resize_side)
+    preprocessing = from_keywords(preprocessing, folder_dataset, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip, antialias=antialias)
     paths = list_image_files(files)[shard_index::num_shards]
     if len(paths) < batch_size:
         raise UserError(
@@ -239,8 +212,7 @@ def folder_dataset(files, batch_size, image_size=256, resize_side=None, shuffle=
         ds = ds.repeat()
     guard = _guarded(lambda path: decode_image(tf.io.read_file(path)), lambda path: path, stats,
                      2 * len(paths) + 1, deterministic)
-    return _finish(guard(ds), batch_size, image_size, resize_side, random_crop, random_flip,
-                   seed, antialias, deterministic)
+    return _finish(guard(ds), batch_size, preprocessing, seed, deterministic)
 
 
 def _tfrecord_files(pattern):
@@ -259,7 +231,8 @@ def _tfrecord_files(pattern):
 def tfrecord_dataset(pattern, batch_size, image_size=256, image_key="image/encoded",
                      resize_side=None, shuffle=True, seed=None, random_crop=False,
                      random_flip=False, repeat=True, stats=None, shuffle_buffer=1024,
-                     num_shards=1, shard_index=0, antialias=True, compression_type=None):
+                     num_shards=1, shard_index=0, antialias=True, compression_type=None,
+                     preprocessing=None):
     """Content batches from TFRecord files of `tf.train.Example`s.
 
     Args:
@@ -277,7 +250,9 @@ def tfrecord_dataset(pattern, batch_size, image_size=256, image_key="image/encod
         float32 in [0, 1].
     """
     _check_batch(batch_size)
-    resize_side = _resolve_resize_side(image_size, resize_side)
+    preprocessing = from_keywords(preprocessing, tfrecord_dataset, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip, antialias=antialias)
     files = _tfrecord_files(pattern)[shard_index::num_shards]
     if not files:
         raise UserError(
@@ -303,14 +278,14 @@ def tfrecord_dataset(pattern, batch_size, image_size=256, image_key="image/encod
 
     guard = _guarded(load, lambda record: tf.constant(f"a record of {pattern}"), stats,
                      10_000, deterministic)
-    return _finish(guard(ds), batch_size, image_size, resize_side, random_crop, random_flip,
-                   seed, antialias, deterministic)
+    return _finish(guard(ds), batch_size, preprocessing, seed, deterministic)
 
 
 def tfds_dataset(name="coco/2017", split="train", batch_size=16, image_size=256,
                  data_dir=None, image_key="image", download=False, resize_side=None,
                  shuffle=True, seed=None, random_crop=False, random_flip=False, repeat=True,
-                 stats=None, shuffle_buffer=1024, num_shards=1, shard_index=0, antialias=True):
+                 stats=None, shuffle_buffer=1024, num_shards=1, shard_index=0, antialias=True,
+                 preprocessing=None):
     """Content batches from a tensorflow-datasets dataset (images only).
 
     Only the image feature is parsed (`PartialDecoding`: COCO's boxes are
@@ -338,7 +313,9 @@ def tfds_dataset(name="coco/2017", split="train", batch_size=16, image_size=256,
     import tensorflow_datasets as tfds  # Heavy; only this source needs it.
 
     _check_batch(batch_size)
-    resize_side = _resolve_resize_side(image_size, resize_side)
+    preprocessing = from_keywords(preprocessing, tfds_dataset, image_size=image_size,
+                                  resize_side=resize_side, random_crop=random_crop,
+                                  random_flip=random_flip, antialias=antialias)
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as e:  # TFDS raises several types for unknown names.
@@ -378,8 +355,7 @@ def tfds_dataset(name="coco/2017", split="train", batch_size=16, image_size=256,
         ds = ds.repeat()
     guard = _guarded(decode_image, lambda _: tf.constant(f"an image of {name}:{split}"), stats,
                      10_000, deterministic)
-    return _finish(guard(ds), batch_size, image_size, resize_side, random_crop, random_flip,
-                   seed, antialias, deterministic)
+    return _finish(guard(ds), batch_size, preprocessing, seed, deterministic)
 
 
 def content_dataset(source, batch_size, image_size=256, **kwargs):
@@ -397,8 +373,9 @@ def content_dataset(source, batch_size, image_size=256, **kwargs):
     Args:
         source: see above.
         batch_size, image_size: as in the per-source functions.
-        **kwargs: passed on (`seed`, `shuffle`, `random_crop`, `random_flip`,
-            `repeat`, `stats`, `resize_side`, `num_shards`, `shard_index`,
+        **kwargs: passed on (`preprocessing` or its fields `resize_side`,
+            `random_crop`, `random_flip`, `antialias`; `seed`, `shuffle`,
+            `repeat`, `stats`, `num_shards`, `shard_index`,
             and source-specific ones such as `split`, `data_dir`,
             `image_key`).
 
