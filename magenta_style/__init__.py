@@ -39,6 +39,7 @@ _EXPORTS = {
     "TrainConfig": "training.config",
     "evaluate": "training.evaluation",
     "content_dataset": "data.tf_pipeline",
+    "Preprocessing": "data.preprocessing",
     "create_style_set": "data.style_grams",
     "load_style_set": "data.style_grams",
     "optimize": "optimization.gatys",

@@ -56,7 +56,9 @@ def load_photos(folder, n, size):
     from magenta_style.data import photo_files
 
     files = photo_files.list_image_files(folder)[:n]
-    return np.stack([photo_files.load_and_preprocess(f, image_size=size) for f in files])
+    # Magenta's resize side for this size (the function's own default is 258).
+    return np.stack([photo_files.load_and_preprocess(f, image_size=size, resize_side=size + 2)
+                     for f in files])
 
 
 def step_flops(engine, images, labels):

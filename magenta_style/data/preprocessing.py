@@ -114,6 +114,12 @@ class Preprocessing:
         for name in ("random_crop", "random_flip", "draft", "antialias"):
             _flag(name, getattr(self, name))
 
+    @classmethod
+    def from_config(cls, config):
+        """The preprocessing a training config names by field (`image_size`, ...)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)
+                      if hasattr(config, f.name)})
+
     def resolved_resize_side(self):
         """The short side after the resize: `resize_side`, or `image_size + 2`."""
         return self.image_size + 2 if self.resize_side is None else self.resize_side

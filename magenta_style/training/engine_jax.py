@@ -107,15 +107,15 @@ class Engine:
             return prefetch.Prefetch(cycle(), PREFETCH_BATCHES, jax.device_put)
         from magenta_style.data import numpy_loader
         from magenta_style.data import photo_files
+        from magenta_style.data import preprocessing as preprocessing_lib
 
         files = photo_files.list_image_files(cfg.content_images)
         # Continue the stream where the checkpointed step left it: a resumed
         # run sees the photos (and crops, flips) the uninterrupted one would.
         element = start_step * b
         self.loader = numpy_loader.NumpyContentLoader(
-            files, b, image_size=cfg.image_size, resize_side=cfg.resize_side, seed=cfg.seed,
-            random_crop=cfg.random_crop, random_flip=cfg.random_flip,
-            start_epoch=element // len(files), start_position=element % len(files),
+            files, b, preprocessing=preprocessing_lib.Preprocessing.from_config(cfg),
+            seed=cfg.seed, start_epoch=element // len(files), start_position=element % len(files),
             dtype="uint8")
         return prefetch.Prefetch(self.loader, PREFETCH_BATCHES, jax.device_put)
 

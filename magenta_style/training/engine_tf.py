@@ -92,6 +92,7 @@ class Engine:
                 ds = ds.enumerate().filter(
                     lambda j, x: (j % replicas) // local == pipeline).map(lambda j, x: x)
             return ds
+        from magenta_style.data import preprocessing as preprocessing_lib
         from magenta_style.data import tf_pipeline
 
         shards = {}
@@ -106,8 +107,8 @@ class Engine:
         if str(cfg.content_images).startswith("tfds:"):
             source = dict(data_dir=cfg.tfds_data_dir, download=cfg.download)
         return tf_pipeline.content_dataset(
-            cfg.content_images, batch_size, image_size=cfg.image_size,
-            resize_side=cfg.resize_side, random_crop=cfg.random_crop, random_flip=cfg.random_flip,
+            cfg.content_images, batch_size,
+            preprocessing=preprocessing_lib.Preprocessing.from_config(cfg),
             seed=cfg.seed * 1000003 + start_step, stats=self.skip_stats, **shards, **source)
 
     def batches(self, start_step):

@@ -262,3 +262,21 @@ def test_an_unknown_painting_is_404(studio):
     options = _options(studio, np.eye(studio.num_styles)[0], paintings={"nope": 1.0})
     with pytest.raises(engine.UnknownPhoto, match="Unknown painting 'nope'"):
         studio.painting_vector(options.paintings)
+
+
+def test_a_webcam_stream_under_paintings_is_smoothed_like_trained_styles(studio, paintings,
+                                                                        pan_frames):
+    from magenta_style.video import api as video_api
+
+    (a, _), (b, _) = paintings
+    mix = {a.id: 1.0, b.id: 3.0}
+    options = _options(studio, np.eye(studio.num_styles)[0], paintings=mix)
+    got = [studio.render_frame(_png(f), options, stream="painted") for f in pan_frames]
+    vector = studio.painting_vector(mix)
+    reference = video_api.FrameStylizer(studio.painting_model(), style_vector=vector,
+                                        temporal="flow")
+    expected = [reference(f[None])[0] for f in pan_frames]
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)  # the same computation
+    alone = studio.render_frame(_png(pan_frames[2]), options)
+    assert np.abs(got[2].astype(int) - alone).mean() > 0.5  # the flow blend acts
