@@ -45,6 +45,10 @@ class Streams:
     def __len__(self):
         return len(self._stylizers)
 
+    def ids(self):
+        """The stream ids that have a stylizer now (a set of str)."""
+        return {stream for stream, _ in self._stylizers}
+
     def get(self, stream, model=None, **style):
         """The `FrameStylizer` of stream id `stream` for `model` (made on its first frame).
 

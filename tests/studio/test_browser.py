@@ -226,7 +226,7 @@ def test_download_gives_the_full_resolution_result(page, studio_server, photo_fi
 
 def test_webcam_mode_shows_stylized_frames(page, tmp_path, studio_server):
     studio, _ = studio_server
-    streams = set(studio._streams)
+    streams = studio.streams.ids()
     page.click("#mode-webcam")
     page.wait_for_function(
         "() => Number(document.querySelector('#webcam-result').dataset.frames) >= 3")
@@ -235,7 +235,7 @@ def test_webcam_mode_shows_stylized_frames(page, tmp_path, studio_server):
     # stream on the server (one FrameStylizer), and the page says so.
     assert page.get_attribute("#webcam-result", "data-smoothed") == "1"
     assert "smoothed over time" in page.inner_text("#webcam-fps")
-    assert len(set(studio._streams) - streams) == 1
+    assert len(studio.streams.ids() - streams) == 1
     page.uncheck("#temporal")
     page.wait_for_function(
         "() => document.querySelector('#webcam-result').dataset.smoothed === '0'")
