@@ -12,7 +12,7 @@ import typing
 import numpy as np
 
 from magenta_style.errors import UserError
-from magenta_style.stylization.options import REGION_STATISTICS
+from magenta_style.stylization.options import check_region_statistics
 
 # Painted regions per photo: each adds a pass to a "per_style" download.
 MAX_REGIONS = 6
@@ -135,9 +135,7 @@ def parse_options(params, num_styles):
     """
     weights = weight_vector(params.get("weights"), num_styles)
     statistics = params.get("region_statistics") or "shared"
-    if statistics not in REGION_STATISTICS:
-        raise UserError(f"region_statistics must be one of "
-                        f"{', '.join(REGION_STATISTICS)}. Received: {statistics!r}")
+    check_region_statistics(statistics)
     try:
         strength = float(params.get("strength", 1.0))
     except (TypeError, ValueError):

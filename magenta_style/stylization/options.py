@@ -15,8 +15,16 @@ from magenta_style.errors import UserError
 # The network reflection-pads by 4 and downsamples by 4, so tiny inputs are
 # padded up to this size first, then cropped back.
 MIN_SIZE = 16
-# Region statistics (`regions.STATISTICS`; kept here so options need no TensorFlow).
+# How styles in regions are normalised (`stylization.regions`); the first is
+# the default. Kept here so options need no TensorFlow.
 REGION_STATISTICS = ("per_style", "shared")
+
+
+def check_region_statistics(statistics):
+    """Raises one `UserError` line unless `statistics` is one of `REGION_STATISTICS`."""
+    if statistics not in REGION_STATISTICS:
+        raise UserError(f"region_statistics must be one of {', '.join(REGION_STATISTICS)}. "
+                        f"Received: {statistics!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +66,7 @@ class RenderOptions:
         if self.tile_size < MIN_SIZE:
             raise UserError(f"tile_size must be at least {MIN_SIZE}. "
                             f"Received: tile_size={self.tile_size!r}")
-        if self.region_statistics not in REGION_STATISTICS:
-            raise UserError(f"region_statistics must be one of "
-                            f"{', '.join(REGION_STATISTICS)}. "
-                            f"Received: {self.region_statistics!r}")
+        check_region_statistics(self.region_statistics)
         return self
 
     def replace(self, **changes):

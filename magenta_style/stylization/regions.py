@@ -23,19 +23,12 @@ threshold; both walk the blocks with `block_step`.
 import numpy as np
 from keras import ops
 
-from magenta_style.errors import UserError
 from magenta_style.stylization import block_step
+from magenta_style.stylization import options as options_lib
 from magenta_style.stylization import tiling
 
 # How regions are normalised (see the module docstring); the first is the default.
-STATISTICS = ("per_style", "shared")
-
-
-def check_statistics(statistics):
-    """Raises one `UserError` line unless `statistics` is one of `STATISTICS`."""
-    if statistics not in STATISTICS:
-        raise UserError(f"region_statistics must be one of {', '.join(STATISTICS)}. "
-                        f"Received: {statistics!r}")
+STATISTICS = options_lib.REGION_STATISTICS
 
 
 def forward(model, images, weights, rows, statistics="per_style"):
@@ -90,7 +83,7 @@ def forward_tiled(model, image, weights, rows, statistics="per_style", tile_size
     Returns:
         `[H, W, 3]` float32 in [0, 1].
     """
-    check_statistics(statistics)
+    options_lib.check_region_statistics(statistics)
     rows = np.asarray(rows, np.float32)
     per_row = None
     if statistics == "per_style":
