@@ -83,16 +83,36 @@ def check_output_dir(directory, what="output folder"):
     _check_writable(os.path.abspath(os.fspath(directory)), what, True)
 
 
-def check_output_file(path, what="output file"):
+def same_file(a, b):
+    """Whether paths `a` and `b` name one file (links and `..` resolved)."""
+    a, b = os.fspath(a), os.fspath(b)
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output_file(path, what="output file", inputs=()):
     """`check_output_dir` for the folder of file `path`; `path` must not be a folder.
 
+    Args:
+        path: the file a command will write.
+        what: how the message names it ("output video").
+        inputs: paths the same command reads; writing over one of them
+            (the same file by any name) is refused, as rsync refuses to
+            copy a file onto itself.
+
     Raises:
-        UserError: a parent is a file, the folder is not writable, or `path`
-            is an existing folder.
+        UserError: a parent is a file, the folder is not writable, `path`
+            is an existing folder, or `path` is one of `inputs`.
     """
     path = os.path.abspath(os.fspath(path))
     if os.path.isdir(path):
         raise UserError(f"The {what} {path} is a folder; pass a file path.")
+    for source in inputs:
+        if source is not None and same_file(path, source):
+            raise UserError(f"The {what} {path} is the input {os.fspath(source)}; "
+                            "pass another output path (the input is never overwritten).")
     _check_writable(path, what, False)
 
 

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 
 
@@ -73,3 +74,14 @@ def test_remove_stale_takes_only_our_old_temp_names(tmp_path):
         [".tmp-short.png", "tmp-abcd1234.png", ".tmp-abcd1234.png.bak", "photo.png",
          ".tmp-new12345.png"])
     assert atomic.remove_stale(tmp_path / "absent") == 0
+
+
+def test_an_output_that_is_an_input_by_any_name_is_refused(tmp_path):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(b"the user's video")
+    (tmp_path / "link.mp4").symlink_to(source)
+    for output in (source, tmp_path / "link.mp4", tmp_path / "sub" / ".." / "in.mp4"):
+        with pytest.raises(UserError, match="is the input"):
+            atomic.check_output_file(output, "output video", inputs=(source,))
+    atomic.check_output_file(tmp_path / "out.mp4", "output video", inputs=(source, None))
+    assert source.read_bytes() == b"the user's video"
