@@ -57,7 +57,10 @@ def serve(config=None, model=None):
     """
     import uvicorn
 
+    from magenta_style.studio import limits
+
     config = config or StudioConfig()
+    limits.limit_malloc_arenas()  # before uvicorn's handler threads start
     sock = _bind(config.host, config.port)  # first: a taken port fails at once
     print("Loading the model and rendering style thumbnails ...", flush=True)
     studio, app = build(config, model)
