@@ -77,11 +77,6 @@ class VideoConfig:
         "help": "Blend of pastiche and frame in [0, 1]; 1 = full style."})
     jit_compile: bool = dataclasses.field(default=False, metadata={
         "help": "Compile the network with XLA (once per frame size)."})
-    tile_size: int = dataclasses.field(default=RenderOptions.tile_size, metadata={
-        "help": "Tile side in pixels for frames stylized in tiles."})
-    tile_threshold: int = dataclasses.field(default=RenderOptions.tile_threshold, metadata={
-        "help": "Frames with more pixels than this are stylized in tiles, one at a time "
-                "(so are smaller ones when memory holds less than one frame in one piece)."})
     progress: bool = dataclasses.field(default=True, metadata={
         "help": "Show a progress bar with frames/s."})
 
@@ -108,11 +103,8 @@ class FrameStylizer:
             are read); keywords named like its fields override it.
 
     Call it on uint8 `[B, H, W, 3]` batches of consecutive frames; it returns
-    uint8 `[B, H, W, 3]`. Frames of more than `options.tile_threshold`
-    pixels are stylized one at a time in tiles (`stylization.tiling`: the
-    whole frame's statistics, so the same result in bounded memory).
-    `reset()` before frames of another video (a change of frame size resets
-    by itself); `set_styles` / `set_conditioning` change
+    uint8 `[B, H, W, 3]`. `reset()` before frames of another video (a change
+    of frame size resets by itself); `set_styles` / `set_conditioning` change
     the style and `set_options` the options mid-stream. A live source (a
     webcam) calls it one frame at a time. With a painting, `strength` moves
     its style vector towards the first frame's own (Magenta's identity
@@ -177,19 +169,6 @@ class FrameStylizer:
             self._rows = None
         self.options = options.check()
 
-    def check_frame_size(self, height, width):
-        """Raises one `UserError` line if frames of this size cannot be smoothed as asked.
-
-        Frames above `options.tile_threshold` pixels are stylized in tiles,
-        which keep no running statistics for `temporal="ema"`.
-        """
-        if self._ema is not None and height * width > self.options.tile_threshold:
-            raise UserError(
-                f"frames of {width}x{height} are stylized in tiles (more than "
-                f"tile_threshold={self.options.tile_threshold} pixels, or more than memory "
-                "holds in one piece), and tiles keep no running statistics for "
-                "temporal=ema; use temporal=flow (the default) or none.")
-
     def reset(self):
         """Starts a new video (forgets running statistics and the previous frame)."""
         self._size = None
@@ -229,12 +208,6 @@ class FrameStylizer:
         if self._regions is not None:
             pastiches = np.stack([runner_lib.run(self.task.network, photo, rows, self.options,
                                                  self._regions)[0] for photo in photos])
-        elif frames.shape[1] * frames.shape[2] > self.options.tile_threshold:
-            self.check_frame_size(*frames.shape[1:3])
-            # One frame at a time, each in tiles with its whole-frame statistics.
-            pastiches = np.concatenate([
-                runner_lib.run(self.task.network, photo, np.asarray(rows, np.float32)[:1],
-                               self.options) for photo in photos])
         else:
             rows = np.repeat(np.asarray(rows, np.float32)[:1], len(frames), axis=0)
             if self._ema is not None:
@@ -276,8 +249,9 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
             `flow_weight`, `batch_size`, `strength`, `preserve_colors`,
             `jit_compile`, `normalize_weights`, `num_styles`, `progress`).
 
-    Frames go through the network `batch_size` at a time, fewer (or one at a
-    time in tiles) when memory holds less (`video.budget`); a frame size
+    Frames go through the network `batch_size` at a time, fewer when memory
+    holds fewer (`video.budget`; frames too large for it are refused before
+    any work); a frame size
     that changes mid-stream is resampled to the first, with a warning; each
     frame keeps its time stamp, so a variable frame rate stays in sync with
     the sound.
@@ -317,14 +291,13 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     atomic.remove_stale(os.path.dirname(os.path.abspath(output_video)))
     with video_io.VideoReader(input_video) as reader:  # a bad input fails before the model loads
         info = reader.info
-        plan = budget.plan_frames(info.width, info.height, options, int(batch_size))
+        plan = budget.plan_frames(info.width, info.height, int(batch_size))
         stylizer = FrameStylizer(
             model, which_styles, style_image=style_image,
             style_blend_weights=style_blend_weights, style_vector=style_vector, masks=masks,
             mask_palette=mask_palette, temporal=config.temporal, momentum=config.momentum,
             flow_weight=config.flow_weight, normalize_weights=config.normalize_weights,
-            num_styles=config.num_styles, options=plan.options)
-        stylizer.check_frame_size(info.height, info.width)
+            num_styles=config.num_styles, options=options)
         atomic.write_file(
             output_video,
             lambda tmp: _transcode(reader, stylizer, plan.batch_size, tmp, output_video,

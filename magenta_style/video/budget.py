@@ -1,13 +1,20 @@
-"""How a video's frames go through the network in the memory free.
+"""How many video frames go through the network at once, from the memory free.
 
-The rule is the images' (`stylization.memory`): one frame of P pixels in one
-piece peaks at `UNTILED_BYTES_PER_PIXEL * P` bytes, and a batch of B frames
-at B times that; what may be spent is `MEMORY_FRACTION` of the memory
-available when the video starts. So the batch is as many frames as fit (at
-most the asked `batch_size`); a frame too large for one piece, or above the
-`tile_threshold`, is stylized alone in tiles of `tile_size` (whose first
-`tile_size**2` pixels cost the untiled rate, the rest the tiled one); a
-frame too large even for that is refused before any work, in one line.
+The rule is the images' (`stylization.memory`): a frame of P pixels in one
+piece peaks at `UNTILED_BYTES_PER_PIXEL * P` bytes, a batch of B frames at
+B times that, and what may be spent is `MEMORY_FRACTION` of the memory
+available when the video starts. So a batch is as many frames as fit (at
+most the asked `batch_size`), and a frame that does not fit alone is
+refused before any work, in one line.
+
+Measured on `varied` (the default model), VmHWM above the process with the
+model loaded, `stylize_video` file to file: 483 bytes per pixel for 1080p
+frames one at a time with `temporal=flow`, 315 in batches of 4, 299 for one
+4K frame; all within the rule. Frames are not tiled to save memory: a 4K
+frame in tiles of 1024 (`stylization.tiling`) peaked higher (4.04 GB) than
+in one piece (3.27 GB), and a 4.2 MP frame in tiles higher (4.12 GB) than
+two of them in one batch (3.41 GB); tiling's fixed cost (a tile's
+convolutions) outweighs its savings at video sizes (docs/video.md).
 """
 
 import dataclasses
@@ -22,16 +29,11 @@ _UNKNOWN = object()
 class FramePlan:
     """How frames of one size are stylized.
 
-    options: the `RenderOptions` to render with (`tile_threshold` lowered
-        below the frame's pixels when the frame must be tiled).
-    batch_size: frames per network call (1 when tiled).
-    tiled: whether each frame is stylized in tiles.
-    memory: the bytes the plan expects a batch to take at its peak.
+    batch_size: frames per network call.
+    memory: the bytes the rule expects one batch to take at its peak.
     available: the bytes available when planned, or None if unknown.
     """
-    options: object
     batch_size: int
-    tiled: bool
     memory: int
     available: object
 
@@ -40,41 +42,34 @@ def _gb(num_bytes):
     return f"{num_bytes / 1e9:.1f} GB"
 
 
-def plan_frames(width, height, options, batch_size, available=_UNKNOWN):
-    """The batch size and tiling for frames of `width` x `height`.
+def plan_frames(width, height, batch_size, available=_UNKNOWN):
+    """The batch size for frames of `width` x `height`.
 
     Args:
         width, height: frame size in pixels.
-        options: `RenderOptions` (`tile_size`, `tile_threshold` are read).
         batch_size: the most frames per network call (`VideoConfig.batch_size`).
         available: free bytes (default: `memory.available_memory()` now;
-            None: unknown, so only the tile threshold applies).
+            None: unknown, so `batch_size` as asked).
 
     Returns:
         A `FramePlan`.
 
     Raises:
-        UserError: a frame needs more than `MEMORY_FRACTION` of the
-            available memory even in tiles.
+        UserError: one frame needs more than `MEMORY_FRACTION` of the
+            available memory.
     """
     available = memory.available_memory() if available is _UNKNOWN else available
-    budget = None if available is None else memory.MEMORY_FRACTION * available
     pixels = int(width) * int(height)
-    per_frame = memory.UNTILED_BYTES_PER_PIXEL * pixels
-    if pixels <= options.tile_threshold:
-        fits = batch_size if budget is None else min(batch_size, int(budget // per_frame))
-        if fits >= 1:
-            return FramePlan(options, fits, False, fits * per_frame, available)
-    threshold = min(options.tile_threshold, options.tile_size ** 2)
-    need = memory.render_memory(pixels, threshold)
-    if budget is not None and need > budget:
+    # max: a container that does not declare its frame size (0x0).
+    per_frame = max(1, memory.UNTILED_BYTES_PER_PIXEL * pixels)
+    if available is None:
+        return FramePlan(batch_size, batch_size * per_frame, None)
+    fits = min(batch_size, int(memory.MEMORY_FRACTION * available // per_frame))
+    if fits < 1:
         raise UserError(
-            f"Frames of {width}x{height} ({pixels / 1e6:.1f} MP) need about {_gb(need)} to "
-            f"stylize even in tiles, more than {memory.MEMORY_FRACTION:.0%} of the "
-            f"{_gb(available)} of memory available now. Free memory, or scale the video "
-            "down first (for example ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4).")
-    if pixels > options.tile_threshold:
-        tiled_options = options
-    else:
-        tiled_options = options.replace(tile_threshold=pixels - 1)
-    return FramePlan(tiled_options, 1, True, need, available)
+            f"Frames of {width}x{height} ({pixels / 1e6:.1f} MP) need about "
+            f"{_gb(per_frame)} each to stylize, more than "
+            f"{memory.MEMORY_FRACTION:.0%} of the {_gb(available)} of memory available "
+            "now. Free memory, or scale the video down first (for example "
+            "ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4).")
+    return FramePlan(fits, fits * per_frame, available)

@@ -17,7 +17,6 @@ import pytest
 import magenta_style
 from magenta_style.errors import UserError
 from magenta_style.stylization import memory
-from magenta_style.stylization.options import RenderOptions
 from magenta_style.video import api
 from magenta_style.video import budget
 from magenta_style.video import io as video_io
@@ -33,14 +32,9 @@ class Identity:
     """A `FrameStylizer` whose network returns the frames; records its batches."""
 
     batches = []
-    options = None
 
-    def __init__(self, *args, options=None, **kwargs):
-        Identity.options = options
+    def __init__(self, *args, **kwargs):
         Identity.batches = []
-
-    def check_frame_size(self, height, width):
-        pass
 
     def __call__(self, frames):
         Identity.batches.append(len(frames))
@@ -231,49 +225,23 @@ def test_the_batch_is_what_the_memory_available_holds(tmp_path, identity, monkey
     assert identity.batches == [3, 3, 1]
 
 
-def test_frames_too_large_for_memory_are_tiled_or_refused_before_work(tmp_path, monkeypatch):
+def test_a_frame_too_large_for_memory_is_refused_before_work(tmp_path, monkeypatch):
     src = synthetic.write_clip(tmp_path / "in.mp4", gradient_frames(2))
-    pixels = 24 * 40
     monkeypatch.setattr(api, "FrameStylizer", Untouchable)
-    monkeypatch.setattr(memory, "available_memory", lambda: budget_for(0.2, pixels))
-    with pytest.raises(UserError, match=r"Frames of 40x24 \(0.0 MP\) need about .* even in "
-                                        r"tiles.*scale the video down"):
-        stylize(src, tmp_path / "out.mp4", tile_size=16)
+    monkeypatch.setattr(memory, "available_memory", lambda: budget_for(0.9, 24 * 40))
+    with pytest.raises(UserError, match=r"Frames of 40x24 \(0.0 MP\) need about .* each.*"
+                                        r"scale the video down"):
+        stylize(src, tmp_path / "out.mp4")
     assert sorted(os.listdir(tmp_path)) == ["in.mp4"]
-    # Less than one frame in one piece, enough in tiles of 16: tiled, one at a time.
-    options = RenderOptions(tile_size=16)
-    plan = budget.plan_frames(40, 24, options, 8, available=budget_for(0.9, pixels))
-    assert plan.tiled and plan.batch_size == 1 and plan.options.tile_threshold < pixels
-    assert plan.memory <= memory.MEMORY_FRACTION * budget_for(0.9, pixels)
-    # Above the tile threshold: tiled whatever the memory.
-    plan = budget.plan_frames(40, 24, RenderOptions(tile_threshold=500), 8, available=None)
-    assert plan.tiled and plan.batch_size == 1 and plan.options.tile_threshold == 500
 
 
-def test_the_default_limit_follows_the_memory_available(monkeypatch):
-    options = RenderOptions()
-    big = budget.plan_frames(3840, 2160, options, 8, available=64e9)
-    assert big.tiled and big.batch_size == 1  # above the 4 MP tile threshold
-    hd = budget.plan_frames(1920, 1080, options, 8, available=64e9)
-    assert not hd.tiled and hd.batch_size == 8
-    hd_small = budget.plan_frames(1920, 1080, options, 8, available=8e9)
-    assert not hd_small.tiled and hd_small.batch_size == 3
-    with pytest.raises(UserError, match="6000x6000"):
-        budget.plan_frames(6000, 6000, options, 8, available=8e9)
+def test_the_limit_follows_the_memory_available(monkeypatch):
+    assert budget.plan_frames(1920, 1080, 8, available=64e9).batch_size == 8
+    assert budget.plan_frames(1920, 1080, 8, available=8e9).batch_size == 3
+    assert budget.plan_frames(3840, 2160, 8, available=16e9).batch_size == 1
+    assert budget.plan_frames(3840, 2160, 8, available=None).batch_size == 8  # unknown
+    with pytest.raises(UserError, match="6000x6000"):  # the issue's MJPEG file
+        budget.plan_frames(6000, 6000, 8, available=32e9)
     monkeypatch.setattr(memory, "available_memory", lambda: 2e9)  # read at each plan
-    with pytest.raises(UserError, match=r"3840x2160 \(8.3 MP\).*of the 2.0 GB"):
-        budget.plan_frames(3840, 2160, options, 8)
-
-
-def test_tiled_frames_equal_untiled_ones_within_a_level():
-    frames = gradient_frames(2, (24, 40))
-    whole = api.FrameStylizer(None, 5, temporal="none")(frames)
-    tiled = api.FrameStylizer(None, 5, temporal="none", tile_threshold=100, tile_size=16)(frames)
-    assert np.abs(whole.astype(int) - tiled).max() <= 1
-
-
-def test_ema_on_tiled_frames_is_refused_before_work(tmp_path):
-    src = synthetic.write_clip(tmp_path / "in.mp4", gradient_frames(2))
-    with pytest.raises(UserError, match="temporal=ema"):
-        stylize(src, tmp_path / "out.mp4", temporal="ema", tile_threshold=100, tile_size=16)
-    assert sorted(os.listdir(tmp_path)) == ["in.mp4"]
+    with pytest.raises(UserError, match=r"3840x2160 \(8.3 MP\) need about 4.4 GB.*2.0 GB"):
+        budget.plan_frames(3840, 2160, 8)
