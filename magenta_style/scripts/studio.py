@@ -14,6 +14,7 @@ flagutil.define_flags(StudioConfig)
 
 def main(argv):
     del argv
+    config = flagutil.config_from_flags(StudioConfig)  # checks every flag
     try:
         from magenta_style.studio import server
     except ImportError as e:  # starlette/uvicorn missing
@@ -22,12 +23,6 @@ def main(argv):
         raise UserError(
             "The studio needs its web server: pip install 'magenta_style[studio]' "
             f"({e}).") from None
-    config = flagutil.config_from_flags(StudioConfig)
-    if not 0 <= config.port <= 65535:  # else a socket traceback once the model loaded
-        from magenta_style.errors import UserError
-
-        raise UserError(f"--port must be in 0..65535 (0 = any free port). "
-                        f"Received: {config.port}")
     server.serve(config)
 
 

@@ -28,9 +28,13 @@ paintings add `paintings` (`{id: weight}`; in a query "id:w,id:w").
 
 Errors are JSON `{"error": "<one line>"}` with a 4xx status; the page shows
 the line. Uploads are the raw file bytes (no multipart parsing), read in
-chunks and refused as soon as they pass the size limit.
+chunks and refused as soon as they pass the size limit; a body that has
+not arrived within `--body_timeout_s` gets 408 (a client dripping bytes
+would otherwise hold an upload slot for ever), and a client that goes away
+mid-body is one log line.
 
-Every request is first checked by `guard` (outermost): a browser request
+Every request is first checked by `guard` (outermost): a Host header that
+is not this machine's (`hosts`: DNS rebinding) gets 400, a browser request
 sent by another web page (its `Origin` or `Sec-Fetch-Site` says so) gets
 403, and every answer carries headers that stop browsers from sniffing
 types, framing the page or loading anything from elsewhere. Each POST
@@ -51,7 +55,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse
 from starlette.responses import JSONResponse
 from starlette.responses import Response
@@ -62,6 +66,7 @@ from starlette.staticfiles import StaticFiles
 from magenta_style.errors import UserError
 from magenta_style.storage import image_io
 from magenta_style.studio import engine
+from magenta_style.studio import hosts
 from magenta_style.studio import options as options_lib
 from magenta_style.studio import uploads
 
@@ -126,14 +131,19 @@ def _same_origin_problem(scope, headers):
     return None
 
 
-def guard(app):
-    """ASGI middleware: security headers on every answer, 403 for other sites.
+def guard(app, host_names=frozenset(hosts.LOOPBACK)):
+    """ASGI middleware: security headers on every answer, 400 for another Host,
+    403 for other sites.
 
     The first of the app's middleware (only Starlette's last-resort error
-    handler is outside it), so Starlette's own answers (404, 405, the Host
-    check's 400) get the headers too; an unexpected exception becomes a
-    one-line 500 with them (its traceback goes to the log) rather than
-    Starlette's plain text.
+    handler is outside it), so Starlette's own answers (404, 405) get the
+    headers too; an unexpected exception becomes a one-line 500 with them
+    (its traceback goes to the log) rather than Starlette's plain text. A
+    client gone before its body arrived is one log line.
+
+    Args:
+        host_names: `hosts.own_names(...)`: the Host names answered besides
+            the address each connection reached.
     """
 
     async def guarded(scope, receive, send):
@@ -153,6 +163,14 @@ def guard(app):
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope["headers"]}
+        problem = hosts.host_problem(scope, headers, host_names)
+        if problem is not None:
+            response = JSONResponse({"error": (
+                f"Refused a request for another host ({problem}): the studio answers "
+                "only to this machine's addresses and names (a web page elsewhere could "
+                "otherwise reach it by DNS rebinding). If that name is yours, restart "
+                "the studio with --allowed_hosts naming it.")}, 400)
+            return await response(scope, receive, send_with_headers)
         problem = _same_origin_problem(scope, headers)
         if problem is not None:
             response = JSONResponse({"error": (
@@ -162,6 +180,11 @@ def guard(app):
             return await response(scope, receive, send_with_headers)
         try:
             await app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            # A cancelled upload (a closed tab, a newer webcam frame): nobody
+            # is left to answer, and nothing went wrong on our side.
+            _log.warning("%s %s: the client went away before its request body arrived.",
+                         scope["method"], scope["path"])
         except Exception as e:  # noqa: BLE001 - the last line of defence
             _log.exception("Studio request %s %s failed", scope["method"], scope["path"])
             if started:
@@ -185,17 +208,31 @@ def _require_content_type(request, accepted):
             f"Received: {given or 'none'!r}", status=415)
 
 
-async def _read_body(request, max_bytes):
-    """The request body, refusing it as soon as it passes `max_bytes`."""
+async def _read_body(request, max_bytes, timeout_s):
+    """The request body, refusing it as soon as it passes `max_bytes`, or
+    when it has not all arrived `timeout_s` seconds after reading began (408)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise uploads.too_large(int(declared), max_bytes)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise uploads.too_large(size, max_bytes)
-        chunks.append(chunk)
+    chunks = []
+
+    async def read():
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise uploads.too_large(size, max_bytes)
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(read(), timeout_s)
+    except asyncio.TimeoutError:
+        received = sum(len(c) for c in chunks)
+        raise uploads.UploadError(
+            f"The request body did not arrive within {timeout_s:g} s ({received} bytes "
+            "received); the studio stopped waiting so that other uploads can go on. "
+            "On a slow network, restart the studio with a larger --body_timeout_s.",
+            status=408) from None
     return b"".join(chunks)
 
 
@@ -208,6 +245,7 @@ def _image_response(image, fmt, started, headers=None):
 def create_app(studio):
     """The Starlette app serving `studio` (an `engine.Studio`)."""
     max_bytes = int(studio.config.max_upload_mb * 1e6)
+    timeout_s = studio.config.body_timeout_s
     upload_slots = asyncio.Semaphore(UPLOAD_SLOTS)
 
     async def index(request):
@@ -238,7 +276,7 @@ def create_app(studio):
         _require_content_type(request, IMAGE_TYPES)
         name = os.path.basename(request.query_params.get("name", default_name)) or default_name
         async with upload_slots:
-            data = await _read_body(request, max_bytes)
+            data = await _read_body(request, max_bytes, timeout_s)
             item = await run_in_threadpool(add, data, name)
         return JSONResponse(item.info())
 
@@ -252,7 +290,7 @@ def create_app(studio):
     async def render(request):
         started = time.perf_counter()
         _require_content_type(request, JSON_TYPES)
-        body = await _read_body(request, MAX_RENDER_BYTES)  # 413 when too large
+        body = await _read_body(request, MAX_RENDER_BYTES, timeout_s)  # 413 when too large
         try:
             params = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -282,7 +320,7 @@ def create_app(studio):
         stream = request.query_params.get("stream") or None
         reset = options_lib.as_bool(request.query_params.get("reset", False))
         async with upload_slots:
-            data = await _read_body(request, max_bytes)
+            data = await _read_body(request, max_bytes, timeout_s)
             image = await run_in_threadpool(studio.render_frame, data, options, stream, reset)
         return _image_response(image, "JPEG", started)
 
@@ -298,7 +336,7 @@ def create_app(studio):
         photo_id = request.query_params.get("photo", "")
         studio.photo(photo_id)  # 404 before reading the body
         async with upload_slots:
-            data = await _read_body(request, max_bytes)
+            data = await _read_body(request, max_bytes, timeout_s)
             answer = await run_in_threadpool(studio.set_masks, photo_id, data)
         return JSONResponse(answer)
 
@@ -328,12 +366,7 @@ def create_app(studio):
         # (`..`, encoded or not, and symlinks leading out).
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    host = studio.config.host
-    # Refuse requests whose Host is not this machine when bound locally: a web
-    # page elsewhere could otherwise reach the studio by DNS rebinding.
-    allowed = (["*"] if host in ("0.0.0.0", "::", "")
-               else ["127.0.0.1", "localhost", "[::1]", host])
+    names = hosts.own_names(studio.config.host, studio.config.allowed_hosts)
     return Starlette(routes=routes,
                      exception_handlers={UserError: user_error, HTTPException: http_error},
-                     middleware=[Middleware(guard),
-                                 Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
+                     middleware=[Middleware(guard, host_names=names)])

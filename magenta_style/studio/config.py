@@ -1,7 +1,34 @@
 """Options of the style studio (the single source of their defaults)."""
 
 import dataclasses
+import math
+import numbers
+import re
 import typing
+
+from magenta_style.errors import UserError
+
+# The network's smallest input side (`stylization.options.MIN_SIZE`); a
+# smaller working, webcam or thumbnail size is refused, not padded.
+_MIN_SIDE = 16
+# A host name or address as the Host header carries it (no scheme, path or
+# space): letters, digits, '-', '.', ':' and an IPv6 literal's brackets.
+_HOST_NAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-:]+)$")
+
+
+def host_names(text):
+    """The names of an `--allowed_hosts` value ('a.example,b.local'), lower-cased.
+
+    Raises:
+        UserError: a name that cannot be a Host header (a scheme, a path, a
+            space, a wildcard).
+    """
+    names = [n.strip().lower() for n in (text or "").split(",") if n.strip()]
+    for name in names:
+        if not _HOST_NAME.match(name):
+            raise UserError(f"--allowed_hosts takes host names or addresses separated by "
+                            f"commas (studio.example,192.168.1.5). Received: {name!r}")
+    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,3 +75,43 @@ class StudioConfig:
     jit_compile: bool = dataclasses.field(default=False, metadata={
         "help": "Compile the network with XLA (faster per frame, but every new "
                 "photo size compiles for seconds first)."})
+    # 30 MB (the default --max_upload_mb) in 60 s is 4 Mbit/s, slower than any
+    # home network; a client dripping bytes holds an upload slot for at most
+    # this long.
+    body_timeout_s: float = dataclasses.field(default=60.0, metadata={
+        "help": "Seconds a request body (an upload, a frame, a render request) may take "
+                "to arrive; a slower one is refused (408) and frees its upload slot."})
+    allowed_hosts: str = dataclasses.field(default="", metadata={
+        "help": "More names the studio answers to, comma-separated (besides this "
+                "machine's addresses, its host name and localhost): requests with "
+                "another Host header are refused, so web pages cannot reach the studio "
+                "by DNS rebinding."})
+
+    def __post_init__(self):
+        # Every path to a studio (flags, tests, notebooks) builds this, so a
+        # bad value is one line here, before the model loads.
+        def number(name, low, integer=False, strict=True):
+            value = getattr(self, name)
+            bad = (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                   or not math.isfinite(value) or (integer and not float(value).is_integer())
+                   or (value <= low if strict else value < low))
+            if bad:
+                kind = "a whole number" if integer else "a number"
+                bound = f"above {low}" if strict else f"at least {low}"
+                raise UserError(f"--{name} must be {kind} {bound}. Received: {value!r}")
+
+        for name in ("working_size", "webcam_size", "thumbnail_size"):
+            number(name, _MIN_SIDE, integer=True, strict=False)
+        number("max_photos", 1, integer=True, strict=False)
+        for name in ("max_upload_mb", "max_megapixels", "body_timeout_s"):
+            number(name, 0)
+        if self.num_styles is not None:
+            number("num_styles", 1, integer=True, strict=False)
+        if isinstance(self.port, bool) or not isinstance(self.port, int) \
+                or not 0 <= self.port <= 65535:
+            raise UserError(f"--port must be in 0..65535 (0 = any free port). "
+                            f"Received: {self.port!r}")
+        if not isinstance(self.host, str) or not _HOST_NAME.match(self.host.strip("[]") or "-"):
+            raise UserError(f"--host must be an address to listen on (127.0.0.1, 0.0.0.0, "
+                            f"::1, a name of this machine). Received: {self.host!r}")
+        host_names(self.allowed_hosts)

@@ -3,7 +3,7 @@
 The studio keeps memory bounded by decoding at most `DECODE_SLOTS` uploads
 at once and rendering one full-size download at a time; `pixel_limit`
 turns the measured bytes per pixel of those into the largest upload that
-fits in `MEMORY_FRACTION` of the free memory (or the configured limit, if
+fits in `memory.MEMORY_FRACTION` of the free memory (or the configured limit, if
 smaller).
 """
 
@@ -11,22 +11,16 @@ import ctypes
 import ctypes.util
 import importlib
 
-from magenta_style.studio import uploads
+from magenta_style.stylization import memory
 
 # At most this many uploads are decoded at once (each decode holds the whole
 # image in float32); further requests wait for a slot.
 DECODE_SLOTS = 2
 # Peak memory per pixel, measured with /proc/self/status VmHWM on android-26
 # (/tmp script: JPEG bytes -> uploads.decode_image -> stylize): decoding to
-# float32 RGB took 36 bytes per pixel (16 MP). Stylizing at full size (a
-# download) took 491 and 528 bytes per pixel in one piece (2.0 and 4.0 MP),
-# and 290, 238, 206 in tiles (7.8, 16, 31 MP: above the tile threshold).
+# float32 RGB took 36 bytes per pixel (16 MP). Stylizing: `memory`'s
+# UNTILED_BYTES_PER_PIXEL and TILED_BYTES_PER_PIXEL.
 DECODE_BYTES_PER_PIXEL = 36
-UNTILED_BYTES_PER_PIXEL = 530
-TILED_BYTES_PER_PIXEL = 240  # for the pixels past the tile threshold
-# Of the memory free when the studio starts, what its images may take: the
-# rest is left to the model, the page and the other programs.
-MEMORY_FRACTION = 0.5
 
 # glibc's mallopt parameter for the number of malloc arenas.
 _M_ARENA_MAX = -8
@@ -51,9 +45,8 @@ def image_memory(pixels):
     tiles.
     """
     threshold = stylize_lib.StylizeConfig.tile_threshold
-    return (DECODE_SLOTS * DECODE_BYTES_PER_PIXEL * pixels
-            + UNTILED_BYTES_PER_PIXEL * min(pixels, threshold)
-            + TILED_BYTES_PER_PIXEL * max(0, pixels - threshold))
+    return DECODE_SLOTS * DECODE_BYTES_PER_PIXEL * pixels + memory.render_memory(
+        pixels, threshold)
 
 
 def pixel_limit(max_megapixels, available=None):
@@ -62,26 +55,26 @@ def pixel_limit(max_megapixels, available=None):
 
     Args:
         max_megapixels: the configured limit.
-        available: free bytes (default: `uploads.available_memory()` now).
+        available: free bytes (default: `memory.available_memory()` now).
 
     Returns:
         `(max_pixels, memory)`: `memory` is the free bytes when they set the
-        limit (`image_memory(max_pixels)` fits in `MEMORY_FRACTION` of
+        limit (`image_memory(max_pixels)` fits in `memory.MEMORY_FRACTION` of
         them), else None.
     """
     configured = int(max_megapixels * 1e6)
-    available = uploads.available_memory() if available is None else available
-    budget = None if available is None else MEMORY_FRACTION * available
+    available = memory.available_memory() if available is None else available
+    budget = None if available is None else memory.MEMORY_FRACTION * available
     if budget is None or image_memory(configured) <= budget:
         return configured, None
     # image_memory is piecewise linear and increasing: solve on each piece.
     threshold = stylize_lib.StylizeConfig.tile_threshold
-    slope = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + UNTILED_BYTES_PER_PIXEL
+    slope = DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + memory.UNTILED_BYTES_PER_PIXEL
     if budget <= image_memory(threshold):
         pixels = budget / slope
     else:
         pixels = threshold + (budget - image_memory(threshold)) / (
-            DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL)
+            DECODE_SLOTS * DECODE_BYTES_PER_PIXEL + memory.TILED_BYTES_PER_PIXEL)
     return max(int(pixels), 1), available
 
 

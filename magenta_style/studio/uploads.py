@@ -8,7 +8,6 @@ the header (before any pixel is decompressed: a 50 KB PNG can declare
 """
 
 import io
-import os
 import re
 
 import numpy as np
@@ -36,45 +35,6 @@ def too_large(num_bytes, max_bytes):
         f"The file is too large: {num_bytes / 1e6:.1f} MB, more than the studio's "
         f"limit of {max_bytes / 1e6:.0f} MB. Save it smaller, or restart the studio "
         "with a larger --max_upload_mb.", status=413)
-
-
-def available_memory():
-    """Bytes of memory this process may still take, or None if unknown.
-
-    The smaller of the kernel's `MemAvailable` (free memory plus what can be
-    reclaimed without swapping) and, inside a container, what its cgroup
-    limit leaves. Read once when the studio starts; a machine that is busy
-    then gets a lower pixel limit.
-    """
-    candidates = []
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    candidates.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    if not candidates:
-        try:
-            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (OSError, ValueError, AttributeError):
-            pass
-    for limit_file, usage_file in (
-            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
-            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):  # cgroup v1
-        try:
-            with open(limit_file) as f:
-                limit = f.read().strip()
-            with open(usage_file) as f:
-                usage = int(f.read().strip())
-        except (OSError, ValueError):
-            continue
-        # "max" (v2) or a huge number (v1) means no limit.
-        if limit.isdigit() and int(limit) < 1 << 60:
-            candidates.append(max(0, int(limit) - usage))
-        break
-    return min(candidates) if candidates else None
 
 
 def _pixels(count):

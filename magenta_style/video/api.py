@@ -10,6 +10,8 @@ stream of frames held in memory (a webcam, the benchmark).
 
 import concurrent.futures
 import dataclasses
+import logging
+import numbers
 import os
 import typing
 
@@ -22,6 +24,7 @@ from magenta_style.stylization import render
 from magenta_style.stylization import runner as runner_lib
 from magenta_style.stylization import tasks
 from magenta_style.stylization.options import RenderOptions
+from magenta_style.video import budget
 from magenta_style.video import temporal as temporal_lib
 
 # The smallest frame the network takes (reflection padding of 4 needs 5).
@@ -66,7 +69,8 @@ class VideoConfig:
     flow_weight: float = dataclasses.field(default=0.6, metadata={
         "help": "flow: share of the warped previous output where it is visible, in [0, 1)."})
     batch_size: int = dataclasses.field(default=8, metadata={
-        "help": "Frames per network call."})
+        "help": "Most frames per network call; fewer when half the memory available "
+                "holds fewer (at the measured bytes per pixel, docs/video.md)."})
     preserve_colors: bool = dataclasses.field(default=False, metadata={
         "help": "Keep the video's colours; take only luminance from the pastiche."})
     strength: float = dataclasses.field(default=1.0, metadata={
@@ -228,7 +232,9 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
         output_video: output path; the extension picks container and codecs
             (`video.io.CONTAINERS`: H.264 in .mp4/.mov/.mkv, VP9 in .webm,
             GIF). Written to a temp file beside it, then renamed (an existing
-            file is replaced only when the new one is complete).
+            file is replaced only when the new one is complete); checked
+            before any work (not a folder, not the input, writable), and
+            temp videos of killed runs there are removed.
         which_styles: one style index or name, or one mixture
             (`{0: 0.5, 3: 0.5}`, `"0:0.5,3:0.5"`).
         model: as `stylize` (None: `varied`, or `arbitrary-v1` with a painting).
@@ -243,12 +249,20 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
             `flow_weight`, `batch_size`, `strength`, `preserve_colors`,
             `jit_compile`, `normalize_weights`, `num_styles`, `progress`).
 
+    Frames go through the network `batch_size` at a time, fewer when memory
+    holds fewer (`video.budget`; frames too large for it are refused before
+    any work); a frame size
+    that changes mid-stream is resampled to the first, with a warning; each
+    frame keeps its time stamp, so a variable frame rate stays in sync with
+    the sound.
+
     Returns:
         `video.io.VideoInfo` of the written file.
 
     Raises:
-        UserError: unreadable input, unsupported output extension or missing
-            encoder, bad style or options.
+        UserError: unreadable input (or no video stream), unsupported output
+            extension or missing encoder, a bad output path, frames too large
+            for the memory available, bad style or options.
         TypeError: a keyword that is not a `VideoConfig` field.
     """
     config = dataclasses.replace(config or VideoConfig(), **overrides)
@@ -263,48 +277,77 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     batch_size = config.batch_size
     from magenta_style.video import io as video_io
 
-    if int(batch_size) != batch_size or batch_size < 1:
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Real)
+            or not float(batch_size).is_integer() or batch_size < 1):
         raise UserError(f"batch_size must be a positive integer. Received: {batch_size!r}")
     if input_video is None or output_video is None:
         raise UserError("give both --input_video and --output_video.")
     output_video = os.fspath(output_video)
-    video_io.container_for(output_video)  # a bad extension fails before any work
-    stylizer = FrameStylizer(
-        model, which_styles, style_image=style_image, style_blend_weights=style_blend_weights,
-        style_vector=style_vector, masks=masks, mask_palette=mask_palette,
-        temporal=config.temporal, momentum=config.momentum,
-        flow_weight=config.flow_weight, normalize_weights=config.normalize_weights,
-        num_styles=config.num_styles, options=options)
-    with video_io.VideoReader(input_video) as reader:
+    # Before any work: a bad extension, a folder, a path under a file, an
+    # unwritable folder, the input itself.
+    video_io.container_for(output_video)
+    atomic.check_output_file(output_video, "output video", inputs=(input_video,))
+    # A killed run (SIGKILL, power loss) leaves its hidden temp video here.
+    atomic.remove_stale(os.path.dirname(os.path.abspath(output_video)))
+    with video_io.VideoReader(input_video) as reader:  # a bad input fails before the model loads
         info = reader.info
-
-        def write(tmp):
-            from tqdm import tqdm
-
-            with video_io.open_writer(tmp, info.width, info.height, info.rate,
-                                      reader.audio_stream) as writer, \
-                    tqdm(total=info.frames or None, unit="frame", disable=not config.progress,
-                         desc=os.path.basename(output_video)) as bar:
-                pending = []
-
-                def flush():
-                    writer.write_frames(stylizer(np.stack(pending)))
-                    bar.update(len(pending))
-                    pending.clear()
-
-                for kind, item in reader.packets():
-                    if kind == "audio":
-                        writer.write_audio(item)
-                        continue
-                    pending.append(item)
-                    if len(pending) == batch_size:
-                        flush()
-                if pending:
-                    flush()
-                if writer.frames_written == 0:
-                    raise UserError(f"{os.fspath(input_video)!r} holds no decodable frame.")
-
-        atomic.write_file(output_video, write,
-                          suffix=os.path.splitext(output_video)[1].lower())
+        plan = budget.plan_frames(info.width, info.height, int(batch_size))
+        stylizer = FrameStylizer(
+            model, which_styles, style_image=style_image,
+            style_blend_weights=style_blend_weights, style_vector=style_vector, masks=masks,
+            mask_palette=mask_palette, temporal=config.temporal, momentum=config.momentum,
+            flow_weight=config.flow_weight, normalize_weights=config.normalize_weights,
+            num_styles=config.num_styles, options=options)
+        atomic.write_file(
+            output_video,
+            lambda tmp: _transcode(reader, stylizer, plan.batch_size, tmp, output_video,
+                                   config.progress),
+            suffix=os.path.splitext(output_video)[1].lower())
     return video_io.read_info(output_video)
 
+
+def _transcode(reader, stylizer, batch_size, path, output_video, progress):
+    """Writes `reader`'s video stylized to `path` (a temp file of `output_video`).
+
+    Every frame keeps its time stamp (a variable frame rate stays in sync
+    with the sound); a frame whose size differs from the stream's first is
+    resampled to it, with one warning, as FFmpeg's scaler does.
+    """
+    from tqdm import tqdm
+
+    from magenta_style.video import io as video_io
+
+    info = reader.info
+    with video_io.open_writer(path, info.width, info.height, info.rate, reader.audio_stream,
+                              time_base=reader.time_base, name=output_video) as writer, \
+            tqdm(total=info.frames or None, unit="frame", disable=not progress,
+                 desc=os.path.basename(output_video)) as bar:
+        pending, stamps, resized = [], [], 0
+
+        def flush():
+            writer.write_frames(stylizer(np.stack(pending)), stamps)
+            bar.update(len(pending))
+            pending.clear()
+            stamps.clear()
+
+        for kind, item in reader.packets():
+            if kind == "audio":
+                writer.write_audio(item)
+                continue
+            if item.shape[:2] != (info.height, info.width):
+                if not resized:
+                    logging.warning(
+                        "%s: frame %d is %dx%d, not %dx%d as the stream began; frames of "
+                        "another size are resampled to %dx%d.", reader.path,
+                        writer.frames_written + len(pending), item.shape[1], item.shape[0],
+                        info.width, info.height, info.width, info.height)
+                resized += 1
+                item = video_io.resample(item, info.width, info.height)
+            pending.append(item)
+            stamps.append(reader.frame_pts)
+            if len(pending) == batch_size:
+                flush()
+        if pending:
+            flush()
+        if writer.frames_written == 0:
+            raise UserError(f"{reader.path!r} holds no decodable frame.")

@@ -8,8 +8,10 @@ output container can hold its codec (remux, bit-exact) and re-encoded (AAC,
 or Opus for WebM) otherwise. GIF holds no sound: its audio is dropped with a
 warning.
 
-Every output frame gets the input's nominal frame rate: a variable-rate
-input becomes constant-rate with the same number of frames.
+Every output frame keeps its input frame's time stamp (`VideoReader.frame_pts`
+into `VideoWriter.write_frames`), so a variable-frame-rate input stays
+variable and in sync with its sound, as FFmpeg's passthrough does; frames
+written without stamps get the nominal rate.
 """
 
 import contextlib
@@ -43,6 +45,13 @@ def load_av():
         raise UserError("video needs PyAV: pip install 'magenta_style[video]' "
                         "(or pip install av)") from None
     av.logging.set_level(av.logging.ERROR)  # FFmpeg's warnings are not ours
+    # FFmpeg's error lines reach us inside PyAV's exceptions ("last error
+    # log: ..."), which become our one-line errors; printed as well (Python
+    # logging's last resort), they would stand next to that line.
+    libav = logging.getLogger("libav")
+    if not libav.handlers:
+        libav.addHandler(logging.NullHandler())
+    libav.propagate = False
     return av
 
 
@@ -74,7 +83,8 @@ class VideoReader:
 
     Use as a context manager. `packets()` yields the file's video frames and
     audio packets in file order (what a writer needs to interleave sound
-    without buffering the whole track).
+    without buffering the whole track); after each frame, `frame_pts` is its
+    presentation time in units of `time_base` (None if the file has none).
     """
 
     def __init__(self, path):
@@ -87,11 +97,17 @@ class VideoReader:
         except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
             raise _reading_error(self.path, e) from None
         streams = self._container.streams
-        if not streams.video:
+        # An audio file's cover art is a one-picture "video" stream.
+        cover = av.stream.Disposition.attached_pic
+        videos = [s for s in streams.video if not s.disposition & cover]
+        if not videos:
+            kinds = [s.type for s in streams]
             self._container.close()
-            raise UserError(f"{self.path!r} holds no video stream. Received streams: "
-                            f"{[s.type for s in streams]}")
-        self.video_stream = streams.video[0]
+            raise UserError(f"{self.path!r} holds no video stream (its streams: "
+                            f"{', '.join(kinds) or 'none'}); give a video file.")
+        self.video_stream = videos[0]
+        self.time_base = self.video_stream.time_base
+        self.frame_pts = None
         self.video_stream.thread_type = "AUTO"  # FFmpeg's frame threads
         self.audio_stream = streams.audio[0] if streams.audio else None
         v = self.video_stream
@@ -124,6 +140,7 @@ class VideoReader:
             for packet in self._container.demux(streams):
                 if packet.stream is self.video_stream:
                     for frame in packet.decode():
+                        self.frame_pts = frame.pts
                         yield "frame", frame.to_ndarray(format="rgb24")
                 elif packet.dts is not None:  # None: the demuxer's end marker
                     yield "audio", packet
@@ -155,6 +172,13 @@ def read_frames(path, max_frames=None):
             if max_frames is not None and len(frames) >= max_frames:
                 break
     return np.stack(frames) if frames else np.zeros((0, 0, 0, 3), np.uint8)
+
+
+def resample(frame, width, height):
+    """uint8 `[H, W, 3]` `frame` resized to `height` x `width` (bicubic, as FFmpeg's scaler)."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(frame).resize((int(width), int(height)), Image.BICUBIC))
 
 
 def container_for(path):
@@ -193,16 +217,20 @@ def gif_frame(av, frame):
 class VideoWriter:
     """Writes frames (and optionally the source's audio) to a video file.
 
-    `path` is written as it is (callers wanting atomicity pass a temp path).
+    `path` is written as it is (callers wanting atomicity pass a temp path;
+    `name` is how messages call the file). Frame stamps given to
+    `write_frames` are in `time_base` (default `1 / rate`, one per frame).
     The container comes from the extension (`CONTAINERS`): H.264 (CRF 18) in
     mp4/mov/mkv, VP9 in webm, 256-colour GIF. Odd frame sizes, which 4:2:0
     chroma cannot hold, are encoded 4:4:4 in H.264 so the size is kept.
     """
 
-    def __init__(self, path, width, height, rate, audio_stream=None):
+    def __init__(self, path, width, height, rate, audio_stream=None, time_base=None,
+                 name=None):
         av = load_av()
         self._av = av
         self.path = os.fspath(path)
+        self.name = os.fspath(name) if name is not None else self.path
         muxer, vcodec, acodec, remuxable = container_for(self.path)
         _encoder(av, vcodec, self.path)
         try:
@@ -211,7 +239,12 @@ class VideoWriter:
             raise UserError(f"cannot write video {self.path!r}: {e}") from None
         self._gif = vcodec == "gif"
         self._rate = fractions.Fraction(rate).limit_denominator(1_000_000)
+        self._time_base = (fractions.Fraction(time_base) if time_base else 1 / self._rate)
+        # Ticks of one nominal frame: the stamp of a frame given none.
+        self._frame_ticks = max(1, round(1 / (self._rate * self._time_base)))
+        self._next_pts, self._last_pts = 0, None
         stream = self._container.add_stream(vcodec, rate=self._rate)
+        stream.codec_context.time_base = self._time_base
         stream.width, stream.height = int(width), int(height)
         if self._gif:
             stream.pix_fmt = "pal8"
@@ -231,7 +264,7 @@ class VideoWriter:
             name = audio_stream.codec_context.name
             if acodec is None:
                 logging.warning("%s: GIF holds no sound; the %s audio track is dropped.",
-                                self.path, name)
+                                self.name, name)
             elif remuxable is None or name in remuxable:
                 self._audio = self._container.add_stream_from_template(audio_stream)
                 self._remux = True
@@ -255,17 +288,27 @@ class VideoWriter:
     def frames_written(self):
         return self._count
 
-    def write_frames(self, frames):
-        """Encodes uint8 `[B, H, W, 3]` (or one `[H, W, 3]`) RGB frames, in order."""
+    def write_frames(self, frames, pts=None):
+        """Encodes uint8 `[B, H, W, 3]` (or one `[H, W, 3]`) RGB frames, in order.
+
+        Args:
+            pts: optional presentation stamps of the frames, in `time_base`
+                (None, or None entries: one nominal frame after the last).
+                Stamps that do not increase are moved one tick past the last.
+        """
         frames = np.asarray(frames, np.uint8)
         if frames.ndim == 3:
             frames = frames[None]
-        for frame in frames:
+        for i, frame in enumerate(frames):
             vf = (gif_frame(self._av, frame) if self._gif
                   else self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
                                                         format="rgb24"))
-            vf.pts = self._count
-            vf.time_base = 1 / self._rate
+            stamp = self._next_pts if pts is None or pts[i] is None else int(pts[i])
+            if self._last_pts is not None and stamp <= self._last_pts:
+                stamp = self._last_pts + 1
+            self._last_pts, self._next_pts = stamp, stamp + self._frame_ticks
+            vf.pts = stamp
+            vf.time_base = self._time_base
             self._count += 1
             self._container.mux(self._video.encode(vf))
 
@@ -293,8 +336,8 @@ class VideoWriter:
 
 
 @contextlib.contextmanager
-def open_writer(path, width, height, rate, audio_stream=None):
+def open_writer(path, width, height, rate, audio_stream=None, time_base=None, name=None):
     """`VideoWriter` as a context manager (flushes only when no error occurred)."""
-    writer = VideoWriter(path, width, height, rate, audio_stream)
+    writer = VideoWriter(path, width, height, rate, audio_stream, time_base, name)
     with writer:
         yield writer

@@ -72,33 +72,40 @@ def sine_tone(seconds, sample_rate=48000, frequency=440.0):
     return np.stack([tone, tone])
 
 
-def write_clip(path, frames, rate=24, audio=True, sample_rate=48000):
+def write_clip(path, frames, rate=24, audio=True, sample_rate=48000, times=None):
     """Writes `frames` (uint8 `[T, H, W, 3]`) to `path`, with a sine tone as sound.
 
     The container and codecs follow the extension (`io.CONTAINERS`); the
     tone (when `audio`) lasts as long as the video and is AAC in mp4/mov,
-    Opus in WebM.
+    Opus in WebM. `times`: optional increasing start time of each frame in
+    seconds (a variable frame rate, to the millisecond); default `t / rate`.
     """
     av = video_io.load_av()
     rate = fractions.Fraction(rate)
     frames = np.asarray(frames, np.uint8)
+    time_base = 1 / rate if times is None else fractions.Fraction(1, 1000)
+    stamps = (range(len(frames)) if times is None
+              else [round(t / time_base) for t in times])
+    duration = (len(frames) / rate if times is None
+                else float(times[-1]) + 1 / float(rate))
     muxer, vcodec, acodec, _ = video_io.container_for(path)
     with av.open(str(path), mode="w", format=muxer) as out:
         video = out.add_stream(vcodec, rate=rate)
         video.height, video.width = frames.shape[1:3]
         video.pix_fmt = "pal8" if vcodec == "gif" else "yuv420p"
+        video.codec_context.time_base = time_base
         astream = None
         if audio and acodec is not None:
             astream = out.add_stream(acodec, rate=sample_rate)
             astream.layout = "stereo"
-        for i, frame in enumerate(frames):
+        for stamp, frame in zip(stamps, frames):
             vf = (video_io.gif_frame(av, frame) if vcodec == "gif"
                   else av.VideoFrame.from_ndarray(frame, format="rgb24"))
-            vf.pts, vf.time_base = i, 1 / rate
+            vf.pts, vf.time_base = stamp, time_base
             out.mux(video.encode(vf))
         out.mux(video.encode(None))
         if astream is not None:
-            tone = sine_tone(len(frames) / rate, sample_rate)
+            tone = sine_tone(duration, sample_rate)
             chunk = 1024
             for start in range(0, tone.shape[1], chunk):
                 af = av.AudioFrame.from_ndarray(

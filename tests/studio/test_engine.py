@@ -18,17 +18,18 @@ from magenta_style.studio import options as options_lib
 from magenta_style.studio import streams
 from magenta_style.studio import uploads
 from magenta_style.studio.config import StudioConfig
+from magenta_style.stylization import memory as memory_lib
 from magenta_style.stylization.api import stylize  # (= magenta_style.stylize)
 
 
 @pytest.fixture(scope="module")
 def studio():
-    with mock.patch.object(uploads, "available_memory", return_value=None):
+    with mock.patch.object(memory_lib, "available_memory", return_value=None):
         return engine.Studio(dataclasses.replace(StudioConfig(), max_megapixels=1))
 
 
 def test_the_limit_reaches_the_page_and_uploads(studio):
-    with mock.patch.object(uploads, "available_memory", return_value=4e9):
+    with mock.patch.object(memory_lib, "available_memory", return_value=4e9):
         small = engine.Studio(studio.config, model=studio.model)
     assert small.max_pixels == limits.pixel_limit(1, available=4e9)[0]
     assert studio.info()["max_megapixels"] == 1.0

@@ -6,12 +6,13 @@ import pytest
 
 from magenta_style.studio import limits
 from magenta_style.studio import uploads
+from magenta_style.stylization import memory as memory_lib
 
 
 def test_the_pixel_limit_is_the_flag_when_memory_allows_it():
-    plenty = limits.image_memory(50_000_000) / limits.MEMORY_FRACTION * 1.01
+    plenty = limits.image_memory(50_000_000) / memory_lib.MEMORY_FRACTION * 1.01
     assert limits.pixel_limit(50, available=plenty) == (50_000_000, None)
-    with mock.patch.object(uploads, "available_memory", return_value=None):
+    with mock.patch.object(memory_lib, "available_memory", return_value=None):
         assert limits.pixel_limit(50) == (50_000_000, None)
 
 
@@ -20,7 +21,7 @@ def test_the_pixel_limit_is_the_most_pixels_free_memory_holds(free_gb):
     # Both sides of the tile threshold (4 MP, where renders get cheaper per
     # pixel): the limit's images fit in the budget and one pixel more does not.
     limit, memory = limits.pixel_limit(50, available=free_gb * 1e9)
-    budget = limits.MEMORY_FRACTION * free_gb * 1e9
+    budget = memory_lib.MEMORY_FRACTION * free_gb * 1e9
     assert memory == free_gb * 1e9 and limit < 50_000_000
     assert limits.image_memory(limit) <= budget < limits.image_memory(limit + 2)
 

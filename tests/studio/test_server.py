@@ -23,8 +23,8 @@ from magenta_style.storage import image_io  # noqa: E402
 from magenta_style.studio import engine  # noqa: E402
 from magenta_style.studio import server  # noqa: E402
 from magenta_style.studio import thumbnails  # noqa: E402
-from magenta_style.studio import uploads  # noqa: E402
 from magenta_style.studio.config import StudioConfig  # noqa: E402
+from magenta_style.stylization import memory as memory_lib  # noqa: E402
 from magenta_style.stylization.api import stylize  # noqa: E402  (= magenta_style.stylize)
 
 WORKING = 64
@@ -37,7 +37,7 @@ def studio_server():
         StudioConfig(), port=0, working_size=WORKING, webcam_size=WEBCAM,
         thumbnail_size=32, max_upload_mb=0.5, max_megapixels=20)
     # The limit is --max_megapixels, whatever memory the machine has free now.
-    with mock.patch.object(uploads, "available_memory", return_value=None):
+    with mock.patch.object(memory_lib, "available_memory", return_value=None):
         studio, background = server.run_in_thread(config)
     yield studio, background
     background.stop()

@@ -5,10 +5,11 @@ import os
 import pytest
 
 from magenta_style.studio import uploads
+from magenta_style.stylization import memory as memory_lib
 
 
 def test_available_memory_is_a_plausible_byte_count():
-    free = uploads.available_memory()
+    free = memory_lib.available_memory()
     if free is None:
         pytest.skip("this system reports no free memory (no /proc/meminfo or sysconf)")
     total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
