@@ -4,7 +4,10 @@ The same photos (../shared/images/train, scaled so the longer side is
 `--sizes`, 256 by default; 200 of them) go through each, in one run, so
 the numbers compare on one loaded machine: photos/s end to end (process
 start, TensorFlow import and model load included, as a user feels it) and
-the ratio to plain. Beam's `model_loads` counter shows one load per worker.
+the ratio to plain. Two workers run both ways the local runner offers:
+worker processes (each imports TensorFlow and loads the model) and worker
+threads of one process (one model shared). Beam's `model_loads` counter
+shows the loads.
 Full runs are `bin/stylize` subprocesses; `--quick` (CI) runs plain
 `stylize_files` and the in-memory Beam runner in this process on a few
 tiny photos, and skips when Apache Beam is not installed.
@@ -24,9 +27,10 @@ from bench import inputs
 
 MODEL = "android-26"
 PHOTOS, QUICK_PHOTOS = 200, 6
-TWO_WORKERS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
+TWO = "runner=DirectRunner,direct_num_workers=2,direct_running_mode="
 RUNS = (("plain bin/stylize", None), ("beam 1 worker", "runner=DirectRunner"),
-        ("beam 2 workers", TWO_WORKERS))
+        ("beam 2 worker processes", TWO + "multi_processing"),
+        ("beam 2 worker threads", TWO + "multi_threading"))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
