@@ -14,6 +14,7 @@ import sys
 import time
 
 import apache_beam as beam
+from apache_beam.io import fileio
 from apache_beam.metrics.metric import MetricsFilter
 
 from magenta_style.beam import handler as handler_lib
@@ -119,8 +120,13 @@ def stylize_collection(config, beam_pipeline_options="", log=None):
         output_dir = os.path.abspath(os.path.expanduser(output_dir))
         atomic.check_output_dir(output_dir)
     render_options = RenderOptions.from_config(config)
-    photos, records = sources.expand(config.input_image)
-    names = batch_files.output_basenames(photos, config.output_basename) if photos else []
+    inputs = sources.expand(config.input_image)
+    photos, base = list(inputs.photos), config.output_basename
+    if photos and (inputs.lists or inputs.patterns or inputs.records):
+        # Other inputs too: a lone photo is not named `output_basename` alone.
+        names = [sources.photo_name(p, base) for p in photos]
+    else:
+        names = batch_files.output_basenames(photos, base) if photos else []
     conditioning = batch_files.config_conditioning(config)
     if sources.is_local(output_dir):
         stale = atomic.remove_stale(output_dir)
@@ -131,10 +137,22 @@ def stylize_collection(config, beam_pipeline_options="", log=None):
     collections = []
     if photos:
         collections.append(pipeline | "Photos" >> beam.Create(list(zip(names, photos))))
-    if records:
+    if inputs.lists:
         collections.append(
             pipeline
-            | "TFRecordFiles" >> beam.Create(records)
+            | "PhotoLists" >> beam.Create(inputs.lists)
+            | "ReadLists" >> beam.io.ReadAllFromText(with_filename=True)
+            | "ListedPhotos" >> beam.FlatMap(sources.listed_photo, base))
+    if inputs.patterns:
+        collections.append(
+            pipeline
+            | "Patterns" >> beam.Create(inputs.patterns)
+            | "Match" >> fileio.MatchAll()
+            | "MatchedPhotos" >> beam.FlatMap(sources.matched_photo, base))
+    if inputs.records:
+        collections.append(
+            pipeline
+            | "TFRecordFiles" >> beam.Create(inputs.records)
             | "ReadTFRecords" >> beam.io.ReadAllFromTFRecord(with_filename=True)
             | "Decode" >> beam.MapTuple(lambda path, record: sources.record_photo(record, path)))
     failures = (tuple(collections) | "AllPhotos" >> beam.Flatten()

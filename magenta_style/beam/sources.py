@@ -12,10 +12,15 @@ Inputs (`--input_image`, comma-separated parts, each one of):
   key; `image/filename` names the output when present) or the bare
   encoded bytes.
 
-A photo element is `(name, source)`: `name` the output prefix, `source`
-its path (str) or its encoded bytes.
+Local files, globs and folders are expanded by the launching process (as
+`bin/stylize` does, refusing two photos that would write the same names);
+photo lists, remote globs and TFRecords are read by the workers, so a
+list of millions never passes through the launcher. A photo element is
+`(name, source)`: `name` the output prefix, `source` its path (str) or
+its encoded bytes.
 """
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -39,42 +44,83 @@ def is_local(path):
     return "://" not in str(path)
 
 
-def _match(pattern):
-    """Files (not folders) matching a Beam-filesystem glob, sorted."""
+def _match(pattern, limit=None):
+    """Files (not folders) matching a Beam-filesystem glob, sorted (at most `limit`)."""
     try:
-        results = FileSystems.match([pattern])
+        results = FileSystems.match([pattern], limits=[limit])
     except Exception as e:  # noqa: BLE001 -- Beam wraps any filesystem error
         raise UserError(f"Cannot list {pattern!r}: {str(e).splitlines()[0]}") from None
     return sorted(m.path for r in results for m in r.metadata_list
                   if not m.path.endswith("/"))
 
 
-def _listed(list_path):
+# A photo list is checked for one path in its first bytes; the rest is read
+# by the pipeline (a list of millions never passes through the launcher).
+_LIST_PROBE_BYTES = 1 << 16
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What `--input_image` names, by how the pipeline reads it.
+
+    Attributes:
+        photos: photo paths expanded here (local files, globs and folders;
+            remote plain files).
+        lists: photo-list files, read line by line by the workers.
+        patterns: remote globs and folders, matched by the workers.
+        records: TFRecord files.
+    """
+
+    photos: tuple = ()
+    lists: tuple = ()
+    patterns: tuple = ()
+    records: tuple = ()
+
+
+def _check_list(list_path):
     try:
         with FileSystems.open(list_path) as f:
-            text = f.read().decode("utf-8")
-    except Exception as e:  # noqa: BLE001 -- missing, unreadable or not UTF-8 text
+            head = f.read(_LIST_PROBE_BYTES)
+        text = head.decode("utf-8", "replace")
+    except Exception as e:  # noqa: BLE001 -- missing or unreadable
         raise UserError(f"Cannot read the photo list {list_path}: "
                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    folder = posixpath.dirname(list_path) if not is_local(list_path) \
-        else os.path.dirname(list_path)
-    paths = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if is_local(line) and not os.path.isabs(line) and is_local(list_path):
-            line = os.path.join(folder, line)
-        elif not is_local(list_path) and is_local(line) and not line.startswith("/"):
-            line = posixpath.join(folder, line)
-        paths.append(line)
-    if not paths:
+    if len(head) < _LIST_PROBE_BYTES and not any(
+            line.strip() and not line.strip().startswith("#") for line in text.splitlines()):
         raise UserError(f"The photo list {list_path} names no photo.")
-    return paths
+
+
+def photo_name(path, output_basename=None):
+    """The output prefix of a photo read by the workers: its file name, after `output_basename`."""
+    stem = os.path.splitext(posixpath.basename(path))[0]
+    return f"{output_basename}_{stem}" if output_basename else stem
+
+
+def listed_photo(list_line, output_basename=None):
+    """`(list path, line)` -> `[(name, photo path)]`, or `[]` for a blank or `#` line.
+
+    Relative paths are relative to the list's folder.
+    """
+    list_path, line = list_line
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return []
+    if is_local(line) and not line.startswith("/"):
+        line = (os.path.join(os.path.dirname(list_path), line) if is_local(list_path)
+                else posixpath.join(posixpath.dirname(list_path), line))
+    return [(photo_name(line, output_basename), line)]
+
+
+def matched_photo(metadata, output_basename=None):
+    """A matched file (`FileMetadata`) -> `[(name, path)]` when it is an image, else `[]`."""
+    path = metadata.path
+    if path.endswith("/") or not path.lower().endswith(image_io.IMAGE_EXTENSIONS):
+        return []
+    return [(photo_name(path, output_basename), path)]
 
 
 def expand(spec):
-    """`--input_image` -> `(photo paths, TFRecord files)` (see module doc).
+    """`--input_image` -> `Inputs` (see module doc); remote globs are checked, not listed.
 
     Raises:
         UserError: nothing given, a glob, folder or TFRecord pattern that
@@ -84,7 +130,7 @@ def expand(spec):
     if not parts:
         raise UserError("No input image given; pass --input_image=PATH (file, glob, folder, "
                         "photo list .txt or .tfrecord).")
-    photos, records = [], []
+    photos, lists, patterns, records = [], [], [], []
     for part in parts:
         if _TFRECORD.search(part):
             found = _match(part)
@@ -92,16 +138,18 @@ def expand(spec):
                 raise UserError(f"No TFRecord file matches {part!r}.")
             records.extend(found)
         elif part.lower().endswith(".txt"):
-            photos.extend(_listed(part))
+            _check_list(part)
+            lists.append(part)
         elif is_local(part):
             photos.extend(batch_files.expand_inputs(part))
-        else:
+        elif part.endswith("/") or _GLOB.search(part):
             pattern = part.rstrip("/") + "/*" if part.endswith("/") else part
-            found = [p for p in _match(pattern) if p.lower().endswith(image_io.IMAGE_EXTENSIONS)]
-            if _GLOB.search(pattern) and not found:
-                raise UserError(f"No image file matches {part!r}.")
-            photos.extend(found or [part])
-    return photos, records
+            if not _match(pattern, limit=1):
+                raise UserError(f"No file matches {part!r}.")
+            patterns.append(pattern)
+        else:
+            photos.append(part)
+    return Inputs(tuple(photos), tuple(lists), tuple(patterns), tuple(records))
 
 
 def record_photo(record, tfrecord_path):
@@ -126,12 +174,19 @@ def record_photo(record, tfrecord_path):
     return name, data
 
 
-def open_image(source, what):
-    """A PIL image (header read, pixels not yet) of a remote path or encoded bytes.
+def open_image(source, what, scaled=False):
+    """The decoded PIL image of a remote path or of encoded bytes.
+
+    Args:
+        source: a Beam-filesystem path, or the encoded bytes.
+        what: how messages name it.
+        scaled: it will be scaled down (`max_size`), so only decoded at
+            full size: the larger pixel limit applies (`image_io.max_pixels`).
 
     Raises:
         UserError: unreadable or not an image, or more pixels than
-            `image_io.max_pixels()` allows (a decompression bomb).
+            `image_io.max_pixels(scaled)` allows (a decompression bomb),
+            checked from the header before decoding.
     """
     from PIL import Image
 
@@ -145,9 +200,11 @@ def open_image(source, what):
     except Exception as e:  # noqa: BLE001 -- missing file, not an image, truncated header
         raise UserError(f"Cannot read image {what}: "
                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    if img.width * img.height > image_io.max_pixels(scaled=True):
-        raise UserError(f"Image {what} has {img.width}x{img.height} pixels, more than "
-                        f"{image_io.max_pixels(scaled=True)} (magenta_style.storage.image_io).")
+    limit = image_io.max_pixels(scaled)
+    if img.width * img.height > limit:
+        raise UserError(f"Image {what} is {img.width}x{img.height}, more than the {limit} "
+                        f"pixels this machine can stylize (set {image_io.MAX_PIXELS_ENV}, or "
+                        "scale photos down with --max_size).")
     try:
         img.load()
     except Exception as e:  # noqa: BLE001 -- truncated or corrupt pixel data

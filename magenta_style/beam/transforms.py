@@ -85,7 +85,7 @@ class ReadPhoto(beam.DoFn):
                                     "regions (resolve it with masks=...)")
                 conditioning = dataclasses.replace(conditioning, masks=element[2]).check_masks()
             image = source if isinstance(source, str) and sources.is_local(source) \
-                else sources.open_image(source, label)
+                else sources.open_image(source, label, scaled=bool(self._max_size))
             photo, regions = conditioning.load_photo(image, self._max_size)
         except Exception as e:  # noqa: BLE001 -- an unreadable photo is a record, not a crash
             self._failed.inc()
