@@ -62,7 +62,9 @@ def _stylize_command(photos, out, model, beam_options):
     if run.returncode != 0:
         raise RuntimeError(f"bin/stylize failed ({run.returncode}): {run.stderr[-2000:]}")
     loads = re.search(r"model loaded (\d+) time", run.stderr)
-    return seconds, int(loads.group(1)) if loads else 1
+    pipeline = re.search(r"photos/s \(([\d.]+) s\)", run.stderr)
+    return seconds, int(loads.group(1)) if loads else 1, (
+        float(pipeline.group(1)) if pipeline else None)
 
 
 def _in_process(photos, out, model, beam_options):
@@ -73,11 +75,11 @@ def _in_process(photos, out, model, beam_options):
     start = time.perf_counter()
     if beam_options is None:
         stylize_files(config, progress=False, log=lambda line: None)
-        return time.perf_counter() - start, 1
+        return time.perf_counter() - start, 1, None
     from magenta_style.beam import stylize_collection
 
     summary = stylize_collection(config, beam_options, log=lambda line: None)
-    return time.perf_counter() - start, summary.model_loads
+    return time.perf_counter() - start, summary.model_loads, summary.seconds
 
 
 def run(bench, opts):
@@ -98,15 +100,18 @@ def run(bench, opts):
         for i, (name, beam_options) in enumerate(runs):
             out = os.path.join(tmp, f"out{i}")
             measure = _in_process if bench.quick else _stylize_command
-            seconds, loads = measure(photos, out, model, beam_options)
+            # pipeline_s: the Beam pipeline alone (worker start-up included),
+            # without the launching process's own start and model load.
+            seconds, loads, pipeline_s = measure(photos, out, model, beam_options)
             made = len([n for n in os.listdir(out) if n.endswith(".png")])
             if made != count:
                 raise RuntimeError(f"{name} wrote {made} of {count} outputs")
             rate = count / seconds
             plain = plain or rate
             bench.record(f"{name} {count}x{size}px photos/s", rate, "photos/s", model=model,
-                         size=size, photos=count, seconds=seconds, model_loads=loads,
-                         beam_options=beam_options)
+                         size=size, photos=count, seconds=seconds, pipeline_s=pipeline_s,
+                         model_loads=loads, beam_options=beam_options)
             bench.record(f"{name} vs plain", rate / plain, "x", model_loads=loads)
             if beam_options is not None:
                 bench.record(f"{name} model loads", loads, "loads")
+                bench.record(f"{name} pipeline alone", pipeline_s, "s")

@@ -62,26 +62,11 @@ def _write_failures(records, path):
 
 
 @contextlib.contextmanager
-def _local_workers_env(options):
-    """Lets local worker processes import this package, and share the cores between them.
-
-    Each worker process's TensorFlow would otherwise size its thread pools
-    for every core of the machine, so N processes oversubscribe it N times;
-    they get `cores // N` compute threads each (unless the user set
-    TensorFlow's variables). Also keeps TensorFlow's start-up chatter down.
-    """
-    from apache_beam.options.pipeline_options import DirectOptions
-
-    direct = options.view_as(DirectOptions)
-    workers = direct.direct_num_workers or 1
-    workers = (os.cpu_count() or 1) if workers == 0 else workers
+def _local_workers_env():
+    """Lets local worker processes import this package and keep TensorFlow's chatter down."""
     env = {"PYTHONPATH": os.pathsep.join(
-        [_PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-    env["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")
-    if direct.direct_running_mode == "multi_processing" and workers > 1:
-        env["TF_NUM_INTRAOP_THREADS"] = os.environ.get(
-            "TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
-        env["TF_NUM_INTEROP_THREADS"] = os.environ.get("TF_NUM_INTEROP_THREADS", "1")
+        [_PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -182,7 +167,7 @@ def stylize_collection(config, beam_pipeline_options="", log=None):
      | "WriteFailures" >> beam.Map(_write_failures, failures_path))
 
     start = time.perf_counter()
-    with _local_workers_env(options) if options_lib.is_local(type(runner).__name__) \
+    with _local_workers_env() if options_lib.is_local(type(runner).__name__) \
             else contextlib.nullcontext():
         result = pipeline.run()
         result.wait_until_finish()

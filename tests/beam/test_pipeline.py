@@ -133,3 +133,29 @@ def test_the_bucket_code_path_through_beam_filesystems(tmp_path, photo_dir, monk
     assert_close_to_stylize(out, str(photo_dir / "p00.png"), "p00", ("0",), 0)
     assert_close_to_stylize(out, str(photo_dir / "p01.png"), "p01", ("0",), 0)
     assert read_failures(out)[0]["path"].endswith("zz_broken.jpg")
+
+
+def test_stylize_images_transform_with_masks_per_photo(tmp_path, photo_dir):
+    # The PTransform in a pipeline of one's own: each element brings its own
+    # masks for the request's regions (style 0 on one side, style 3 on the other).
+    import apache_beam as beam
+
+    from magenta_style.beam import StylizeImages
+    from magenta_style.beam import options
+    from magenta_style.stylization import tasks
+    from magenta_style.stylization.options import RenderOptions
+
+    photo = str(photo_dir / "p00.png")  # 32 x 48
+    left = np.zeros((32, 48), np.float32)
+    left[:, :24] = 1
+    request = tasks.resolve(MODEL, [0, 3], masks=[left, 1 - left])
+    out = tmp_path / "out"
+    pipeline_options, runner = options.parse("")
+    with beam.Pipeline(runner=runner, options=pipeline_options) as p:
+        _ = (p | beam.Create([("a", photo, [left, 1 - left]), ("b", photo, [1 - left, left])])
+             | StylizeImages(MODEL, request, RenderOptions(), str(out)))
+    assert outputs(out) == ["a_regions_0-3.png", "b_regions_0-3.png"]
+    for name, masks in (("a", [left, 1 - left]), ("b", [1 - left, left])):
+        want = magenta_style.stylize(photo, MODEL, [0, 3], masks=masks)
+        got = np.asarray(Image.open(out / f"{name}_regions_0-3.png"), np.int16)
+        assert np.abs(got - want.astype(np.int16)).max() <= 1, name
