@@ -89,3 +89,19 @@ def test_the_core_install_never_imports_beam(monkeypatch):
     assert callable(magenta_style.stylize)
     with pytest.raises(UserError, match=r"pip install 'magenta_style\[beam\]'"):
         script.stylize_on_beam(StylizeConfig(), "")
+
+
+@pytest.mark.slow
+def test_script_bad_runner_is_one_line_exit_2(tmp_path, photo_dir):
+    import subprocess
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run(
+        [sys.executable, os.path.join(repo, "bin", "stylize"), f"--input_image={photo_dir}",
+         f"--output_dir={tmp_path / 'out'}", "--beam_pipeline_options=runner=Nope"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Unknown Beam runner 'Nope'" in errors[0]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
