@@ -83,6 +83,9 @@ setup(
         # Video files (PyAV: FFmpeg inside its wheels) and optical flow for
         # --temporal=flow (OpenCV's DIS). See README: why PyAV.
         "video": ["av>=14", "opencv-python-headless>=4.5"],
+        # Photo collections on Apache Beam (`bin/stylize --beam_pipeline_options`,
+        # docs/scale.md); [tfrecord] brings the CRC library TFRecord reading needs.
+        "beam": ["apache-beam[tfrecord]>=2.78"],
     },
     entry_points={
         "console_scripts": [

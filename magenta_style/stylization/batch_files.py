@@ -58,8 +58,12 @@ def expand_inputs(spec):
     return paths
 
 
-def _basenames(paths, output_basename):
-    """Output name prefix per input; refuses two inputs that would collide."""
+def output_basenames(paths, output_basename):
+    """Output name prefix per input (its file name, after `output_basename`).
+
+    Raises:
+        UserError: two inputs that would write the same output names.
+    """
     if output_basename and len(paths) == 1:
         return [output_basename]
     stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
@@ -108,16 +112,9 @@ def stylize_files(config, progress=True, log=None):
     if "." + ext not in image_io.FORMATS:
         raise UserError(f"Unknown output_format {config.output_format!r}; use png, jpg or webp.")
     paths = expand_inputs(config.input_image)
-    bases = _basenames(paths, config.output_basename)
-    style_images, blend = config_style_images(config)
-    which = config.which_styles
-    if style_images is not None and which == api.StylizeConfig.which_styles:
-        which = 0  # the default pick of a multi-style model; not asked for
-    conditioning = tasks.resolve(
-        config.checkpoint, which, style_image=style_images, style_blend_weights=blend,
-        masks=config.style_masks, mask_palette=config.mask_palette,
-        normalize_weights=config.normalize_weights, num_styles=config.num_styles,
-        alpha=config.alpha).check_masks()
+    bases = output_basenames(paths, config.output_basename)
+    style_images, _ = config_style_images(config)
+    conditioning = config_conditioning(config)
     # Created by the first write, so a run whose every input fails makes none.
     stale = atomic.remove_stale(config.output_dir)
     if stale:
@@ -164,6 +161,23 @@ def stylize_files(config, progress=True, log=None):
         + (f"; kept {kept} existing (use --overwrite to replace)" if kept else "")
         + (f"; {len(failures)} input(s) failed" if failures else ""))
     return len(failures)
+
+
+def config_conditioning(config):
+    """The `Conditioning` (model loaded) of a `StylizeConfig`'s model, styles and masks.
+
+    Raises:
+        UserError: bad model, which_styles, style images or masks.
+    """
+    style_images, blend = config_style_images(config)
+    which = config.which_styles
+    if style_images is not None and which == api.StylizeConfig.which_styles:
+        which = 0  # the default pick of a multi-style model; not asked for
+    return tasks.resolve(
+        config.checkpoint, which, style_image=style_images, style_blend_weights=blend,
+        masks=config.style_masks, mask_palette=config.mask_palette,
+        normalize_weights=config.normalize_weights, num_styles=config.num_styles,
+        alpha=config.alpha).check_masks()
 
 
 def config_style_images(config):
