@@ -20,6 +20,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(no_weights)
         if "needs_shared" in item.keywords and not os.path.isdir(SHARED):
             item.add_marker(no_shared)
+        if shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def shares_a_module_fixture(item):
+    """Whether `item` uses a fixture built once per module (a studio server,
+    an exported model).
+
+    `.ci/run` spreads tests over two processes (pytest-xdist, `--dist
+    loadgroup`): such a module's tests are kept on one of them, so its
+    fixture is built once; every other test goes wherever a process is free.
+    """
+    info = getattr(item, "_fixtureinfo", None)  # pytest's own record; absent: no grouping
+    if info is None:
+        return False
+    return any(fixture_def.scope in ("module", "package", "class")
+               for defs in info.name2fixturedefs.values() for fixture_def in defs)
 
 
 def tiny_arbitrary_model(seed=0):
