@@ -64,12 +64,15 @@ def _read_weights(model, path):
 NOTICE_FILE = "NOTICE"
 
 
-def save_arbitrary_model(model, directory, provenance=None, notice=None):
+def save_arbitrary_model(model, directory, provenance=None, notice=None, overwrite=False):
     """Writes an `ArbitraryStyleModel` to a model directory (atomically, replacing it).
 
     `notice`: optional text of a `NOTICE` file (licence and origin), written
-    in the same atomic step.
+    in the same atomic step. An existing `directory` is replaced only where
+    `model_format.check_model_output` allows it (`overwrite` forces it).
     """
+    from magenta_style.storage import model_format
+
     meta = {
         "format": FORMAT,
         "name": model.name,
@@ -91,7 +94,8 @@ def save_arbitrary_model(model, directory, provenance=None, notice=None):
             with open(os.path.join(tmp, NOTICE_FILE), "w") as f:
                 f.write(notice)
 
-    atomic.write_dir(directory, write)
+    atomic.write_dir(directory, write, overwrite=overwrite,
+                     earlier=model_format.is_model_output, what="model folder")
 
 
 def load_arbitrary_model(directory):

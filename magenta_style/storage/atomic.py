@@ -6,6 +6,7 @@ target, then a rename, so a crash or Ctrl-C never leaves a half-written
 output behind.
 """
 
+import json
 import os
 import re
 import shutil
@@ -146,23 +147,107 @@ def write_file(path, write, suffix=""):
     return path
 
 
-def write_dir(directory, write):
-    """Calls `write(temp_dir)` beside `directory`, then swaps it in whole.
+# Inside every folder `write_dir` makes: the names it wrote. A folder is
+# replaced only when it holds this file and nothing beyond those names (or
+# it is empty, or the caller recognises an earlier output's layout): git's
+# rule, never delete what we did not write.
+MARKER_FILE = ".magenta_style-output.json"
 
-    An existing `directory` is replaced (moved aside, then deleted), so a
-    reader never sees a mix of old and new files.
+
+def _written_names(directory):
+    """The names `MARKER_FILE` in `directory` lists, or None (no readable marker)."""
+    try:
+        with open(os.path.join(directory, MARKER_FILE), encoding="utf-8") as f:
+            names = json.load(f).get("files")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return set(names)
+
+
+def is_ours(directory, earlier=None):
+    """Whether replacing folder `directory` loses nothing a user wrote.
+
+    True for an empty folder, a folder `write_dir` wrote that holds only
+    the names it wrote (its `MARKER_FILE`), or one `earlier(directory)`
+    recognises as an output written before the marker existed.
+    """
+    try:
+        names = set(os.listdir(directory))
+    except OSError:
+        return False
+    if not names:
+        return True
+    written = _written_names(directory)
+    if written is not None:
+        return names - {MARKER_FILE} <= written
+    return bool(earlier is not None and earlier(directory))
+
+
+def _inside(path, folder):
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_replaceable(directory, what="output folder", *, overwrite=False, inputs=(),
+                      earlier=None):
+    """Checks, before any work, that `write_dir(directory, ...)` may write there.
+
+    Args:
+        directory: the folder a command will write whole.
+        what: how the message names it ("export folder (--export_dir)").
+        overwrite: replace an existing folder even when it is not ours
+            (`--overwrite`); inputs are protected all the same.
+        inputs: paths the command reads or writes elsewhere (existing or
+            not); the folder must neither be one nor hold one (replacing it
+            would delete it).
+        earlier: optional callable(folder) -> bool recognising this kind of
+            output as written before `MARKER_FILE` existed (its layout).
+
+    Raises:
+        UserError: as `check_output_dir`; the folder is or holds an input;
+            it exists, is not empty and is not ours (`is_ours`).
     """
     directory = os.path.abspath(os.fspath(directory))
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise UserError(f"{directory} is a file; pass a folder path.")
-    check_output_dir(directory, "folder")
+        raise UserError(f"The {what} {directory} is a file; pass a folder path.")
+    for source in inputs:
+        if source is not None and _inside(source, directory):
+            raise UserError(f"The {what} {directory} is or holds the input "
+                            f"{os.fspath(source)}; pass another folder (writing it would "
+                            "delete the input).")
+    check_output_dir(directory, what)
+    if os.path.isdir(directory) and not overwrite and not is_ours(directory, earlier):
+        raise UserError(f"The {what} {directory} already holds files magenta_style did not "
+                        "write; pass a new or empty folder, or --overwrite to replace it "
+                        "and everything in it.")
+
+
+def write_dir(directory, write, *, overwrite=False, earlier=None, what="output folder"):
+    """Calls `write(temp_dir)` beside `directory`, then swaps it in whole.
+
+    An existing `directory` is replaced (moved aside, then deleted), so a
+    reader never sees a mix of old and new files, but only where
+    `check_replaceable` allows it (`overwrite`, `earlier`, `what` are its):
+    a folder holding a user's files is refused before `write` runs. The
+    folder written holds `MARKER_FILE`, listing what it wrote.
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
     os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is shared.
     try:
         write(tmp)
+        names = sorted(n for n in os.listdir(tmp) if n != MARKER_FILE)
+        with open(os.path.join(tmp, MARKER_FILE), "w", encoding="utf-8") as f:
+            json.dump({"written_by": "magenta_style", "files": names}, f)
+            f.write("\n")
         if os.path.isdir(directory):
+            # Again at the swap: the folder may have gained files meanwhile.
+            check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
             old = tempfile.mkdtemp(prefix=".old-", dir=parent)
             os.rename(directory, os.path.join(old, "x"))
             os.rename(tmp, directory)

@@ -76,22 +76,28 @@ def resolve_model_dir(name_or_dir):
     )
 
 
-def save_model(model, directory, style_names=None, provenance=None):
+def save_model(model, directory, style_names=None, provenance=None, overwrite=False):
     """Writes a transformer to a model directory (atomically).
 
     Args:
         model: a model from `build_transformer` (carries `transformer_config`),
             or an `ArbitraryStyleModel` (`storage.arbitrary_format`; it has no
             style names).
-        directory: output folder; replaced whole if it exists.
+        directory: output folder; replaced whole if it exists and holds only
+            an earlier model (`check_model_output`).
         style_names: optional list of num_styles names (default the
             model's `style_names`).
         provenance: optional JSON-able dict (training steps, losses, sources).
+        overwrite: replace `directory` even when it holds other files.
+
+    Raises:
+        UserError: `directory` holds files that are not an earlier model's.
     """
     if is_arbitrary(model):
         from magenta_style.storage import arbitrary_format
 
-        return arbitrary_format.save_arbitrary_model(model, directory, provenance=provenance)
+        return arbitrary_format.save_arbitrary_model(model, directory, provenance=provenance,
+                                                     overwrite=overwrite)
     cfg = model.transformer_config
     names = list(style_names if style_names is not None else model.style_names)
     if len(names) != cfg.num_styles:
@@ -115,7 +121,34 @@ def save_model(model, directory, style_names=None, provenance=None):
             json.dump(checked, f, indent=2)
             f.write("\n")
 
-    atomic.write_dir(directory, write)
+    atomic.write_dir(directory, write, overwrite=overwrite, earlier=is_model_output,
+                     what="model folder")
+
+
+# What a model folder holds (both formats); `is_model_output` recognises
+# folders written before `atomic.MARKER_FILE` by these names.
+_MODEL_FOLDER_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, "predictor.weights.h5",
+                                 "transformer.weights.h5", "NOTICE"})
+
+
+def is_model_output(directory):
+    """Whether `directory` holds a model folder of ours and nothing else (any age)."""
+    try:
+        names = set(os.listdir(directory))
+        if CONFIG_FILE not in names or not names <= _MODEL_FOLDER_FILES:
+            return False
+        with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") in _READABLE_FORMATS + (
+        "magenta_style.arbitrary/1",)
+
+
+def check_model_output(directory, what="model folder", *, overwrite=False, inputs=()):
+    """`atomic.check_replaceable` for a model folder: before training or converting."""
+    atomic.check_replaceable(directory, what, overwrite=overwrite, inputs=inputs,
+                             earlier=is_model_output)
 
 
 def read_model_config(name_or_dir):

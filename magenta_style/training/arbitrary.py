@@ -206,10 +206,11 @@ class ArbitraryTask:
             predictor, transformer, name=os.path.basename(self.cfg.train_dir.rstrip("/")),
             provenance=provenance)
 
-    def save(self, result, model_dir):
+    def save(self, result, model_dir, overwrite):
         from magenta_style.storage import arbitrary_format
 
-        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=result.provenance)
+        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=result.provenance,
+                                              overwrite=overwrite)
 
 
 def train_arbitrary(config, content=None):

@@ -10,6 +10,7 @@ from magenta_style.errors import UserError
 from magenta_style.model import arbitrary_transformer
 from magenta_style.model import style_predictor
 from magenta_style.storage import arbitrary_format
+from magenta_style.storage import atomic
 from magenta_style.storage import model_format
 
 
@@ -27,8 +28,8 @@ def pair():
 def test_round_trip_keeps_outputs_config_and_provenance(pair, tmp_path):
     path = tmp_path / "tiny"
     model_format.save_model(pair, path)
-    assert sorted(os.listdir(path)) == ["config.json", "predictor.weights.h5",
-                                        "transformer.weights.h5"]
+    assert sorted(os.listdir(path)) == [atomic.MARKER_FILE, "config.json",
+                                        "predictor.weights.h5", "transformer.weights.h5"]
     loaded = model_format.load_model(str(path))
     assert isinstance(loaded, arbitrary_transformer.ArbitraryStyleModel)
     assert loaded.name == "tiny" and loaded.provenance == {"source": "test"}
