@@ -28,6 +28,8 @@ import dataclasses
 import io
 import json
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -36,6 +38,7 @@ from magenta_style.data.photo_files import list_image_files
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
+from magenta_style.storage import json_file
 
 FORMAT = "magenta_style.data.style_grams"
 VERSION = 1
@@ -297,6 +300,10 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
     if not output_file or os.path.isdir(output_file):
         raise UserError("output_file must name a file to write (e.g. styles.npz). "
                         f"Received: output_file={output_file!r}")
+    outputs = [output_file] + [output_file + ".npz"] * output_file.endswith(".tfrecord")
+    inputs = list_image_files(style_files)
+    for path in outputs:  # before measuring anything
+        atomic.check_output_file(path, "output_file", inputs=inputs)
     style_set = compute_style_set(style_files, vgg_weights, style_image_size, layers, arch,
                                   pooling, progress)
     if output_file.endswith(".tfrecord"):
@@ -328,19 +335,41 @@ def load_style_set(path):
                             "bin/create_style_dataset.")
     try:
         with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            if meta.get("format") != FORMAT:
+            meta = json_file.loads(str(f["meta"]), f"Style set {path}")
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT \
+                    or not isinstance(meta.get("layers"), list):
                 raise KeyError("format")
             names = [str(n) for n in f["names"]]
             grams = {layer: f[f"gram_{i}"] for i, layer in enumerate(meta["layers"])}
             images = [f[f"image_{i}"] for i in range(len(names))]
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error) as e:
+        if isinstance(e, UserError):
+            raise
+        first = str(e).splitlines()[0] if str(e) else "unreadable"
         raise UserError(
-            f"{path} is not a style set written by create_style_set ({type(e).__name__}: "
-            f"{e}). Create it with bin/create_style_dataset."
+            f"{path} is damaged or not a style set written by create_style_set "
+            f"({type(e).__name__}: {first[:120]}). Create it again with "
+            "bin/create_style_dataset."
         ) from None
+    _check_arrays(path, names, grams, images)
     meta.pop("names", None)
     return StyleSet(names, grams, images, meta)
+
+
+def _check_arrays(path, names, grams, images):
+    """Refuses a style set whose arrays do not fit together (a damaged or foreign file)."""
+    n = len(names)
+    for layer, gram in grams.items():
+        if gram.ndim != 3 or gram.shape[0] != n or gram.shape[1] != gram.shape[2] \
+                or gram.dtype.kind != "f" or not np.all(np.isfinite(gram)):
+            raise UserError(f"{path} is damaged: the Grams of {str(layer)[:80]} are not "
+                            f"finite [{n}, C, C] floats. Create it again with "
+                            "bin/create_style_dataset.")
+    for i, image in enumerate(images):
+        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+            raise UserError(f"{path} is damaged: style image {i} is not [h, w, 3] uint8. "
+                            "Create it again with bin/create_style_dataset.")
 
 
 def match_grams(grams, layer_names):

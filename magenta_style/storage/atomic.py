@@ -93,6 +93,43 @@ def same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def check_not_inputs(outputs, inputs, what="output file"):
+    """Refuses an output that is one of `inputs` (the same file by any name).
+
+    As rsync refuses to copy a file onto itself: writing a command's output
+    over what it reads loses the input. Cheap for many files (one stat each).
+
+    Args:
+        outputs: paths the command will write.
+        inputs: paths it reads (None entries are skipped).
+        what: how the message names an output ("output video").
+
+    Raises:
+        UserError: naming the first output that is an input.
+    """
+    by_id, by_path = {}, {}
+    for source in inputs:
+        if source is None:
+            continue
+        by_path.setdefault(os.path.realpath(source), source)
+        try:
+            st = os.stat(source)
+        except OSError:
+            continue
+        by_id.setdefault((st.st_dev, st.st_ino), source)
+    for path in outputs:
+        try:
+            st = os.stat(path)
+            source = by_id.get((st.st_dev, st.st_ino))
+        except OSError:
+            source = None
+        source = source or by_path.get(os.path.realpath(path))
+        if source is not None:
+            raise UserError(f"The {what} {os.path.abspath(os.fspath(path))} is the input "
+                            f"{os.fspath(source)}; pass another output path (the input is "
+                            "never overwritten).")
+
+
 def check_output_file(path, what="output file", inputs=()):
     """`check_output_dir` for the folder of file `path`; `path` must not be a folder.
 
@@ -100,8 +137,7 @@ def check_output_file(path, what="output file", inputs=()):
         path: the file a command will write.
         what: how the message names it ("output video").
         inputs: paths the same command reads; writing over one of them
-            (the same file by any name) is refused, as rsync refuses to
-            copy a file onto itself.
+            is refused (`check_not_inputs`).
 
     Raises:
         UserError: a parent is a file, the folder is not writable, `path`
@@ -110,10 +146,7 @@ def check_output_file(path, what="output file", inputs=()):
     path = os.path.abspath(os.fspath(path))
     if os.path.isdir(path):
         raise UserError(f"The {what} {path} is a folder; pass a file path.")
-    for source in inputs:
-        if source is not None and same_file(path, source):
-            raise UserError(f"The {what} {path} is the input {os.fspath(source)}; "
-                            "pass another output path (the input is never overwritten).")
+    check_not_inputs([path], inputs, what)
     _check_writable(path, what, False)
 
 

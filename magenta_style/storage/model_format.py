@@ -16,6 +16,7 @@ It loads without VGG and without the training code.
 Magenta's TF1 checkpoints are `storage.magenta_checkpoint`'s.
 """
 
+import dataclasses
 import glob
 import json
 import os
@@ -24,8 +25,10 @@ from magenta_style import config as config_lib
 from magenta_style.errors import UserError
 from magenta_style.model import transformer as transformer_lib
 from magenta_style.storage import atomic
+from magenta_style.storage import json_file
 from magenta_style.storage import magenta_checkpoint
 from magenta_style.storage import model_cache
+from magenta_style.storage import model_config
 from magenta_style.storage import weights_file
 
 FORMAT = "magenta_style.transformer/2"
@@ -117,6 +120,7 @@ def save_model(model, directory, style_names=None, provenance=None, overwrite=Fa
         weights = os.path.join(tmp, WEIGHTS_FILE)
         weights_file.write(model, weights)
         checked = dict(meta, **weights_file.checksum(weights))
+        checked.update(weights_file.config_checksum(checked))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(checked, f, indent=2)
             f.write("\n")
@@ -151,36 +155,44 @@ def check_model_output(directory, what="model folder", *, overwrite=False, input
                              earlier=is_model_output)
 
 
+def read_config_json(path, formats):
+    """A model's parsed config.json, checked as untrusted input before anything is built.
+
+    Its size and nesting are bounded (`json_file`), its `format` must be one
+    of `formats`, the checksum of its content (when it records one, as
+    every model saved since does) must match, and `provenance` must be an
+    object. The architecture's bounds are the caller's (`model_config`).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        UserError: anything else wrong with it, in one line naming it.
+    """
+    meta = json_file.read(path, "Model config")
+    if not isinstance(meta, dict) or meta.get("format") not in formats:
+        shown = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise UserError(f"Broken model config {path}: expected \"format\": \"{formats[0]}\". "
+                        f"Received: format={str(shown)[:80]!r}")
+    weights_file.verify_config(meta, path)
+    if not isinstance(meta.get("provenance", {}), dict):
+        raise UserError(f"Broken model config {path}: provenance must be a JSON object.")
+    return meta
+
+
 def read_model_config(name_or_dir):
-    """The parsed `config.json` of a model directory or shipped name."""
+    """The parsed `config.json` of a model directory or shipped name (bounds checked)."""
     directory = resolve_model_dir(name_or_dir)
     path = os.path.join(directory, CONFIG_FILE)
     try:
-        with open(path) as f:
-            meta = json.load(f)
+        meta = read_config_json(path, _READABLE_FORMATS)
     except FileNotFoundError:
         raise UserError(
             f"{directory} is not a model directory: it has no {CONFIG_FILE}."
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"Broken model config {path}: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") not in _READABLE_FORMATS:
-        raise UserError(
-            f"Broken model config {path}: expected \"format\": \"{FORMAT}\". "
-            f"Received: format={meta.get('format') if isinstance(meta, dict) else meta!r}"
-        )
-    try:
-        meta["architecture"] = config_lib.TransformerConfig.from_dict(
-            meta["architecture"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"Broken model config {path}: {e}") from None
-    names = meta.get("style_names")
-    n = meta["architecture"].num_styles
-    if not isinstance(names, list) or len(names) != n:
-        raise UserError(
-            f"Broken model config {path}: style_names must list {n} names. "
-            f"Received: style_names={names!r}"
-        )
+    fields = [f.name for f in dataclasses.fields(config_lib.TransformerConfig)]
+    arch = model_config.check_architecture(meta.get("architecture"), path, fields)
+    meta["architecture"] = config_lib.TransformerConfig.from_dict(arch)
+    model_config.check_style_names(meta.get("style_names"), meta["architecture"].num_styles,
+                                   path)
     meta["directory"] = directory
     return meta
 
@@ -193,13 +205,13 @@ def _load_model_dir(name_or_dir):
     if arbitrary_format.is_arbitrary_dir(directory):
         return arbitrary_format.load_arbitrary_model(directory)
     meta = read_model_config(directory)
-    model = transformer_lib.build_transformer_from_config(
-        meta["architecture"], style_names=meta["style_names"],
-        provenance=meta.get("provenance", {}))
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     if not os.path.isfile(weights):
         raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.")
     weights_file.verify(meta, weights, os.path.join(meta["directory"], CONFIG_FILE))
+    model = transformer_lib.build_transformer_from_config(
+        meta["architecture"], style_names=meta["style_names"],
+        provenance=meta.get("provenance", {}))
     try:
         weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
     except (OSError, RuntimeError) as e:  # h5py: not HDF5, truncated, corrupt B-tree
@@ -207,7 +219,7 @@ def _load_model_dir(name_or_dir):
             f"Weights {weights} cannot be read: the file is damaged or cut short "
             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Copy or download "
             "the model again.") from None
-    except (ValueError, KeyError) as e:
+    except (ValueError, KeyError, TypeError) as e:
         raise UserError(
             f"Weights {weights} do not fit the architecture in its config: "
             f"{str(e).splitlines()[0]}"

@@ -118,16 +118,24 @@ def stylize_files(config, progress=True, log=None):
         masks=config.style_masks, mask_palette=config.mask_palette,
         normalize_weights=config.normalize_weights, num_styles=config.num_styles,
         alpha=config.alpha).check_masks()
+    sheet_path = os.path.join(
+        config.output_dir, f"{config.output_basename}_contact_sheet.png"
+        if config.output_basename else "contact_sheet.png")
+    jobs = [(path, [os.path.join(config.output_dir, f"{base}_{s}.{ext}")
+                    for s in conditioning.suffixes]) for path, base in zip(paths, bases)]
+    if config.overwrite:  # (without it, existing files are kept: inputs among them)
+        # Before any work: no output written over an input (photos, paintings, masks).
+        atomic.check_not_inputs(
+            [t for _, targets in jobs for t in targets] + [sheet_path] * config.contact_sheet,
+            paths + _as_list(style_images) + _as_list(config.style_masks), "output")
     # Created by the first write, so a run whose every input fails makes none.
     stale = atomic.remove_stale(config.output_dir)
     if stale:
         log(f"removed {stale} temp file(s) left in {config.output_dir} by an earlier run")
     failures, written, kept = [], 0, 0
-    bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
+    bar = tqdm.tqdm(jobs, desc="api.stylize", unit="img",
                     disable=not progress or len(paths) < 2, file=sys.stderr)
-    for path, base in bar:
-        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}")
-                   for s in conditioning.suffixes]
+    for path, targets in bar:
         todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
         kept += len(targets) - len(todo)
         if not todo:
@@ -146,10 +154,6 @@ def stylize_files(config, progress=True, log=None):
             log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
     if config.contact_sheet:
         readable = [p for p in paths if p not in failures]
-        sheet_path = os.path.join(
-            config.output_dir,
-            f"{config.output_basename}_contact_sheet.png" if config.output_basename
-            else "contact_sheet.png")
         if readable and (config.overwrite or not os.path.exists(sheet_path)):
             painted = isinstance(conditioning.task, tasks.ArbitraryStyleTransfer)
             save_contact_sheet(readable, sheet_path, model=conditioning.task,
@@ -164,6 +168,19 @@ def stylize_files(config, progress=True, log=None):
         + (f"; kept {kept} existing (use --overwrite to replace)" if kept else "")
         + (f"; {len(failures)} input(s) failed" if failures else ""))
     return len(failures)
+
+
+def _as_list(spec):
+    """Paths of a str (comma list; globs and folders expanded) or list option; [] for None."""
+    if not spec:
+        return []
+    if isinstance(spec, str) and "," not in spec and not glob.has_magic(spec) \
+            and not os.path.isdir(spec):
+        return [os.path.expanduser(spec)]
+    try:
+        return expand_inputs(spec)
+    except UserError:
+        return []
 
 
 def config_style_images(config):
