@@ -47,6 +47,7 @@ import typing
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style import onnx_export
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
@@ -325,9 +326,9 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
     atomic.check_replaceable(export_dir, "export folder", overwrite=overwrite,
                              inputs=inputs, earlier=is_export_output)
     if isinstance(tflite_image_size, bool) or not isinstance(tflite_image_size, numbers.Integral) \
-            or tflite_image_size < MIN_TFLITE_SIZE:
+            or not MIN_TFLITE_SIZE <= tflite_image_size <= checks.MAX_SIDE:
         raise UserError(f"tflite_image_size must be an integer of at least {MIN_TFLITE_SIZE} "
-                        f"pixels. Received: {tflite_image_size!r}")
+                        f"(and at most {checks.MAX_SIDE}) pixels. Received: {tflite_image_size!r}")
 
     model = model_format.load_model(model, num_styles, cached=True)
     if model_format.is_arbitrary(model):

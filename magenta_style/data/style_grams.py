@@ -33,6 +33,7 @@ import zlib
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.config import MAGENTA_STYLE_WEIGHTS
 from magenta_style.data.photo_files import list_image_files
 from magenta_style.errors import UserError
@@ -45,6 +46,8 @@ VERSION = 1
 # The layers training uses by default (Magenta's style weights). Magenta also
 # stored conv5 and pool1..5; add them with `layers=` when the loss needs them.
 DEFAULT_LAYERS = tuple(MAGENTA_STYLE_WEIGHTS)
+# The shortest side a style image is measured at: VGG pools it 4 times.
+MIN_SIDE = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +156,8 @@ def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
         `[h, w, 3]` uint8.
 
     Raises:
-        UserError: unreadable file (names it).
+        UserError: unreadable file (names it), or an image smaller than
+            `MIN_SIDE` on its shorter side as measured.
     """
     arr = image_io.load_image(path)
     if style_image_size:
@@ -162,6 +166,11 @@ def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         if size != (w, h):
             arr = image_io.resize(arr, size)
+    if min(arr.shape[:2]) < MIN_SIDE:
+        raise UserError(f"Style image {path} is {arr.shape[1]}x{arr.shape[0]} pixels as "
+                        f"measured; the loss network needs at least {MIN_SIDE} on the shorter "
+                        "side. Pass --style_image_size=256 (or another size >= "
+                        f"{MIN_SIDE}) to resize it.")
     return image_io.to_uint8(arr)
 
 
@@ -192,6 +201,9 @@ def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
                                          or style_image_size < 0):
         raise UserError("style_image_size must be a positive int, or 0/None for native "
                         f"resolution. Received: style_image_size={style_image_size!r}")
+    if style_image_size:
+        checks.number("style_image_size", style_image_size, MIN_SIDE, checks.MAX_SIDE,
+                      integer=True)
     files = list_image_files(style_files)
     layers = list(layers)
     if not layers:

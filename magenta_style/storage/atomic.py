@@ -269,8 +269,12 @@ def write_dir(directory, write, *, overwrite=False, earlier=None, what="output f
     directory = os.path.abspath(os.fspath(directory))
     check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
     parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
+    except OSError as e:  # a place access() allowed but the file system refuses (/proc)
+        raise UserError(f"The {what} {directory} cannot be written: "
+                        f"{e.strerror or e}.") from None
     os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is shared.
     try:
         write(tmp)
@@ -283,10 +287,19 @@ def write_dir(directory, write, *, overwrite=False, earlier=None, what="output f
             check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
             old = tempfile.mkdtemp(prefix=".old-", dir=parent)
             os.rename(directory, os.path.join(old, "x"))
-            os.rename(tmp, directory)
+            try:
+                os.rename(tmp, directory)
+            except BaseException:  # put the old folder back
+                os.rename(os.path.join(old, "x"), directory)
+                os.rmdir(old)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, directory)
+    except OSError as e:  # full disk, a file system that refuses renames
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"The {what} {directory} could not be written: "
+                        f"{e.strerror or e}. Nothing was changed there.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

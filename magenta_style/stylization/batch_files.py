@@ -212,12 +212,17 @@ def config_style_images(config):
 _CFG = api.StylizeConfig
 
 
+# A contact sheet holds (1 + styles) x photos cells of this side at most: far
+# above a readable sheet, below one that would not fit in memory.
+MAX_CELL_SIZE = 4096
+
+
 def check_cell_size(cell_size):
-    """Raises UserError unless `cell_size` is an int >= 16 (a contact sheet cell)."""
+    """Raises UserError unless `cell_size` is an int in [16, `MAX_CELL_SIZE`]."""
     if isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Integral) \
-            or cell_size < options_lib.MIN_SIZE:
-        raise UserError(f"contact_sheet_size must be an integer of at least {options_lib.MIN_SIZE} "
-                        f"pixels. Received: {cell_size!r}")
+            or not options_lib.MIN_SIZE <= cell_size <= MAX_CELL_SIZE:
+        raise UserError(f"contact_sheet_size must be an integer of {options_lib.MIN_SIZE} to "
+                        f"{MAX_CELL_SIZE} pixels. Received: {cell_size!r}")
 
 
 def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,

@@ -72,6 +72,7 @@ def check_config(cfg):
     if cfg.strategy != "default":
         raise UserError("Arbitrary-style training runs on one device: --strategy=default. "
                         f"Received: {cfg.strategy!r}")
+    modes.check_numbers(cfg)
 
 
 def _predictor_weights(cfg):

@@ -20,6 +20,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import json_file
@@ -161,6 +162,9 @@ def plot_curves(records, output, keys=DEFAULT_KEYS, smoothing=1, log=True, width
         raise UserError("The metrics files hold no records; has the run logged a step yet?")
     if width < 300 or height < 200:
         raise UserError(f"The plot needs at least 300 x 200 pixels. Received: {width} x {height}")
+    checks.number("width", width, 300, 20_000, integer=True)
+    checks.number("height", height, 200, 20_000, integer=True)
+    checks.number("smoothing", smoothing, 1, 1_000_000, integer=True)
     available = sorted({k for r in records for k in r if k != "step"})
     series = []
     for key in keys:
