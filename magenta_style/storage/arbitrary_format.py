@@ -73,8 +73,6 @@ def save_arbitrary_model(model, directory, provenance=None, notice=None, overwri
     in the same atomic step. An existing `directory` is replaced only where
     `model_format.check_model_output` allows it (`overwrite` forces it).
     """
-    from magenta_style.storage import model_format
-
     meta = {
         "format": FORMAT,
         "name": model.name,
@@ -99,7 +97,7 @@ def save_arbitrary_model(model, directory, provenance=None, notice=None, overwri
                 f.write(notice)
 
     atomic.write_dir(directory, write, overwrite=overwrite,
-                     earlier=model_format.is_model_output, what="model folder")
+                     earlier=model_config.is_model_output, what="model folder")
 
 
 def load_arbitrary_model(directory):
@@ -110,10 +108,8 @@ def load_arbitrary_model(directory):
     """
     from magenta_style.model import arbitrary_transformer
     from magenta_style.model import style_predictor
-    from magenta_style.storage import model_format
-
     path = os.path.join(directory, CONFIG_FILE)
-    meta = model_format.read_config_json(path, (FORMAT,))
+    meta = model_config.read_config_json(path, (FORMAT,))
     fields = [f.name for f in dataclasses.fields(config_lib.ArbitraryTransformerConfig)]
     model_config.check_predictor(meta.get("predictor"), path, style_predictor.KINDS)
     model_config.check_architecture(meta.get("transformer"), path, fields)

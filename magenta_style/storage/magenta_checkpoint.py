@@ -157,7 +157,12 @@ def _latest_checkpoint(directory):
     """The newest checkpoint prefix in `directory` (state file or *.index)."""
     import tensorflow as tf
 
-    latest = tf.train.latest_checkpoint(directory)
+    try:
+        latest = tf.train.latest_checkpoint(directory)
+    except (tf.errors.OpError, ValueError) as e:  # a damaged `checkpoint` state file
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"The checkpoint state file in {directory} is damaged "
+                        f"({first[:160]}).") from None
     if latest is None:
         indexes = sorted(glob.glob(os.path.join(directory, "*.index")), key=os.path.getmtime)
         if not indexes:

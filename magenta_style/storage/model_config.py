@@ -1,17 +1,22 @@
-"""Bounds on the architecture a model's config.json describes, checked before anything is built.
+"""A model folder's config.json, read as untrusted input, and how a model folder is recognised.
 
-A config.json is untrusted input: a width of 1e6 or a million residual
-blocks would exhaust memory or hang the builder, NaN or a string where a
-number belongs would fail deep in Keras. Every field is checked here for
-type and range first, each failure one `UserError` line naming the file.
-The bounds are far above any model of this kind (Magenta's widths are at
-most 128 at alpha 1, 5 residual blocks, 32 styles; ours 36).
+`read_config_json` bounds its size and nesting, checks its format and the
+checksum of its content; `check_architecture` and friends bound every
+field before anything is built. A config.json is untrusted input: a width
+of 1e6 or a million residual blocks would exhaust memory or hang the
+builder, NaN or a string where a number belongs would fail deep in Keras.
+Each failure is one `UserError` line naming the file. The bounds are far
+above any model of this kind (Magenta's widths are at most 128 at alpha
+1, 5 residual blocks, 32 styles; ours 36).
 """
 
 import math
 import numbers
+import os
 
 from magenta_style.errors import UserError
+from magenta_style.storage import json_file
+from magenta_style.storage import weights_file
 
 MAX_STYLES = 10_000
 MAX_ALPHA = 8.0
@@ -24,6 +29,10 @@ MAX_NAME_CHARS = 256
 # Weights of the whole network (float32: 4 bytes each). android-26 has 1.7M.
 MAX_PARAMETERS = 200_000_000
 _COUNTS = {"contract_widths": 3, "expand_widths": 2, "kernel_sizes": 3}
+# Every file a model folder of either format (multi-style, arbitrary-style) holds.
+CONFIG_FILE = "config.json"
+MODEL_FOLDER_FILES = frozenset({CONFIG_FILE, "model.weights.h5", "predictor.weights.h5",
+                                "transformer.weights.h5", "NOTICE"})
 
 
 def _bad(where, key, value, why):
@@ -131,3 +140,42 @@ def check_predictor(predictor, where, kinds):
                    f"must be one of {', '.join(kinds)}")
     _int(where, "style_dim", predictor.get("style_dim", 1), 1, MAX_STYLE_DIM)
     return predictor
+
+
+def read_config_json(path, formats):
+    """A model's parsed config.json, checked as untrusted input before anything is built.
+
+    Its size and nesting are bounded (`json_file`), its `format` must be one
+    of `formats`, the checksum of its content (when it records one, as
+    every model saved since does) must match, and `provenance` must be an
+    object. The architecture's bounds are the caller's (`model_config`).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        UserError: anything else wrong with it, in one line naming it.
+    """
+    meta = json_file.read(path, "Model config")
+    if not isinstance(meta, dict) or meta.get("format") not in formats:
+        shown = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise UserError(f"Broken model config {path}: expected \"format\": \"{formats[0]}\". "
+                        f"Received: format={str(shown)[:80]!r}")
+    weights_file.verify_config(meta, path)
+    if not isinstance(meta.get("provenance", {}), dict):
+        raise UserError(f"Broken model config {path}: provenance must be a JSON object.")
+    return meta
+
+
+def is_model_output(directory):
+    """Whether `directory` holds a model folder of ours and nothing else (any age).
+
+    How `atomic.write_dir` recognises models saved before its marker file:
+    our config.json (a `magenta_style.` format) and only our file names.
+    """
+    try:
+        names = set(os.listdir(directory))
+        if CONFIG_FILE not in names or not names <= MODEL_FOLDER_FILES:
+            return False
+        meta = json_file.read(os.path.join(directory, CONFIG_FILE), "Model config")
+    except (OSError, UserError):
+        return False
+    return isinstance(meta, dict) and str(meta.get("format", "")).startswith("magenta_style.")

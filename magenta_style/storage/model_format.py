@@ -25,7 +25,6 @@ from magenta_style import config as config_lib
 from magenta_style.errors import UserError
 from magenta_style.model import transformer as transformer_lib
 from magenta_style.storage import atomic
-from magenta_style.storage import json_file
 from magenta_style.storage import magenta_checkpoint
 from magenta_style.storage import model_cache
 from magenta_style.storage import model_config
@@ -125,57 +124,14 @@ def save_model(model, directory, style_names=None, provenance=None, overwrite=Fa
             json.dump(checked, f, indent=2)
             f.write("\n")
 
-    atomic.write_dir(directory, write, overwrite=overwrite, earlier=is_model_output,
+    atomic.write_dir(directory, write, overwrite=overwrite, earlier=model_config.is_model_output,
                      what="model folder")
-
-
-# What a model folder holds (both formats); `is_model_output` recognises
-# folders written before `atomic.MARKER_FILE` by these names.
-_MODEL_FOLDER_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, "predictor.weights.h5",
-                                 "transformer.weights.h5", "NOTICE"})
-
-
-def is_model_output(directory):
-    """Whether `directory` holds a model folder of ours and nothing else (any age)."""
-    try:
-        names = set(os.listdir(directory))
-        if CONFIG_FILE not in names or not names <= _MODEL_FOLDER_FILES:
-            return False
-        with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(meta, dict) and meta.get("format") in _READABLE_FORMATS + (
-        "magenta_style.arbitrary/1",)
 
 
 def check_model_output(directory, what="model folder", *, overwrite=False, inputs=()):
     """`atomic.check_replaceable` for a model folder: before training or converting."""
     atomic.check_replaceable(directory, what, overwrite=overwrite, inputs=inputs,
-                             earlier=is_model_output)
-
-
-def read_config_json(path, formats):
-    """A model's parsed config.json, checked as untrusted input before anything is built.
-
-    Its size and nesting are bounded (`json_file`), its `format` must be one
-    of `formats`, the checksum of its content (when it records one, as
-    every model saved since does) must match, and `provenance` must be an
-    object. The architecture's bounds are the caller's (`model_config`).
-
-    Raises:
-        FileNotFoundError: no file at `path`.
-        UserError: anything else wrong with it, in one line naming it.
-    """
-    meta = json_file.read(path, "Model config")
-    if not isinstance(meta, dict) or meta.get("format") not in formats:
-        shown = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise UserError(f"Broken model config {path}: expected \"format\": \"{formats[0]}\". "
-                        f"Received: format={str(shown)[:80]!r}")
-    weights_file.verify_config(meta, path)
-    if not isinstance(meta.get("provenance", {}), dict):
-        raise UserError(f"Broken model config {path}: provenance must be a JSON object.")
-    return meta
+                             earlier=model_config.is_model_output)
 
 
 def read_model_config(name_or_dir):
@@ -183,7 +139,7 @@ def read_model_config(name_or_dir):
     directory = resolve_model_dir(name_or_dir)
     path = os.path.join(directory, CONFIG_FILE)
     try:
-        meta = read_config_json(path, _READABLE_FORMATS)
+        meta = model_config.read_config_json(path, _READABLE_FORMATS)
     except FileNotFoundError:
         raise UserError(
             f"{directory} is not a model directory: it has no {CONFIG_FILE}."
