@@ -27,6 +27,7 @@ import numpy as np
 from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.losses import vgg
+from magenta_style.storage import atomic
 
 # Magenta's loss layers (its `--content_weights` / `--style_weights` keys).
 DEFAULT_CONTENT_LAYERS = {"vgg_16/conv3": 1.0}
@@ -295,6 +296,9 @@ def validate(cfg):
         raise UserError("init=image needs init_image=<path>. Received: init_image=None")
     if cfg.save_every and not cfg.save_dir:
         raise UserError(f"save_every={cfg.save_every} needs save_dir=<folder>.")
+    for name in ("save_dir", "log_dir"):  # before any work
+        if getattr(cfg, name, None):
+            atomic.check_output_dir(getattr(cfg, name), f"{name} folder")
 
 
 def exponential_layer_weights(weights, factor):

@@ -188,15 +188,18 @@ def model_dir(cfg):
     return cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
 
 
-def check_model_dir(cfg):
-    """Refuses, before any work, a model folder the run's end could not replace.
+def check_outputs(cfg):
+    """Refuses, before any work, a train dir or model folder the run could not write.
 
-    The folder must not be or hold the train dir or a model the run reads,
-    and may hold files only if they are an earlier model (`--overwrite`
-    forces it); see `model_format.check_model_output`.
+    The train dir must be or become a writable folder. The model folder
+    must not be or hold the train dir or a model the run reads, and may
+    hold files only if they are an earlier model (`--overwrite` forces
+    it); see `model_format.check_model_output`.
     """
+    from magenta_style.storage import atomic
     from magenta_style.storage import model_format
 
+    atomic.check_output_dir(cfg.train_dir, "train folder (--train_dir)")
     reads = [getattr(cfg, name, None) for name in ("init_from", "teacher", "style_dataset_file")]
     inputs = [cfg.train_dir] + [p for p in reads if p and os.path.exists(p)]
     model_format.check_model_output(model_dir(cfg), "model folder (--model_dir)",
@@ -225,7 +228,7 @@ def run_training(config, task):
     """
     cfg = config
     task.check_config()
-    check_model_dir(cfg)
+    check_outputs(cfg)
     os.makedirs(cfg.train_dir, exist_ok=True)
     engine = engine_lib.engine_for_backend(cfg, task.content)
     task.prepare(engine)

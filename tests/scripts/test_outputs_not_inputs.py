@@ -91,3 +91,16 @@ def test_evaluate_output_over_an_eval_photo_is_refused(tmp_path, monkeypatch):
                                    style_images="x/*.png", output_dir=str(tmp_path))
     with pytest.raises(UserError, match="style_grid.png is the input"):
         evaluation.evaluate(config)
+
+
+def test_optimize_and_training_output_folders_are_checked_before_any_work(tmp_path):
+    from magenta_style.optimization import config as opt_config
+    from magenta_style.training import runner
+    from tests import train_helpers as th
+
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UserError, match="save_dir folder .*is a file"):
+        opt_config.validate(opt_config.OptimizeConfig(save_dir=str(tmp_path / "a_file"),
+                                                      save_every=1))
+    with pytest.raises(UserError, match="train folder .*is a file"):
+        runner.check_outputs(th.tiny_config(tmp_path / "a_file", "x/*.png", "absent.h5"))

@@ -77,11 +77,11 @@ def test_training_refuses_a_model_dir_holding_a_users_files_before_any_work(tmp_
     users = _users_folder(tmp_path / "home")
     cfg = th.tiny_config(users / "run", "x/*.png", "absent.h5", model_dir=str(users))
     with pytest.raises(UserError, match="is or holds the input"):  # --model_dir=. case
-        runner.check_model_dir(cfg)
+        runner.check_outputs(cfg)
     cfg = th.tiny_config(tmp_path / "run", "x/*.png", "absent.h5", model_dir=str(users))
     with pytest.raises(UserError, match="did not write.*--overwrite"):
-        runner.check_model_dir(cfg)
-    runner.check_model_dir(th.tiny_config(tmp_path / "run", "x/*.png", "absent.h5"))
+        runner.check_outputs(cfg)
+    runner.check_outputs(th.tiny_config(tmp_path / "run", "x/*.png", "absent.h5"))
     assert os.listdir(users) == ["thesis.txt"]
 
 
