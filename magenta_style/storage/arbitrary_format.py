@@ -123,10 +123,6 @@ def load_arbitrary_model(directory):
         transformer_cfg = config_lib.ArbitraryTransformerConfig.from_dict(meta["transformer"])
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"Broken arbitrary-style model config {path}: {e}") from None
-    if predictor_cfg.style_dim != transformer_cfg.style_dim:
-        raise UserError(f"Broken arbitrary-style model config {path}: the predictor's "
-                        f"style_dim {predictor_cfg.style_dim} is not the transformer's "
-                        f"{transformer_cfg.style_dim}.")
     if not isinstance(meta.get("name", ""), str):
         raise UserError(f"Broken arbitrary-style model config {path}: name must be a string.")
     provenance = meta.get("provenance", {})

@@ -42,6 +42,7 @@ DEFAULT_MODEL = "varied"
 # Checksum keys of config.json (see `weights_file.verify`).
 SHA256_KEY = weights_file.SHA256_KEY
 SIZE_KEY = weights_file.SIZE_KEY
+CONFIG_SHA256_KEY = weights_file.CONFIG_SHA256_KEY
 
 def checkpoints_dir():
     """Folder of shipped models: inside the installed package, else the repo's."""
