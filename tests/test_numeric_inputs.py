@@ -97,3 +97,16 @@ def test_an_export_location_the_file_system_refuses_is_one_line():
     with pytest.raises(UserError, match="cannot be written") as e:
         atomic.write_dir("/proc/magenta_style_export", lambda d: None, what="export folder")
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("changes", [dict(image_size=float("nan")), dict(max_images=0),
+                                     dict(grid_photos=-1), dict(style_image_size=10 ** 9)])
+def test_evaluate_settings_out_of_range_are_one_line_before_any_work(tmp_path, changes,
+                                                                     monkeypatch):
+    from magenta_style.storage import model_format
+    from magenta_style.training import evaluation
+
+    monkeypatch.setattr(model_format, "load_model", lambda *a, **k: pytest.fail("loaded"))
+    config = evaluation.EvalConfig(checkpoint="varied", eval_images=str(tmp_path), **changes)
+    with pytest.raises(UserError, match="must be an integer"):
+        evaluation.evaluate(config)

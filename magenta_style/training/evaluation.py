@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.stylization import grid as grid_lib
@@ -93,6 +94,12 @@ def evaluate(config):
         raise UserError("--checkpoint is required: the model to evaluate.")
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
+    checks.number("--image_size", config.image_size, 16, checks.MAX_SIDE, integer=True)
+    checks.number("--max_images", config.max_images, 1, integer=True)
+    checks.number("--grid_photos", config.grid_photos, 0, integer=True)
+    if config.style_image_size:
+        checks.number("--style_image_size", config.style_image_size, 16, checks.MAX_SIDE,
+                      integer=True)
     if config.output_dir:  # before any work: no output over an input
         atomic.check_output_dir(config.output_dir, "output folder (--output_dir)")
         atomic.check_not_inputs(
