@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from magenta_style.errors import UserError
+from magenta_style.storage import json_file
 
 # Our temp files and folders: `.tmp-XXXXXXXX[.ext]` beside the target (and
 # `.old-XXXXXXXX` while a folder is swapped). `remove_stale` matches these.
@@ -190,9 +191,8 @@ MARKER_FILE = ".magenta_style-output.json"
 def _written_names(directory):
     """The names `MARKER_FILE` in `directory` lists, or None (no readable marker)."""
     try:
-        with open(os.path.join(directory, MARKER_FILE), encoding="utf-8") as f:
-            names = json.load(f).get("files")
-    except (OSError, ValueError, AttributeError, RecursionError):
+        names = json_file.read(os.path.join(directory, MARKER_FILE), "Marker").get("files")
+    except (OSError, UserError, AttributeError):
         return None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return None
