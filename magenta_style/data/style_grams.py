@@ -73,6 +73,9 @@ class StyleSetConfig:
         "help": "Loss network: vgg16 (Magenta) or vgg19."})
     pooling: str = dataclasses.field(default="avg", metadata={
         "help": "Loss-network pooling: avg (Magenta, training) or max."})
+    overwrite: bool = dataclasses.field(default=False, metadata={
+        "help": "Replace an existing --output_file even when it is not a style set "
+                "(default: refuse; an earlier style set is replaced)."})
 
 
 @dataclasses.dataclass
@@ -176,7 +179,8 @@ def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
 
 def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
                       style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
-                      arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
+                      arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True,
+                     overwrite=_DEFAULTS.overwrite):
     """Measures the Grams of style images (nothing written).
 
     Args:
@@ -295,7 +299,8 @@ def write_magenta_tfrecord(style_set, path):
 
 def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights,
                      style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
-                     arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
+                     arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True,
+                     overwrite=_DEFAULTS.overwrite):
     """Measures style images and writes the style set (Magenta's tool).
 
     Args:
@@ -303,7 +308,9 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
             progress: as `compute_style_set`.
         output_file: the `.npz` to write. A name ending in `.tfrecord` writes
             Magenta's TFRecord layout there and our `.npz` beside it
-            (`<output_file>.npz`), which is what training reads.
+            (`<output_file>.npz`), which is what training reads. An
+            existing file is replaced only if it is an earlier style set
+            (for a `.tfrecord`, if the `.npz` beside it is), or `overwrite`.
 
     Returns:
         The `StyleSet` written.
@@ -316,6 +323,9 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
     inputs = list_image_files(style_files)
     for path in outputs:  # before measuring anything
         atomic.check_output_file(path, "output_file", inputs=inputs)
+        if os.path.exists(path) and not overwrite and not _is_style_set(outputs[-1]):
+            raise UserError(f"output_file {path} exists and is not a style set magenta_style "
+                            "wrote; pass another path, or --overwrite to replace it.")
     style_set = compute_style_set(style_files, vgg_weights, style_image_size, layers, arch,
                                   pooling, progress)
     if output_file.endswith(".tfrecord"):
@@ -324,6 +334,17 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
     else:
         save_style_set(style_set, output_file)
     return style_set
+
+
+def _is_style_set(path):
+    """Whether `path` is a style set `save_style_set` wrote (its header says so)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json_file.loads(str(f["meta"]), path)
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def load_style_set(path):

@@ -104,3 +104,23 @@ def test_optimize_and_training_output_folders_are_checked_before_any_work(tmp_pa
                                                       save_every=1))
     with pytest.raises(UserError, match="train folder .*is a file"):
         runner.check_outputs(th.tiny_config(tmp_path / "a_file", "x/*.png", "absent.h5"))
+
+
+def test_create_style_dataset_replaces_only_an_earlier_style_set(photos, tmp_path,
+                                                                 monkeypatch):
+    from magenta_style.data import style_grams
+
+    styles = style_grams.StyleSet(["p"], {"vgg_16/conv1": np.ones((1, 2, 2), np.float32)},
+                                  [np.zeros((16, 16, 3), np.uint8)],
+                                  {"format": style_grams.FORMAT})
+    monkeypatch.setattr(style_grams, "compute_style_set", lambda *a, **k: styles)
+    users = tmp_path / "notes.npz"
+    users.write_bytes(b"the user's own file")
+    with pytest.raises(UserError, match="is not a style set magenta_style wrote"):
+        style_grams.create_style_set(photos[0], str(users))
+    assert users.read_bytes() == b"the user's own file"
+    ours = str(tmp_path / "styles.npz")
+    style_grams.create_style_set(photos[0], ours)
+    style_grams.create_style_set(photos[0], ours)  # an earlier style set: replaced
+    style_grams.create_style_set(photos[0], str(users), overwrite=True)
+    assert style_grams.load_style_set(str(users)).names == ["p"]
