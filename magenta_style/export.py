@@ -47,6 +47,7 @@ import typing
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style import onnx_export
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
@@ -89,7 +90,8 @@ class ExportConfig:
     num_styles: typing.Optional[int] = dataclasses.field(default=None, metadata={
         "help": "Number of styles in --checkpoint; optional, checked when given."})
     export_dir: typing.Optional[str] = dataclasses.field(default=None, metadata={
-        "help": "Folder to write the SavedModel to (replaced atomically)."})
+        "help": "Folder to write the SavedModel to (new, empty, or an earlier export; "
+                "replaced atomically)."})
     tflite: bool = dataclasses.field(default=False, metadata={
         "help": "Also write a TensorFlow Lite model (fixed square input)."})
     quantize: bool = dataclasses.field(default=False, metadata={
@@ -99,6 +101,9 @@ class ExportConfig:
     onnx: bool = dataclasses.field(default=False, metadata={
         "help": "Also write an ONNX model (stylize.onnx: any size, style_weights as an "
                 "input; needs the onnx package). See magenta_style/onnx_export.py."})
+    overwrite: bool = dataclasses.field(default=False, metadata={
+        "help": "Replace an existing output folder even when it holds files magenta_style "
+                "did not write (default: refuse)."})
 
 
 def tflite_filename(quantize):
@@ -174,16 +179,7 @@ def _tflite_bytes(model, image_size, quantize):
     def stylize(image, style_weights):
         return model([image, style_weights[None]], training=False)
 
-    # The converter freezes only variables it finds on the trackable object;
-    # Keras 3 wraps them, so hand it the underlying tf.Variables (without
-    # this the .tflite keeps uninitialised READ_VARIABLE ops and gives NaN).
-    holder = tf.Module()
-    holder.tf_variables = [v.value for v in model.variables]
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [stylize.get_concrete_function()], holder)
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+    return _convert(stylize.get_concrete_function(), [model], quantize)
 
 
 def _arbitrary_serving_module(model):
@@ -266,7 +262,7 @@ def _arbitrary_tflite_bytes(model, image_size, quantize):
             _convert(transform.get_concrete_function(), [model.transformer], quantize))
 
 
-def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
+def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size, overwrite):
     """`export_saved_model` for an `ArbitraryStyleModel`."""
 
     module = _arbitrary_serving_module(model)
@@ -290,11 +286,11 @@ def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size):
         "predict_style_vector": module.serve_predict.get_concrete_function(),
     }
     return _write_export(export_dir, module, signatures, meta,
-                         dict(zip(ARBITRARY_TFLITE_FILES, flatbuffers or ())))
+                         dict(zip(ARBITRARY_TFLITE_FILES, flatbuffers or ())), overwrite)
 
 
 def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
-                       tflite_image_size=384, num_styles=None, onnx=False):
+                       tflite_image_size=384, num_styles=None, onnx=False, overwrite=False):
     """Writes a SavedModel (and optionally a TFLite model) for serving.
 
     Args:
@@ -303,7 +299,9 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
             arbitrary-style model (`arbitrary-v1`) gets its own signatures
             and two TFLite files (module docstring).
         export_dir: output folder; written to a temporary folder beside it
-            and renamed into place, so it is never half-written.
+            and renamed into place, so it is never half-written. An existing
+            one is replaced only if it is empty or an earlier export
+            (`is_export_output`), unless `overwrite`.
         tflite: also write `stylize.tflite` (or `stylize_quantized.tflite`)
             into `export_dir`.
         quantize: dynamic-range weight quantisation of the TFLite model.
@@ -311,6 +309,7 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         num_styles: optional int, checked against the model.
         onnx: also write `stylize.onnx` (`onnx_export.onnx_model`) into
             `export_dir`.
+        overwrite: replace `export_dir` even when it holds other files.
 
     Returns:
         `export_dir`. Load with `tf.saved_model.load(export_dir)` and call
@@ -321,11 +320,15 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
 
     if not export_dir:
         raise UserError("No export folder given; pass --export_dir=FOLDER.")
-    atomic.check_output_dir(export_dir, "export folder")  # before the slow part
+    path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else ""
+    inputs = [p for p in (path, path + ".index") if path and os.path.exists(p)]
+    # Before the slow part: the folder, and that replacing it deletes no input.
+    atomic.check_replaceable(export_dir, "export folder", overwrite=overwrite,
+                             inputs=inputs, earlier=is_export_output)
     if isinstance(tflite_image_size, bool) or not isinstance(tflite_image_size, numbers.Integral) \
-            or tflite_image_size < MIN_TFLITE_SIZE:
+            or not MIN_TFLITE_SIZE <= tflite_image_size <= checks.MAX_SIDE:
         raise UserError(f"tflite_image_size must be an integer of at least {MIN_TFLITE_SIZE} "
-                        f"pixels. Received: {tflite_image_size!r}")
+                        f"(and at most {checks.MAX_SIDE}) pixels. Received: {tflite_image_size!r}")
 
     model = model_format.load_model(model, num_styles, cached=True)
     if model_format.is_arbitrary(model):
@@ -333,7 +336,8 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
             raise UserError(f"--onnx exports multi-style models only; {model.name} (an "
                             "arbitrary-style model) exports as a SavedModel and TFLite. Drop "
                             "--onnx.")
-        return _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size)
+        return _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size,
+                                 overwrite)
     module = _serving_module(model)
     meta = {
         "num_styles": model.transformer_config.num_styles,
@@ -361,10 +365,27 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         files[tflite_filename(quantize)] = flatbuffer
     if onnx_bytes is not None:
         files[onnx_export.FILENAME] = onnx_bytes
-    return _write_export(export_dir, module, signatures, meta, files)
+    return _write_export(export_dir, module, signatures, meta, files, overwrite)
 
 
-def _write_export(export_dir, module, signatures, meta, files):
+# A SavedModel export's names; `is_export_output` recognises exports written
+# before `atomic.MARKER_FILE` by them.
+_EXPORT_FILES = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets",
+                           "assets.extra", tflite_filename(False), tflite_filename(True),
+                           onnx_export.FILENAME, *ARBITRARY_TFLITE_FILES})
+
+
+def is_export_output(directory):
+    """Whether `directory` holds an export of ours and nothing else (any age)."""
+    try:
+        names = set(os.listdir(directory))
+    except OSError:
+        return False
+    return ("saved_model.pb" in names and names <= _EXPORT_FILES
+            and os.path.isfile(os.path.join(directory, "assets.extra", "model_config.json")))
+
+
+def _write_export(export_dir, module, signatures, meta, files, overwrite):
     """Writes the SavedModel, `assets.extra/model_config.json` and `files` in one atomic step.
 
     `files`: {file name in the export folder: bytes} (TFLite, ONNX).
@@ -382,7 +403,8 @@ def _write_export(export_dir, module, signatures, meta, files):
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
 
-    atomic.write_dir(export_dir, write)
+    atomic.write_dir(export_dir, write, overwrite=overwrite, earlier=is_export_output,
+                     what="export folder")
     return export_dir
 
 
@@ -397,4 +419,5 @@ def export_from_config(config):
     return export_saved_model(config.checkpoint, config.export_dir, tflite=config.tflite,
                               quantize=config.quantize,
                               tflite_image_size=config.tflite_image_size,
-                              num_styles=config.num_styles, onnx=config.onnx)
+                              num_styles=config.num_styles, onnx=config.onnx,
+                              overwrite=config.overwrite)

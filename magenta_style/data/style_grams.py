@@ -28,20 +28,26 @@ import dataclasses
 import io
 import json
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.config import MAGENTA_STYLE_WEIGHTS
 from magenta_style.data.photo_files import list_image_files
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
+from magenta_style.storage import json_file
 
 FORMAT = "magenta_style.data.style_grams"
 VERSION = 1
 # The layers training uses by default (Magenta's style weights). Magenta also
 # stored conv5 and pool1..5; add them with `layers=` when the loss needs them.
 DEFAULT_LAYERS = tuple(MAGENTA_STYLE_WEIGHTS)
+# The shortest side a style image is measured at: VGG pools it 4 times.
+MIN_SIDE = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +73,9 @@ class StyleSetConfig:
         "help": "Loss network: vgg16 (Magenta) or vgg19."})
     pooling: str = dataclasses.field(default="avg", metadata={
         "help": "Loss-network pooling: avg (Magenta, training) or max."})
+    overwrite: bool = dataclasses.field(default=False, metadata={
+        "help": "Replace an existing --output_file even when it is not a style set "
+                "(default: refuse; an earlier style set is replaced)."})
 
 
 @dataclasses.dataclass
@@ -150,7 +159,8 @@ def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
         `[h, w, 3]` uint8.
 
     Raises:
-        UserError: unreadable file (names it).
+        UserError: unreadable file (names it), or an image smaller than
+            `MIN_SIDE` on its shorter side as measured.
     """
     arr = image_io.load_image(path)
     if style_image_size:
@@ -159,12 +169,18 @@ def load_style_image(path, style_image_size=_DEFAULTS.style_image_size):
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         if size != (w, h):
             arr = image_io.resize(arr, size)
+    if min(arr.shape[:2]) < MIN_SIDE:
+        raise UserError(f"Style image {path} is {arr.shape[1]}x{arr.shape[0]} pixels as "
+                        f"measured; the loss network needs at least {MIN_SIDE} on the shorter "
+                        "side. Pass --style_image_size=256 (or another size >= "
+                        f"{MIN_SIDE}) to resize it.")
     return image_io.to_uint8(arr)
 
 
 def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
                       style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
-                      arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
+                      arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True,
+                     overwrite=_DEFAULTS.overwrite):
     """Measures the Grams of style images (nothing written).
 
     Args:
@@ -189,6 +205,9 @@ def compute_style_set(style_files, vgg_weights=_DEFAULTS.vgg_weights,
                                          or style_image_size < 0):
         raise UserError("style_image_size must be a positive int, or 0/None for native "
                         f"resolution. Received: style_image_size={style_image_size!r}")
+    if style_image_size:
+        checks.number("style_image_size", style_image_size, MIN_SIDE, checks.MAX_SIDE,
+                      integer=True)
     files = list_image_files(style_files)
     layers = list(layers)
     if not layers:
@@ -280,7 +299,8 @@ def write_magenta_tfrecord(style_set, path):
 
 def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights,
                      style_image_size=_DEFAULTS.style_image_size, layers=_DEFAULTS.layers,
-                     arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True):
+                     arch=_DEFAULTS.arch, pooling=_DEFAULTS.pooling, progress=True,
+                     overwrite=_DEFAULTS.overwrite):
     """Measures style images and writes the style set (Magenta's tool).
 
     Args:
@@ -288,7 +308,9 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
             progress: as `compute_style_set`.
         output_file: the `.npz` to write. A name ending in `.tfrecord` writes
             Magenta's TFRecord layout there and our `.npz` beside it
-            (`<output_file>.npz`), which is what training reads.
+            (`<output_file>.npz`), which is what training reads. An
+            existing file is replaced only if it is an earlier style set
+            (for a `.tfrecord`, if the `.npz` beside it is), or `overwrite`.
 
     Returns:
         The `StyleSet` written.
@@ -297,6 +319,13 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
     if not output_file or os.path.isdir(output_file):
         raise UserError("output_file must name a file to write (e.g. styles.npz). "
                         f"Received: output_file={output_file!r}")
+    outputs = [output_file] + [output_file + ".npz"] * output_file.endswith(".tfrecord")
+    inputs = list_image_files(style_files)
+    for path in outputs:  # before measuring anything
+        atomic.check_output_file(path, "output_file", inputs=inputs)
+        if os.path.exists(path) and not overwrite and not _is_style_set(outputs[-1]):
+            raise UserError(f"output_file {path} exists and is not a style set magenta_style "
+                            "wrote; pass another path, or --overwrite to replace it.")
     style_set = compute_style_set(style_files, vgg_weights, style_image_size, layers, arch,
                                   pooling, progress)
     if output_file.endswith(".tfrecord"):
@@ -305,6 +334,17 @@ def create_style_set(style_files, output_file, vgg_weights=_DEFAULTS.vgg_weights
     else:
         save_style_set(style_set, output_file)
     return style_set
+
+
+def _is_style_set(path):
+    """Whether `path` is a style set `save_style_set` wrote (its header says so)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json_file.loads(str(f["meta"]), path)
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def load_style_set(path):
@@ -328,19 +368,41 @@ def load_style_set(path):
                             "bin/create_style_dataset.")
     try:
         with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            if meta.get("format") != FORMAT:
+            meta = json_file.loads(str(f["meta"]), f"Style set {path}")
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT \
+                    or not isinstance(meta.get("layers"), list):
                 raise KeyError("format")
             names = [str(n) for n in f["names"]]
             grams = {layer: f[f"gram_{i}"] for i, layer in enumerate(meta["layers"])}
             images = [f[f"image_{i}"] for i in range(len(names))]
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error) as e:
+        if isinstance(e, UserError):
+            raise
+        first = str(e).splitlines()[0] if str(e) else "unreadable"
         raise UserError(
-            f"{path} is not a style set written by create_style_set ({type(e).__name__}: "
-            f"{e}). Create it with bin/create_style_dataset."
+            f"{path} is damaged or not a style set written by create_style_set "
+            f"({type(e).__name__}: {first[:120]}). Create it again with "
+            "bin/create_style_dataset."
         ) from None
+    _check_arrays(path, names, grams, images)
     meta.pop("names", None)
     return StyleSet(names, grams, images, meta)
+
+
+def _check_arrays(path, names, grams, images):
+    """Refuses a style set whose arrays do not fit together (a damaged or foreign file)."""
+    n = len(names)
+    for layer, gram in grams.items():
+        if gram.ndim != 3 or gram.shape[0] != n or gram.shape[1] != gram.shape[2] \
+                or gram.dtype.kind != "f" or not np.all(np.isfinite(gram)):
+            raise UserError(f"{path} is damaged: the Grams of {str(layer)[:80]} are not "
+                            f"finite [{n}, C, C] floats. Create it again with "
+                            "bin/create_style_dataset.")
+    for i, image in enumerate(images):
+        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+            raise UserError(f"{path} is damaged: style image {i} is not [h, w, 3] uint8. "
+                            "Create it again with bin/create_style_dataset.")
 
 
 def match_grams(grams, layer_names):

@@ -24,8 +24,10 @@ from typing import Optional
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.losses import vgg
+from magenta_style.storage import atomic
 
 # Magenta's loss layers (its `--content_weights` / `--style_weights` keys).
 DEFAULT_CONTENT_LAYERS = {"vgg_16/conv3": 1.0}
@@ -235,6 +237,7 @@ def layer_weights(value, kind):
             raise UserError(
                 f"{kind}_layers weights must be non-negative numbers. "
                 f"Received: {name!r}: {w!r}")
+        checks.number(f"{kind}_layers[{name!r}]", w, 0, checks.MAX_WEIGHT)
         out[str(name)] = float(w)
     return out
 
@@ -255,7 +258,8 @@ def per_style(value, n, name, default, positive=False):
         raise UserError(
             f"{name} has {len(values)} values but there are {n} style images; give "
             f"one per style image. Received: {name}={value!r}")
-    bad = [v for v in values if not np.isfinite(v) or v < 0 or (positive and v == 0)]
+    bad = [v for v in values if not np.isfinite(v) or v < 0 or (positive and v == 0)
+           or v > checks.MAX_WEIGHT]
     if bad:
         kind = "positive" if positive else "non-negative"
         raise UserError(f"{name} must be {kind}. Received: {name}={value!r}")
@@ -270,6 +274,8 @@ def validate(cfg):
         v = getattr(cfg, name)
         if not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
             raise UserError(f"{name} must be a non-negative number. Received: {name}={v!r}")
+        # Larger weights overflow the float32 loss into a NaN image.
+        checks.number(name, v, 0, checks.MAX_WEIGHT)
     for name, low in (("image_size", 16), ("iterations", 0), ("lbfgs_history", 1),
                       ("convergence_window", 1), ("num_scales", 1), ("save_every", 0)):
         v = getattr(cfg, name)
@@ -290,6 +296,9 @@ def validate(cfg):
         raise UserError("init=image needs init_image=<path>. Received: init_image=None")
     if cfg.save_every and not cfg.save_dir:
         raise UserError(f"save_every={cfg.save_every} needs save_dir=<folder>.")
+    for name in ("save_dir", "log_dir"):  # before any work
+        if getattr(cfg, name, None):
+            atomic.check_output_dir(getattr(cfg, name), f"{name} folder")
 
 
 def exponential_layer_weights(weights, factor):

@@ -22,6 +22,7 @@ from magenta_style.errors import UserError
 from magenta_style.optimization.config import OptimizeConfig
 from magenta_style.optimization.gatys import optimize
 from magenta_style.scripts import flagutil
+from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 
 flagutil.define_flags(OptimizeConfig)
@@ -81,6 +82,7 @@ def main(argv):
     styles = _style_paths(FLAGS.style_images)
     if not styles:
         raise UserError(f"--style_images matched no file. Received: {FLAGS.style_images!r}")
+    atomic.check_not_inputs([FLAGS.output], [FLAGS.content_image, *styles], "--output")
     # Flags not given keep OptimizeConfig's defaults, even when another script
     # in this process defined a flag of the same name with its own default.
     defaults = OptimizeConfig.from_preset(FLAGS.preset)

@@ -8,5 +8,9 @@
 - `weights_file`: weights in HDF5 keyed by variable path.
 - `onnx_weights`: weights of foreign (ONNX) exports.
 - `image_io`: reading, resizing and writing images.
-- `atomic`: write to a temporary file, then rename.
+- `model_config`: a model's config.json as untrusted input (bounds,
+  checksum) and how a model folder is recognised.
+- `json_file`: JSON read back with size and nesting limits.
+- `atomic`: write to a temporary file, then rename; never over a user's
+  folder or over an input.
 """

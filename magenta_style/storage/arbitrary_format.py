@@ -15,6 +15,7 @@ path):
 (`arbitrary-v1`) and paths load the same way as multi-style models.
 """
 
+import dataclasses
 import json
 import os
 
@@ -24,6 +25,8 @@ import numpy as np
 from magenta_style import config as config_lib
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.storage import json_file
+from magenta_style.storage import model_config
 from magenta_style.storage import weights_file
 
 FORMAT = "magenta_style.arbitrary/1"
@@ -35,9 +38,8 @@ TRANSFORMER_WEIGHTS = "transformer.weights.h5"
 def is_arbitrary_dir(directory):
     """True when `directory/config.json` names this format."""
     try:
-        with open(os.path.join(directory, CONFIG_FILE)) as f:
-            return json.load(f).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+        return json_file.read(os.path.join(directory, CONFIG_FILE)).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):  # UserError is a ValueError
         return False
 
 
@@ -64,11 +66,12 @@ def _read_weights(model, path):
 NOTICE_FILE = "NOTICE"
 
 
-def save_arbitrary_model(model, directory, provenance=None, notice=None):
+def save_arbitrary_model(model, directory, provenance=None, notice=None, overwrite=False):
     """Writes an `ArbitraryStyleModel` to a model directory (atomically, replacing it).
 
     `notice`: optional text of a `NOTICE` file (licence and origin), written
-    in the same atomic step.
+    in the same atomic step. An existing `directory` is replaced only where
+    `model_format.check_model_output` allows it (`overwrite` forces it).
     """
     meta = {
         "format": FORMAT,
@@ -84,14 +87,17 @@ def save_arbitrary_model(model, directory, provenance=None, notice=None):
                           (model.transformer, TRANSFORMER_WEIGHTS)):
             _write_weights(net, os.path.join(tmp, name))
             checksums[name] = weights_file.checksum(os.path.join(tmp, name))
+        checked = dict(meta, checksums=checksums)
+        checked.update(weights_file.config_checksum(checked))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
-            json.dump(dict(meta, checksums=checksums), f, indent=2)
+            json.dump(checked, f, indent=2)
             f.write("\n")
         if notice is not None:
             with open(os.path.join(tmp, NOTICE_FILE), "w") as f:
                 f.write(notice)
 
-    atomic.write_dir(directory, write)
+    atomic.write_dir(directory, write, overwrite=overwrite,
+                     earlier=model_config.is_model_output, what="model folder")
 
 
 def load_arbitrary_model(directory):
@@ -102,15 +108,23 @@ def load_arbitrary_model(directory):
     """
     from magenta_style.model import arbitrary_transformer
     from magenta_style.model import style_predictor
-
     path = os.path.join(directory, CONFIG_FILE)
+    meta = model_config.read_config_json(path, (FORMAT,))
+    fields = [f.name for f in dataclasses.fields(config_lib.ArbitraryTransformerConfig)]
+    model_config.check_predictor(meta.get("predictor"), path, style_predictor.KINDS)
+    model_config.check_architecture(meta.get("transformer"), path, fields)
+    checksums = meta.get("checksums", {})
+    if not isinstance(checksums, dict) or not all(isinstance(v, dict)
+                                                  for v in checksums.values()):
+        raise UserError(f"Broken arbitrary-style model config {path}: checksums must map "
+                        "file names to objects.")
     try:
-        with open(path) as f:
-            meta = json.load(f)
         predictor_cfg = config_lib.StylePredictorConfig.from_dict(meta["predictor"])
         transformer_cfg = config_lib.ArbitraryTransformerConfig.from_dict(meta["transformer"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"Broken arbitrary-style model config {path}: {e}") from None
+    if not isinstance(meta.get("name", ""), str):
+        raise UserError(f"Broken arbitrary-style model config {path}: name must be a string.")
     provenance = meta.get("provenance", {})
     try:
         predictor = style_predictor.StylePredictor(predictor_cfg, provenance=provenance)
@@ -125,10 +139,10 @@ def load_arbitrary_model(directory):
         weights = os.path.join(directory, name)
         if not os.path.isfile(weights):
             raise UserError(f"Model directory {directory} has no {name}.")
-        weights_file.verify(meta.get("checksums", {}).get(name, {}), weights, path)
+        weights_file.verify(checksums.get(name, {}), weights, path)
         try:
             _read_weights(net, weights)
-        except (ValueError, OSError, KeyError) as e:
+        except (ValueError, OSError, KeyError, RuntimeError) as e:
             raise UserError(f"Weights {weights} do not fit the architecture in its config: "
                             f"{str(e).splitlines()[0]}") from None
     return model

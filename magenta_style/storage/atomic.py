@@ -6,6 +6,7 @@ target, then a rename, so a crash or Ctrl-C never leaves a half-written
 output behind.
 """
 
+import json
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import time
 
 from magenta_style.errors import UserError
+from magenta_style.storage import json_file
 
 # Our temp files and folders: `.tmp-XXXXXXXX[.ext]` beside the target (and
 # `.old-XXXXXXXX` while a folder is swapped). `remove_stale` matches these.
@@ -92,6 +94,43 @@ def same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def check_not_inputs(outputs, inputs, what="output file"):
+    """Refuses an output that is one of `inputs` (the same file by any name).
+
+    As rsync refuses to copy a file onto itself: writing a command's output
+    over what it reads loses the input. Cheap for many files (one stat each).
+
+    Args:
+        outputs: paths the command will write.
+        inputs: paths it reads (None entries are skipped).
+        what: how the message names an output ("output video").
+
+    Raises:
+        UserError: naming the first output that is an input.
+    """
+    by_id, by_path = {}, {}
+    for source in inputs:
+        if source is None:
+            continue
+        by_path.setdefault(os.path.realpath(source), source)
+        try:
+            st = os.stat(source)
+        except OSError:
+            continue
+        by_id.setdefault((st.st_dev, st.st_ino), source)
+    for path in outputs:
+        try:
+            st = os.stat(path)
+            source = by_id.get((st.st_dev, st.st_ino))
+        except OSError:
+            source = None
+        source = source or by_path.get(os.path.realpath(path))
+        if source is not None:
+            raise UserError(f"The {what} {os.path.abspath(os.fspath(path))} is the input "
+                            f"{os.fspath(source)}; pass another output path (the input is "
+                            "never overwritten).")
+
+
 def check_output_file(path, what="output file", inputs=()):
     """`check_output_dir` for the folder of file `path`; `path` must not be a folder.
 
@@ -99,8 +138,7 @@ def check_output_file(path, what="output file", inputs=()):
         path: the file a command will write.
         what: how the message names it ("output video").
         inputs: paths the same command reads; writing over one of them
-            (the same file by any name) is refused, as rsync refuses to
-            copy a file onto itself.
+            is refused (`check_not_inputs`).
 
     Raises:
         UserError: a parent is a file, the folder is not writable, `path`
@@ -109,10 +147,7 @@ def check_output_file(path, what="output file", inputs=()):
     path = os.path.abspath(os.fspath(path))
     if os.path.isdir(path):
         raise UserError(f"The {what} {path} is a folder; pass a file path.")
-    for source in inputs:
-        if source is not None and same_file(path, source):
-            raise UserError(f"The {what} {path} is the input {os.fspath(source)}; "
-                            "pass another output path (the input is never overwritten).")
+    check_not_inputs([path], inputs, what)
     _check_writable(path, what, False)
 
 
@@ -146,29 +181,125 @@ def write_file(path, write, suffix=""):
     return path
 
 
-def write_dir(directory, write):
-    """Calls `write(temp_dir)` beside `directory`, then swaps it in whole.
+# Inside every folder `write_dir` makes: the names it wrote. A folder is
+# replaced only when it holds this file and nothing beyond those names (or
+# it is empty, or the caller recognises an earlier output's layout): git's
+# rule, never delete what we did not write.
+MARKER_FILE = ".magenta_style-output.json"
 
-    An existing `directory` is replaced (moved aside, then deleted), so a
-    reader never sees a mix of old and new files.
+
+def _written_names(directory):
+    """The names `MARKER_FILE` in `directory` lists, or None (no readable marker)."""
+    try:
+        names = json_file.read(os.path.join(directory, MARKER_FILE), "Marker").get("files")
+    except (OSError, UserError, AttributeError):
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return set(names)
+
+
+def is_ours(directory, earlier=None):
+    """Whether replacing folder `directory` loses nothing a user wrote.
+
+    True for an empty folder, a folder `write_dir` wrote that holds only
+    the names it wrote (its `MARKER_FILE`), or one `earlier(directory)`
+    recognises as an output written before the marker existed.
+    """
+    try:
+        names = set(os.listdir(directory))
+    except OSError:
+        return False
+    if not names:
+        return True
+    written = _written_names(directory)
+    if written is not None:
+        return names - {MARKER_FILE} <= written
+    return bool(earlier is not None and earlier(directory))
+
+
+def _inside(path, folder):
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_replaceable(directory, what="output folder", *, overwrite=False, inputs=(),
+                      earlier=None):
+    """Checks, before any work, that `write_dir(directory, ...)` may write there.
+
+    Args:
+        directory: the folder a command will write whole.
+        what: how the message names it ("export folder (--export_dir)").
+        overwrite: replace an existing folder even when it is not ours
+            (`--overwrite`); inputs are protected all the same.
+        inputs: paths the command reads or writes elsewhere (existing or
+            not); the folder must neither be one nor hold one (replacing it
+            would delete it).
+        earlier: optional callable(folder) -> bool recognising this kind of
+            output as written before `MARKER_FILE` existed (its layout).
+
+    Raises:
+        UserError: as `check_output_dir`; the folder is or holds an input;
+            it exists, is not empty and is not ours (`is_ours`).
     """
     directory = os.path.abspath(os.fspath(directory))
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise UserError(f"{directory} is a file; pass a folder path.")
-    check_output_dir(directory, "folder")
+        raise UserError(f"The {what} {directory} is a file; pass a folder path.")
+    for source in inputs:
+        if source is not None and _inside(source, directory):
+            raise UserError(f"The {what} {directory} is or holds the input "
+                            f"{os.fspath(source)}; pass another folder (writing it would "
+                            "delete the input).")
+    check_output_dir(directory, what)
+    if os.path.isdir(directory) and not overwrite and not is_ours(directory, earlier):
+        raise UserError(f"The {what} {directory} already holds files magenta_style did not "
+                        "write; pass a new or empty folder, or --overwrite to replace it "
+                        "and everything in it.")
+
+
+def write_dir(directory, write, *, overwrite=False, earlier=None, what="output folder"):
+    """Calls `write(temp_dir)` beside `directory`, then swaps it in whole.
+
+    An existing `directory` is replaced (moved aside, then deleted), so a
+    reader never sees a mix of old and new files, but only where
+    `check_replaceable` allows it (`overwrite`, `earlier`, `what` are its):
+    a folder holding a user's files is refused before `write` runs. The
+    folder written holds `MARKER_FILE`, listing what it wrote.
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
     parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
+    except OSError as e:  # a place access() allowed but the file system refuses (/proc)
+        raise UserError(f"The {what} {directory} cannot be written: "
+                        f"{e.strerror or e}.") from None
     os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is shared.
     try:
         write(tmp)
+        names = sorted(n for n in os.listdir(tmp) if n != MARKER_FILE)
+        with open(os.path.join(tmp, MARKER_FILE), "w", encoding="utf-8") as f:
+            json.dump({"written_by": "magenta_style", "files": names}, f)
+            f.write("\n")
         if os.path.isdir(directory):
+            # Again at the swap: the folder may have gained files meanwhile.
+            check_replaceable(directory, what, overwrite=overwrite, earlier=earlier)
             old = tempfile.mkdtemp(prefix=".old-", dir=parent)
             os.rename(directory, os.path.join(old, "x"))
-            os.rename(tmp, directory)
+            try:
+                os.rename(tmp, directory)
+            except BaseException:  # put the old folder back
+                os.rename(os.path.join(old, "x"), directory)
+                os.rmdir(old)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, directory)
+    except OSError as e:  # full disk, a file system that refuses renames
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"The {what} {directory} could not be written: "
+                        f"{e.strerror or e}. Nothing was changed there.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

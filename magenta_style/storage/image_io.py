@@ -24,8 +24,10 @@ from magenta_style.storage import atomic
 # layer maps of 32 float32 channels plus the photo, its padded copy and the
 # pastiche. Peak RSS of tiled stylizing, measured (docs/stylize.md, "Limits"):
 # android-26 213-270 bytes per pixel, the full-width network (`varied`)
-# 443-581, at 12.25 and 6.25 MP. We allow three quarters of the machine's
-# memory at 450 bytes per pixel. A photo scaled down on load (`max_size`)
+# 443-581, at 12.25 and 6.25 MP. We allow the memory available when the
+# limit is read (free plus reclaimable, within any cgroup limit) at 450
+# bytes per pixel; where that cannot be read, three quarters of the
+# machine's memory. A photo scaled down on load (`max_size`)
 # is only decoded at full size: about 40 bytes per pixel (Pillow's RGB, the
 # float32 copy and the resize's per-channel planes).
 BYTES_PER_PIXEL = 450
@@ -51,6 +53,52 @@ def _physical_memory():
     return total
 
 
+def available_memory():
+    """Bytes of memory this process may still take, or None if unknown.
+
+    The smaller of the kernel's `MemAvailable` (free memory plus what can be
+    reclaimed without swapping) and, inside a container, what its cgroup
+    limit leaves.
+    """
+    candidates = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    candidates.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not candidates:
+        try:
+            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    for limit_file, usage_file in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):  # cgroup v1
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        # "max" (v2) or a huge number (v1) means no limit.
+        if limit.isdigit() and int(limit) < 1 << 60:
+            candidates.append(max(0, int(limit) - usage))
+        break
+    return min(candidates) if candidates else None
+
+
+def memory_budget():
+    """Bytes an image may take: `available_memory()`, else `MEMORY_FRACTION` of the RAM."""
+    available = available_memory()
+    if available is None:
+        return int(_physical_memory() * MEMORY_FRACTION)
+    return available
+
+
 def default_max_pixels(scaled=False):
     """The pixel limit of `load_image`: `$MAGENTA_STYLE_MAX_PIXELS`, else what fits.
 
@@ -72,7 +120,7 @@ def default_max_pixels(scaled=False):
                             f"such as 200000000. Received: {text!r}")
         return value
     per_pixel = DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL
-    return max(4_000_000, int(_physical_memory() * MEMORY_FRACTION) // per_pixel)
+    return max(4_000_000, memory_budget() // per_pixel)
 
 
 # Read at each `load_image` call, so a program may set it
@@ -91,8 +139,8 @@ def _bomb_error(path, width, height, pixels, limit, scaled):
         why = "as set"
     else:
         why = (f"about {DECODE_BYTES_PER_PIXEL if scaled else BYTES_PER_PIXEL} bytes each to "
-               f"{'decode' if scaled else 'stylize'}, within {MEMORY_FRACTION:.0%} of this "
-               "machine's memory")
+               f"{'decode' if scaled else 'stylize'}, within the "
+               f"{memory_budget() / 2**30:.1f} GB of memory available now")
     return UserError(
         f"{path} is {pixels / 1e6:,.1f} megapixels{size}, more than the limit of "
         f"{limit / 1e6:,.1f} megapixels ({limit:,} pixels: {why}). Scale it down, or raise the "

@@ -6,14 +6,17 @@ so a Magenta checkpoint loads into `build_transformer` and a trained model
 saves as one (`load_magenta_checkpoint`, `save_magenta_checkpoint`).
 """
 
+import dataclasses
 import glob
 import os
 import re
 
 import numpy as np
 
+from magenta_style import config as config_lib
 from magenta_style.errors import UserError
 from magenta_style.model import transformer as transformer_lib
+from magenta_style.storage import model_config
 
 MODEL_NAME = re.compile(
     r"^(contract_conv(\d)|residual(\d+)_conv([12])|expand_conv(\d))(_norm)?$")
@@ -87,15 +90,27 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
         raise UserError(
             f"Cannot read Magenta checkpoint {path}: {str(e).splitlines()[0]}"
         ) from None
+    try:
+        return _read(reader, path, num_styles, alpha, arch)
+    except (tf.errors.OpError, IndexError, TypeError, KeyError, ValueError) as e:
+        if isinstance(e, UserError):
+            raise
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"Magenta checkpoint {path} is damaged or incomplete (a shard missing "
+                        f"or cut short?): {first[:200]}") from None
+
+
+def _read(reader, path, num_styles, alpha, arch):
+    """`load_magenta_checkpoint`'s body, once `reader` opened `path`."""
     shapes = reader.get_variable_to_shape_map()
     gamma = shapes.get("transformer/contract/conv1/InstanceNorm/gamma")
     kernel = shapes.get("transformer/contract/conv1/weights")
-    if gamma is None or kernel is None:
+    if gamma is None or kernel is None or len(gamma) != 2 or len(kernel) != 4:
         raise UserError(
             f"{path} is not a Magenta image_stylization checkpoint: no "
-            "transformer/contract/conv1 variables."
+            "transformer/contract/conv1 variables of the expected shapes."
         )
-    found_styles = gamma[0]
+    found_styles = int(gamma[0])
     if num_styles is not None and num_styles != found_styles:
         raise UserError(
             f"--num_styles={num_styles} does not match the checkpoint, which "
@@ -105,7 +120,7 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
         alpha = 1.0
         widths = [shapes.get(f"transformer/contract/conv{i}/weights") for i in (1, 2, 3)]
         expand = [shapes.get(f"transformer/expand/conv{i}/conv/weights") for i in (1, 2)]
-        if all(widths) and all(expand):
+        if all(w is not None and len(w) == 4 for w in widths + expand):
             arch.setdefault("contract_widths", tuple(int(w[-1]) for w in widths))
             arch.setdefault("expand_widths", tuple(int(w[-1]) for w in expand))
             arch.setdefault("kernel_sizes", (int(widths[0][0]), int(widths[1][0]),
@@ -114,6 +129,11 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
         arch["num_residual_blocks"] = len({
             m.group(1) for m in (re.match(r"transformer/residual/residual(\d+)/", n)
                                  for n in shapes) if m})
+    # The shapes are untrusted as a config.json is: bounded before building.
+    fields = [f.name for f in dataclasses.fields(config_lib.TransformerConfig)]
+    model_config.check_architecture(
+        {k: v for k, v in dict(arch, num_styles=found_styles, alpha=alpha).items()
+         if k in fields and v is not None}, path, fields)
     model = transformer_lib.build_transformer(found_styles, alpha, **arch)
     for _, var, name in weight_items(model):
         if name not in shapes:
@@ -125,6 +145,9 @@ def load_magenta_checkpoint(path, num_styles=None, alpha=None, **arch):
                 f"architecture needs {tuple(var.shape)}; pass matching "
                 "alpha/widths."
             )
+        if not np.all(np.isfinite(value)):
+            raise UserError(f"Magenta checkpoint {path} is damaged: variable {name} holds "
+                            "NaN or infinite values.")
         var.assign(value)
     model.provenance = {"source": "magenta checkpoint", "path": path}
     return model
@@ -134,7 +157,12 @@ def _latest_checkpoint(directory):
     """The newest checkpoint prefix in `directory` (state file or *.index)."""
     import tensorflow as tf
 
-    latest = tf.train.latest_checkpoint(directory)
+    try:
+        latest = tf.train.latest_checkpoint(directory)
+    except (tf.errors.OpError, ValueError) as e:  # a damaged `checkpoint` state file
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"The checkpoint state file in {directory} is damaged "
+                        f"({first[:160]}).") from None
     if latest is None:
         indexes = sorted(glob.glob(os.path.join(directory, "*.index")), key=os.path.getmtime)
         if not indexes:

@@ -16,6 +16,7 @@ It loads without VGG and without the training code.
 Magenta's TF1 checkpoints are `storage.magenta_checkpoint`'s.
 """
 
+import dataclasses
 import glob
 import json
 import os
@@ -26,6 +27,7 @@ from magenta_style.model import transformer as transformer_lib
 from magenta_style.storage import atomic
 from magenta_style.storage import magenta_checkpoint
 from magenta_style.storage import model_cache
+from magenta_style.storage import model_config
 from magenta_style.storage import weights_file
 
 FORMAT = "magenta_style.transformer/2"
@@ -40,6 +42,7 @@ DEFAULT_MODEL = "varied"
 # Checksum keys of config.json (see `weights_file.verify`).
 SHA256_KEY = weights_file.SHA256_KEY
 SIZE_KEY = weights_file.SIZE_KEY
+CONFIG_SHA256_KEY = weights_file.CONFIG_SHA256_KEY
 
 def checkpoints_dir():
     """Folder of shipped models: inside the installed package, else the repo's."""
@@ -76,22 +79,28 @@ def resolve_model_dir(name_or_dir):
     )
 
 
-def save_model(model, directory, style_names=None, provenance=None):
+def save_model(model, directory, style_names=None, provenance=None, overwrite=False):
     """Writes a transformer to a model directory (atomically).
 
     Args:
         model: a model from `build_transformer` (carries `transformer_config`),
             or an `ArbitraryStyleModel` (`storage.arbitrary_format`; it has no
             style names).
-        directory: output folder; replaced whole if it exists.
+        directory: output folder; replaced whole if it exists and holds only
+            an earlier model (`check_model_output`).
         style_names: optional list of num_styles names (default the
             model's `style_names`).
         provenance: optional JSON-able dict (training steps, losses, sources).
+        overwrite: replace `directory` even when it holds other files.
+
+    Raises:
+        UserError: `directory` holds files that are not an earlier model's.
     """
     if is_arbitrary(model):
         from magenta_style.storage import arbitrary_format
 
-        return arbitrary_format.save_arbitrary_model(model, directory, provenance=provenance)
+        return arbitrary_format.save_arbitrary_model(model, directory, provenance=provenance,
+                                                     overwrite=overwrite)
     cfg = model.transformer_config
     names = list(style_names if style_names is not None else model.style_names)
     if len(names) != cfg.num_styles:
@@ -111,43 +120,36 @@ def save_model(model, directory, style_names=None, provenance=None):
         weights = os.path.join(tmp, WEIGHTS_FILE)
         weights_file.write(model, weights)
         checked = dict(meta, **weights_file.checksum(weights))
+        checked.update(weights_file.config_checksum(checked))
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(checked, f, indent=2)
             f.write("\n")
 
-    atomic.write_dir(directory, write)
+    atomic.write_dir(directory, write, overwrite=overwrite, earlier=model_config.is_model_output,
+                     what="model folder")
+
+
+def check_model_output(directory, what="model folder", *, overwrite=False, inputs=()):
+    """`atomic.check_replaceable` for a model folder: before training or converting."""
+    atomic.check_replaceable(directory, what, overwrite=overwrite, inputs=inputs,
+                             earlier=model_config.is_model_output)
 
 
 def read_model_config(name_or_dir):
-    """The parsed `config.json` of a model directory or shipped name."""
+    """The parsed `config.json` of a model directory or shipped name (bounds checked)."""
     directory = resolve_model_dir(name_or_dir)
     path = os.path.join(directory, CONFIG_FILE)
     try:
-        with open(path) as f:
-            meta = json.load(f)
+        meta = model_config.read_config_json(path, _READABLE_FORMATS)
     except FileNotFoundError:
         raise UserError(
             f"{directory} is not a model directory: it has no {CONFIG_FILE}."
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"Broken model config {path}: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") not in _READABLE_FORMATS:
-        raise UserError(
-            f"Broken model config {path}: expected \"format\": \"{FORMAT}\". "
-            f"Received: format={meta.get('format') if isinstance(meta, dict) else meta!r}"
-        )
-    try:
-        meta["architecture"] = config_lib.TransformerConfig.from_dict(
-            meta["architecture"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"Broken model config {path}: {e}") from None
-    names = meta.get("style_names")
-    n = meta["architecture"].num_styles
-    if not isinstance(names, list) or len(names) != n:
-        raise UserError(
-            f"Broken model config {path}: style_names must list {n} names. "
-            f"Received: style_names={names!r}"
-        )
+    fields = [f.name for f in dataclasses.fields(config_lib.TransformerConfig)]
+    arch = model_config.check_architecture(meta.get("architecture"), path, fields)
+    meta["architecture"] = config_lib.TransformerConfig.from_dict(arch)
+    model_config.check_style_names(meta.get("style_names"), meta["architecture"].num_styles,
+                                   path)
     meta["directory"] = directory
     return meta
 
@@ -160,13 +162,13 @@ def _load_model_dir(name_or_dir):
     if arbitrary_format.is_arbitrary_dir(directory):
         return arbitrary_format.load_arbitrary_model(directory)
     meta = read_model_config(directory)
-    model = transformer_lib.build_transformer_from_config(
-        meta["architecture"], style_names=meta["style_names"],
-        provenance=meta.get("provenance", {}))
     weights = os.path.join(meta["directory"], WEIGHTS_FILE)
     if not os.path.isfile(weights):
         raise UserError(f"Model directory {meta['directory']} has no {WEIGHTS_FILE}.")
     weights_file.verify(meta, weights, os.path.join(meta["directory"], CONFIG_FILE))
+    model = transformer_lib.build_transformer_from_config(
+        meta["architecture"], style_names=meta["style_names"],
+        provenance=meta.get("provenance", {}))
     try:
         weights_file.read(model, weights, legacy=meta["format"] != FORMAT)
     except (OSError, RuntimeError) as e:  # h5py: not HDF5, truncated, corrupt B-tree
@@ -174,7 +176,7 @@ def _load_model_dir(name_or_dir):
             f"Weights {weights} cannot be read: the file is damaged or cut short "
             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Copy or download "
             "the model again.") from None
-    except (ValueError, KeyError) as e:
+    except (ValueError, KeyError, TypeError) as e:
         raise UserError(
             f"Weights {weights} do not fit the architecture in its config: "
             f"{str(e).splitlines()[0]}"

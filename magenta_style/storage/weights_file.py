@@ -10,6 +10,7 @@ with Keras's layout) are still read, by position within each layer kind.
 """
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -22,6 +23,9 @@ from magenta_style.errors import UserError
 # Keys under which a config.json records its weights file's checksum.
 SHA256_KEY = "weights_sha256"
 SIZE_KEY = "weights_bytes"
+# Key under which a config.json records the SHA-256 of its own content
+# (`config_checksum`), so a changed width or style count is caught too.
+CONFIG_SHA256_KEY = "config_sha256"
 
 
 def write(model, path):
@@ -159,4 +163,34 @@ def verify(recorded, weights, config_path):
             f"Weights {weights} are damaged: their SHA-256 is {actual[:16]}..., not the "
             f"{str(expected)[:16]}... recorded in {os.path.basename(config_path)} when saved. "
             "Copy or download the model again.")
+    return True
+
+
+def config_checksum(meta):
+    """`{CONFIG_SHA256_KEY: hex digest}` of a config.json's content (all its other keys).
+
+    The digest is of the content in a canonical form (sorted keys, compact),
+    so it survives re-indentation but not a changed value.
+    """
+    rest = {k: v for k, v in meta.items() if k != CONFIG_SHA256_KEY}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return {CONFIG_SHA256_KEY: hashlib.sha256(text.encode()).hexdigest()}
+
+
+def verify_config(meta, config_path):
+    """Checks a parsed config.json against the checksum of its content it records.
+
+    Returns:
+        True when verified; False for a config saved before config checksums.
+
+    Raises:
+        UserError: the content differs from what was saved.
+    """
+    expected = meta.get(CONFIG_SHA256_KEY)
+    if expected is None:
+        return False
+    if expected != config_checksum(meta)[CONFIG_SHA256_KEY]:
+        raise UserError(f"Model config {config_path} is damaged: its content does not match "
+                        "the checksum recorded when it was saved. Copy or download the model "
+                        "again.")
     return True

@@ -118,6 +118,11 @@ def interpolate_with_photo(model, vectors, photo, strength):
     return (strength * vectors + (1.0 - strength) * own[None]).astype(np.float32)
 
 
+# Predicted style vectors stay within a few units; as with `style_choice.
+# MAX_WEIGHT`, far larger values only saturate (then overflow) the network.
+MAX_VECTOR_VALUE = 1000.0
+
+
 def check_vector(vector, style_dim):
     """A style vector as `[style_dim]` float32, or one UserError line."""
     arr = np.asarray(vector, dtype=np.float32) if not isinstance(vector, str) else None
@@ -127,6 +132,10 @@ def check_vector(vector, style_dim):
                         f"Received: shape={shape}")
     if not np.all(np.isfinite(arr)):
         raise UserError("The style vector holds NaN or infinite values.")
+    if np.any(np.abs(arr) > MAX_VECTOR_VALUE):
+        raise UserError(f"The style vector holds values beyond +-{MAX_VECTOR_VALUE:g} (largest "
+                        f"{float(np.abs(arr).max()):g}); such vectors saturate or overflow "
+                        "the network. Use vectors from style_vector().")
     return arr
 
 
@@ -143,7 +152,9 @@ def check_blend_weights(weights, count):
     if len(w) != count:
         raise UserError(f"Got {len(w)} style_blend_weights for {count} style images; give one "
                         f"weight per image. Received: {list(weights)!r}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+    with np.errstate(over="ignore"):  # a sum beyond float range is refused below
+        total = w.sum()
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not 0 < total < np.inf:
         raise UserError("style_blend_weights must be >= 0 with a positive sum. "
                         f"Received: {list(weights)!r}")
     return w / w.sum()

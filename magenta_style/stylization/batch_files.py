@@ -115,16 +115,24 @@ def stylize_files(config, progress=True, log=None):
     bases = output_basenames(paths, config.output_basename)
     style_images, _ = config_style_images(config)
     conditioning = config_conditioning(config)
+    sheet_path = os.path.join(
+        config.output_dir, f"{config.output_basename}_contact_sheet.png"
+        if config.output_basename else "contact_sheet.png")
+    jobs = [(path, [os.path.join(config.output_dir, f"{base}_{s}.{ext}")
+                    for s in conditioning.suffixes]) for path, base in zip(paths, bases)]
+    if config.overwrite:  # (without it, existing files are kept: inputs among them)
+        # Before any work: no output written over an input (photos, paintings, masks).
+        atomic.check_not_inputs(
+            [t for _, targets in jobs for t in targets] + [sheet_path] * config.contact_sheet,
+            paths + _as_list(style_images) + _as_list(config.style_masks), "output")
     # Created by the first write, so a run whose every input fails makes none.
     stale = atomic.remove_stale(config.output_dir)
     if stale:
         log(f"removed {stale} temp file(s) left in {config.output_dir} by an earlier run")
     failures, written, kept = [], 0, 0
-    bar = tqdm.tqdm(list(zip(paths, bases)), desc="api.stylize", unit="img",
+    bar = tqdm.tqdm(jobs, desc="api.stylize", unit="img",
                     disable=not progress or len(paths) < 2, file=sys.stderr)
-    for path, base in bar:
-        targets = [os.path.join(config.output_dir, f"{base}_{s}.{ext}")
-                   for s in conditioning.suffixes]
+    for path, targets in bar:
         todo = [i for i, t in enumerate(targets) if config.overwrite or not os.path.exists(t)]
         kept += len(targets) - len(todo)
         if not todo:
@@ -143,10 +151,6 @@ def stylize_files(config, progress=True, log=None):
             log(f"failed {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
     if config.contact_sheet:
         readable = [p for p in paths if p not in failures]
-        sheet_path = os.path.join(
-            config.output_dir,
-            f"{config.output_basename}_contact_sheet.png" if config.output_basename
-            else "contact_sheet.png")
         if readable and (config.overwrite or not os.path.exists(sheet_path)):
             painted = isinstance(conditioning.task, tasks.ArbitraryStyleTransfer)
             save_contact_sheet(readable, sheet_path, model=conditioning.task,
@@ -180,6 +184,19 @@ def config_conditioning(config):
         alpha=config.alpha).check_masks()
 
 
+def _as_list(spec):
+    """Paths of a str (comma list; globs and folders expanded) or list option; [] for None."""
+    if not spec:
+        return []
+    if isinstance(spec, str) and "," not in spec and not glob.has_magic(spec) \
+            and not os.path.isdir(spec):
+        return [os.path.expanduser(spec)]
+    try:
+        return expand_inputs(spec)
+    except UserError:
+        return []
+
+
 def config_style_images(config):
     """`(style images or None, blend weights or None)` from a `StylizeConfig`.
 
@@ -209,12 +226,17 @@ def config_style_images(config):
 _CFG = api.StylizeConfig
 
 
+# A contact sheet holds (1 + styles) x photos cells of this side at most: far
+# above a readable sheet, below one that would not fit in memory.
+MAX_CELL_SIZE = 4096
+
+
 def check_cell_size(cell_size):
-    """Raises UserError unless `cell_size` is an int >= 16 (a contact sheet cell)."""
+    """Raises UserError unless `cell_size` is an int in [16, `MAX_CELL_SIZE`]."""
     if isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Integral) \
-            or cell_size < options_lib.MIN_SIZE:
-        raise UserError(f"contact_sheet_size must be an integer of at least {options_lib.MIN_SIZE} "
-                        f"pixels. Received: {cell_size!r}")
+            or not options_lib.MIN_SIZE <= cell_size <= MAX_CELL_SIZE:
+        raise UserError(f"contact_sheet_size must be an integer of {options_lib.MIN_SIZE} to "
+                        f"{MAX_CELL_SIZE} pixels. Received: {cell_size!r}")
 
 
 def contact_sheet(images, model=None, *, cell_size=_CFG.contact_sheet_size, styles=None,

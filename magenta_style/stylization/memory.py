@@ -8,7 +8,7 @@ One rule for every bounded renderer (the studio's uploads and downloads,
 `available_memory()`.
 """
 
-import os
+from magenta_style.storage.image_io import available_memory  # noqa: F401 -- the one reader, used as memory.available_memory
 
 # Peak memory per pixel, measured with /proc/self/status VmHWM on android-26
 # (/tmp script: JPEG bytes -> uploads.decode_image -> stylize): stylizing at
@@ -29,42 +29,3 @@ def render_memory(pixels, tile_threshold):
     """
     return (UNTILED_BYTES_PER_PIXEL * min(pixels, tile_threshold)
             + TILED_BYTES_PER_PIXEL * max(0, pixels - tile_threshold))
-
-
-def available_memory():
-    """Bytes of memory this process may still take, or None if unknown.
-
-    The smaller of the kernel's `MemAvailable` (free memory plus what can be
-    reclaimed without swapping) and, inside a container, what its cgroup
-    limit leaves. Read when a renderer starts; a machine that is busy then
-    gets a lower limit.
-    """
-    candidates = []
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    candidates.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    if not candidates:
-        try:
-            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (OSError, ValueError, AttributeError):
-            pass
-    for limit_file, usage_file in (
-            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
-            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):  # cgroup v1
-        try:
-            with open(limit_file) as f:
-                limit = f.read().strip()
-            with open(usage_file) as f:
-                usage = int(f.read().strip())
-        except (OSError, ValueError):
-            continue
-        # "max" (v2) or a huge number (v1) means no limit.
-        if limit.isdigit() and int(limit) < 1 << 60:
-            candidates.append(max(0, int(limit) - usage))
-        break
-    return min(candidates) if candidates else None

@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from magenta_style import color
+from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.stylization import runner
@@ -50,6 +51,12 @@ def render_photo(conditioning, photo, options, regions=None):
     task = conditioning.task
     rows, pixel_strength = task.rows_for_photo(conditioning, photo, options.strength)
     pastiches = runner.run(task.network, photo, rows, options, regions)
+    for pastiche in pastiches:
+        # Weights or vectors within their bounds can still overflow float32
+        # inside the network; NaN would save as a black image.
+        if not np.all(np.isfinite(pastiche)):
+            raise UserError("The style weights or vectors overflow the network (its output "
+                            "is not finite); use smaller values.")
     return [finish(p, photo, options.preserve_colors, pixel_strength) for p in pastiches]
 
 

@@ -72,6 +72,7 @@ def check_config(cfg):
     if cfg.strategy != "default":
         raise UserError("Arbitrary-style training runs on one device: --strategy=default. "
                         f"Received: {cfg.strategy!r}")
+    modes.check_numbers(cfg)
 
 
 def _predictor_weights(cfg):
@@ -206,10 +207,11 @@ class ArbitraryTask:
             predictor, transformer, name=os.path.basename(self.cfg.train_dir.rstrip("/")),
             provenance=provenance)
 
-    def save(self, result, model_dir):
+    def save(self, result, model_dir, overwrite):
         from magenta_style.storage import arbitrary_format
 
-        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=result.provenance)
+        arbitrary_format.save_arbitrary_model(result, model_dir, provenance=result.provenance,
+                                              overwrite=overwrite)
 
 
 def train_arbitrary(config, content=None):

@@ -118,7 +118,11 @@ class TrainConfig(_LossWeights):
     seed: int = dataclasses.field(default=0, metadata={
         "help": "Seed of the weights, the style labels and the content order."})
     model_dir: Optional[str] = dataclasses.field(default=None, metadata={
-        "help": "Where the trained model is written (default <train_dir>/model)."})
+        "help": "Where the trained model is written (default <train_dir>/model): a new or "
+                "empty folder, or an earlier model."})
+    overwrite: bool = dataclasses.field(default=False, metadata={
+        "help": "Replace --model_dir even when it holds files magenta_style did not write "
+                "(default: refuse, before training)."})
 
 
 # Magenta's `arbitrary_image_stylization_train` loss weights: its style weight
@@ -215,6 +219,7 @@ class ArbitraryTrainConfig(_LossWeights):
     seed: int = dataclasses.field(default=0, metadata={
         "help": "Seed of the weights, the paintings drawn and the content order."})
     model_dir: Optional[str] = _as_in_train_config("model_dir")
+    overwrite: bool = _as_in_train_config("overwrite")
 
 
 @dataclasses.dataclass
@@ -252,3 +257,4 @@ class DistillConfig:
     seed: int = dataclasses.field(default=0, metadata={
         "help": "Seed of the random student, the style labels and the content order."})
     model_dir: Optional[str] = _as_in_train_config("model_dir")
+    overwrite: bool = _as_in_train_config("overwrite")

@@ -11,17 +11,19 @@ a dependency; a plotting library would be a large one for a line chart.
 import dataclasses
 import glob
 import gzip
-import json
 import math
 import os
+import zlib
 
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.storage import json_file
 
 DEFAULT_KEYS = ("losses/total_loss", "losses/total_content_loss", "losses/total_style_loss")
 # Distinguishable on white, also in greyscale print (Okabe-Ito).
@@ -77,19 +79,43 @@ def read_metrics(spec):
     paths = spec if isinstance(spec, (list, tuple)) else _expand(spec)
     by_step = {}
     for path in paths:
-        opener = gzip.open if str(path).endswith(".gz") else open
-        with opener(path, "rt") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    step = int(record["step"])
-                except (ValueError, KeyError, TypeError):
-                    raise UserError(f"{path}:{number} is not a training metrics record "
-                                    "(a JSON object with a 'step').") from None
-                by_step[step] = record
+        for step, record in _records(path):
+            by_step[step] = record
     return [by_step[s] for s in sorted(by_step)]
+
+
+def _records(path):
+    """`(step, record)` of each line of one metrics file.
+
+    A last line cut short (no newline: a run killed while appending) is
+    skipped; any other line that is not a record is one `UserError` line.
+    """
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:
+        raise UserError(f"Metrics file {path} is damaged or cut short "
+                        f"({type(e).__name__}); it cannot be read.") from None
+    lines = text.split("\n")
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json_file.loads(line, f"{path}:{number}")
+            step = record["step"]
+            if isinstance(step, bool) or not isinstance(step, int) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    for k, v in record.items()):
+                raise TypeError("not numbers")
+        except (UserError, KeyError, TypeError):
+            if number == len(lines):  # the unfinished last line of a killed run
+                continue
+            raise UserError(f"{path}:{number} is not a training metrics record "
+                            "(a JSON object of numbers with a 'step').") from None
+        out.append((step, record))
+    return out
 
 
 def _smooth(values, window):
@@ -136,6 +162,9 @@ def plot_curves(records, output, keys=DEFAULT_KEYS, smoothing=1, log=True, width
         raise UserError("The metrics files hold no records; has the run logged a step yet?")
     if width < 300 or height < 200:
         raise UserError(f"The plot needs at least 300 x 200 pixels. Received: {width} x {height}")
+    checks.number("width", width, 300, 20_000, integer=True)
+    checks.number("height", height, 200, 20_000, integer=True)
+    checks.number("smoothing", smoothing, 1, 1_000_000, integer=True)
     available = sorted({k for r in records for k in r if k != "step"})
     series = []
     for key in keys:
@@ -211,7 +240,9 @@ def plot_curves(records, output, keys=DEFAULT_KEYS, smoothing=1, log=True, width
 
 def plot_metrics(config):
     """`bin/plot_metrics`: reads `config.metrics`, writes `config.output`."""
-    records = read_metrics(config.metrics)
+    paths = _expand(config.metrics)
+    atomic.check_output_file(config.output, "output (--output)", inputs=paths)
+    records = read_metrics(paths)
     keys = tuple(k.strip() for k in str(config.keys).split(",") if k.strip())
     return plot_curves(records, config.output, keys=keys,
                        smoothing=config.smoothing, log=not config.linear,

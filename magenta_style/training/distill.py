@@ -57,6 +57,7 @@ def check_config(cfg):
                         f"Received: {cfg.strategy!r}")
     if cfg.alpha is not None and not cfg.alpha > 0:
         raise UserError(f"--alpha must be > 0. Received: {cfg.alpha}")
+    modes.check_numbers(cfg)
 
 
 def _channel_scores(table):

@@ -12,7 +12,9 @@ from typing import Optional
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.errors import UserError
+from magenta_style.storage import atomic
 from magenta_style.stylization import grid as grid_lib
 
 
@@ -42,9 +44,11 @@ class EvalConfig:
         "help": "Where losses.json and style_grid.png go."})
 
 
-def _load_photos(pattern, image_size, limit):
-    from magenta_style.storage import image_io
+# What `evaluate` writes into its output folder: the grid, then the losses.
+OUTPUT_FILES = ("style_grid.png", "losses.json")
 
+
+def _photo_files(pattern):
     if os.path.isdir(pattern):
         files = sorted(os.path.join(pattern, f) for f in os.listdir(pattern)
                        if f.lower().endswith((".jpg", ".jpeg", ".png", ".bmp", ".webp")))
@@ -52,6 +56,13 @@ def _load_photos(pattern, image_size, limit):
         files = sorted(glob.glob(pattern))
     if not files:
         raise UserError(f"--eval_images matched no image files. Received: {pattern!r}")
+    return files
+
+
+def _load_photos(pattern, image_size, limit):
+    from magenta_style.storage import image_io
+
+    files = _photo_files(pattern)
     photos = []
     for f in files[:limit]:
         photos.append(grid_lib.square_crop(image_io.load_image(f), image_size))
@@ -83,6 +94,18 @@ def evaluate(config):
         raise UserError("--checkpoint is required: the model to evaluate.")
     if not config.eval_images:
         raise UserError("--eval_images is required (a folder or glob of photos).")
+    checks.number("--image_size", config.image_size, 16, checks.MAX_SIDE, integer=True)
+    checks.number("--max_images", config.max_images, 1, integer=True)
+    checks.number("--grid_photos", config.grid_photos, 0, integer=True)
+    if config.style_image_size:
+        checks.number("--style_image_size", config.style_image_size, 16, checks.MAX_SIDE,
+                      integer=True)
+    if config.output_dir:  # before any work: no output over an input
+        atomic.check_output_dir(config.output_dir, "output folder (--output_dir)")
+        atomic.check_not_inputs(
+            [os.path.join(config.output_dir, name) for name in OUTPUT_FILES],
+            [config.style_dataset_file, *_photo_files(config.eval_images),
+             *glob.glob(config.style_images or "")], "output")
     model = model_format.require_multi_style(model_format.load_model(config.checkpoint),
                                              "bin/evaluate")
     names = list(model.style_names)
@@ -137,7 +160,7 @@ def evaluate(config):
         os.makedirs(config.output_dir, exist_ok=True)
         grid = grid_lib.style_grid(model, photos[:config.grid_photos],
                           style_images=getattr(styles, "images", None))
-        result["grid"] = os.path.join(config.output_dir, "style_grid.png")
+        result["grid"] = os.path.join(config.output_dir, OUTPUT_FILES[0])
         image_io.save_image(grid, result["grid"])
-        train_state.write_json(os.path.join(config.output_dir, "losses.json"), result)
+        train_state.write_json(os.path.join(config.output_dir, OUTPUT_FILES[1]), result)
     return result

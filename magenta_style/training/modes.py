@@ -25,12 +25,14 @@ import os
 import keras
 import numpy as np
 
+from magenta_style import checks
 from magenta_style import config as config_lib
 from magenta_style.data import style_grams as style_set_lib
 from magenta_style.errors import UserError
 from magenta_style.losses import objective
 from magenta_style.losses import vgg as vgg_lib
 from magenta_style.model import transformer as transformer_lib
+from magenta_style.storage import model_config
 from magenta_style.training import base_model
 from magenta_style.training import config as train_config
 
@@ -99,6 +101,28 @@ def check_config(cfg):
     if cfg.alpha is not None and not (math.isfinite(cfg.alpha) and cfg.alpha > 0):
         raise UserError(f"--alpha (the width multiplier) must be > 0, such as 0.25 or 1. "
                         f"Received: {cfg.alpha}")
+    check_numbers(cfg)
+
+
+def check_numbers(cfg):
+    """Range and finiteness of the numeric settings every trainer shares (`checks`)."""
+    for name in ("batch_size", "train_steps", "save_every", "log_every", "keep_checkpoints"):
+        checks.number(f"--{name}", getattr(cfg, name), 1, integer=True)
+    checks.number("--image_size", cfg.image_size, 16, checks.MAX_SIDE, integer=True)
+    if getattr(cfg, "resize_side", None) is not None:
+        checks.number("--resize_side", cfg.resize_side, 1, checks.MAX_SIDE, integer=True)
+    checks.number("--learning_rate", cfg.learning_rate, 0, 1e3, low_open=True)
+    if getattr(cfg, "alpha", None) is not None:
+        checks.number("--alpha", cfg.alpha, 0, model_config.MAX_ALPHA, low_open=True)
+    for name in ("clip_gradient_norm", "total_variation_weight"):
+        if hasattr(cfg, name):
+            checks.number(f"--{name}", getattr(cfg, name), 0, checks.MAX_WEIGHT)
+    for name in ("content_weights", "style_weights"):
+        if hasattr(cfg, name):
+            checks.weights(f"--{name}", getattr(cfg, name))
+    if getattr(cfg, "style_image_size", None):
+        checks.number("--style_image_size", cfg.style_image_size, 16, checks.MAX_SIDE,
+                      integer=True)
 
 
 def load_styles(cfg, is_chief=True):
@@ -153,6 +177,9 @@ def _style_images_change(stored, cfg):
                 f"missing: {_names(gone)}" if gone else "") if p)
         return "the same names in another order"
     size = stored.meta.get("style_image_size", cfg.style_image_size)
+    if "style_image_size" in stored.meta and (size or None) != (cfg.style_image_size or None):
+        return (f"measured at --style_image_size={size or 0}, now "
+                f"--style_image_size={cfg.style_image_size or 0}")
     for path, image in zip(files, stored.images):
         now = style_set_lib.load_style_image(path, size)
         if now.shape != image.shape or not np.array_equal(now, image):

@@ -14,6 +14,7 @@ import sys
 import keras
 
 from magenta_style.errors import UserError
+from magenta_style.storage import json_file
 from magenta_style.training import config as train_config
 from magenta_style.training import train_state
 
@@ -44,9 +45,10 @@ def check_train_dir(cfg, resolved, is_chief=True):
     path = os.path.join(cfg.train_dir, train_state.CONFIG_FILE)
     if os.path.isfile(path):
         try:
-            with open(path) as f:
-                previous = json.load(f)
-        except (OSError, ValueError) as e:
+            previous = json_file.read(path, "Training run config")
+            if not isinstance(previous, dict):
+                raise UserError(f"{path} is not a JSON object")
+        except (OSError, UserError) as e:
             raise UserError(f"Broken {path}: {e}. Delete it or use a new --train_dir.") \
                 from None
         diff = [k for k in _FINGERPRINT_KEYS if previous.get(k) != resolved.get(k)]

@@ -96,8 +96,9 @@ class Task(typing.Protocol):
     def result(self, built, provenance):
         """The trained model to return (with `provenance`)."""
 
-    def save(self, result, model_dir):
-        """Writes `result` to `model_dir` in the format `stylize` loads."""
+    def save(self, result, model_dir, overwrite):
+        """Writes `result` to `model_dir` in the format `stylize` loads
+        (`overwrite`: the config's, see `model_format.save_model`)."""
 
 
 class SavesPasticheNetwork:
@@ -107,11 +108,11 @@ class SavesPasticheNetwork:
         built.model.provenance = provenance
         return built.model
 
-    def save(self, result, model_dir):
+    def save(self, result, model_dir, overwrite):
         from magenta_style.storage import model_format
 
         model_format.save_model(result, model_dir, style_names=list(result.style_names),
-                                provenance=result.provenance)
+                                provenance=result.provenance, overwrite=overwrite)
 
 
 def set_seed(seed):
@@ -182,6 +183,29 @@ def _report_skips(stats):
           f"({len(files)} distinct file(s){example}); fix or remove them.", file=sys.stderr)
 
 
+def model_dir(cfg):
+    """Where the run writes its model: `--model_dir`, else `<train_dir>/model`."""
+    return cfg.model_dir or os.path.join(cfg.train_dir, train_config.MODEL_SUBDIR)
+
+
+def check_outputs(cfg):
+    """Refuses, before any work, a train dir or model folder the run could not write.
+
+    The train dir must be or become a writable folder. The model folder
+    must not be or hold the train dir or a model the run reads, and may
+    hold files only if they are an earlier model (`--overwrite` forces
+    it); see `model_format.check_model_output`.
+    """
+    from magenta_style.storage import atomic
+    from magenta_style.storage import model_format
+
+    atomic.check_output_dir(cfg.train_dir, "train folder (--train_dir)")
+    reads = [getattr(cfg, name, None) for name in ("init_from", "teacher", "style_dataset_file")]
+    inputs = [cfg.train_dir] + [p for p in reads if p and os.path.exists(p)]
+    model_format.check_model_output(model_dir(cfg), "model folder (--model_dir)",
+                                    overwrite=getattr(cfg, "overwrite", False), inputs=inputs)
+
+
 def run_training(config, task):
     """Runs (or resumes) the training `task` describes, as `config` sets it.
 
@@ -204,6 +228,7 @@ def run_training(config, task):
     """
     cfg = config
     task.check_config()
+    check_outputs(cfg)
     os.makedirs(cfg.train_dir, exist_ok=True)
     engine = engine_lib.engine_for_backend(cfg, task.content)
     task.prepare(engine)
@@ -264,8 +289,7 @@ def run_training(config, task):
     # many of train_steps it has had. A rerun of a finished run writes it
     # again (to a new --model_dir, say).
     if engine.is_chief and (done > start or not stopped):
-        task.save(result, cfg.model_dir or os.path.join(cfg.train_dir,
-                                                        train_config.MODEL_SUBDIR))
+        task.save(result, model_dir(cfg), getattr(cfg, "overwrite", False))
     # Ctrl-C, `timeout`, SIGTERM: no final grid; rerunning the command
     # continues from the checkpoint.
     if (not stopped and engine.is_chief and built.grid_styles is not None

@@ -26,6 +26,7 @@ import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
+from magenta_style.storage import json_file
 from magenta_style.storage import weights_file
 
 CONFIG_FILE = "config.json"
@@ -119,14 +120,16 @@ def _read(path):
             short, a full disk outside our atomic writes, flipped bytes).
     """
     try:
-        with np.load(path) as f:
-            meta = json.loads(bytes(f[_META]).decode())
+        with np.load(path, allow_pickle=False) as f:
+            meta = json_file.loads(bytes(f[_META]), f"the header of {path}")
             stored = {k: f[k] for k in f.files if k != _META}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error) as e:
         raise DamagedCheckpoint(f"Broken training checkpoint {path} ({type(e).__name__}: "
                                 f"{str(e).splitlines()[0] if str(e) else 'unreadable'}). "
                                 "Delete it to resume from the previous one.") from None
-    if not isinstance(meta, dict) or "step" not in meta:
+    step = meta.get("step") if isinstance(meta, dict) else None
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise DamagedCheckpoint(f"Broken training checkpoint {path}: its header has no "
                                 "step. Delete it to resume from the previous one.")
     return meta, stored

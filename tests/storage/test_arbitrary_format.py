@@ -10,6 +10,7 @@ from magenta_style.errors import UserError
 from magenta_style.model import arbitrary_transformer
 from magenta_style.model import style_predictor
 from magenta_style.storage import arbitrary_format
+from magenta_style.storage import atomic
 from magenta_style.storage import model_format
 
 
@@ -27,8 +28,8 @@ def pair():
 def test_round_trip_keeps_outputs_config_and_provenance(pair, tmp_path):
     path = tmp_path / "tiny"
     model_format.save_model(pair, path)
-    assert sorted(os.listdir(path)) == ["config.json", "predictor.weights.h5",
-                                        "transformer.weights.h5"]
+    assert sorted(os.listdir(path)) == [atomic.MARKER_FILE, "config.json",
+                                        "predictor.weights.h5", "transformer.weights.h5"]
     loaded = model_format.load_model(str(path))
     assert isinstance(loaded, arbitrary_transformer.ArbitraryStyleModel)
     assert loaded.name == "tiny" and loaded.provenance == {"source": "test"}
@@ -56,6 +57,7 @@ def test_weights_that_do_not_fit_and_broken_configs_are_one_line(pair, tmp_path)
     path = tmp_path / "m"
     model_format.save_model(pair, path)
     meta = json.loads((path / "config.json").read_text())
+    del meta[model_format.CONFIG_SHA256_KEY]  # edited by hand below
     meta["transformer"]["style_dim"] = 9
     (path / "config.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="must agree on style_dim"):
@@ -66,7 +68,7 @@ def test_weights_that_do_not_fit_and_broken_configs_are_one_line(pair, tmp_path)
         model_format.load_model(str(path))
     meta["transformer"]["nope"] = 1
     (path / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(UserError, match="Broken arbitrary-style model config"):
+    with pytest.raises(UserError, match="Broken model config .* unknown keys"):
         model_format.load_model(str(path))
     os.remove(path / "config.json")
     (path / "config.json").write_text(json.dumps({**meta, "transformer": {"style_dim": 9}}))

@@ -27,11 +27,49 @@ def test_write_dir_swaps_whole_folders(tmp_path):
     target = tmp_path / "model"
     atomic.write_dir(target, lambda d: open(os.path.join(d, "a"), "w").write("1"))
     atomic.write_dir(target, lambda d: open(os.path.join(d, "b"), "w").write("2"))
-    assert sorted(os.listdir(target)) == ["b"]  # no mix of old and new
+    mine = sorted(["b", atomic.MARKER_FILE])
+    assert sorted(os.listdir(target)) == mine  # no mix of old and new
     with pytest.raises(RuntimeError):
         atomic.write_dir(target, lambda d: (_ for _ in ()).throw(RuntimeError("x")))
-    assert sorted(os.listdir(target)) == ["b"]
+    assert sorted(os.listdir(target)) == mine
     assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_write_dir_never_replaces_a_folder_holding_a_users_files(tmp_path):
+    calls = []
+    users = tmp_path / "home"
+    users.mkdir()
+    (users / "thesis.txt").write_text("years of work")
+    with pytest.raises(atomic.UserError, match="did not write.*--overwrite") as e:
+        atomic.write_dir(users, calls.append)
+    assert "\n" not in str(e.value) and calls == []
+    assert (users / "thesis.txt").read_text() == "years of work"
+    # A folder we wrote, to which the user then added a file, is theirs too.
+    ours = tmp_path / "export"
+    atomic.write_dir(ours, lambda d: open(os.path.join(d, "a"), "w").write("1"))
+    (ours / "notes.txt").write_text("mine")
+    with pytest.raises(atomic.UserError, match="did not write"):
+        atomic.write_dir(ours, calls.append)
+    assert (ours / "notes.txt").read_text() == "mine" and calls == []
+    # Empty folders, --overwrite, and layouts the caller recognises are replaced.
+    (tmp_path / "empty").mkdir()
+    atomic.write_dir(tmp_path / "empty", lambda d: None)
+    atomic.write_dir(users, lambda d: None, overwrite=True)
+    assert os.listdir(users) == [atomic.MARKER_FILE]
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text("{}")
+    atomic.write_dir(old, lambda d: None, earlier=lambda d: os.listdir(d) == ["config.json"])
+    assert os.listdir(old) == [atomic.MARKER_FILE]
+
+
+def test_a_folder_output_that_is_or_holds_an_input_is_refused(tmp_path):
+    model = tmp_path / "m"
+    model.mkdir()
+    for folder in (model, tmp_path):
+        with pytest.raises(atomic.UserError, match="is or holds the input"):
+            atomic.check_replaceable(folder, inputs=[model], overwrite=True)
+    atomic.check_replaceable(tmp_path / "other", inputs=[model])
 
 
 def test_output_checks_refuse_files_and_create_nothing(tmp_path):

@@ -211,25 +211,30 @@ def test_a_valid_bomb_is_refused_and_the_limit_can_be_raised(tmp_path, monkeypat
         image_io.load_image(path)
 
 
-def test_the_default_limit_follows_the_machines_memory(monkeypatch):
+def test_the_default_limit_follows_the_available_memory(monkeypatch):
     monkeypatch.delenv(image_io.MAX_PIXELS_ENV, raising=False)
-    monkeypatch.setattr(image_io, "_physical_memory", lambda: 32 << 30)
+    monkeypatch.setattr(image_io, "available_memory", lambda: 24 << 30)
     limit = image_io.default_max_pixels()
-    assert limit == int((32 << 30) * image_io.MEMORY_FRACTION) // image_io.BYTES_PER_PIXEL
-    # A 20000 x 20000 photo (400 MP) is over the limit of a 32 GB machine; a
+    assert limit == (24 << 30) // image_io.BYTES_PER_PIXEL
+    # A 20000 x 20000 photo (400 MP) is over the limit with 24 GB free; a
     # 24 MP photo is not.
     assert 24_000_000 < limit < 400_000_000
     # Scaled down on load, it is only decoded: a larger photo fits.
     assert image_io.default_max_pixels(scaled=True) > 400_000_000
+    # The scaled limit follows what is free, not the machine's total.
     monkeypatch.setattr(image_io, "_physical_memory", lambda: 64 << 40)
+    monkeypatch.setattr(image_io, "available_memory", lambda: 1 << 30)
+    assert image_io.default_max_pixels(scaled=True) == (1 << 30) // 40
+    # Where the free memory cannot be read: a share of the machine's.
+    monkeypatch.setattr(image_io, "available_memory", lambda: None)
     assert image_io.default_max_pixels() > 400_000_000
 
 
 def test_max_size_uses_the_decoding_limit(tmp_path, monkeypatch):
     monkeypatch.delenv(image_io.MAX_PIXELS_ENV, raising=False)
     path = _png_bomb(tmp_path / "zeros.png", 3000, 2000)
-    per_pixel = image_io.BYTES_PER_PIXEL / image_io.MEMORY_FRACTION
-    monkeypatch.setattr(image_io, "_physical_memory", lambda: int(5_000_000 * per_pixel))
+    monkeypatch.setattr(image_io, "available_memory",
+                        lambda: 5_000_000 * image_io.BYTES_PER_PIXEL)
     with pytest.raises(UserError, match="bytes each to stylize"):
         image_io.load_image(path)
     assert image_io.load_image(path, max_size=300).shape == (200, 300, 3)

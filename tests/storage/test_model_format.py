@@ -54,10 +54,10 @@ def test_unknown_name_lists_shipped_models():
 
 
 @pytest.mark.parametrize("content,match", [
-    ("{not json", "Broken model config"),
+    ("{not json", "config.json is damaged or not JSON"),
     ('{"format": "other"}', "expected \"format\""),
     ('{"format": "magenta_style.transformer/1", "architecture": {"num_styles": 2, "x": 1}}',
-     "Unknown transformer config keys"),
+     "architecture has unknown keys"),
     ('{"format": "magenta_style.transformer/1", "architecture": {"num_styles": 2},'
      ' "style_names": ["a"]}', "style_names must list 2 names"),
 ])
@@ -72,6 +72,7 @@ def test_weights_of_another_architecture_are_reported(model, tmp_path):
     model_format.save_model(model, tmp_path / "m")
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     cfg["architecture"]["alpha"] = 0.5
+    del cfg[model_format.CONFIG_SHA256_KEY]  # edited by hand: its checksum would refuse it
     (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(UserError, match="do not fit the architecture"):
         model_format.load_model(str(tmp_path / "m"))
@@ -141,7 +142,8 @@ def test_format_1_directory_in_keras_layout_still_loads(model, tmp_path):
     model_format.save_model(model, path, style_names=["a", "b", "c"])
     meta = json.loads((path / "config.json").read_text())
     meta["format"] = "magenta_style.transformer/1"
-    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY):  # format 1 had none
+    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY,
+                model_format.CONFIG_SHA256_KEY):  # format 1 had none
         meta.pop(key)
     (path / "config.json").write_text(json.dumps(meta))
     kinds = {"PaddedConv2D": "conv2d",
@@ -211,7 +213,7 @@ def test_a_truncated_weights_file_says_so(model, tmp_path):
         model_format.load_model(str(path))
     # A model saved before checksums: still "damaged", not "does not fit".
     meta = json.loads((path / "config.json").read_text())
-    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY):
+    for key in (model_format.SHA256_KEY, model_format.SIZE_KEY, model_format.CONFIG_SHA256_KEY):
         meta.pop(key)
     (path / "config.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="cannot be read: the file is damaged or cut short") as e:
