@@ -72,8 +72,8 @@ setup(
     extras_require={
         # onnx + onnxruntime: the ONNX export is checked in onnxruntime
         # against Keras (tests/test_onnx_export.py skips without them).
-        "test": ["pytest", "pytest-xdist", "ruff", "playwright>=1.40", "hypothesis>=6", "onnx>=1.14",
-                 "onnxruntime>=1.16"],
+        "test": ["pytest", "pytest-xdist", "ruff", "playwright>=1.40", "hypothesis>=6",
+                 "onnx>=1.14", "onnxruntime>=1.16"],
         # `bin/export --onnx` serialises the graph with the onnx package.
         "onnx": ["onnx>=1.14"],
         "jax": ["jax[cpu]"],
