@@ -28,8 +28,6 @@ import dataclasses
 import io
 import json
 import os
-import zipfile
-import zlib
 
 import numpy as np
 
@@ -40,6 +38,7 @@ from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import image_io
 from magenta_style.storage import json_file
+from magenta_style.storage import npz_file
 
 FORMAT = "magenta_style.data.style_grams"
 VERSION = 1
@@ -341,8 +340,7 @@ def _is_style_set(path):
     try:
         with np.load(path, allow_pickle=False) as f:
             meta = json_file.loads(str(f["meta"]), path)
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
-            zlib.error):
+    except npz_file.READ_ERRORS:
         return False
     return isinstance(meta, dict) and meta.get("format") == FORMAT
 
@@ -375,8 +373,7 @@ def load_style_set(path):
             names = [str(n) for n in f["names"]]
             grams = {layer: f[f"gram_{i}"] for i, layer in enumerate(meta["layers"])}
             images = [f[f"image_{i}"] for i in range(len(names))]
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
-            zlib.error) as e:
+    except npz_file.READ_ERRORS as e:
         if isinstance(e, UserError):
             raise
         first = str(e).splitlines()[0] if str(e) else "unreadable"

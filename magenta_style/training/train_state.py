@@ -19,14 +19,13 @@ import glob
 import json
 import os
 import re
-import zipfile
-import zlib
 
 import numpy as np
 
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.storage import json_file
+from magenta_style.storage import npz_file
 from magenta_style.storage import weights_file
 
 CONFIG_FILE = "config.json"
@@ -123,8 +122,7 @@ def _read(path):
         with np.load(path, allow_pickle=False) as f:
             meta = json_file.loads(bytes(f[_META]), f"the header of {path}")
             stored = {k: f[k] for k in f.files if k != _META}
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
-            zlib.error) as e:
+    except npz_file.READ_ERRORS as e:
         raise DamagedCheckpoint(f"Broken training checkpoint {path} ({type(e).__name__}: "
                                 f"{str(e).splitlines()[0] if str(e) else 'unreadable'}). "
                                 "Delete it to resume from the previous one.") from None
