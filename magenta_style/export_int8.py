@@ -24,6 +24,7 @@ Android demo), not a precision of `stylize`.
 import numpy as np
 
 from magenta_style.errors import UserError
+from magenta_style.storage import image_io
 
 FILENAME = "stylize_int8.tflite"
 # TFLite ops of the conditional instance norm and what follows it.
@@ -35,26 +36,25 @@ MAX_CALIBRATION_PHOTOS = 100
 
 
 def calibration_photos(source, image_size, limit=MAX_CALIBRATION_PHOTOS):
-    """`[K, S, S, 3]` float32 in [0, 1]: photos of `source` (folder, glob, files), centre-cropped.
+    """`[K, S, S, 3]` float32 in [0, 1]: photos of `source` (folder, glob, comma-separated
+    files; `batch_files.expand_inputs`), centre square crops resized to S.
 
     Raises:
         UserError: no `source`, or no readable image in it.
     """
-    from PIL import Image
-
-    from magenta_style.data import photo_files
+    from magenta_style.stylization import batch_files
+    from magenta_style.stylization import grid
 
     if not source:
         raise UserError("--int8 calibrates on photos: pass --calibration_images=FOLDER "
                         "(a few hundred photos like the ones users will stylize).")
-    files = photo_files.list_image_files(source)
+    files = batch_files.expand_inputs(source)
     step = max(1, len(files) // limit)
     photos = []
     for path in files[::step][:limit]:
         try:
-            with Image.open(path) as img:
-                photos.append(photo_files.preprocess_pil(img, image_size, image_size))
-        except OSError:
+            photos.append(grid.square_crop(image_io.load_image(path), image_size))
+        except UserError:
             continue  # an unreadable file among photos: skipped
     if not photos:
         raise UserError(f"No readable image in --calibration_images={source}.")

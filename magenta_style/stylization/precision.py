@@ -45,10 +45,10 @@ MEAN_LIMIT = 1.5
 P999_LIMIT = 12.0
 # A reduced precision must beat float32 by this factor to be chosen: timing
 # noise on a shared machine must not trade exactness for nothing.
-MIN_GAIN = 1.1
+MIN_GAIN = 1.15
 MEASURE_SIZE = 256
 MEASURE_ROWS = 2
-MEASURE_REPEATS = 3
+MEASURE_REPEATS = 5
 CACHE_ENV = "MAGENTA_STYLE_CACHE_DIR"
 CACHE_FILE = "precision.json"
 CACHE_FORMAT = "magenta_style.precision/1"
