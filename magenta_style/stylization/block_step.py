@@ -5,7 +5,8 @@ and each instance norm then measures its own image's statistics. Everything
 that conditions the norms in another way walks the blocks here: styles in
 regions (gamma/beta per pixel), tiling (whole-image statistics gathered tile
 by tile) and video (statistics smoothed over time). They differ only in the
-*source* a block's norm reads, Magenta's `normalizer_fn` idea:
+*source* a block's norm reads, Magenta's `normalizer_fn` idea (`forward` walks it
+too, to run the convolutions in reduced precision: `stylization.precision`):
 
 - `Rows`: one conditioning row per image (style weights, or an arbitrary
   transformer's style vector) through the block's own table: the network

@@ -85,6 +85,9 @@ def _build(model, jit_compile, precision):
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
                              tf.TensorSpec([None, n], tf.float32)],
             jit_compile=jit_compile or None,
+            # The block walk has no tensor-dependent Python control flow;
+            # AutoGraph only fails on its closures (with a warning).
+            autograph=precision == "float32",
             reduce_retracing=True)
     if backend == "jax" and precision == "float32":
         import jax
