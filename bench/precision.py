@@ -99,11 +99,11 @@ def _losses(vgg, photos, outputs, style_grams):
     from magenta_style.losses import loss_terms
 
     content, style = [], []
+    target = np.asarray(vgg(photos)[CONTENT_LAYER])
     for s, grams in enumerate(style_grams):
         features = vgg(outputs[:, s])
-        target = vgg(photos)
         content.append(float(np.mean(np.square(
-            np.asarray(features[CONTENT_LAYER]) - np.asarray(target[CONTENT_LAYER])))))
+            np.asarray(features[CONTENT_LAYER]) - target))))
         total = 0.0
         for layer in STYLE_LAYERS:
             gram = np.asarray(loss_terms.gram_matrix(features[layer]))
