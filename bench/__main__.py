@@ -9,8 +9,8 @@ import traceback
 
 # Area name -> module; the order is the order of `all` (cheapest first, so a
 # broken install fails fast).
-AREAS = ("stylize", "arbitrary", "regions", "video", "studio", "input", "beam", "optimize",
-         "train")
+AREAS = ("stylize", "precision", "arbitrary", "regions", "video", "studio", "input", "beam",
+         "optimize", "train")
 
 
 def _summary(area):

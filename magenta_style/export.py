@@ -20,7 +20,8 @@ written to `assets.extra/model_config.json` beside the SavedModel.
 
 The TFLite model follows Magenta's `image_stylization_convert_tflite`: a
 fixed `[1, 384, 384, 3]` float32 image in [0, 1] and `style_weights` `[N]`,
-optionally with dynamic-range weight quantisation (`stylize_quantized.tflite`).
+optionally with dynamic-range weight quantisation (`stylize_quantized.tflite`),
+and with `int8` a calibrated integer model (`stylize_int8.tflite`, `export_int8`).
 
 An arbitrary-style model (`arbitrary-v1`) exports instead (`ARBITRARY_SIGNATURE_DOC`):
 
@@ -48,6 +49,7 @@ import typing
 import numpy as np
 
 from magenta_style import checks
+from magenta_style import export_int8
 from magenta_style import onnx_export
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
@@ -96,6 +98,12 @@ class ExportConfig:
         "help": "Also write a TensorFlow Lite model (fixed square input)."})
     quantize: bool = dataclasses.field(default=False, metadata={
         "help": "Quantise the TFLite model's weights (dynamic range, ~4x smaller)."})
+    int8: bool = dataclasses.field(default=False, metadata={
+        "help": "With --tflite: also write stylize_int8.tflite, int8 convolutions "
+                "calibrated on --calibration_images over every style (instance norm "
+                "stays float); see magenta_style/export_int8.py."})
+    calibration_images: typing.Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "Photos (folder, glob, comma-separated) that calibrate --int8's ranges."})
     tflite_image_size: int = dataclasses.field(default=384, metadata={
         "help": "Side of the TFLite model's fixed square input (Magenta: 384)."})
     onnx: bool = dataclasses.field(default=False, metadata={
@@ -290,7 +298,8 @@ def _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size, ov
 
 
 def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
-                       tflite_image_size=384, num_styles=None, onnx=False, overwrite=False):
+                       tflite_image_size=384, num_styles=None, onnx=False, int8=False,
+                       calibration_images=None, overwrite=False):
     """Writes a SavedModel (and optionally a TFLite model) for serving.
 
     Args:
@@ -309,6 +318,9 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         num_styles: optional int, checked against the model.
         onnx: also write `stylize.onnx` (`onnx_export.onnx_model`) into
             `export_dir`.
+        int8: with `tflite`, also write `stylize_int8.tflite`
+            (`export_int8`), calibrated on `calibration_images` (a folder,
+            glob or list of photos).
         overwrite: replace `export_dir` even when it holds other files.
 
     Returns:
@@ -330,14 +342,20 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         raise UserError(f"tflite_image_size must be an integer of at least {MIN_TFLITE_SIZE} "
                         f"(and at most {checks.MAX_SIDE}) pixels. Received: {tflite_image_size!r}")
 
+    if int8 and not tflite:
+        raise UserError("--int8 writes an int8 TFLite model: add --tflite.")
     model = model_format.load_model(model, num_styles, cached=True)
     if model_format.is_arbitrary(model):
+        if int8:
+            raise UserError(f"--int8 exports multi-style models only; drop it for {model.name}.")
         if onnx:
             raise UserError(f"--onnx exports multi-style models only; {model.name} (an "
                             "arbitrary-style model) exports as a SavedModel and TFLite. Drop "
                             "--onnx.")
         return _export_arbitrary(model, export_dir, tflite, quantize, tflite_image_size,
                                  overwrite)
+    photos = (export_int8.calibration_photos(calibration_images, tflite_image_size)
+              if int8 else None)  # before the slow part: a bad folder is one line
     module = _serving_module(model)
     meta = {
         "num_styles": model.transformer_config.num_styles,
@@ -347,9 +365,15 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         "provenance": dict(model.provenance),
     }
     flatbuffer = _tflite_bytes(model, tflite_image_size, quantize) if tflite else None
+    files = {}
     if tflite:
         meta["tflite"] = {"file": tflite_filename(quantize), "image_size": tflite_image_size,
                           "quantized": bool(quantize)}
+    if int8:
+        files[export_int8.FILENAME] = export_int8.int8_tflite_bytes(
+            model, tflite_image_size, photos)
+        meta["tflite_int8"] = {"file": export_int8.FILENAME, "image_size": tflite_image_size,
+                               "calibration_photos": len(photos)}
     onnx_bytes = onnx_export.onnx_model(model).SerializeToString() if onnx else None
     if onnx:
         meta["onnx"] = {"file": onnx_export.FILENAME, "inputs": onnx_export.SIGNATURE_DOC}
@@ -360,7 +384,6 @@ def export_saved_model(model, export_dir, *, tflite=False, quantize=False,
         "stylize_index": module.serve_index.get_concrete_function(),
         "stylize_regions": module.serve_regions.get_concrete_function(),
     }
-    files = {}
     if flatbuffer is not None:
         files[tflite_filename(quantize)] = flatbuffer
     if onnx_bytes is not None:
@@ -420,4 +443,5 @@ def export_from_config(config):
                               quantize=config.quantize,
                               tflite_image_size=config.tflite_image_size,
                               num_styles=config.num_styles, onnx=config.onnx,
+                              int8=config.int8, calibration_images=config.calibration_images,
                               overwrite=config.overwrite)

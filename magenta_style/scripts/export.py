@@ -3,6 +3,7 @@
     bin/export --checkpoint=android-26 --export_dir=/tmp/stylize_savedmodel
     bin/export --checkpoint=model.ckpt --num_styles=32 --export_dir=out --tflite --quantize
     bin/export --checkpoint=arbitrary-v1 --export_dir=out --tflite
+    bin/export --export_dir=out --tflite --int8 --calibration_images=photos/
     bin/export --checkpoint=android-26 --export_dir=out --onnx   # also out/stylize.onnx
 
 Signatures: `serving_default` (float image in [0, 1], style_weights [N] or

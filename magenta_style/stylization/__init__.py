@@ -14,6 +14,8 @@ Conditioning`) -> `render.stylize_images` -> `runner.run` -> `render.finish`.
 - `options`: `RenderOptions`, the options of every renderer.
 - `render`: the per-photo loop (run, finish, save).
 - `runner`: the compiled forwards (whole image, regions) and tiling dispatch.
+- `precision`: float32 / bfloat16 / auto (CPU features, fidelity limits, the
+  measured and cached choice).
 - `block_step`: the network block by block with a gamma/beta source.
 - `regions`: the network with a style per pixel.
 - `tiling`: images too large for one pass.

@@ -5,7 +5,8 @@ and each instance norm then measures its own image's statistics. Everything
 that conditions the norms in another way walks the blocks here: styles in
 regions (gamma/beta per pixel), tiling (whole-image statistics gathered tile
 by tile) and video (statistics smoothed over time). They differ only in the
-*source* a block's norm reads, Magenta's `normalizer_fn` idea:
+*source* a block's norm reads, Magenta's `normalizer_fn` idea (`forward` walks it
+too, to run the convolutions in reduced precision: `stylization.precision`):
 
 - `Rows`: one conditioning row per image (style weights, or an arbitrary
   transformer's style vector) through the block's own table: the network
@@ -46,6 +47,40 @@ def walk(blocks, x, run, add=None):
     for block in blocks.expand:
         x = run(block, x)
     return run(blocks.output, x)
+
+
+def forward(model, images, rows, conv_dtype="bfloat16"):
+    """The whole network with its convolutions in `conv_dtype` (reduced precision).
+
+    Each block's input is cast to `conv_dtype` and convolved with the kernel
+    in `conv_dtype` (`PaddedConv2D` casts its kernel to its input's dtype;
+    oneDNN and XLA accumulate bfloat16 products in float32); its output is
+    cast back to float32 before the instance norm (statistics, the
+    conditional gamma/beta and the scale and shift), the activation, the
+    residual add and the final sigmoid, all float32. So only the products
+    are rounded (8 bits of mantissa), never the normalisation.
+
+    Args:
+        model: a `PasticheNetwork` or an `ArbitraryTransformer`.
+        images: `[B, H, W, 3]` float32 in [0, 1].
+        rows: `[B, D]` float32 conditioning rows (as the runner's second input).
+        conv_dtype: "bfloat16" (or "float16" where a backend has fast kernels).
+
+    Returns:
+        `[B, H, W, 3]` float32 in [0, 1].
+    """
+    images = ops.cast(images, "float32")
+    x = model.get_layer("pad_to_multiple")(images)
+
+    def run(block, x):
+        y = ops.cast(block.conv(ops.cast(x, conv_dtype)), "float32")
+        if block.norm is not None:
+            gamma, beta = block.table(rows)
+            y = block.norm([y, gamma, beta])  # the fused kernel where it applies
+        return y if block.activation is None else block.activation(y)
+
+    out = walk(model.blocks, x, run)
+    return model.get_layer("crop_to_input")([out, images])
 
 
 def step(block, x, source):

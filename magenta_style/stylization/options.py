@@ -18,6 +18,9 @@ MIN_SIZE = 16
 # How styles in regions are normalised (`stylization.regions`); the first is
 # the default. Kept here so options need no TensorFlow.
 REGION_STATISTICS = ("per_style", "shared")
+# Arithmetic of the network's convolutions (`stylization.precision`); the
+# second is the default: today's exact float32 path.
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def check_region_statistics(statistics):
@@ -51,6 +54,12 @@ class RenderOptions:
         "help": "Compile the network with XLA (faster for repeated sizes; each "
                 "new size compiles once)."})
 
+    precision: str = dataclasses.field(default="float32", metadata={
+        "help": "Arithmetic of the convolutions: float32 (exact), bfloat16 (float32 "
+                "accumulation; norms and sigmoid stay float32), or auto = the fastest "
+                "one whose output stays within 1.5 levels of float32's on this CPU "
+                "(measured once per machine and model, then cached)."})
+
     def check(self):
         """Returns self, or raises one `UserError` line naming the bad value."""
         strength = self.strength
@@ -67,6 +76,9 @@ class RenderOptions:
             raise UserError(f"tile_size must be at least {MIN_SIZE}. "
                             f"Received: tile_size={self.tile_size!r}")
         check_region_statistics(self.region_statistics)
+        if self.precision not in PRECISIONS:
+            raise UserError(f"precision must be one of {', '.join(PRECISIONS)}. "
+                            f"Received: precision={self.precision!r}")
         return self
 
     def replace(self, **changes):

@@ -14,14 +14,16 @@ import weakref
 import keras
 import numpy as np
 
+from magenta_style.stylization import block_step
 from magenta_style.stylization import options as options_lib
+from magenta_style.stylization import precision as precision_lib
 from magenta_style.stylization import regions as regions_lib
 from magenta_style.stylization import tiling
 
 _RUNNERS = weakref.WeakKeyDictionary()
 
 
-def runner(model, jit_compile=False):
+def runner(model, jit_compile=False, precision="float32"):
     """A compiled `(images, style_weights) -> pastiches` for `model`.
 
     Args:
@@ -29,6 +31,9 @@ def runner(model, jit_compile=False):
             `ArbitraryTransformer` (its second input is the style vector).
         jit_compile: TensorFlow only: compile with XLA (once per image size)
             instead of running the dynamic-shape graph.
+        precision: "float32" (the Keras model as it is) or "bfloat16"
+            (`block_step.forward`: bfloat16 convolutions, float32 norms;
+            see `stylization.precision`). Not "auto": `run` resolves that.
 
     Returns:
         A function of `images` `[B, H, W, 3]` float32 in [0, 1] and
@@ -38,7 +43,10 @@ def runner(model, jit_compile=False):
         steps. Under TensorFlow one trace serves every image size (dynamic H,
         W and batch); under JAX it compiles once per shape.
     """
-    return cached(model, jit_compile, lambda: _build(model, jit_compile))
+    if precision == "float32":
+        return cached(model, jit_compile, lambda: _build(model, jit_compile, precision))
+    return cached(model, (bool(jit_compile), precision),
+                  lambda: _build(model, jit_compile, precision))
 
 
 def cached(model, key, build):
@@ -55,24 +63,33 @@ def cached(model, key, build):
     return fn
 
 
-def _build(model, jit_compile):
+def _build(model, jit_compile, precision):
     backend = keras.backend.backend()
+    if precision == "float32":
+        def call(x, w):
+            return model([x, w], training=False)
+    else:
+        def call(x, w):
+            return block_step.forward(model, x, w, precision)
     if getattr(model, "_distribute_strategy", None) is not None:
         # A model built in a tf.distribute scope: a compiled call would run
         # collectives that the chief alone cannot complete; call it eagerly.
-        return lambda x, w: model([x, w], training=False)
+        return call
     if backend == "tensorflow":
         import tensorflow as tf
 
         # Style weights [B, num_styles], or an arbitrary transformer's style vectors.
         n = model.inputs[1].shape[-1]
         return tf.function(
-            lambda x, w: model([x, w], training=False),
+            call,
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
                              tf.TensorSpec([None, n], tf.float32)],
             jit_compile=jit_compile or None,
+            # The block walk has no tensor-dependent Python control flow;
+            # AutoGraph only fails on its closures (with a warning).
+            autograph=precision == "float32",
             reduce_retracing=True)
-    if backend == "jax":
+    if backend == "jax" and precision == "float32":
         import jax
 
         @jax.jit
@@ -121,7 +138,9 @@ def run(network, photo, rows, options=None, regions=None, batch_pixels=4_000_000
         rows: `[K, D]` float32 conditioning rows (style weights, or style
             vectors of an `ArbitraryTransformer`).
         options: `RenderOptions` (tile_size, tile_threshold, jit_compile,
-            region_statistics are read); default `RenderOptions()`.
+            region_statistics, precision are read); default
+            `RenderOptions()`. The precision applies to the whole-image
+            pass; tiles and regions run float32.
         regions: optional `masks.Regions` of this photo: then ONE pastiche
             with row k where `regions.weights[..., k]` says, the photo
             showing where the masks cover less than all.
@@ -156,7 +175,10 @@ def run(network, photo, rows, options=None, regions=None, batch_pixels=4_000_000
         out = np.stack([tiling.stylize_tiled(network, image, row, tile_size=options.tile_size)
                         for row in rows])
     else:
-        fn = runner(network, options.jit_compile)
+        precision = precision_lib.resolve(
+            options.precision, network,
+            lambda p: runner(network, options.jit_compile, p), image, rows)
+        fn = runner(network, options.jit_compile, precision)
         per_call = max(1, batch_pixels // (image.shape[0] * image.shape[1]))
         chunks = []
         for start in range(0, len(rows), per_call):
