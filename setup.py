@@ -42,6 +42,7 @@ setup(
     # magenta_style/checkpoints, so shipped models resolve by name.
     packages=[
         "magenta_style",
+        "magenta_style.beam",
         "magenta_style.data",
         "magenta_style.losses",
         "magenta_style.model",
