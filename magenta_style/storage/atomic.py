@@ -85,15 +85,6 @@ def check_output_dir(directory, what="output folder"):
     _check_writable(os.path.abspath(os.fspath(directory)), what, True)
 
 
-def same_file(a, b):
-    """Whether paths `a` and `b` name one file (links and `..` resolved)."""
-    a, b = os.fspath(a), os.fspath(b)
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one does not exist (yet): compare where they lead
-        return os.path.realpath(a) == os.path.realpath(b)
-
-
 def check_not_inputs(outputs, inputs, what="output file"):
     """Refuses an output that is one of `inputs` (the same file by any name).
 
