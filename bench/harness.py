@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import time
 
+from magenta_style.stylization import precision
+
 # CPU flags that change which kernels TensorFlow / oneDNN pick, hence speed.
 _FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
                       "amx_tile", "amx_bf16", "amx_int8")
@@ -39,26 +41,7 @@ def summarize(times):
 
 
 def _cpu_info():
-    model, flags = None, set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and model is None:
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:  # not Linux: lscpu is not there either
-        pass
-    if model is None:
-        try:
-            out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
-            for line in out.splitlines():
-                if line.startswith("Model name:"):
-                    model = line.split(":", 1)[1].strip()
-        except (OSError, subprocess.SubprocessError):
-            model = platform.processor() or None
+    model, flags = precision.cpu_features()
     return model, sorted(f for f in _FLAGS_OF_INTEREST if f in flags)
 
 

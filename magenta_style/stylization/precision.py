@@ -65,8 +65,9 @@ def cpu_features(path="/proc/cpuinfo"):
     """`(model name, frozenset of flags)` of this machine's CPU, as Linux reports it.
 
     The flags are `/proc/cpuinfo`'s `flags` (x86) or `Features` (Arm) line;
-    elsewhere (no such file) the model is `platform.processor()` and the
-    flags are empty, so no reduced precision counts as native there.
+    elsewhere (no such file) the flags are empty, so no reduced precision
+    counts as native there. Where the file names no model (Arm), `lscpu`'s
+    "Model name", else `platform.processor()`.
     """
     model, flags = None, frozenset()
     try:
@@ -82,8 +83,15 @@ def cpu_features(path="/proc/cpuinfo"):
         pass
     if not model:
         import platform
+        import subprocess
 
-        model = platform.processor() or platform.machine() or "unknown CPU"
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+            model = next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                          if line.startswith("Model name:")), None)
+        except (OSError, subprocess.SubprocessError):
+            model = None
+        model = model or platform.processor() or platform.machine() or "unknown CPU"
     return model, flags
 
 
