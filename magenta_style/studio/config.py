@@ -7,10 +7,8 @@ import re
 import typing
 
 from magenta_style.errors import UserError
+from magenta_style.stylization import options as render_options
 
-# The network's smallest input side (`stylization.options.MIN_SIZE`); a
-# smaller working, webcam or thumbnail size is refused, not padded.
-_MIN_SIDE = 16
 # A host name or address as the Host header carries it (no scheme, path or
 # space): letters, digits, '-', '.', ':' and an IPv6 literal's brackets.
 _HOST_NAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-:]+)$")
@@ -101,7 +99,9 @@ class StudioConfig:
                 raise UserError(f"--{name} must be {kind} {bound}. Received: {value!r}")
 
         for name in ("working_size", "webcam_size", "thumbnail_size"):
-            number(name, _MIN_SIDE, integer=True, strict=False)
+            # The network's smallest input side: a smaller working, webcam or
+            # thumbnail size is refused, not padded.
+            number(name, render_options.MIN_SIZE, integer=True, strict=False)
         number("max_photos", 1, integer=True, strict=False)
         for name in ("max_upload_mb", "max_megapixels", "body_timeout_s"):
             number(name, 0)
