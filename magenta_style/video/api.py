@@ -11,12 +11,12 @@ stream of frames held in memory (a webcam, the benchmark).
 import concurrent.futures
 import dataclasses
 import logging
-import numbers
 import os
 import typing
 
 import numpy as np
 
+from magenta_style import checks
 from magenta_style.errors import UserError
 from magenta_style.storage import atomic
 from magenta_style.stylization import masks as masks_lib
@@ -274,12 +274,9 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     style_image = config.style_image if style_image is None else style_image
     masks = config.style_masks if masks is None else masks
     mask_palette = config.mask_palette if mask_palette is None else mask_palette
-    batch_size = config.batch_size
+    batch_size = checks.number("batch_size", config.batch_size, 1, integer=True)
     from magenta_style.video import io as video_io
 
-    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Real)
-            or not float(batch_size).is_integer() or batch_size < 1):
-        raise UserError(f"batch_size must be a positive integer. Received: {batch_size!r}")
     if input_video is None or output_video is None:
         raise UserError("give both --input_video and --output_video.")
     output_video = os.fspath(output_video)
@@ -291,7 +288,7 @@ def stylize_video(input_video, output_video, which_styles=0, model=None, *, styl
     atomic.remove_stale(os.path.dirname(os.path.abspath(output_video)))
     with video_io.VideoReader(input_video) as reader:  # a bad input fails before the model loads
         info = reader.info
-        plan = budget.plan_frames(info.width, info.height, int(batch_size))
+        plan = budget.plan_frames(info.width, info.height, batch_size)
         stylizer = FrameStylizer(
             model, which_styles, style_image=style_image,
             style_blend_weights=style_blend_weights, style_vector=style_vector, masks=masks,
